@@ -1,0 +1,119 @@
+-- The front door: :Workflow {subcommand} and the :WorkflowXxx commands, with
+-- completion. Each command saves the step buffers, asks the Python side, and
+-- hands the answer to workflow.view.
+local M = {}
+
+local config = require('workflow.config')
+
+--- subcommand -> completion kind (nil: takes no argument)
+M.subcommands = {
+  start = 'workflows',
+  next = false,
+  prev = false,
+  ['goto'] = 'steps',
+  status = false,
+  list = false,
+  stop = false,
+}
+
+local function names()
+  local list = vim.tbl_keys(M.subcommands)
+  table.sort(list)
+  return list
+end
+
+local function fail(msg)
+  vim.notify('[workflow] ' .. msg, vim.log.levels.ERROR)
+end
+
+--- Run a subcommand; `opts` is what nvim_create_user_command passes.
+function M.run(sub, opts)
+  local args = vim.deepcopy(opts.fargs)
+  if not sub then
+    sub = table.remove(args, 1)
+    if M.subcommands[sub] == nil then
+      return fail(
+        ("unknown subcommand '%s'%s (try :Workflow <Tab>: %s)"):format(
+          tostring(sub),
+          config.did_you_mean(tostring(sub), names()),
+          table.concat(names(), ', ')
+        )
+      )
+    end
+  end
+  local ok, cfg = pcall(config.get)
+  if not ok then
+    return fail(cfg)
+  end
+  local view = require('workflow.view')
+  if not view.save_all() then
+    return
+  end
+  local response = require('workflow.host').call(sub, {
+    args = args,
+    dirs = config.dirs(cfg),
+    runs_dir = cfg.runs_dir,
+    log_file = config.log_file(),
+    buffer_step = vim.b.workflow_step,
+  })
+  view.apply(response, cfg)
+end
+
+-- Workflow names found on disk, without starting Python: a workflow's name is
+-- its file name.
+local function workflow_names()
+  local ok, cfg = pcall(config.get)
+  if not ok then
+    return {}
+  end
+  local seen, list = {}, {}
+  for _, d in ipairs(config.dirs(cfg)) do
+    for name, kind in vim.fs.dir(d[2]) do
+      local stem = name:match('^(.+)%.ya?ml$')
+      if stem and (kind == 'file' or kind == 'link') and not seen[stem] and not stem:match('^%.') then
+        seen[stem] = true
+        list[#list + 1] = stem
+      end
+    end
+  end
+  table.sort(list)
+  return list
+end
+
+local function step_ids()
+  local state = require('workflow.state').peek()
+  local list = {}
+  for i, s in ipairs(state and state.steps or {}) do
+    list[#list + 1] = s.id
+    list[#list + 1] = tostring(i)
+  end
+  return list
+end
+
+local function filter(list, arglead)
+  return vim.tbl_filter(function(x)
+    return vim.startswith(x, arglead)
+  end, list)
+end
+
+--- Completion for a command; `sub` is nil for :Workflow itself.
+function M.complete(sub, kind, arglead, cmdline, pos)
+  if not sub then
+    local words = vim.split(cmdline:sub(1, pos), '%s+', { trimempty = false })
+    if #words <= 2 then
+      return filter(names(), arglead)
+    end
+    if #words > 3 then
+      return {}
+    end
+    kind = M.subcommands[words[2]]
+  end
+  if kind == 'workflows' then
+    return filter(workflow_names(), arglead)
+  elseif kind == 'steps' then
+    return filter(step_ids(), arglead)
+  end
+  return {}
+end
+
+return M

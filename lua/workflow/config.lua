@@ -1,0 +1,117 @@
+-- Options: vim.g.workflow, merged over the defaults and validated on use.
+local M = {}
+
+--- The plugin's root directory (the one holding plugin/, lua/, rplugin/).
+M.root = vim.fs.dirname(vim.fs.dirname(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2))))
+M.root = vim.uv.fs_realpath(M.root) or M.root
+
+--- option -> { Lua type, description }
+M.schema = {
+  runs_dir = { 'string', 'a directory path' },
+  paths = { 'table', 'a list of directory paths' },
+  default_mappings = { 'boolean', 'true or false' },
+}
+
+function M.defaults()
+  return {
+    runs_dir = vim.fn.stdpath('data') .. '/workflow/runs',
+    paths = {},
+    default_mappings = true,
+  }
+end
+
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do
+    prev[j] = j
+  end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+--- ", did you mean 'x'?" for the closest of `choices`, or ''.
+function M.did_you_mean(word, choices)
+  local best, best_d
+  for _, c in ipairs(choices) do
+    local d = distance(word, c)
+    if d <= math.max(2, math.floor(#c / 3)) and (not best_d or d < best_d) then
+      best, best_d = c, d
+    end
+  end
+  return best and (", did you mean '%s'?"):format(best) or ''
+end
+
+--- Check options; return nil or a one-line message naming the bad field.
+function M.validate(opts)
+  if opts == nil then
+    return nil
+  end
+  if type(opts) ~= 'table' then
+    return ('vim.g.workflow must be a table, got %s'):format(type(opts))
+  end
+  local names = vim.tbl_keys(M.schema)
+  table.sort(names)
+  for key, value in pairs(opts) do
+    local want = M.schema[key]
+    if not want then
+      return ('unknown option vim.g.workflow.%s%s (options: %s)'):format(
+        tostring(key),
+        M.did_you_mean(tostring(key), names),
+        table.concat(names, ', ')
+      )
+    end
+    if type(value) ~= want[1] then
+      return ('vim.g.workflow.%s must be %s, got %s'):format(key, want[2], vim.inspect(value))
+    end
+  end
+  if opts.paths then
+    for i, p in ipairs(opts.paths) do
+      if type(p) ~= 'string' then
+        return ('vim.g.workflow.paths[%d] must be a directory path, got %s'):format(i, vim.inspect(p))
+      end
+    end
+  end
+  if opts.runs_dir and opts.runs_dir == '' then
+    return 'vim.g.workflow.runs_dir must not be empty'
+  end
+  return nil
+end
+
+--- The effective options; raises a one-line error message if vim.g.workflow is invalid.
+function M.get()
+  local user = vim.g.workflow
+  local err = M.validate(user)
+  if err then
+    error(err, 0)
+  end
+  local cfg = vim.tbl_extend('force', M.defaults(), user or {})
+  cfg.runs_dir = vim.fn.fnamemodify(vim.fn.expand(cfg.runs_dir), ':p'):gsub('/$', '')
+  return cfg
+end
+
+--- Directories searched for workflows, nearest first: { {kind, path}, ... }.
+function M.dirs(cfg)
+  local dirs = {
+    { 'project', vim.fn.getcwd() .. '/.workflows' },
+    { 'user', vim.fn.stdpath('config') .. '/workflows' },
+  }
+  for _, p in ipairs(cfg.paths) do
+    dirs[#dirs + 1] = { 'path', (vim.fn.fnamemodify(vim.fn.expand(p), ':p'):gsub('/$', '')) }
+  end
+  dirs[#dirs + 1] = { 'bundled', M.root .. '/workflows' }
+  return dirs
+end
+
+--- Path of the log file for unexpected errors.
+function M.log_file()
+  return vim.fn.stdpath('log') .. '/workflow.log'
+end
+
+return M

@@ -1,0 +1,111 @@
+-- The Python side: registering the remote plugin and calling it.
+--
+-- The plugin registers itself on first use, so nobody needs to run
+-- :UpdateRemotePlugins. It runs in its own instance of the python3 host (a
+-- clone, as Neovim's legacy provider does): registering on the shared python3
+-- host fails once another plugin has started it, and our imports stay out of
+-- other plugins' way. If :UpdateRemotePlugins did put us in the manifest, that
+-- registration is used and nothing is registered twice.
+local M = {}
+
+local config = require('workflow.config')
+
+M.host = 'workflow'
+M.path = config.root .. '/rplugin/python3/workflow_nvim'
+-- Must match what pynvim reports for plugin.py's @pynvim.function (a test checks).
+M.specs = { { type = 'function', name = 'WorkflowRpc', sync = 1, opts = vim.empty_dict() } }
+
+local registered_on = nil ---@type string?
+local dead = false
+
+--- The host our plugin is registered on, registering it if needed.
+function M.register()
+  if registered_on then
+    return registered_on
+  end
+  for _, p in ipairs(vim.fn['remote#host#PluginsForHost']('python3')) do
+    if p.path == M.path then
+      registered_on = 'python3'
+      return registered_on
+    end
+  end
+  vim.fn['remote#host#RegisterClone'](M.host, 'python3')
+  vim.fn['remote#host#RegisterPlugin'](M.host, M.path, M.specs)
+  registered_on = M.host
+  return registered_on
+end
+
+--- True when the plugin is registered (by the manifest or by us).
+function M.registered()
+  if registered_on then
+    return true
+  end
+  for _, p in ipairs(vim.fn['remote#host#PluginsForHost']('python3')) do
+    if p.path == M.path then
+      return true
+    end
+  end
+  return false
+end
+
+-- After the host process died, forget it so that the next call starts a new one.
+local function reset()
+  if registered_on ~= M.host then
+    return false
+  end
+  pcall(vim.cmd, 'delfunction! WorkflowRpc')
+  vim.fn['remote#host#RegisterClone'](M.host, 'python3')
+  vim.fn['remote#define#FunctionOnHost'](M.host, M.path .. ':function:WorkflowRpc', 1, 'WorkflowRpc', vim.empty_dict())
+  return true
+end
+
+--- Why the python3 provider cannot run, or nil when it can.
+function M.python_problem()
+  if vim.g.loaded_python3_provider == 0 then
+    return 'the python3 provider is disabled (g:loaded_python3_provider = 0): remove that line from your config'
+  end
+  if vim.fn.has('python3') == 0 then
+    return 'Neovim has no python3 provider: install pynvim with `python3 -m pip install --user pynvim`'
+      .. ' or set g:python3_host_prog to a Python that has it (see :checkhealth workflow)'
+  end
+  return nil
+end
+
+--- The Python interpreter the host runs with.
+function M.python()
+  local prog = require('vim.provider.python').detect_by_module('neovim')
+  return prog and vim.fn.exepath(prog) or nil
+end
+
+--- Call the Python side: returns its response table ({ error = msg } on failure).
+function M.call(command, params)
+  local problem = M.python_problem()
+  if problem then
+    return { error = problem }
+  end
+  if dead then
+    dead = not reset()
+  end
+  M.register()
+  local ok, res = pcall(vim.fn.WorkflowRpc, command, params)
+  if ok and type(res) == 'table' then
+    return res
+  end
+  local why = tostring(res):gsub('^Vim:', ''):gsub('\n', ' ')
+  if why:find('Invalid channel') or why:find('closed') or why:find('Channel') then
+    dead = true
+    return {
+      error = 'the Python host stopped; your saved text is safe on disk. Run the command again to restart it (details: '
+        .. why
+        .. ')',
+      state = vim.NIL,
+    }
+  end
+  local python = M.python() or 'python3'
+  return {
+    error = ('could not start the Python host (%s): check that it has pynvim (`%s -m pip install pynvim`)'
+      .. ' and run :checkhealth workflow (%s)'):format(python, python, why),
+  }
+end
+
+return M

@@ -1,0 +1,118 @@
+"""Finding workflows: the project, the user, extra paths, then the bundled ones.
+
+A workflow's name is its file name without ``.yaml``/``.yml``. When the same
+name exists in several directories, the first directory wins and the others
+are recorded as shadowed, so ``:WorkflowList`` can say which file is used.
+A broken file never hides or breaks the others: it is listed with its problems.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import WorkflowError
+from .spec import NAME_RE, Problem, Workflow, WorkflowInvalid, did_you_mean, load_workflow
+
+SUFFIXES = (".yaml", ".yml")
+BUNDLED_DIR = Path(__file__).resolve().parents[3] / "workflows"
+
+
+@dataclass(frozen=True)
+class SearchDir:
+    """A directory searched for workflows; ``kind`` is project, user, path or bundled."""
+
+    kind: str
+    path: Path
+
+
+@dataclass
+class Entry:
+    """A workflow name, the file that provides it, and what became of loading it."""
+
+    name: str
+    kind: str
+    path: Path
+    workflow: Workflow | None = None
+    problems: list[Problem] = field(default_factory=list)
+    shadowed: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.workflow is not None
+
+
+def default_dirs(cwd: Path | None = None, extra: list[str] | None = None) -> list[SearchDir]:
+    """The search path Neovim uses, reconstructed outside it (for the command line)."""
+    cwd = cwd or Path.cwd()
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    appname = os.environ.get("NVIM_APPNAME") or "nvim"
+    dirs = [SearchDir("project", cwd / ".workflows"), SearchDir("user", config_home / appname / "workflows")]
+    dirs += [SearchDir("path", Path(p).expanduser()) for p in extra or []]
+    dirs.append(SearchDir("bundled", BUNDLED_DIR))
+    return dirs
+
+
+def _files(directory: Path) -> list[Path]:
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    return [directory / n for n in names if n.endswith(SUFFIXES) and not n.startswith(".")]
+
+
+class Catalog:
+    """Loads workflow files, remembering each by size and modification time."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, tuple[tuple[int, int], Workflow | WorkflowInvalid]] = {}
+
+    def load(self, path: Path) -> Workflow:
+        """The validated workflow in ``path``; raise WorkflowInvalid if it is not."""
+        try:
+            st = path.stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = (0, -1)
+        cached = self._cache.get(path)
+        if cached is None or cached[0] != stamp:
+            try:
+                result: Workflow | WorkflowInvalid = load_workflow(path)
+            except WorkflowInvalid as e:
+                result = e
+            cached = (stamp, result)
+            self._cache[path] = cached
+        if isinstance(cached[1], WorkflowInvalid):
+            raise cached[1]
+        return cached[1]
+
+    def entries(self, dirs: list[SearchDir]) -> list[Entry]:
+        """Every workflow name found, sorted, each with the file that wins."""
+        found: dict[str, Entry] = {}
+        for d in dirs:
+            for path in _files(d.path):
+                name = path.stem
+                if name in found:
+                    found[name].shadowed.append(path)
+                    continue
+                entry = Entry(name=name, kind=d.kind, path=path)
+                try:
+                    entry.workflow = self.load(path)
+                except WorkflowInvalid as e:
+                    entry.problems = e.problems
+                found[name] = entry
+        return [found[n] for n in sorted(found)]
+
+    def find(self, dirs: list[SearchDir], name: str) -> Workflow:
+        """The workflow called ``name``; raise WorkflowError saying why not."""
+        if not NAME_RE.match(name):
+            raise WorkflowError(f"'{name}' is not a workflow name: try :WorkflowList")
+        for d in dirs:
+            for suffix in SUFFIXES:
+                path = d.path / f"{name}{suffix}"
+                if path.is_file():
+                    return self.load(path)
+        names = [e.name for e in self.entries(dirs)]
+        where = ", ".join(str(d.path) for d in dirs)
+        raise WorkflowError(f"no workflow '{name}'{did_you_mean(name, names)} (searched {where})")
