@@ -100,6 +100,17 @@ class WorkflowInvalid(WorkflowError):
         super().__init__(f"{problems[0]}{more}")
 
 
+# Only the braced form: ``$HOME`` or ``$5`` in a template stay as they are.
+_REFERENCE_PATTERN = r"""
+    \$(?:
+      (?P<escaped>\$)(?=\{)                 |
+      \{(?P<braced>[a-z][a-z0-9_-]*)\}      |
+      (?P<named>(?!))                       |
+      (?P<invalid>\{)
+    )
+    """
+
+
 class StepTemplate(string.Template):
     """``${step_id}`` is replaced by the text of that step; ``$${`` is a literal ``${``.
 
@@ -109,14 +120,7 @@ class StepTemplate(string.Template):
 
     delimiter = "$"
     flags = re.RegexFlag(0)  # string.Template adds re.VERBOSE; the default IGNORECASE would admit upper-case ids
-    pattern = r"""  # type: ignore[assignment]  # compiled by string.Template
-        \$(?:
-          (?P<escaped>\$)(?=\{)                 |
-          \{(?P<braced>[a-z][a-z0-9_-]*)\}      |
-          (?P<named>(?!))                       |
-          (?P<invalid>\{)
-        )
-        """
+    pattern = _REFERENCE_PATTERN  # type: ignore[assignment]  # string.Template compiles it
 
     def references(self) -> Iterator[tuple[int, str | None]]:
         """Yield (offset, step id) for each reference; step id None for a malformed one."""
