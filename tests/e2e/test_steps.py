@@ -1,0 +1,228 @@
+"""Walking through a workflow in a real Neovim: buffers, instructions, moving, saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import Editor, Home
+
+ESSAY = """
+name: essay
+title: Write an essay
+description: Three steps.
+steps:
+  - id: topic
+    title: Pick a topic
+    instructions: |
+      Name the topic in one line.
+      Keep it short.
+    template: |
+      Topic:
+  - id: outline
+    title: Outline
+    instructions: |
+      Outline the essay about:
+      ${topic}
+    template: |
+      # Outline of ${topic}
+      - point
+    filetype: text
+  - id: draft
+    title: Draft
+    instructions: Write it.
+"""
+
+
+@pytest.fixture
+def essay(home: Home) -> Path:
+    return home.write_workflow("essay", ESSAY)
+
+
+def test_start_shows_first_step_with_instructions_and_progress(nvim: Editor, essay: Path, home: Home) -> None:
+    nvim.cmd("WorkflowStart essay")
+
+    assert nvim.lines() == ["Topic:"]
+    name = Path(nvim.current.buffer.name)
+    assert name.name == "01-topic.md"
+    assert name.parent.parent == home.runs
+    assert nvim.virt_lines() == ["Step 1/3: Pick a topic", "Name the topic in one line.", "Keep it short.", ""]
+    assert "Write an essay" in nvim.winbar() and "Step 1/3: Pick a topic" in nvim.winbar()
+    assert nvim.current.buffer.options["filetype"] == "markdown"
+    # The instructions sit above line 1, scrolled into view.
+    assert nvim.eval("winsaveview().topfill") == 4
+
+
+def test_next_fills_references_and_prev_returns(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    nvim.type("A trains<Esc>")
+    assert nvim.current.buffer.options["modified"]
+
+    nvim.cmd("WorkflowNext")
+
+    assert nvim.lines() == ["# Outline of Topic: trains", "- point"]
+    assert Path(nvim.current.buffer.name).name == "02-outline.txt"  # named after its filetype
+    assert nvim.virt_lines()[:3] == ["Step 2/3: Outline", "Outline the essay about:", "Topic: trains"]
+    assert nvim.current.buffer.options["filetype"] == "text"
+    state = nvim.state()
+    assert state["step"] == 2
+    assert [s["done"] for s in state["steps"]] == [True, False, False]
+
+    nvim.cmd("WorkflowPrev")
+    assert nvim.lines() == ["Topic: trains"]
+    assert nvim.state()["step"] == 1
+    # Going back does not re-render a step that already has text.
+    nvim.cmd("WorkflowGoto outline")
+    assert nvim.lines() == ["# Outline of Topic: trains", "- point"]
+
+
+def test_typed_text_is_saved_when_leaving_the_step(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    first = Path(nvim.current.buffer.name)
+    nvim.type("A sailing<Esc>")
+
+    nvim.cmd("WorkflowNext")
+
+    assert first.read_text(encoding="utf-8") == "Topic: sailing\n"
+
+
+def test_text_survives_quitting_without_saving_and_reopening(start_nvim, essay: Path) -> None:  # type: ignore[no-untyped-def]
+    nvim = start_nvim()
+    nvim.cmd("WorkflowStart essay")
+    path = Path(nvim.current.buffer.name)
+    nvim.type("A unsaved words<Esc>")
+    nvim.quit()  # :qa! with a modified buffer
+
+    assert path.read_text(encoding="utf-8") == "Topic: unsaved words\n"
+    again = start_nvim()
+    again.cmd(f"edit {path}")
+    assert again.lines() == ["Topic: unsaved words"]
+
+
+def test_cannot_skip_ahead_of_the_first_unfinished_step(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    message = nvim.error("WorkflowGoto draft")
+    assert message == "[workflow] step 'draft' is not reached yet: complete 'topic' first (:WorkflowNext)"
+    assert Path(nvim.current.buffer.name).name == "01-topic.md"
+
+
+def test_goto_by_number_and_status(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowGoto 1")
+    assert Path(nvim.current.buffer.name).name == "01-topic.md"
+    nvim.clear_messages()
+    nvim.cmd("WorkflowStatus")
+    out = nvim.messages()
+    assert "Write an essay" in out
+    assert "1/3 done" in out
+
+
+def test_finishing_the_last_step(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowNext")
+    nvim.clear_messages()
+    nvim.cmd("WorkflowNext")
+    state = nvim.state()
+    assert state["finished"] is True
+    assert all(s["done"] for s in state["steps"])
+    assert "finished" in nvim.messages().lower()
+
+
+def test_workflow_state_matches_the_run(nvim: Editor, essay: Path, home: Home) -> None:
+    assert nvim.state() == {}
+    nvim.cmd("WorkflowStart essay")
+    state = nvim.state()
+    assert state["workflow"] == "essay"
+    assert state["step"] == 1
+    run_dir = Path(state["dir"])
+    assert run_dir.parent == home.runs
+    assert run_dir.name == state["run"]
+    assert [(s["id"], s["title"], s["done"]) for s in state["steps"]] == [
+        ("topic", "Pick a topic", False),
+        ("outline", "Outline", False),
+        ("draft", "Draft", False),
+    ]
+    assert (run_dir / "workflow.yaml").read_text(encoding="utf-8") == essay.read_text(encoding="utf-8")
+
+
+def test_stop_keeps_files_and_detaches(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    path = Path(nvim.current.buffer.name)
+    nvim.type("A kept<Esc>")
+    nvim.cmd("WorkflowStop")
+    assert nvim.state() == {}
+    assert nvim.eval("get(b:, 'workflow_step', 0)") == 0
+    assert nvim.virt_lines() == []
+    assert path.read_text(encoding="utf-8") == "Topic: kept\n"
+    assert "no workflow is running: start one with :WorkflowStart" in nvim.error("WorkflowNext")
+
+
+def test_default_maps_only_in_step_buffers_and_can_be_switched_off(start_nvim, essay: Path) -> None:  # type: ignore[no-untyped-def]
+    nvim = start_nvim()
+    assert nvim.call("maparg", "<LocalLeader>n", "n") == ""
+    nvim.cmd("WorkflowStart essay")
+    assert nvim.call("maparg", "<LocalLeader>n", "n") == "<Plug>(WorkflowNext)"
+    nvim.type("\\n")  # the default <LocalLeader> is a backslash
+    assert nvim.state()["step"] == 2
+    nvim.cmd("enew")
+    assert nvim.call("maparg", "<LocalLeader>n", "n") == ""
+    nvim.quit()
+
+    off = start_nvim()
+    off.cmd("let g:workflow = #{default_mappings: v:false}")
+    off.cmd("WorkflowStart essay")
+    assert off.call("maparg", "<LocalLeader>n", "n") == ""
+
+
+def test_plug_mappings_exist_without_global_defaults(nvim: Editor) -> None:
+    for name in ("Next", "Prev", "Status"):
+        assert nvim.call("maparg", f"<Plug>(Workflow{name})", "n") == f"<Cmd>Workflow{name}<CR>"
+    assert nvim.call("maparg", "<LocalLeader>n", "n") == ""
+    assert nvim.call("maparg", "<LocalLeader>p", "n") == ""
+
+
+def test_front_door_command_and_completion(nvim: Editor, essay: Path) -> None:
+    assert nvim.call("getcompletion", "Workflow ", "cmdline") == [
+        "goto",
+        "list",
+        "next",
+        "prev",
+        "start",
+        "status",
+        "stop",
+    ]
+    names = nvim.call("getcompletion", "WorkflowStart ", "cmdline")
+    assert "essay" in names and "blog-post" in names
+    assert nvim.call("getcompletion", "Workflow start es", "cmdline") == ["essay"]
+    nvim.cmd("Workflow start essay")
+    assert nvim.call("getcompletion", "WorkflowGoto ", "cmdline") == ["topic", "1", "outline", "2", "draft", "3"]
+    assert nvim.call("getcompletion", "Workflow goto ou", "cmdline") == ["outline"]
+
+
+def test_unknown_subcommand_suggests_the_closest(nvim: Editor) -> None:
+    assert "unknown subcommand 'strat', did you mean 'start'?" in nvim.error("Workflow strat essay")
+
+
+def test_bad_option_names_the_field(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("let g:workflow = #{run_dir: '/tmp'}")
+    message = nvim.error("WorkflowStart essay")
+    assert "unknown option vim.g.workflow.run_dir, did you mean 'runs_dir'?" in message
+
+
+def test_runs_dir_option(nvim: Editor, essay: Path, tmp_path: Path) -> None:
+    nvim.exec_lua("require('workflow').setup({runs_dir = ...})", str(tmp_path / "my-runs"))
+    nvim.cmd("WorkflowStart essay")
+    assert Path(nvim.current.buffer.name).parent.parent == tmp_path / "my-runs"
+
+
+@pytest.mark.parametrize("name", ["tutorial", "blog-post", "bug-report"])
+def test_bundled_workflows_start(nvim: Editor, name: str) -> None:
+    nvim.cmd(f"WorkflowStart {name}")
+    state = nvim.state()
+    assert state["workflow"] == name
+    assert len(state["steps"]) >= 3
+    assert nvim.virt_lines()[0].startswith(f"Step 1/{len(state['steps'])}: ")
+    assert len(nvim.virt_lines()) > 2
