@@ -250,8 +250,7 @@ class _Checker:
             if name not in allowed:
                 self.at(
                     key,
-                    f"unknown key '{name}' in {what}{did_you_mean(name, list(allowed))}"
-                    f" (allowed: {', '.join(allowed)})",
+                    f"unknown key '{name}'{did_you_mean(name, list(allowed))} (keys of {what}: {', '.join(allowed)})",
                 )
 
     def required(

@@ -1,0 +1,211 @@
+"""What a person sees when something is wrong: one line, what to do, nothing lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import Editor, Home, wait_for
+
+GOOD = """
+name: good
+title: A good one
+steps:
+  - id: one
+    title: One
+    instructions: Do it.
+"""
+
+# (file body, expected message after "file:")
+BAD_CASES = {
+    "unknown-key": (
+        "name: unknown-key\ntitle: T\nsteps:\n  - id: a\n    title: A\n    intructions: x\n",
+        "6:5: unknown key 'intructions', did you mean 'instructions'?",
+    ),
+    "duplicate-key": (
+        "name: duplicate-key\ntitle: T\ntitle: U\nsteps:\n  - id: a\n    title: A\n    instructions: x\n",
+        "3:1: duplicate key 'title'",
+    ),
+    "duplicate-id": (
+        "name: duplicate-id\ntitle: T\nsteps:\n"
+        "  - id: a\n    title: A\n    instructions: x\n"
+        "  - id: a\n    title: B\n    instructions: y\n",
+        "7:9: duplicate step id 'a'",
+    ),
+    "later-ref": (
+        "name: later-ref\ntitle: T\nsteps:\n"
+        "  - id: a\n    title: A\n    instructions: x\n    template: |\n      see ${b}\n"
+        "  - id: b\n    title: B\n    instructions: y\n",
+        "8:11: 'template' of step 'a' refers to 'b', which is a later step (step 2)",
+    ),
+    "empty-steps": (
+        "name: empty-steps\ntitle: T\nsteps: []\n",
+        "3:8: 'steps' is empty: a workflow needs at least one step",
+    ),
+}
+
+
+def write_bad(home: Home, name: str) -> Path:
+    return home.write_workflow(name, BAD_CASES[name][0])
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CASES))
+def test_broken_workflow_gives_file_line_column(nvim: Editor, home: Home, name: str) -> None:
+    path = write_bad(home, name)
+    message = nvim.error(f"WorkflowStart {name}")
+    expected_location, _, expected_text = BAD_CASES[name][1].partition(": ")
+    assert f"{path}:{expected_location}: " in message
+    assert expected_text in message
+    assert nvim.state() == {}
+
+
+def test_yaml_one_one_traps_stay_strings(nvim: Editor, home: Home) -> None:
+    home.write_workflow(
+        "norway",
+        """
+        name: norway
+        title: NO
+        steps:
+          - id: on
+            title: 1.10
+            instructions: yes
+        """,
+    )
+    nvim.cmd("WorkflowStart norway")
+    state = nvim.state()
+    assert state["title"] == "NO"
+    assert state["steps"][0] == {**state["steps"][0], "id": "on", "title": "1.10"}
+    assert nvim.virt_lines()[:2] == ["Step 1/1: 1.10", "yes"]
+
+
+def test_a_broken_workflow_does_not_hide_the_others(nvim: Editor, home: Home) -> None:
+    home.write_workflow("good", GOOD)
+    bad = write_bad(home, "unknown-key")
+    nvim.clear_messages()
+    nvim.cmd("WorkflowList")
+    out = nvim.messages()
+    assert "good" in out and "A good one" in out
+    assert f"{bad}:6:5: unknown key 'intructions'" in out
+    nvim.cmd("WorkflowStart good")
+    assert nvim.state()["workflow"] == "good"
+
+
+def test_list_shows_which_file_wins(nvim: Editor, home: Home) -> None:
+    mine = home.write_workflow("blog-post", GOOD.replace("name: good", "name: blog-post"))
+    nvim.clear_messages()
+    nvim.cmd("WorkflowList")
+    out = nvim.messages()
+    assert f"project: {mine}" in out
+    assert "shadows" in out and "workflows/blog-post.yaml" in out
+    nvim.cmd("WorkflowStart blog-post")
+    assert nvim.state()["title"] == "A good one"
+
+
+def test_non_utf8_and_oversized_files(nvim: Editor, home: Home) -> None:
+    folder = home.project / ".workflows"
+    folder.mkdir()
+    (folder / "latin.yaml").write_bytes(b"name: latin\ntitle: caf\xe9\n")
+    (folder / "huge.yaml").write_bytes(b"name: huge\n" + b"#" * (1024 * 1024 + 1))
+    latin = nvim.error("WorkflowStart latin")
+    assert f"{folder / 'latin.yaml'}:2:11: " in latin and "UTF-8" in latin
+    huge = nvim.error("WorkflowStart huge")
+    assert str(folder / "huge.yaml") in huge and "1 MiB" in huge
+
+
+def test_unknown_workflow_suggests_a_name(nvim: Editor) -> None:
+    message = nvim.error("WorkflowStart blog-psot")
+    assert message.startswith("[workflow] no workflow 'blog-psot', did you mean 'blog-post'?")
+
+
+def test_unwritable_runs_dir_is_one_line_and_nothing_opens(nvim: Editor, home: Home, tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        runs: Path = tmp_path / "a-file"
+        runs.write_text("not a directory")
+    else:
+        runs = tmp_path / "locked"
+        runs.mkdir()
+        runs.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    home.write_workflow("good", GOOD)
+    nvim.exec_lua("vim.g.workflow = {runs_dir = ...}", str(runs))
+    message = nvim.error("WorkflowStart good")
+    assert str(runs) in message
+    assert nvim.state() == {}
+
+
+def test_internal_errors_are_logged_with_traceback(nvim: Editor, home: Home) -> None:
+    log_file = home.root / "state" / "nvim" / "workflow.log"
+    # A malformed request is a bug on our side, not the user's: it must be reported, not shown as a traceback.
+    response = nvim.exec_lua(
+        "return require('workflow.host').call('start', {args = {'good'}, dirs = 5, log_file = ...})", str(log_file)
+    )
+    assert "\n" not in response["error"]
+    assert response["error"].startswith("internal error in :Workflow start (TypeError")
+    assert str(log_file) in response["error"]
+    assert "Traceback (most recent call last)" in log_file.read_text(encoding="utf-8")
+
+
+def host_pid(nvim: Editor) -> int:
+    for chan in nvim.api.list_chans():
+        if chan.get("stream") == "job" and str(chan.get("client", {}).get("name", "")).endswith("rplugin-host"):
+            return int(nvim.call("jobpid", chan["id"]))
+    raise AssertionError(f"no python host channel in {nvim.api.list_chans()}")
+
+
+def test_host_crash_keeps_text_and_the_next_command_restarts_it(nvim: Editor, home: Home) -> None:
+    home.write_workflow("good", GOOD)
+    nvim.cmd("WorkflowStart good")
+    path = Path(nvim.current.buffer.name)
+    nvim.type("itext typed before the crash<Esc>")
+    os.kill(host_pid(nvim), signal.SIGKILL)
+    wait_for(lambda: all(c.get("stream") != "job" for c in nvim.api.list_chans()))
+
+    message = nvim.error("WorkflowStatus")
+    assert "the Python host stopped; your saved text is safe on disk" in message
+    assert path.read_text(encoding="utf-8").startswith("text typed before the crash")
+
+    nvim.cmd("WorkflowList")  # a new host
+    assert "good" in nvim.messages()
+
+
+def fake_python(tmp_path: Path, modules: list[str]) -> Path:
+    """A Python that can import only ``modules`` from the test venv (plus the stdlib)."""
+    import importlib.util
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        assert spec and spec.origin
+        origin = Path(spec.origin)
+        if origin.name == "__init__.py":
+            (lib / name).symlink_to(origin.parent, target_is_directory=True)
+        else:
+            (lib / origin.name).symlink_to(origin)
+    script = tmp_path / "python3"
+    script.write_text(f'#!/bin/sh\nPYTHONPATH={lib} exec {sys.base_prefix}/bin/python3 -S "$@"\n')
+    script.chmod(0o755)
+    return script
+
+
+def test_missing_python_packages_name_the_install_command(start_nvim, home: Home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    python = fake_python(tmp_path, ["pynvim", "neovim", "msgpack", "greenlet", "typing_extensions"])
+    nvim = start_nvim(python=str(python))
+    home.write_workflow("good", GOOD)
+    message = nvim.error("WorkflowStart good")
+    assert "missing Python packages" in message
+    assert "pyyaml" in message and "gitpython" in message and "ollama" in message
+    assert "-m pip install " in message
+    assert "Traceback" not in nvim.messages()
+
+
+def test_python_without_pynvim_says_how_to_fix(start_nvim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    python = fake_python(tmp_path, ["yaml"])
+    nvim = start_nvim(python=str(python))
+    message = nvim.error("WorkflowList")
+    assert "pynvim" in message
+    assert ":checkhealth workflow" in message
