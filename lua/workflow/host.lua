@@ -13,7 +13,7 @@ local config = require('workflow.config')
 M.host = 'workflow'
 M.path = config.root .. '/rplugin/python3/workflow_nvim'
 -- Must match what pynvim reports for plugin.py's @pynvim.function (a test checks).
-M.specs = { { type = 'function', name = 'WorkflowRpc', sync = 1, opts = vim.empty_dict() } }
+M.specs = { { type = 'function', name = 'WorkflowRpc', sync = true, opts = vim.empty_dict() } }
 
 local registered_on = nil ---@type string?
 local dead = false
