@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.dir:
         dirs = []
         for d in args.dir:
-            kind, _, path = d.rpartition("=")
-            dirs.append(SearchDir(kind or "path", Path(path)))
+            kind, sep, path = d.partition("=")
+            if not (sep and kind.isalpha()):  # a bare directory (which may itself contain '=')
+                kind, path = "path", d
+            dirs.append(SearchDir(kind, Path(path)))
     return list_workflows(dirs, args.json)

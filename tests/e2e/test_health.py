@@ -1,0 +1,42 @@
+""":checkhealth workflow: what is wrong, and the command that fixes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .conftest import Editor, Home
+from .test_errors import fake_python
+
+
+def checkhealth(nvim: Editor) -> str:
+    nvim.cmd("checkhealth workflow")
+    return "\n".join(nvim.lines())
+
+
+def test_healthy_setup(nvim: Editor, home: Home) -> None:
+    report = checkhealth(nvim)
+    assert "ERROR" not in report
+    for dist in ("pynvim", "msgpack", "pyyaml", "gitpython", "ollama"):
+        assert f"OK {dist} " in report
+    assert "OK Neovim 0.11" in report
+    assert f"OK runs directory: {home.runs}" in report
+    assert "OK tutorial: " in report and "OK blog-post: " in report
+
+
+def test_broken_workflow_and_bad_option_are_reported(nvim: Editor, home: Home) -> None:
+    bad = home.write_workflow("bad", "name: bad\ntitle: x\nsteps: []\n")
+    nvim.cmd("let g:workflow = #{paths: 'not-a-list'}")
+    report = checkhealth(nvim)
+    assert f"ERROR bad is invalid ({bad})" in report
+    assert f"{bad}:3:8: 'steps' is empty" in report
+    assert "vim.g.workflow.paths must be a list of directory paths" in report
+    assert "OK tutorial: " in report  # the others are still listed
+
+
+def test_missing_packages_get_the_install_command(start_nvim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    python = fake_python(tmp_path, ["pynvim", "neovim", "msgpack", "greenlet", "typing_extensions"])
+    nvim = start_nvim(python=str(python))
+    report = checkhealth(nvim)
+    assert "ERROR pyyaml is not installed" in report
+    assert f"`{python} -m pip install pyyaml gitpython ollama`" in report
+    assert "cannot check workflow files without a Python that has pyyaml" in report
