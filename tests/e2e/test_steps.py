@@ -226,3 +226,14 @@ def test_bundled_workflows_start(nvim: Editor, name: str) -> None:
     assert len(state["steps"]) >= 3
     assert nvim.virt_lines()[0].startswith(f"Step 1/{len(state['steps'])}: ")
     assert len(nvim.virt_lines()) > 2
+
+
+def test_starting_another_run_detaches_the_old_step_buffers(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    old = nvim.current.buffer
+    nvim.cmd("WorkflowStart tutorial")
+    assert nvim.eval(f"getbufvar({old.number}, 'workflow_step', 0)") == 0
+    nvim.cmd(f"buffer {old.number}")
+    assert nvim.virt_lines() == []
+    assert nvim.call("maparg", "<LocalLeader>n", "n") == ""
+    assert nvim.state()["workflow"] == "tutorial"

@@ -108,11 +108,15 @@ class Session:
         previous = self.run
         self.run = Run.start(workflow, runs_dir)
         note = f"; run {previous.id} stopped, its files stay in {previous.dir}" if previous else ""
-        return self._open(
+        response = self._open(
             self.run,
             workflow.steps[0],
             f"{workflow.title}: {len(workflow.steps)} steps, run {self.run.id}{note}",
         )
+        if previous:
+            # Its step buffers become plain buffers, so their maps cannot act on the new run.
+            response["stopped"] = previous.id
+        return response
 
     def next(self, params: dict[str, Any]) -> Response:
         run = self._active()
