@@ -122,6 +122,19 @@ local function attach(buf, cfg)
       M.save(ev.buf)
     end,
   })
+  -- gg or k to line 1 scrolls to the top row, which hides the instructions
+  -- above line 1 (they are filler lines); bring them back into view.
+  api.nvim_create_autocmd('CursorMoved', {
+    group = group,
+    buffer = buf,
+    desc = 'workflow.nvim: show the instructions at the top',
+    callback = function(ev)
+      local height = vim.b[ev.buf].workflow_instructions_height
+      if height and vim.fn.line('.') == 1 and vim.fn.line('w0') == 1 and vim.fn.winsaveview().topfill < height then
+        vim.fn.winrestview({ topline = 1, topfill = height })
+      end
+    end,
+  })
   api.nvim_create_autocmd('BufWinEnter', {
     group = group,
     buffer = buf,
@@ -160,6 +173,7 @@ function M.detach(buf)
   end
   vim.b[buf].workflow_step = nil
   vim.b[buf].workflow_attached = nil
+  vim.b[buf].workflow_instructions_height = nil
   for _, win in ipairs(vim.fn.win_findbuf(buf)) do
     api.nvim_set_option_value('winbar', '', { win = win, scope = 'local' })
   end
@@ -186,6 +200,7 @@ function M.open_step(o, cfg)
   end
   attach(buf, cfg)
   local height = show_instructions(buf, o)
+  vim.b[buf].workflow_instructions_height = height
   set_winbar(api.nvim_get_current_win(), buf)
   -- Scroll to the very top so the instructions above line 1 are in view.
   if vim.fn.line('w0') == 1 then

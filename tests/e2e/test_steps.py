@@ -237,3 +237,13 @@ def test_starting_another_run_detaches_the_old_step_buffers(nvim: Editor, essay:
     assert nvim.virt_lines() == []
     assert nvim.call("maparg", "<LocalLeader>n", "n") == ""
     assert nvim.state()["workflow"] == "tutorial"
+
+
+def test_going_back_to_line_one_shows_the_instructions_again(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    nvim.cmd("set lines=20")
+    nvim.current.buffer.append([f"line {i}" for i in range(100)])
+    nvim.type("G")
+    assert nvim.eval("line('w0')") > 1
+    nvim.type("gg")
+    assert nvim.eval("winsaveview().topfill") == 4
