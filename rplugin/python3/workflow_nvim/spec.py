@@ -76,6 +76,7 @@ EXTENSIONS = {
 _STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
+_NULLS = ("~", "null", "Null", "NULL")
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ class Workflow:
 
     def step(self, key: str | int) -> Step:
         """The step with this id, or this 1-based index (as int or digit string)."""
-        if isinstance(key, int) or key.isdigit():
+        if isinstance(key, int) or key.isdecimal():
             i = int(key)
             if 1 <= i <= len(self.steps):
                 return self.steps[i - 1]
@@ -206,6 +207,8 @@ class _Checker:
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
         if offset is not None and isinstance(node, yaml.ScalarNode):
             line, col = self._locate(node, offset)
+        # A problem is one line (``file:line:col: message``), even if a quoted value holds a line break.
+        message = message.replace("\r", "\\r").replace("\n", "\\n")
         self.problems.append(Problem(self.display, line, col, message))
 
     def _locate(self, node: yaml.ScalarNode, offset: int) -> tuple[int, int]:
@@ -223,9 +226,16 @@ class _Checker:
                     indent = len(text) - len(text.lstrip(" "))
                     break
             return first + row + 1, indent + col_in_line + 1
-        if "\n" not in value and node.style in (None, "'", '"'):
+        # A scalar on one line (plain style is None from PyYAML, "" from libyaml): the
+        # reference is at the same offset in the source, after the quote.
+        if start.line == node.end_mark.line and node.style in (None, "", "'", '"'):
             quote = 1 if node.style else 0
-            return start.line + 1, start.column + quote + offset + 1
+            if node.style == "'":
+                offset += value.count("'", 0, offset)  # each ' in the value is written ''
+            col = start.column + quote + offset
+            source = self.lines[start.line] if start.line < len(self.lines) else ""
+            if source[col : col + 1] == "$":  # not shifted by an escape in a "..." string
+                return start.line + 1, col + 1
         return start.line + 1, start.column + 1
 
     def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
@@ -233,6 +243,8 @@ class _Checker:
         if not isinstance(node, yaml.MappingNode):
             self.at(node, f"{what} must be a mapping (key: value), got {_kind(node)}")
             return None
+        if node.tag != _MAP_TAG:
+            self.at(node, f"{what} has the YAML tag {node.tag}: tags are not allowed, remove it")
         entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key, value in node.value:
             if not isinstance(key, yaml.ScalarNode):
@@ -276,10 +288,12 @@ class _Checker:
         if node.tag not in (_STR_TAG, "!"):
             self.at(node, f"'{name}' has the YAML tag {node.tag}: tags are not allowed, remove it")
             return None
-        if not empty_ok and not node.value.strip():
+        # A plain ~ or null is YAML for "nothing", as an empty value is (YAML 1.2 core schema).
+        value = "" if node.style in (None, "") and node.value in _NULLS else node.value
+        if not empty_ok and not value.strip():
             self.at(node, f"'{name}' must not be empty")
             return None
-        return str(node.value)
+        return str(value)
 
 
 def _kind(node: yaml.Node) -> str:
@@ -289,7 +303,7 @@ def _kind(node: yaml.Node) -> str:
         return "a list"
     if node.value == "":
         return "nothing"
-    return f"'{node.value}'" if len(node.value) < 40 else "text"
+    return f"'{node.value}'" if len(node.value) < 40 and "\n" not in node.value else "text"
 
 
 def read_text(path: Path) -> tuple[bytes, str]:
@@ -380,6 +394,8 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
     if not isinstance(node, yaml.SequenceNode):
         check.at(node, f"'steps' must be a list of steps (each starting with '- id:'), got {_kind(node)}")
         return []
+    if node.tag != _SEQ_TAG:
+        check.at(node, f"'steps' has the YAML tag {node.tag}: tags are not allowed, remove it")
     if not node.value:
         check.at(node, "'steps' is empty: a workflow needs at least one step")
         return []
