@@ -1,0 +1,151 @@
+"""python -m workflow_nvim: validate and list, for authors and CI."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from workflow_nvim.cli import main
+
+BROKEN = "title: Broken\nsteps:\n  - id: a\n    title: A\n    intructions: x\n"
+PROBLEM_LINE = re.compile(r"^(?P<file>.+):(?P<line>[1-9]\d*):(?P<col>[1-9]\d*): (?P<message>\S.*)$")
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workflow_nvim", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_validate_a_valid_file_exits_0(write, tmp_path, blog_yaml):
+    write("blog.yaml", blog_yaml)
+    r = cli("validate", "blog.yaml", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (0, "")
+    assert r.stderr == "blog.yaml: ok: blog, 3 steps\n"
+
+
+def test_validate_prints_file_line_col_message_and_exits_1(write, tmp_path, blog_yaml):
+    write("good.yaml", blog_yaml.replace("name: blog\n", ""))
+    write("broken.yaml", BROKEN)
+    write("syntax.yaml", 'title: "T\nsteps:\n  - id: a\n')
+    r = cli("validate", "good.yaml", "broken.yaml", "syntax.yaml", cwd=tmp_path)
+    assert r.returncode == 1
+    lines = r.stdout.splitlines()
+    assert lines == [
+        "broken.yaml:5:5: unknown key 'intructions', did you mean 'instructions'? "
+        "(keys of step 1: id, title, instructions, template, filetype, annotate)",
+        "broken.yaml:3:5: step 1 is missing the required key 'instructions'",
+        "syntax.yaml:4:1: YAML syntax error: found unexpected end of stream",
+    ]
+    assert all(PROBLEM_LINE.match(line) for line in lines)
+    assert "Traceback" not in r.stderr
+    assert r.stderr == "good.yaml: ok: good, 3 steps\n"
+
+
+def test_validate_bad_encoding_and_missing_file(write, tmp_path):
+    write("latin1.yaml", b"title: caf\xe9\n")
+    r = cli("validate", "latin1.yaml", "missing.yaml", cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == [
+        "latin1.yaml:1:11: byte 0xe9 is not UTF-8: save the file as UTF-8",
+        "missing.yaml:1:1: cannot read file: No such file or directory",
+    ]
+    assert "Traceback" not in r.stderr
+
+
+def test_validate_needs_a_file(tmp_path):
+    r = cli("validate", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "usage:" in r.stderr
+
+
+def test_list_json_shows_kinds_problems_and_shadowing(write, tmp_path, blog_yaml):
+    project, bundled = tmp_path / "project", tmp_path / "bundled"
+    write("blog.yaml", blog_yaml, project)
+    write("blog.yaml", blog_yaml, bundled)
+    broken = write("broken.yaml", BROKEN, bundled)
+    r = cli("list", "--dir", f"project={project}", "--dir", f"bundled={bundled}", "--json", cwd=tmp_path)
+    assert r.returncode == 1  # one of them is invalid
+    assert json.loads(r.stdout) == [
+        {
+            "name": "blog",
+            "kind": "project",
+            "path": str(project / "blog.yaml"),
+            "title": "Write a blog post",
+            "steps": 3,
+            "problems": [],
+            "shadowed": [str(bundled / "blog.yaml")],
+        },
+        {
+            "name": "broken",
+            "kind": "bundled",
+            "path": str(broken),
+            "title": None,
+            "steps": None,
+            "problems": [
+                f"{broken}:5:5: unknown key 'intructions', did you mean 'instructions'? "
+                "(keys of step 1: id, title, instructions, template, filetype, annotate)",
+                f"{broken}:3:5: step 1 is missing the required key 'instructions'",
+            ],
+            "shadowed": [],
+        },
+    ]
+
+
+def test_list_text_exits_0_when_all_are_valid(write, tmp_path, capsys, blog_yaml):
+    d = tmp_path / "wf"
+    write("blog.yaml", blog_yaml, d)
+    assert main(["list", "--dir", str(d)]) == 0
+    assert capsys.readouterr().out == f"blog             Write a blog post  (path: {d / 'blog.yaml'})\n"
+
+
+def test_list_text_shows_problems_and_shadowed_files(write, tmp_path, capsys, blog_yaml):
+    a, b = tmp_path / "a", tmp_path / "b"
+    write("blog.yaml", BROKEN, a)
+    write("blog.yaml", blog_yaml, b)
+    assert main(["list", "--dir", f"user={a}", "--dir", f"bundled={b}"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"blog             INVALID  (user: {a / 'blog.yaml'})",
+        f"  {a / 'blog.yaml'}:5:5: unknown key 'intructions', did you mean 'instructions'? "
+        "(keys of step 1: id, title, instructions, template, filetype, annotate)",
+        f"  {a / 'blog.yaml'}:3:5: step 1 is missing the required key 'instructions'",
+        f"  shadows {b / 'blog.yaml'}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arg", "kind", "subdir"),
+    [
+        pytest.param("{d}", "path", "x=y", id="bare-dir-containing-equals"),
+        pytest.param("project={d}", "project", "x=y", id="kind-and-dir-containing-equals"),
+        pytest.param("user={d}", "user", "plain", id="kind-and-dir"),
+    ],
+)
+def test_list_dir_option_kind_and_path(write, tmp_path, capsys, arg, kind, subdir, blog_yaml):
+    d = tmp_path / subdir
+    write("blog.yaml", blog_yaml, d)
+    assert main(["list", "--json", "--dir", arg.format(d=d)]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert (entry["kind"], entry["path"]) == (kind, str(d / "blog.yaml"))
+
+
+def test_list_defaults_to_the_project_user_and_bundled_dirs(write, tmp_path, monkeypatch, capsys, blog_yaml):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("NVIM_APPNAME", "nvim")
+    write("mine.yaml", blog_yaml.replace("name: blog\n", ""), tmp_path / ".workflows")
+    write("theirs.yaml", blog_yaml.replace("name: blog\n", ""), tmp_path / "config" / "nvim" / "workflows")
+    main(["list", "--json"])
+    kinds = {e["name"]: e["kind"] for e in json.loads(capsys.readouterr().out)}
+    assert (kinds.pop("mine"), kinds.pop("theirs")) == ("project", "user")
+    assert kinds, "the bundled workflows are listed too"
+    assert set(kinds.values()) == {"bundled"}
