@@ -192,7 +192,7 @@ def test_list_shows_valid_broken_and_shadowed_workflows(session, env, write, tmp
             "ErrorMsg",
         ],
         [f"  {broken}:3:5: step 1 is missing the required key 'instructions'", "ErrorMsg"],
-        f"notes            Notes  (1 steps, bundled: {bundled / 'notes.yaml'})",
+        f"notes            Notes  (1 step, bundled: {bundled / 'notes.yaml'})",
     ]
 
 
@@ -227,7 +227,7 @@ def test_start_while_a_run_is_active_says_what_became_of_it(session, env):
     r = call(session, env, "start", "notes")
     assert session.run is not None and session.run.id != previous.id
     assert r["info"] == [
-        f"Notes: 1 steps, run {session.run.id}; run {previous.id} stopped, its files stay in {previous.dir}"
+        f"Notes: 1 step, run {session.run.id}; run {previous.id} stopped, its files stay in {previous.dir}"
     ]
     assert (previous.dir / "01-topic.md").is_file()
 

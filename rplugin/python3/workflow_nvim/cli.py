@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .catalog import Catalog, SearchDir, default_dirs
-from .spec import WorkflowInvalid, load_workflow
+from .spec import WorkflowInvalid, count, load_workflow
 
 
 def validate(files: list[str]) -> int:
@@ -26,7 +26,7 @@ def validate(files: list[str]) -> int:
             for p in e.problems:
                 print(p)
             continue
-        print(f"{name}: ok: {wf.name}, {len(wf.steps)} steps", file=sys.stderr)
+        print(f"{name}: ok: {wf.name}, {count(len(wf.steps), 'step')}", file=sys.stderr)
     return 1 if bad else 0
 
 

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from .catalog import Catalog, SearchDir
 from .errors import WorkflowError
 from .run import Run
-from .spec import Step
+from .spec import Step, count
 
 Response = dict[str, Any]
 
@@ -111,7 +111,7 @@ class Session:
         response = self._open(
             self.run,
             workflow.steps[0],
-            f"{workflow.title}: {len(workflow.steps)} steps, run {self.run.id}{note}",
+            f"{workflow.title}: {count(len(workflow.steps), 'step')}, run {self.run.id}{note}",
         )
         if previous:
             # Its step buffers become plain buffers, so their maps cannot act on the new run.
@@ -126,7 +126,8 @@ class Session:
             run.current = step
             return {
                 "info": [
-                    f"{run.workflow.name} finished: all {len(run.workflow.steps)} steps done; the text is in {run.dir}"
+                    f"{run.workflow.name} finished: all {count(len(run.workflow.steps), 'step')} done; "
+                    f"the text is in {run.dir}"
                 ],
                 "finished": True,
             }
@@ -164,7 +165,9 @@ class Session:
         lines: list[Any] = []
         for e in entries:
             if e.workflow is not None:
-                lines.append(f"{e.name:<16} {e.workflow.title}  ({len(e.workflow.steps)} steps, {e.kind}: {e.path})")
+                lines.append(
+                    f"{e.name:<16} {e.workflow.title}  ({count(len(e.workflow.steps), 'step')}, {e.kind}: {e.path})"
+                )
             else:
                 lines.append(f"{e.name:<16} INVALID  ({e.kind}: {e.path})")
                 lines += [[f"  {p}", "ErrorMsg"] for p in e.problems]

@@ -132,6 +132,11 @@ class StepTemplate(string.Template):
                 yield m.start(), None
 
 
+def count(n: int, noun: str) -> str:
+    """'1 step', '3 steps': for messages."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 @dataclass(frozen=True)
 class Step:
     """One step of a workflow."""
