@@ -33,6 +33,9 @@ local commands = {
   WorkflowStatus = { 'status', 0, 'Show the progress of the current run' },
   WorkflowList = { 'list', 0, 'List the workflows found, with errors' },
   WorkflowStop = { 'stop', 0, 'Stop the current run (its files stay)' },
+  WorkflowRevert = { 'revert', 1, 'Go back to a step: later steps become pending (history kept)', 'steps' },
+  WorkflowLog = { 'log', 0, "Show the run's history: one line per step commit" },
+  WorkflowResume = { 'resume', '?', 'Resume an unfinished run', 'runs' },
 }
 
 for name, spec in pairs(commands) do

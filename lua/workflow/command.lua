@@ -14,6 +14,9 @@ M.subcommands = {
   status = false,
   list = false,
   stop = false,
+  revert = 'steps',
+  log = false,
+  resume = 'runs',
 }
 
 local function names()
@@ -49,14 +52,51 @@ function M.run(sub, opts)
   if not view.save_all() then
     return
   end
-  local response = require('workflow.host').call(sub, {
+  if sub == 'resume' and #args == 0 then
+    return M.pick_run(cfg)
+  end
+  view.apply(M.call(sub, args, cfg), cfg)
+end
+
+--- Ask the Python side; `args` are the command's arguments.
+function M.call(sub, args, cfg)
+  local current = require('workflow.state').peek()
+  return require('workflow.host').call(sub, {
     args = args,
     dirs = config.dirs(cfg),
     runs_dir = cfg.runs_dir,
     log_file = config.log_file(),
     buffer_step = vim.b.workflow_step,
+    -- lets a restarted Python host pick the run up again, and lock it for this Neovim
+    run_dir = current and current.dir or nil,
+    nvim_pid = vim.fn.getpid(),
   })
-  view.apply(response, cfg)
+end
+
+--- :WorkflowResume without argument: choose among the unfinished runs.
+function M.pick_run(cfg)
+  local view = require('workflow.view')
+  local response = M.call('runs', {}, cfg)
+  if response.error then
+    return view.apply(response, cfg)
+  end
+  for _, problem in ipairs(response.problems or {}) do
+    vim.notify('[workflow] ' .. problem, vim.log.levels.WARN)
+  end
+  local runs = response.runs or {}
+  if #runs == 0 then
+    return view.apply({ info = { 'no unfinished runs in ' .. cfg.runs_dir } }, cfg)
+  end
+  vim.ui.select(runs, {
+    prompt = 'Resume which run?',
+    format_item = function(r)
+      return ('%s  %s  %d/%d done, next: %s'):format(r.run, r.title, r.done, r.total, r.next)
+    end,
+  }, function(choice)
+    if choice then
+      view.apply(M.call('resume', { choice.run }, cfg), cfg)
+    end
+  end)
 end
 
 -- Workflow names found on disk, without starting Python: a workflow's name is
@@ -90,6 +130,24 @@ local function step_ids()
   return list
 end
 
+-- Run ids under runs_dir, newest first, without starting Python.
+local function run_ids()
+  local ok, cfg = pcall(config.get)
+  if not ok then
+    return {}
+  end
+  local list = {}
+  for name, kind in vim.fs.dir(cfg.runs_dir) do
+    if kind == 'directory' and name:match('^%d%d%d%d%d%d%d%d%-%d%d%d%d%d%d%-') then
+      list[#list + 1] = name
+    end
+  end
+  table.sort(list, function(a, b)
+    return a > b
+  end)
+  return list
+end
+
 local function filter(list, arglead)
   return vim.tbl_filter(function(x)
     return vim.startswith(x, arglead)
@@ -112,6 +170,8 @@ function M.complete(sub, kind, arglead, cmdline, pos)
     return filter(workflow_names(), arglead)
   elseif kind == 'steps' then
     return filter(step_ids(), arglead)
+  elseif kind == 'runs' then
+    return filter(run_ids(), arglead)
   end
   return {}
 end

@@ -98,7 +98,7 @@ function M.call(command, params)
       error = 'the Python host stopped; your saved text is safe on disk. Run the command again to restart it (details: '
         .. why
         .. ')',
-      state = vim.NIL,
+      -- The run stays in WorkflowState(): the next host reopens it from git.
     }
   end
   local python = M.python() or 'python3'

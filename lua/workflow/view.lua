@@ -199,6 +199,11 @@ function M.open_step(o, cfg)
     vim.bo[buf].filetype = o.filetype
   end
   attach(buf, cfg)
+  if o.readonly then
+    -- Another Neovim has this run: look, but do not write.
+    vim.bo[buf].readonly = true
+    vim.bo[buf].modifiable = false
+  end
   local height = show_instructions(buf, o)
   vim.b[buf].workflow_instructions_height = height
   set_winbar(api.nvim_get_current_win(), buf)
@@ -230,8 +235,19 @@ function M.apply(response, cfg)
       M.detach(buf)
     end
   end
+  for _, path in ipairs(response.removed or {}) do
+    -- A revert made this step pending again; its old text is in git history.
+    local buf = vim.fn.bufnr('^' .. vim.fn.fnameescape(path) .. '$')
+    if buf > 0 then
+      M.detach(buf)
+      pcall(api.nvim_buf_delete, buf, { force = true })
+    end
+  end
   if response.open then
     M.open_step(response.open, cfg)
+  end
+  if response.log then
+    require('workflow.log').open(response.log, cfg)
   end
   M.refresh_winbars()
   if response.info then

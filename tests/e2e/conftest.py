@@ -135,6 +135,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
     monkeypatch.delenv("NVIM_APPNAME", raising=False)
     monkeypatch.delenv("NVIM", raising=False)
     monkeypatch.setenv("WORKFLOW_PYTHON", sys.executable)
+    # git sees no configuration of this machine: no identity, no hooks, no signing.
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(h.root / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(h.project)
     return h
 
@@ -176,3 +181,13 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
 
 def env_without(*names: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in names}
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    """Run git as a person would from the shell; return its output."""
+    import subprocess
+
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
+    return result.stdout

@@ -188,8 +188,11 @@ def test_front_door_command_and_completion(nvim: Editor, essay: Path) -> None:
     assert nvim.call("getcompletion", "Workflow ", "cmdline") == [
         "goto",
         "list",
+        "log",
         "next",
         "prev",
+        "resume",
+        "revert",
         "start",
         "status",
         "stop",

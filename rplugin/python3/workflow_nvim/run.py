@@ -3,13 +3,16 @@
 The run directory is the whole record of a run, readable without this plugin::
 
     <runs_dir>/<run id>/
+        .git/              the run's history, one commit per completed step
         workflow.yaml      the workflow file as it was when the run started
         01-topic.md        one file per step, created when the step is first opened
         02-outline.md
 
-Step files are written atomically, so a crash never leaves half a file.
-The layout is stable so that the directory can become a git repository with
-one commit per completed step.
+When ``runs_dir`` is inside a git repository (a project), there is no
+``.git`` of the run's own: its commits go to that repository. Which steps are
+done is read from the commits' trailers (see history.py); it is never stored
+anywhere else. Step files are written atomically, so a crash never leaves
+half a file.
 """
 
 from __future__ import annotations
@@ -17,12 +20,24 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import os
+import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from .errors import WorkflowError
-from .spec import Step, Workflow, render
+from .history import (
+    TRAILER_REVERT,
+    TRAILER_SAVED,
+    TRAILER_STEP,
+    Entry,
+    RunRepository,
+    commit_message,
+    completed_steps,
+)
+from .lock import Holder, RunLock
+from .spec import Step, Workflow, WorkflowInvalid, count, load_workflow, render
 
 SNAPSHOT_NAME = "workflow.yaml"
 
@@ -42,43 +57,113 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def new_run_id(name: str, now: _dt.datetime) -> str:
-    """A run id that sorts by start time and says which workflow it follows."""
-    return f"{now:%Y%m%d-%H%M%S}-{name}"
+def new_run_id(name: str, now: _dt.datetime, n: int = 1) -> str:
+    """A run id that sorts by start time and says which workflow it follows.
+
+    The n-th run started in the same second gets ``-n`` before the name (names
+    start with a letter, so the name can always be read back from the id).
+    """
+    return f"{now:%Y%m%d-%H%M%S}-{name}" if n == 1 else f"{now:%Y%m%d-%H%M%S}-{n}-{name}"
+
+
+RUN_ID_RE = re.compile(r"(\d{8}-\d{6})-(?:\d+-)?([a-z][a-z0-9_-]*)\Z")
+
+
+def workflow_name(run_id: str) -> str | None:
+    """The workflow name in a run id, or None if it is not a run id."""
+    m = RUN_ID_RE.match(run_id)
+    return m[2] if m else None
+
+
+class ReadOnly(WorkflowError):
+    """The run is open in another Neovim."""
 
 
 class Run:
-    """A run in progress: its directory, its workflow, where the person is."""
+    """A run in progress: its directory, its workflow, its history, where the person is."""
 
-    def __init__(self, run_id: str, directory: Path, workflow: Workflow):
+    def __init__(self, run_id: str, directory: Path, workflow: Workflow, repo: RunRepository, entries: list[Entry]):
         self.id = run_id
         self.dir = directory
         self.workflow = workflow
-        self.current = workflow.steps[0]
-        self.completed: set[str] = set()
+        self.repo = repo
+        self.entries = entries
+        self.completed: set[str] = set(completed_steps(entries))
+        self.current = self.frontier
+        self.lock: RunLock | None = None
+        self.held_by: Holder | None = None  # another Neovim that has this run: read-only here
 
     @classmethod
     def start(cls, workflow: Workflow, runs_dir: Path, now: _dt.datetime | None = None) -> Run:
-        """Create a new run directory with a snapshot of the workflow file."""
+        """Create a new run directory with a snapshot of the workflow file, and its repository."""
         now = now or _dt.datetime.now()
         try:
             runs_dir.mkdir(parents=True, exist_ok=True)
-            base = new_run_id(workflow.name, now)
-            run_id, n = base, 1
+            runs_dir = runs_dir.resolve()
+            n = 1
             while True:
+                run_id = new_run_id(workflow.name, now, n)
                 try:
                     (runs_dir / run_id).mkdir()
                     break
                 except FileExistsError:
                     n += 1
-                    run_id = f"{base}-{n}"
             directory = runs_dir / run_id
             (directory / SNAPSHOT_NAME).write_bytes(workflow.source)
         except OSError as e:
             raise WorkflowError(
                 f"cannot create a run in {runs_dir}: {e.strerror}; set vim.g.workflow.runs_dir to a writable directory"
             ) from e
-        return cls(run_id, directory, workflow)
+        try:
+            repo = RunRepository.open(directory, create=True)
+            if not repo.standalone:
+                problem = repo.refusal() or repo.identity_problem()
+                if problem:
+                    raise WorkflowError(f"cannot start a run in {runs_dir}: {problem}")
+        except WorkflowError:
+            shutil.rmtree(directory, ignore_errors=True)  # ours, just made: nothing of the person's is in it
+            raise
+        return cls(run_id, directory, workflow, repo, [])
+
+    @classmethod
+    def open(cls, directory: Path) -> Run:
+        """Reopen an existing run from its directory and its history (after a restart or crash)."""
+        directory = directory.resolve()
+        name = workflow_name(directory.name)
+        snapshot = directory / SNAPSHOT_NAME
+        if name is None or not snapshot.is_file():
+            raise WorkflowError(f"{directory} is not a run directory (no {SNAPSHOT_NAME} or not a run id)")
+        try:
+            workflow = load_workflow(snapshot, name=name)
+        except WorkflowInvalid as e:
+            raise WorkflowError(f"the run's workflow snapshot is invalid: {e}") from e
+        repo = RunRepository.open(directory, create=False)
+        return cls(directory.name, directory, workflow, repo, repo.log(directory.name))
+
+    def take_lock(self, nvim_pid: int | None) -> None:
+        """Claim the run for this Neovim; if another one has it, the run is read-only here."""
+        if not nvim_pid:
+            return
+        self.lock = RunLock(self.repo.git_dir / "workflow-locks" / f"{self.id}.lock", int(nvim_pid))
+        try:
+            self.held_by = self.lock.acquire()
+        except OSError:
+            self.held_by = None  # a read-only git dir: no locking, but never a refusal to work
+
+    def close(self) -> None:
+        """Release the lock and git's processes; the files stay."""
+        if self.lock and self.held_by is None:
+            with contextlib.suppress(OSError):
+                self.lock.release()
+        self.repo.close()
+
+    def writable(self) -> None:
+        """Raise ReadOnly when another Neovim has this run."""
+        if self.held_by is not None:
+            raise ReadOnly(
+                f"run {self.id} is open in another Neovim ({self.held_by.describe()}): it is read-only here; "
+                "finish there, or quit that Neovim and :WorkflowResume here"
+            )
 
     # -- steps ---------------------------------------------------------------
 
@@ -120,7 +205,7 @@ class Run:
                 f"step '{step.id}' is not reached yet: complete '{self.frontier.id}' first (:WorkflowNext)"
             )
         path = self.path(step)
-        if not path.exists():
+        if not path.exists() and self.held_by is None:  # read-only: never write into another's run
             try:
                 write_atomic(path, render(step.template, self.texts_before(step)))
             except OSError as e:
@@ -128,14 +213,89 @@ class Run:
         self.current = step
         return path
 
-    def complete(self, step: Step) -> Step | None:
-        """Mark ``step`` completed; return the step after it, or None after the last."""
-        if not self.path(step).exists():
-            raise WorkflowError(f"{self.path(step)} is missing: was it deleted? :WorkflowGoto {step.id} recreates it")
+    def complete(self, step: Step) -> tuple[Step | None, str]:
+        """Commit ``step``; return the step after it (None after the last) and what happened."""
+        self.writable()
+        path = self.path(step)
+        if not path.exists():
+            raise WorkflowError(f"{path} is missing: was it deleted? :WorkflowGoto {step.id} recreates it")
+        total = len(self.workflow.steps)
+        revised = any(e.kind == "step" and e.step_id == step.id for e in self.entries)
+        subject = f"{self.workflow.name}: {step.index}/{total} {step.title}" + (" (revised)" if revised else "")
+        body = f'{step.title}, in "{self.workflow.title}".'
+        paths = [path] if self.entries else [self.dir / SNAPSHOT_NAME, path]
+        message = commit_message(subject, body, self.workflow.name, self.id, TRAILER_STEP, step.index, total, step.id)
+        what = f"step {step.index} '{step.title}'"
+        commit = self.repo.commit(paths, message, what)
+        if commit is None:
+            note = f"{what} has not changed since its last commit: nothing to commit"
+        else:
+            self._record(commit, subject, "step", step, revised)
+            note = f"{what} {'revised' if revised else 'done'} (commit {commit[:7]})"
         self.completed.add(step.id)
-        if step.index < len(self.workflow.steps):
-            return self.workflow.steps[step.index]
-        return None
+        following = self.workflow.steps[step.index] if step.index < total else None
+        return following, note
+
+    def revert(self, target: Step) -> tuple[list[Path], str]:
+        """Make the steps after ``target`` pending again, in new commits; return the removed files and a note.
+
+        Unfinished text of later steps is committed first (``Workflow-Saved``),
+        so everything stays reachable in history; nothing is reset.
+        """
+        self.writable()
+        total = len(self.workflow.steps)
+        later = [s for s in self.workflow.steps if s.index > target.index]
+        files = {s.id: self.path(s) for s in later if self.path(s).exists()}
+        if not files and not any(s.id in self.completed for s in later):
+            self.current = target
+            return [], f"nothing to revert: no step after {target.index} '{target.title}' was started"
+        unsaved = self.repo.changed_paths([self.repo.rel(p) for p in files.values()])
+        saved = [s for s in later if s.id in files and self.repo.rel(files[s.id]) in unsaved]
+        if saved:
+            first = saved[0]
+            subject = f"{self.workflow.name}: keep unfinished {', '.join(f'{s.index}/{total}' for s in saved)}"
+            body = "Saved before going back to step {}: {}.".format(
+                target.index, ", ".join(f"{s.index} {s.title}" for s in saved)
+            )
+            message = commit_message(
+                subject, body, self.workflow.name, self.id, TRAILER_SAVED, first.index, total, first.id
+            )
+            commit = self.repo.commit([files[s.id] for s in saved], message, "the unfinished later steps")
+            if commit:
+                self._record(commit, subject, "saved", first, False)
+        before = self.repo.head()
+        subject = f"{self.workflow.name}: back to {target.index}/{total} {target.title}"
+        steps_word = count(len(later), "later step")
+        body = f"{steps_word} pending again; their text stays in the parent commit."
+        message = commit_message(
+            subject, body, self.workflow.name, self.id, TRAILER_REVERT, target.index, total, target.id
+        )
+        self.repo.remove(list(files.values()))
+        commit = self.repo.commit(list(files.values()), message, f"the revert to step {target.index}")
+        if commit:
+            self._record(commit, subject, "revert", target, False)
+        self.completed = set(completed_steps(self.entries))
+        self.current = target
+        where = f"git show {before[:7]}:{self.repo.rel(next(iter(files.values())))}" if files else ":WorkflowLog"
+        return list(files.values()), (
+            f"back at step {target.index} '{target.title}': steps {target.index + 1}-{total} are pending again; "
+            f"their old text stays in history ({where}, or :WorkflowLog)"
+        )
+
+    def _record(self, commit: str, subject: str, kind: str, step: Step, revised: bool) -> None:
+        self.entries.append(
+            Entry(
+                commit,
+                commit[:7],
+                _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                subject,
+                kind,
+                step.index,
+                len(self.workflow.steps),
+                step.id,
+                revised,
+            )
+        )
 
     # -- description ---------------------------------------------------------
 
@@ -152,6 +312,7 @@ class Run:
             "step": self.current.index,
             "total": len(self.workflow.steps),
             "finished": self.finished,
+            "readonly": self.held_by is not None,
             "steps": [
                 {
                     "id": s.id,

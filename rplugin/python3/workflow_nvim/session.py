@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from .catalog import Catalog, SearchDir
 from .errors import WorkflowError
-from .run import Run
+from .run import SNAPSHOT_NAME, Run, workflow_name
 from .spec import Step, count
 
 Response = dict[str, Any]
@@ -33,6 +33,11 @@ class Session:
             "status": self.status,
             "list": self.list,
             "stop": self.stop,
+            "revert": self.revert,
+            "log": self.log,
+            "show": self.show,
+            "runs": self.runs,
+            "resume": self.resume,
         }
 
     @property
@@ -62,10 +67,33 @@ class Session:
             raise WorkflowError(f"{usage} takes one {what}")
         return str(args[0])
 
-    def _active(self) -> Run:
+    def _active(self, params: dict[str, Any] | None = None) -> Run:
+        if self.run is None and params and params.get("run_dir"):
+            # The Python host restarted (a crash) while Neovim kept the run: reopen it from git.
+            self._switch(Run.open(Path(str(params["run_dir"]))), params)
         if self.run is None:
             raise WorkflowError("no workflow is running: start one with :WorkflowStart {name} (see :WorkflowList)")
         return self.run
+
+    def _switch(self, run: Run | None, params: dict[str, Any]) -> Run | None:
+        """Make ``run`` the active run (locking it); close the previous one and return it."""
+        previous, stopped = self.run, None
+        if previous is not None and previous is not run:
+            if run is not None and previous.dir == run.dir:
+                previous.repo.close()  # the same run, reopened: its lock stays
+            else:
+                previous.close()
+                stopped = previous
+        if run is not None:
+            run.take_lock(params.get("nvim_pid"))
+        self.run = run
+        return stopped
+
+    def _runs_dir(self, params: dict[str, Any]) -> Path:
+        runs_dir = Path(str(params.get("runs_dir") or "")).expanduser()
+        if not str(params.get("runs_dir") or "") or not runs_dir.is_absolute():
+            raise WorkflowError(f"vim.g.workflow.runs_dir must be an absolute path, got '{runs_dir}'")
+        return runs_dir
 
     def _current(self, run: Run, params: dict[str, Any]) -> Step:
         """The step being worked on: the step buffer the person is in, else the run's current."""
@@ -91,6 +119,7 @@ class Session:
                 "workflow": run.workflow.title,
                 "progress": run.progress(step),
                 "instructions": run.instructions(step).split("\n"),
+                "readonly": run.held_by is not None,
             }
         }
         if message:
@@ -102,11 +131,9 @@ class Session:
     def start(self, params: dict[str, Any]) -> Response:
         name = self._arg(params, "workflow name", ":WorkflowStart")
         workflow = self.catalog.find(self._dirs(params), name)
-        runs_dir = Path(str(params.get("runs_dir") or "")).expanduser()
-        if not str(runs_dir) or not runs_dir.is_absolute():
-            raise WorkflowError(f"vim.g.workflow.runs_dir must be an absolute path, got '{runs_dir}'")
-        previous = self.run
-        self.run = Run.start(workflow, runs_dir)
+        runs_dir = self._runs_dir(params)
+        previous = self._switch(Run.start(workflow, runs_dir), params)
+        assert self.run is not None
         note = f"; run {previous.id} stopped, its files stay in {previous.dir}" if previous else ""
         response = self._open(
             self.run,
@@ -119,34 +146,34 @@ class Session:
         return response
 
     def next(self, params: dict[str, Any]) -> Response:
-        run = self._active()
+        run = self._active(params)
         step = self._current(run, params)
-        following = run.complete(step)
+        following, note = run.complete(step)
         if following is None:
             run.current = step
             return {
                 "info": [
-                    f"{run.workflow.name} finished: all {count(len(run.workflow.steps), 'step')} done; "
-                    f"the text is in {run.dir}"
+                    f"{note}; {run.workflow.name} finished: all {count(len(run.workflow.steps), 'step')} done, "
+                    f"see :WorkflowLog; the text is in {run.dir}"
                 ],
                 "finished": True,
             }
-        return self._open(run, following, f"step {step.index} '{step.title}' done")
+        return self._open(run, following, note)
 
     def prev(self, params: dict[str, Any]) -> Response:
-        run = self._active()
+        run = self._active(params)
         step = self._current(run, params)
         if step.index == 1:
             raise WorkflowError("already at the first step")
         return self._open(run, run.workflow.steps[step.index - 2])
 
     def goto(self, params: dict[str, Any]) -> Response:
-        run = self._active()
+        run = self._active(params)
         key = self._arg(params, "step id or number", ":WorkflowGoto")
         return self._open(run, run.workflow.step(key))
 
     def status(self, params: dict[str, Any]) -> Response:
-        run = self._active()
+        run = self._active(params)
         wf = run.workflow
         lines = [f"{wf.title} ({wf.name}), run {run.id}", f"  {run.dir}"]
         for s in wf.steps:
@@ -175,6 +202,103 @@ class Session:
         return {"info": lines}
 
     def stop(self, params: dict[str, Any]) -> Response:
-        run = self._active()
-        self.run = None
+        run = self._active(params)
+        self._switch(None, params)
         return {"info": [f"run {run.id} stopped; its files stay in {run.dir}"], "stopped": run.id}
+
+    # -- history -------------------------------------------------------------
+
+    def revert(self, params: dict[str, Any]) -> Response:
+        run = self._active(params)
+        target = run.workflow.step(self._arg(params, "step id or number", ":WorkflowRevert"))
+        if target.id not in run.completed:
+            raise WorkflowError(f"step '{target.id}' is not done yet: there is nothing after it to revert")
+        removed, note = run.revert(target)
+        response = self._open(run, target, note)
+        response["removed"] = [str(p) for p in removed]
+        return response
+
+    def log(self, params: dict[str, Any]) -> Response:
+        run = self._active(params)
+        steps = {s.id: s for s in run.workflow.steps}
+        entries = []
+        for e in reversed(run.entries):
+            step = steps.get(e.step_id)
+            entries.append(
+                {
+                    "hash": e.hash,
+                    "short": e.short,
+                    "date": e.date,
+                    "kind": e.kind,
+                    "index": e.index,
+                    "total": e.total,
+                    "id": e.step_id,
+                    "title": step.title if step else e.step_id,
+                    "revised": e.revised,
+                    "file": str(run.path(step)) if step else "",
+                    "filetype": step.filetype if step else "",
+                }
+            )
+        return {"log": {"run": run.id, "title": run.workflow.title, "dir": str(run.dir), "entries": entries}}
+
+    def show(self, params: dict[str, Any]) -> Response:
+        """The text of a step file at a commit (args: hash, file), or the commit's diff (args: hash, file, 'diff')."""
+        run = self._active(params)
+        args = [str(a) for a in params.get("args") or []]
+        if len(args) < 2:
+            raise WorkflowError("show takes a commit and a file")
+        commit, file = args[0], Path(args[1])
+        if len(args) > 2 and args[2] == "diff":
+            return {"text": run.repo.diff(commit, file if args[1] else None)}
+        return {"text": run.repo.show(commit, file)}
+
+    def runs(self, params: dict[str, Any]) -> Response:
+        """The unfinished runs under runs_dir, newest first."""
+        runs_dir = self._runs_dir(params)
+        found = []
+        try:
+            candidates = sorted((d for d in runs_dir.iterdir() if d.is_dir()), reverse=True)
+        except OSError:
+            candidates = []
+        problems = []
+        for d in candidates:
+            if workflow_name(d.name) is None or not (d / SNAPSHOT_NAME).is_file():
+                continue
+            try:
+                run = Run.open(d)
+            except WorkflowError as e:
+                problems.append(f"{d.name}: {e}")
+                continue
+            try:
+                if not run.finished:
+                    done = len(run.completed)
+                    found.append(
+                        {
+                            "run": run.id,
+                            "dir": str(run.dir),
+                            "workflow": run.workflow.name,
+                            "title": run.workflow.title,
+                            "done": done,
+                            "total": len(run.workflow.steps),
+                            "next": run.frontier.title,
+                            "last": run.entries[-1].date if run.entries else "",
+                        }
+                    )
+            finally:
+                run.repo.close()
+        return {"runs": found, "problems": problems}
+
+    def resume(self, params: dict[str, Any]) -> Response:
+        key = self._arg(params, "run id", ":WorkflowResume")
+        runs_dir = self._runs_dir(params)
+        directory = Path(key) if Path(key).is_absolute() else runs_dir / key
+        if not directory.is_dir():
+            raise WorkflowError(f"no run '{key}' in {runs_dir}: :WorkflowResume without an argument lists them")
+        run = Run.open(directory)
+        self._switch(run, params)
+        step = run.frontier
+        done = len(run.completed)
+        note = f"resumed run {run.id}: {done}/{len(run.workflow.steps)} done"
+        if run.held_by is not None:
+            note += f"; it is open in another Neovim ({run.held_by.describe()}), so it is read-only here"
+        return self._open(run, step, note)

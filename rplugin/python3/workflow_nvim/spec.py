@@ -341,8 +341,12 @@ def read_text(path: Path) -> tuple[bytes, str]:
     return data, text
 
 
-def parse(path: Path, data: bytes, text: str) -> Workflow:
-    """Validate the text of a workflow file; raise WorkflowInvalid listing every problem."""
+def parse(path: Path, data: bytes, text: str, name: str | None = None) -> Workflow:
+    """Validate the text of a workflow file; raise WorkflowInvalid listing every problem.
+
+    The workflow's name is the file's stem unless ``name`` is given (a run's
+    ``workflow.yaml`` snapshot is named after its run).
+    """
     display = str(path)
     try:
         root = yaml.compose(text, Loader=_StrictLoader)
@@ -363,7 +367,7 @@ def parse(path: Path, data: bytes, text: str) -> Workflow:
     check.known_keys(top, WORKFLOW_KEYS, "the workflow")
     check.required(top, REQUIRED_WORKFLOW_KEYS, root, "the workflow")
 
-    stem = path.stem
+    stem = name or path.stem
     name = check.string(top, "name")
     if name is not None:
         if not NAME_RE.match(name):
@@ -470,10 +474,10 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
     return steps
 
 
-def load_workflow(path: Path) -> Workflow:
+def load_workflow(path: Path, name: str | None = None) -> Workflow:
     """Read and validate a workflow file; raise WorkflowInvalid with every problem."""
     data, text = read_text(path)
-    return parse(path, data, text)
+    return parse(path, data, text, name)
 
 
 def render(text: str, texts: dict[str, str]) -> str:

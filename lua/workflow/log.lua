@@ -1,0 +1,110 @@
+-- :WorkflowLog: the run's history in a buffer, one line per commit.
+-- <CR> shows the step's text at that commit, d its diff, q closes.
+local M = {}
+
+local api = vim.api
+
+M.maps = {
+  { '<CR>', 'show', "Open the step's text at this commit" },
+  { 'd', 'diff', 'Show what this commit changed' },
+  { 'q', 'close', 'Close the log' },
+}
+
+local KIND_LABEL = { step = '', revert = 'back to ', saved = 'kept unfinished ' }
+
+local function format(e)
+  local marker = e.revised and ' (revised)' or ''
+  local date = (e.date or ''):gsub('T', ' '):sub(1, 16)
+  return ('%s  %s  %s%d/%d %s%s'):format(e.short, date, KIND_LABEL[e.kind] or '', e.index, e.total, e.title, marker)
+end
+
+local function scratch(name, lines, filetype)
+  local buf = vim.fn.bufnr('^' .. vim.fn.fnameescape(name) .. '$')
+  if buf < 0 or not api.nvim_buf_is_valid(buf) then
+    buf = api.nvim_create_buf(false, true)
+    api.nvim_buf_set_name(buf, name)
+  end
+  vim.bo[buf].modifiable = true
+  api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].modified = false
+  vim.bo[buf].bufhidden = 'wipe'
+  vim.bo[buf].swapfile = false
+  if filetype and filetype ~= '' then
+    vim.bo[buf].filetype = filetype
+  end
+  return buf
+end
+
+local function entry_under_cursor(buf)
+  local entries = vim.b[buf].workflow_log
+  local i = api.nvim_win_get_cursor(0)[1] - 1 -- line 1 is the header
+  return entries and entries[i] or nil
+end
+
+local function show(buf, diff)
+  local e = entry_under_cursor(buf)
+  if not e then
+    return
+  end
+  local cfg = require('workflow.config').get()
+  local file = (diff and e.kind ~= 'step') and '' or e.file
+  local response = require('workflow.command').call('show', { e.hash, file, diff and 'diff' or nil }, cfg)
+  if response.error then
+    return require('workflow.view').apply(response, cfg)
+  end
+  local text = response.text or ''
+  local lines = vim.split(text, '\n', { plain = true })
+  if lines[#lines] == '' then
+    table.remove(lines)
+  end
+  local what = diff and 'diff' or vim.fs.basename(e.file)
+  local name = ('workflow://%s/%s/%s'):format(vim.b[buf].workflow_log_run, e.short, what)
+  local target = scratch(name, lines, diff and 'git' or e.filetype)
+  vim.cmd('belowright split')
+  api.nvim_win_set_buf(0, target)
+  vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = target, nowait = true, desc = 'Close' })
+end
+
+--- Show the log response `log` in a buffer of its own.
+function M.open(log, cfg)
+  local lines = { ('%s, run %s: %d commits (<CR> text, d diff, q close)'):format(log.title, log.run, #log.entries) }
+  for _, e in ipairs(log.entries) do
+    lines[#lines + 1] = format(e)
+  end
+  if #log.entries == 0 then
+    lines[#lines + 1] = 'no step completed yet: :WorkflowNext commits the current step'
+  end
+  local buf = scratch('workflow://log/' .. log.run, lines, 'workflowlog')
+  vim.b[buf].workflow_log = log.entries
+  vim.b[buf].workflow_log_run = log.run
+  if vim.fn.bufwinid(buf) == -1 then
+    vim.cmd('botright split')
+    api.nvim_win_set_buf(0, buf)
+  else
+    api.nvim_set_current_win(vim.fn.bufwinid(buf))
+  end
+  if #log.entries > 0 then
+    api.nvim_win_set_cursor(0, { 2, 0 })
+  end
+  local actions = {
+    show = function()
+      show(buf, false)
+    end,
+    diff = function()
+      show(buf, true)
+    end,
+    close = function()
+      if #api.nvim_tabpage_list_wins(0) > 1 then
+        vim.cmd('close')
+      else
+        vim.cmd('bwipeout')
+      end
+    end,
+  }
+  for _, m in ipairs(M.maps) do
+    vim.keymap.set('n', m[1], actions[m[2]], { buffer = buf, nowait = true, desc = m[3] })
+  end
+end
+
+return M

@@ -1,0 +1,347 @@
+"""Git is the run's memory: commits per step, log, resume, revert, locks, on real git."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import Editor, Home, git, wait_for
+from .test_steps import ESSAY
+
+
+@pytest.fixture
+def essay(home: Home) -> Path:
+    return home.write_workflow("essay", ESSAY)
+
+
+def run_dir(nvim: Editor) -> Path:
+    return Path(nvim.state()["dir"])
+
+
+def trailers(repo: Path, key: str = "Workflow-Step") -> list[str]:
+    out = git(repo, "log", f"--format=%(trailers:key={key},valueonly)")
+    return [line for line in out.splitlines() if line]
+
+
+def test_each_completed_step_is_one_commit_with_trailers(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    d = run_dir(nvim)
+    run_id = nvim.state()["run"]
+    nvim.type("A trains<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowNext")
+    nvim.type("iThe draft.<Esc>")
+    nvim.cmd("WorkflowNext")
+
+    assert (d / ".git").is_dir()
+    assert trailers(d) == ["3/3 draft", "2/3 outline", "1/3 topic"]
+    assert trailers(d, "Workflow-Run") == [run_id] * 3
+    assert trailers(d, "Workflow") == ["essay"] * 3
+    assert git(d, "log", "--format=%s").splitlines() == [
+        "essay: 3/3 Draft",
+        "essay: 2/3 Outline",
+        "essay: 1/3 Pick a topic",
+    ]
+    first = git(d, "rev-list", "--max-parents=0", "HEAD").strip()
+    assert git(d, "show", "--name-only", "--format=", first).split() == ["01-topic.md", "workflow.yaml"]
+    assert git(d, "show", "--name-only", "--format=", "HEAD").split() == ["03-draft.md"]
+    assert git(d, "show", "HEAD:01-topic.md") == "Topic: trains\n"
+    assert git(d, "show", "HEAD:workflow.yaml") == essay.read_text(encoding="utf-8")
+    assert git(d, "status", "--porcelain") == ""
+    # The standalone repository got an identity of its own (none is configured in the test's git).
+    assert git(d, "config", "user.email").strip() == "workflow.nvim@localhost"
+    assert nvim.state()["finished"] is True
+
+
+def test_revising_a_step_makes_a_new_commit_and_no_change_makes_none(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    d = run_dir(nvim)
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowGoto topic")
+    nvim.type("A boats<Esc>")
+    nvim.cmd("WorkflowNext")
+    assert git(d, "log", "--format=%s").splitlines() == ["essay: 1/3 Pick a topic (revised)", "essay: 1/3 Pick a topic"]
+    assert git(d, "show", "HEAD:01-topic.md") == "Topic: boats\n"
+
+    nvim.cmd("WorkflowGoto topic")
+    nvim.clear_messages()
+    nvim.cmd("WorkflowNext")
+    assert len(git(d, "log", "--format=%h").splitlines()) == 2
+    assert "has not changed since its last commit: nothing to commit" in nvim.messages()
+    assert Path(nvim.current.buffer.name).name == "02-outline.txt"
+
+
+@pytest.fixture
+def project(home: Home) -> Path:
+    """A project repository with a commit, an identity, a staged and an unstaged change."""
+    repo = home.project
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Pat Person")
+    git(repo, "config", "user.email", "pat@example.org")
+    (repo / "notes.txt").write_text("one\n")
+    (repo / "code.py").write_text("x = 1\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "initial")
+    (repo / "notes.txt").write_text("one\ntwo (staged)\n")
+    git(repo, "add", "notes.txt")
+    (repo / "code.py").write_text("x = 2  # unstaged\n")
+    return repo
+
+
+def in_project(nvim: Editor, project: Path) -> None:
+    nvim.exec_lua("vim.g.workflow = {runs_dir = ...}", str(project / ".workflow-runs"))
+
+
+def test_runs_inside_a_project_commit_only_their_files(nvim: Editor, essay: Path, project: Path) -> None:
+    in_project(nvim, project)
+    nvim.cmd("WorkflowStart essay")
+    d = run_dir(nvim)
+    assert not (d / ".git").exists()
+    nvim.type("A sailing<Esc>")
+    nvim.cmd("WorkflowNext")
+
+    rel = d.relative_to(project).as_posix()
+    assert git(project, "show", "--name-only", "--format=", "HEAD").split() == [
+        f"{rel}/01-topic.md",
+        f"{rel}/workflow.yaml",
+    ]
+    assert git(project, "log", "-1", "--format=%an <%ae>").strip() == "Pat Person <pat@example.org>"
+    assert git(project, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
+    # The person's own changes: still staged, still unstaged, exactly as before.
+    assert git(project, "diff", "--cached", "--name-only").split() == ["notes.txt"]
+    assert git(project, "diff", "--cached", "notes.txt").count("+two (staged)") == 1
+    assert git(project, "diff", "--name-only").split() == ["code.py"]
+    assert (project / "code.py").read_text() == "x = 2  # unstaged\n"
+
+
+def test_a_rejecting_hook_keeps_the_text_and_says_why(nvim: Editor, essay: Path, project: Path) -> None:
+    hook = project / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'pre-commit: no trains allowed' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    in_project(nvim, project)
+    nvim.cmd("WorkflowStart essay")
+    path = Path(nvim.current.buffer.name)
+    nvim.type("A trains<Esc>")
+    head = git(project, "rev-parse", "HEAD")
+
+    message = nvim.error("WorkflowNext")
+
+    assert "git refused the commit of step 1 'Pick a topic' (your text is kept)" in message
+    assert "pre-commit: no trains allowed" in message
+    assert git(project, "rev-parse", "HEAD") == head
+    assert path.read_text() == "Topic: trains\n"
+    assert Path(nvim.current.buffer.name) == path
+    assert nvim.state()["steps"][0]["done"] is False
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        (lambda repo: git(repo, "checkout", "-q", "--detach"), "has a detached HEAD: check out a branch first"),
+        (lambda repo: (repo / ".git" / "index.lock").write_text(""), "index.lock"),
+        (lambda repo: (repo / ".git" / "MERGE_HEAD").write_text("0" * 40 + "\n"), "in the middle of a merge"),
+    ],
+    ids=["detached-head", "index-lock", "merge"],
+)
+def test_unsafe_repository_states_are_refused(
+    nvim: Editor, essay: Path, project: Path, setup: Any, expected: str
+) -> None:
+    in_project(nvim, project)
+    nvim.cmd("WorkflowStart essay")
+    path = Path(nvim.current.buffer.name)
+    nvim.type("A kept<Esc>")
+    setup(project)
+    head = git(project, "rev-parse", "HEAD")
+
+    message = nvim.error("WorkflowNext")
+
+    assert expected in message
+    assert git(project, "rev-parse", "HEAD") == head
+    assert path.read_text() == "Topic: kept\n"
+    assert (project / ".git" / "index.lock").exists() == (expected == "index.lock")  # never deleted
+
+
+def test_a_project_without_identity_is_refused_at_start(nvim: Editor, essay: Path, home: Home) -> None:
+    git(home.project, "init", "-q")
+    in_project(nvim, home.project)
+    message = nvim.error("WorkflowStart essay")
+    assert "git has no user.name/user.email" in message
+    assert "git config --global user.name" in message
+    assert not (home.project / ".workflow-runs").exists() or list((home.project / ".workflow-runs").iterdir()) == []
+
+
+def test_log_lists_commits_and_shows_text_and_diff(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    d = run_dir(nvim)
+    nvim.type("A first<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowGoto 1")
+    nvim.type("ccTopic: second<Esc>")
+    nvim.cmd("WorkflowNext")
+
+    nvim.cmd("WorkflowLog")
+    lines = nvim.lines()
+    hashes = git(d, "log", "--format=%h").split()
+    assert lines[0].startswith("Write an essay, run ")
+    assert lines[1].startswith(hashes[0]) and lines[1].endswith("1/3 Pick a topic (revised)")
+    assert lines[2].startswith(hashes[1]) and lines[2].endswith("1/3 Pick a topic")
+    assert nvim.current.buffer.options["modifiable"] is False
+
+    nvim.call("cursor", 3, 1)  # the first version
+    nvim.type("\r")
+    assert nvim.lines() == ["Topic: first"]
+    assert nvim.current.buffer.options["filetype"] == "markdown"
+    nvim.type("q")
+    nvim.call("cursor", 2, 1)
+    nvim.type("d")
+    diff = "\n".join(nvim.lines())
+    assert "-Topic: first" in diff and "+Topic: second" in diff
+    assert nvim.current.buffer.options["filetype"] == "git"
+    nvim.type("q")
+    assert nvim.current.buffer.name.startswith("workflow://log/")
+    nvim.type("q")
+    assert not nvim.current.buffer.name.startswith("workflow://log/")
+
+
+def test_resume_after_neovim_is_killed(start_nvim, essay: Path) -> None:  # type: ignore[no-untyped-def]
+    first = start_nvim()
+    first.cmd("WorkflowStart essay")
+    run_id = first.state()["run"]
+    first.type("A kept<Esc>")
+    first.cmd("WorkflowNext")
+    first.type("Goafter the crash<Esc>")
+    first.cmd("write")
+    first.type("ounsaved line<Esc>")  # typed, never written: this is what a crash loses
+    os.kill(first.call("getpid"), signal.SIGKILL)
+
+    again = start_nvim()
+    again.exec_lua("vim.ui.select = function(items, opts, on_choice) _G.offered = items; on_choice(items[1]) end")
+    again.cmd("WorkflowResume")
+
+    offered = again.exec_lua("return _G.offered")
+    assert [r["run"] for r in offered] == [run_id]
+    assert offered[0]["done"] == 1 and offered[0]["total"] == 3
+    state = again.state()
+    assert state["run"] == run_id and state["step"] == 2
+    assert [s["done"] for s in state["steps"]] == [True, False, False]
+    assert again.lines() == ["# Outline of Topic: kept", "- point", "after the crash"]
+    assert state["readonly"] is False  # the dead Neovim's lock was stale
+    again.type("ochanged<Esc>")
+    again.cmd("WorkflowNext")
+    assert trailers(Path(state["dir"])) == ["2/3 outline", "1/3 topic"]
+
+
+def test_resume_by_id_and_finished_runs_are_not_offered(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    done_id = nvim.state()["run"]
+    for _ in range(3):
+        nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowStart essay")
+    open_id = nvim.state()["run"]
+    nvim.cmd("WorkflowStop")
+    runs = nvim.exec_lua("return require('workflow.command').call('runs', {}, require('workflow.config').get()).runs")
+    assert [r["run"] for r in runs] == [open_id]
+    assert done_id != open_id
+    assert nvim.call("getcompletion", "WorkflowResume ", "cmdline")[:2] == sorted([open_id, done_id], reverse=True)
+    nvim.cmd(f"WorkflowResume {open_id}")
+    assert nvim.state()["run"] == open_id
+
+
+def test_revert_makes_later_steps_pending_and_keeps_their_text(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    d = run_dir(nvim)
+    nvim.type("A trains<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.type("Goold outline<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.type("iunfinished draft<Esc>")  # not saved, not committed
+    commits_before = len(git(d, "log", "--format=%h").split())
+
+    nvim.cmd("WorkflowRevert topic")
+
+    state = nvim.state()
+    assert state["step"] == 1
+    assert [s["done"] for s in state["steps"]] == [True, False, False]
+    assert not (d / "02-outline.txt").exists() and not (d / "03-draft.md").exists()
+    assert Path(nvim.current.buffer.name).name == "01-topic.md"
+    assert nvim.call("bufexists", str(d / "03-draft.md")) == 0
+    subjects = git(d, "log", "--format=%s").splitlines()
+    assert len(subjects) == commits_before + 2  # nothing rewritten: a kept-unfinished commit and the revert
+    assert subjects[0] == "essay: back to 1/3 Pick a topic"
+    assert trailers(d, "Workflow-Revert") == ["1/3 topic"]
+    assert git(d, "show", "HEAD^:03-draft.md") == "unfinished draft\n"
+    assert "old outline" in git(d, "show", "HEAD^:02-outline.txt")
+    assert git(d, "status", "--porcelain") == ""
+
+    nvim.type("ccTopic: boats<Esc>")
+    nvim.cmd("WorkflowNext")
+    assert nvim.lines() == ["# Outline of Topic: boats", "- point"]  # rendered again from the new text
+
+
+def test_a_second_neovim_gets_the_run_read_only(start_nvim, essay: Path) -> None:  # type: ignore[no-untyped-def]
+    first = start_nvim()
+    first.cmd("WorkflowStart essay")
+    run_id = first.state()["run"]
+
+    second = start_nvim()
+    second.clear_messages()
+    second.cmd(f"WorkflowResume {run_id}")
+    assert "it is open in another Neovim (Neovim pid" in second.messages()
+    assert second.state()["readonly"] is True
+    assert second.current.buffer.options["modifiable"] is False
+    message = second.error("WorkflowNext")
+    assert f"run {run_id} is open in another Neovim" in message
+
+    first.cmd("WorkflowNext")  # the first one is not disturbed
+    assert first.state()["step"] == 2
+
+
+def test_the_lock_is_released_on_stop(start_nvim, essay: Path) -> None:  # type: ignore[no-untyped-def]
+    first = start_nvim()
+    first.cmd("WorkflowStart essay")
+    run_id = first.state()["run"]
+    first.cmd("WorkflowStop")
+    second = start_nvim()
+    second.cmd(f"WorkflowResume {run_id}")
+    assert second.state()["readonly"] is False
+
+
+def host_children(nvim: Editor) -> list[str]:
+    from .test_errors import host_pid
+
+    pid = host_pid(nvim)
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [Path(f"/proc/{c}/cmdline").read_text().replace("\0", " ") for c in children]
+
+
+def test_no_git_processes_leak_over_many_steps(nvim: Editor, home: Home) -> None:
+    steps = "".join(f"  - id: s{i}\n    title: S{i}\n    instructions: Step {i}.\n" for i in range(1, 101))
+    home.write_workflow("long", f"name: long\ntitle: Long\nsteps:\n{steps}")
+    nvim.cmd("WorkflowStart long")
+    nvim.cmd("WorkflowNext")
+    after_first = host_children(nvim)
+    for _ in range(99):
+        nvim.cmd("WorkflowNext")
+    assert nvim.state()["finished"] is True
+    nvim.cmd("WorkflowLog")
+    assert len(nvim.lines()) == 101
+    assert host_children(nvim) == after_first == []
+
+
+def test_a_restarted_python_host_picks_the_run_up_again(nvim: Editor, essay: Path) -> None:
+    from .test_errors import host_pid
+
+    nvim.cmd("WorkflowStart essay")
+    nvim.type("A kept<Esc>")
+    nvim.cmd("WorkflowNext")
+    os.kill(host_pid(nvim), signal.SIGKILL)
+    wait_for(lambda: all(c.get("stream") != "job" for c in nvim.api.list_chans()))
+    nvim.error("WorkflowStatus")  # the one command that finds the host gone
+    nvim.cmd("WorkflowNext")  # a new host reopens the run from git and goes on
+    state = nvim.state()
+    assert state["step"] == 3
+    assert [s["done"] for s in state["steps"]] == [True, True, False]
