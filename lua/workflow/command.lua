@@ -73,6 +73,12 @@ function M.call(sub, args, cfg)
   })
 end
 
+--- A result that arrives later from the Python side (a background commit).
+function M.deliver(response)
+  local ok, cfg = pcall(config.get)
+  require('workflow.view').apply(response, ok and cfg or config.defaults())
+end
+
 --- :WorkflowResume without argument: choose among the unfinished runs.
 function M.pick_run(cfg)
   local view = require('workflow.view')

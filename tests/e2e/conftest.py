@@ -85,6 +85,11 @@ class Editor:
             return message
         raise AssertionError(f":{command} did not fail")
 
+    def settle(self) -> None:
+        """Wait until the background commits of earlier commands are made, and their news shown."""
+        self.nvim.exec_lua("return require('workflow.host').call('wait', {})")
+        self.nvim.exec_lua("return 1")  # a round trip: delivered results are handled before it
+
     def lines(self) -> list[str]:
         return list(self.nvim.current.buffer[:])
 

@@ -36,6 +36,7 @@ def test_each_completed_step_is_one_commit_with_trailers(nvim: Editor, essay: Pa
     nvim.cmd("WorkflowNext")
     nvim.type("iThe draft.<Esc>")
     nvim.cmd("WorkflowNext")
+    nvim.settle()
 
     assert (d / ".git").is_dir()
     assert trailers(d) == ["3/3 draft", "2/3 outline", "1/3 topic"]
@@ -64,12 +65,14 @@ def test_revising_a_step_makes_a_new_commit_and_no_change_makes_none(nvim: Edito
     nvim.cmd("WorkflowGoto topic")
     nvim.type("A boats<Esc>")
     nvim.cmd("WorkflowNext")
+    nvim.settle()
     assert git(d, "log", "--format=%s").splitlines() == ["essay: 1/3 Pick a topic (revised)", "essay: 1/3 Pick a topic"]
     assert git(d, "show", "HEAD:01-topic.md") == "Topic: boats\n"
 
     nvim.cmd("WorkflowGoto topic")
     nvim.clear_messages()
     nvim.cmd("WorkflowNext")
+    nvim.settle()
     assert len(git(d, "log", "--format=%h").splitlines()) == 2
     assert "has not changed since its last commit: nothing to commit" in nvim.messages()
     assert Path(nvim.current.buffer.name).name == "02-outline.txt"
@@ -103,6 +106,7 @@ def test_runs_inside_a_project_commit_only_their_files(nvim: Editor, essay: Path
     assert not (d / ".git").exists()
     nvim.type("A sailing<Esc>")
     nvim.cmd("WorkflowNext")
+    nvim.settle()
 
     rel = d.relative_to(project).as_posix()
     assert git(project, "show", "--name-only", "--format=", "HEAD").split() == [
@@ -127,15 +131,26 @@ def test_a_rejecting_hook_keeps_the_text_and_says_why(nvim: Editor, essay: Path,
     path = Path(nvim.current.buffer.name)
     nvim.type("A trains<Esc>")
     head = git(project, "rev-parse", "HEAD")
+    nvim.clear_messages()
 
-    message = nvim.error("WorkflowNext")
+    nvim.cmd("WorkflowNext")  # the commit runs in the background: the editor does not wait for hooks
+    nvim.settle()
 
-    assert "git refused the commit of step 1 'Pick a topic' (your text is kept)" in message
+    message = wait_for(lambda: "git refused" in nvim.messages() and nvim.messages())
+    assert "[workflow] git refused the commit of step 1 'Pick a topic' (your text is kept)" in message
     assert "pre-commit: no trains allowed" in message
+    assert "step 1 is not done: fix that, then :WorkflowGoto topic and :WorkflowNext" in message
     assert git(project, "rev-parse", "HEAD") == head
     assert path.read_text() == "Topic: trains\n"
-    assert Path(nvim.current.buffer.name) == path
     assert nvim.state()["steps"][0]["done"] is False
+    # Step 2 cannot be completed before step 1.
+    assert "step 1 'Pick a topic' is not done yet" in nvim.error("WorkflowNext")
+
+    hook.unlink()
+    nvim.cmd("WorkflowGoto topic")
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    assert trailers(project) == ["1/3 topic"]
 
 
 @pytest.mark.parametrize(
@@ -213,6 +228,7 @@ def test_resume_after_neovim_is_killed(start_nvim, essay: Path) -> None:  # type
     run_id = first.state()["run"]
     first.type("A kept<Esc>")
     first.cmd("WorkflowNext")
+    first.settle()
     first.type("Goafter the crash<Esc>")
     first.cmd("write")
     first.type("ounsaved line<Esc>")  # typed, never written: this is what a crash loses
@@ -232,6 +248,7 @@ def test_resume_after_neovim_is_killed(start_nvim, essay: Path) -> None:  # type
     assert state["readonly"] is False  # the dead Neovim's lock was stale
     again.type("ochanged<Esc>")
     again.cmd("WorkflowNext")
+    again.settle()
     assert trailers(Path(state["dir"])) == ["2/3 outline", "1/3 topic"]
 
 
@@ -323,9 +340,11 @@ def test_no_git_processes_leak_over_many_steps(nvim: Editor, home: Home) -> None
     home.write_workflow("long", f"name: long\ntitle: Long\nsteps:\n{steps}")
     nvim.cmd("WorkflowStart long")
     nvim.cmd("WorkflowNext")
+    nvim.settle()
     after_first = host_children(nvim)
     for _ in range(99):
         nvim.cmd("WorkflowNext")
+    nvim.settle()
     assert nvim.state()["finished"] is True
     nvim.cmd("WorkflowLog")
     assert len(nvim.lines()) == 101
@@ -338,6 +357,7 @@ def test_a_restarted_python_host_picks_the_run_up_again(nvim: Editor, essay: Pat
     nvim.cmd("WorkflowStart essay")
     nvim.type("A kept<Esc>")
     nvim.cmd("WorkflowNext")
+    nvim.settle()
     os.kill(host_pid(nvim), signal.SIGKILL)
     wait_for(lambda: all(c.get("stream") != "job" for c in nvim.api.list_chans()))
     nvim.error("WorkflowStatus")  # the one command that finds the host gone

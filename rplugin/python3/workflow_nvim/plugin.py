@@ -77,7 +77,7 @@ class WorkflowPlugin:
                 )
             from .session import Session
 
-            self._session = Session()
+            self._session = Session(notify=self._notify)
         return self._session
 
     @pynvim.function("WorkflowRpc", sync=True)
@@ -99,6 +99,16 @@ class WorkflowPlugin:
                 f"the traceback is in {where}; please report it",
                 "state": self._state(),
             }
+
+    def _notify(self, response: dict[str, Any]) -> None:
+        """Deliver a later result (from a background commit) to the Lua side; any thread."""
+        self.nvim.async_call(self._deliver, response)
+
+    def _deliver(self, response: dict[str, Any]) -> None:
+        try:
+            self.nvim.exec_lua("require('workflow.command').deliver(...)", response)
+        except Exception:
+            log.exception("could not deliver %r", response)
 
     def _state(self) -> dict[str, Any] | None:
         session = self._session

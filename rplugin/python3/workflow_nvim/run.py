@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,17 @@ def workflow_name(run_id: str) -> str | None:
     """The workflow name in a run id, or None if it is not a run id."""
     m = RUN_ID_RE.match(run_id)
     return m[2] if m else None
+
+
+@dataclass(frozen=True)
+class PendingCommit:
+    """A completed step whose commit is still to be made."""
+
+    step: Step
+    paths: list[Path]
+    message: list[str]
+    subject: str
+    revised: bool
 
 
 class ReadOnly(WorkflowError):
@@ -213,28 +225,53 @@ class Run:
         self.current = step
         return path
 
-    def complete(self, step: Step) -> tuple[Step | None, str]:
-        """Commit ``step``; return the step after it (None after the last) and what happened."""
+    def begin_complete(self, step: Step) -> PendingCommit:
+        """Check that ``step`` can be committed and mark it done; no git process runs here.
+
+        ``finish_complete`` then makes the commit (possibly on another thread).
+        """
         self.writable()
         path = self.path(step)
         if not path.exists():
             raise WorkflowError(f"{path} is missing: was it deleted? :WorkflowGoto {step.id} recreates it")
+        if step.index > self.frontier.index:
+            raise WorkflowError(
+                f"step {self.frontier.index} '{self.frontier.title}' is not done yet: "
+                f":WorkflowGoto {self.frontier.id} and complete it first"
+            )
+        refusal = self.repo.refusal()
+        if refusal:
+            raise WorkflowError(f"cannot commit step {step.index} '{step.title}' (your text is kept): {refusal}")
         total = len(self.workflow.steps)
         revised = any(e.kind == "step" and e.step_id == step.id for e in self.entries)
         subject = f"{self.workflow.name}: {step.index}/{total} {step.title}" + (" (revised)" if revised else "")
         body = f'{step.title}, in "{self.workflow.title}".'
         paths = [path] if self.entries else [self.dir / SNAPSHOT_NAME, path]
         message = commit_message(subject, body, self.workflow.name, self.id, TRAILER_STEP, step.index, total, step.id)
-        what = f"step {step.index} '{step.title}'"
-        commit = self.repo.commit(paths, message, what)
-        if commit is None:
-            note = f"{what} has not changed since its last commit: nothing to commit"
-        else:
-            self._record(commit, subject, "step", step, revised)
-            note = f"{what} {'revised' if revised else 'done'} (commit {commit[:7]})"
         self.completed.add(step.id)
-        following = self.workflow.steps[step.index] if step.index < total else None
-        return following, note
+        return PendingCommit(step, paths, message, subject, revised)
+
+    def finish_complete(self, pending: PendingCommit) -> str:
+        """Make the commit of ``begin_complete``; return what happened. On failure the step is not done."""
+        step = pending.step
+        what = f"step {step.index} '{step.title}'"
+        try:
+            commit = self.repo.commit(pending.paths, pending.message, what)
+        except WorkflowError:
+            self.completed = set(completed_steps(self.entries))
+            raise
+        if commit is None:
+            return f"{what} has not changed since its last commit: nothing to commit"
+        self._record(commit, pending.subject, "step", step, pending.revised)
+        return f"{what} {'revised' if pending.revised else 'done'} (commit {commit[:7]})"
+
+    def complete(self, step: Step) -> tuple[Step | None, str]:
+        """Commit ``step`` now; return the step after it (None after the last) and what happened."""
+        note = self.finish_complete(self.begin_complete(step))
+        return self.following(step), note
+
+    def following(self, step: Step) -> Step | None:
+        return self.workflow.steps[step.index] if step.index < len(self.workflow.steps) else None
 
     def revert(self, target: Step) -> tuple[list[Path], str]:
         """Make the steps after ``target`` pending again, in new commits; return the removed files and a note.

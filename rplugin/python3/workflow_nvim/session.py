@@ -8,23 +8,30 @@ command can be tested without an editor.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Callable
 
+from .background import Worker
 from .catalog import Catalog, SearchDir
 from .errors import WorkflowError
-from .run import SNAPSHOT_NAME, Run, workflow_name
+from .run import SNAPSHOT_NAME, PendingCommit, Run, workflow_name
 from .spec import Step, count
 
 Response = dict[str, Any]
+log = logging.getLogger("workflow_nvim")
 
 
 class Session:
     """The state of one editor: at most one active run."""
 
-    def __init__(self) -> None:
+    def __init__(self, notify: Callable[[Response], None] | None = None) -> None:
+        """With ``notify`` (how the editor hears of results later), commits run in the
+        background and their outcome is delivered through it; without, they run inline."""
         self.catalog = Catalog()
         self.run: Run | None = None
+        self.notify = notify
+        self._worker = Worker() if notify else None
         self._commands: dict[str, Callable[[dict[str, Any]], Response]] = {
             "start": self.start,
             "next": self.next,
@@ -38,6 +45,7 @@ class Session:
             "show": self.show,
             "runs": self.runs,
             "resume": self.resume,
+            "wait": self.wait,
         }
 
     @property
@@ -50,6 +58,8 @@ class Session:
             fn = self._commands[command]
         except KeyError:
             raise WorkflowError(f"unknown command '{command}': try :Workflow <Tab>") from None
+        if self._worker:
+            self._worker.wait()  # every command sees every commit made before it
         response = fn(params)
         response["state"] = self.run.state() if self.run else None
         return response
@@ -148,7 +158,14 @@ class Session:
     def next(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         step = self._current(run, params)
-        following, note = run.complete(step)
+        pending = run.begin_complete(step)
+        if self._worker:
+            # git runs while the editor opens the next step; its outcome comes through notify.
+            self._worker.submit(lambda: self._commit_in_background(run, pending))
+            note = f"step {step.index} '{step.title}' {'revised' if pending.revised else 'done'}"
+        else:
+            note = run.finish_complete(pending)
+        following = run.following(step)
         if following is None:
             run.current = step
             return {
@@ -302,3 +319,28 @@ class Session:
         if run.held_by is not None:
             note += f"; it is open in another Neovim ({run.held_by.describe()}), so it is read-only here"
         return self._open(run, step, note)
+
+    def wait(self, params: dict[str, Any]) -> Response:
+        """Nothing but the wait for pending commits that every command does (for scripts and tests)."""
+        return {}
+
+    def _commit_in_background(self, run: Run, pending: PendingCommit) -> None:
+        assert self.notify is not None
+        step = pending.step
+        try:
+            note = run.finish_complete(pending)
+        except WorkflowError as e:
+            self.notify(
+                {
+                    "error": f"{e}; step {step.index} is not done: fix that, then :WorkflowGoto {step.id} "
+                    "and :WorkflowNext",
+                    "state": run.state() if run is self.run else None,
+                }
+            )
+            return
+        except Exception as e:
+            log.exception("commit of step %s failed", step.id)
+            self.notify({"error": f"internal error committing step {step.index} ({type(e).__name__}: {e})"})
+            return
+        if note.endswith("nothing to commit"):
+            self.notify({"info": [note]})

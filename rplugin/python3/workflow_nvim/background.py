@@ -1,0 +1,45 @@
+"""Work that must not make the editor wait: git commits, in order, off the main thread.
+
+Each job runs in a thread of its own that first waits for the job before it,
+so jobs run one at a time in the order they were given. The threads are not
+daemons: when Neovim quits, the Python host finishes a commit in flight
+before it exits, so a completed step is never half recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+log = logging.getLogger("workflow_nvim")
+
+
+class Worker:
+    """Runs jobs in order, one at a time, off the caller's thread."""
+
+    def __init__(self) -> None:
+        self._last: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            previous = self._last
+
+            def run() -> None:
+                if previous is not None:
+                    previous.join()
+                try:
+                    job()
+                except Exception:  # a job reports its own errors; this is a bug
+                    log.exception("background job failed")
+
+            self._last = threading.Thread(target=run, name="workflow-commit")
+            self._last.start()
+
+    def wait(self) -> None:
+        """Return when every job given so far has finished."""
+        with self._lock:
+            last = self._last
+        if last is not None:
+            last.join()
