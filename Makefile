@@ -9,13 +9,14 @@ NVIM   := $(VENV)/bin/nvim
 STAMP  := $(VENV)/.installed
 DEMO   := $(CURDIR)/.demo
 
-.PHONY: all demo test unit e2e lint format clean help
+.PHONY: all demo test unit e2e lint format bench bench-smoke clean help
 all: test
 
 help:
 	@echo "make demo   open Neovim (isolated config) with :WorkflowStart tutorial"
 	@echo "make test   set up .venv and run every test"
 	@echo "make lint   ruff, ruff format --check, mypy, workflow validation"
+	@echo "make bench  measure against the baselines; writes BENCHMARKS.md"
 	@echo "make clean  remove .venv, .demo and caches"
 
 $(STAMP): pyproject.toml
@@ -47,6 +48,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m workflow_nvim validate workflows/*.yaml
+
+# Numbers, not pass/fail: see BENCHMARKS.md.
+bench: $(STAMP)
+	$(PY) bench/bench.py
+
+# A quick pass so that the benchmarks keep working (CI runs it).
+bench-smoke: $(STAMP)
+	$(PY) bench/bench.py --quick
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
