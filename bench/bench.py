@@ -187,12 +187,20 @@ def bench_complete_step(n: int) -> Row:
             subprocess.run(["git", "init", "-q"], cwd=shell_repo, check=True)
             subprocess.run(["git", "config", "user.name", "b"], cwd=shell_repo, check=True)
             subprocess.run(["git", "config", "user.email", "b@b"], cwd=shell_repo, check=True)
-            plugin, shell = [], []
+            plugin, shell, edit = [], [], []
             for i in range(n):
                 nvim.current.buffer.append(f"line typed in step {i}")
                 t = time.perf_counter()
                 nvim.command("WorkflowNext")
                 plugin.append(time.perf_counter() - t)
+                nvim.exec_lua("return require('workflow.host').call('wait', {})")
+                # Neovim's own cost of opening a markdown buffer (filetype, syntax), for scale.
+                other = root / f"plain-{i}.md"
+                other.write_text("Part\n")
+                t = time.perf_counter()
+                nvim.command(f"edit {other}")
+                edit.append(time.perf_counter() - t)
+                nvim.command("buffer # | bwipeout #")
                 f = shell_repo / f"{i + 2:02d}-s{i + 2}.md"
                 f.write_text(f"Part {i}\nline typed in step {i}\n")
                 t = time.perf_counter()
@@ -202,16 +210,20 @@ def bench_complete_step(n: int) -> Row:
                 shell.append(time.perf_counter() - t)
         finally:
             quit_nvim(nvim)
-    p, s = Sample(plugin), Sample(shell)
+    p, s, e = Sample(plugin), Sample(shell), Sample(edit)
     r = ratios(p, s)
+    both = Sample([x + y for x, y in zip(s.times, e.times)])
     return Row(
         "3",
         "completing a step (write, commit, open next)",
         "`git add FILE && git commit` of the same file from the shell",
         "<= 1.5x median, p95 reported",
-        f"plugin {p.ms()}; shell {s.ms()}; ratio median {r.median:.2f}x, p95 {r.pct(95):.2f}x",
-        "met" if r.median <= 1.5 else "MISSED",
-        "`python bench/bench.py` (row 3): `:WorkflowNext` timed from the RPC client, alternating with the shell",
+        f"plugin {p.ms()}; shell {s.ms()}; ratio median {r.median:.2f}x, p95 {r.pct(95):.2f}x. "
+        f"For scale, Neovim's own `:edit` of a markdown file: {e.ms()}; plugin / (git + edit): "
+        f"{p.median / both.median:.2f}x",
+        "met" if r.median <= 1.5 else "MISSED (see note)",
+        "`python bench/bench.py` (row 3): `:WorkflowNext` timed from the RPC client, alternating with the shell; "
+        "the commit runs in the background, overlapping the opening of the next buffer",
     )
 
 

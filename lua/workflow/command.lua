@@ -148,8 +148,13 @@ local function run_ids()
       list[#list + 1] = name
     end
   end
+  -- Newest first: by start second, then by N of the N-th run started in that second.
+  local function key(id)
+    local second, n = id:match('^(%d+%-%d+)%-(%d+)%-')
+    return (second or id:sub(1, 15)) .. ('%06d'):format(tonumber(n) or 1)
+  end
   table.sort(list, function(a, b)
-    return a > b
+    return key(a) > key(b)
   end)
   return list
 end

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import textwrap
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
@@ -35,6 +39,60 @@ steps:
 """
 
 Writer = Callable[..., Path]
+Git = Callable[..., str]
+
+# Variables with which the environment could point git elsewhere or give it an identity.
+_GIT_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_COMMON_DIR",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+    "EMAIL",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Git sees an empty global config and no system config: this machine's git setup never matters."""
+    config = tmp_path_factory.mktemp("gitconfig") / "global"
+    config.write_text("", encoding="utf-8")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in _GIT_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def run_git(cwd: Path, *args: str) -> str:
+    """The stdout of ``git -C cwd args`` (stripped); fail the test if git fails."""
+    done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True)
+    assert done.returncode == 0, f"git {' '.join(args)} failed: {done.stderr}"
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def git() -> Git:
+    """git(cwd, *args) -> stdout of a git command that must succeed."""
+    return run_git
+
+
+@pytest.fixture
+def project(tmp_path: Path, git: Git) -> Path:
+    """A project repository with an identity and one commit (README.md)."""
+    top = tmp_path / "project-repo"
+    top.mkdir()
+    git(top, "init", "--quiet", "--initial-branch=main")
+    git(top, "config", "user.name", "Pat Person")
+    git(top, "config", "user.email", "pat@example.org")
+    (top / "README.md").write_text("# Project\n", encoding="utf-8")
+    git(top, "add", "README.md")
+    git(top, "commit", "--quiet", "-m", "Initial commit")
+    return top
 
 
 def _write(directory: Path, filename: str, text: str | bytes) -> Path:
@@ -79,3 +137,22 @@ def problems(write: Writer) -> Callable[..., list[tuple[int, int, str]]]:
 def blog_yaml() -> str:
     """The text of a valid three-step workflow called 'blog'."""
     return BLOG
+
+
+@pytest.fixture
+def fake_nvim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[bytes]]:
+    """A live process whose name (/proc/PID/comm) is 'nvim': a copy of sleep, killed afterwards."""
+    program = tmp_path_factory.mktemp("bin") / "nvim"
+    shutil.copy(shutil.which("sleep") or "/bin/sleep", program)
+    proc = subprocess.Popen([str(program), "30"])
+    try:
+        # the kernel renames the process a moment after Popen returns
+        comm = Path(f"/proc/{proc.pid}/comm")
+        deadline = time.monotonic() + 5
+        while comm.read_text(encoding="utf-8").strip() != "nvim":
+            assert time.monotonic() < deadline, f"process {proc.pid} is not called nvim"
+            time.sleep(0.001)
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from workflow_nvim.errors import WorkflowError
-from workflow_nvim.run import SNAPSHOT_NAME, Run, new_run_id, write_atomic
+from workflow_nvim.run import SNAPSHOT_NAME, Run, new_run_id, workflow_name, write_atomic
 from workflow_nvim.spec import Workflow, load_workflow
 
 NOW = dt.datetime(2024, 3, 5, 14, 7, 9)
@@ -29,12 +29,17 @@ def test_run_id_sorts_by_start_time_and_names_the_workflow():
     assert new_run_id("blog", NOW) < new_run_id("blog", NOW + dt.timedelta(seconds=1))
 
 
-def test_start_creates_the_run_dir_with_a_snapshot_of_the_workflow(blog, tmp_path):
+def test_start_creates_the_run_dir_with_a_snapshot_of_the_workflow(blog, tmp_path, git):
     runs = tmp_path / "deep" / "runs"
     run = Run.start(blog, runs, NOW)
     assert run.id == "20240305-140709-blog"
     assert run.dir == runs / run.id
-    assert sorted(p.name for p in run.dir.iterdir()) == [SNAPSHOT_NAME]
+    assert sorted(p.name for p in run.dir.iterdir()) == [".git", SNAPSHOT_NAME]
+    assert run.repo.standalone
+    assert git(run.dir, "rev-parse", "--show-toplevel") == str(run.dir)
+    # git has no identity here (an empty global config): the run repository brings its own
+    assert git(run.dir, "config", "--local", "user.name") == "workflow.nvim"
+    assert git(run.dir, "config", "--local", "user.email") == "workflow.nvim@localhost"
     assert (run.dir / SNAPSHOT_NAME).read_bytes() == blog.path.read_bytes()
     assert run.current is blog.steps[0]
     assert run.completed == set()
@@ -50,9 +55,16 @@ def test_snapshot_keeps_the_workflow_as_it_was_at_start(blog, tmp_path):
 
 def test_runs_started_in_the_same_second_get_different_ids(blog, tmp_path):
     runs = [Run.start(blog, tmp_path / "runs", NOW) for _ in range(3)]
-    assert [r.id for r in runs] == ["20240305-140709-blog", "20240305-140709-blog-2", "20240305-140709-blog-3"]
+    assert [r.id for r in runs] == ["20240305-140709-blog", "20240305-140709-2-blog", "20240305-140709-3-blog"]
     assert len({r.dir for r in runs}) == 3
     assert all((r.dir / SNAPSHOT_NAME).is_file() for r in runs)
+    # the workflow name can be read back from every id, whatever the name looks like
+    assert [workflow_name(r.id) for r in runs] == ["blog", "blog", "blog"]
+    assert new_run_id("post-2", NOW, 3) == "20240305-140709-3-post-2"
+    assert workflow_name("20240305-140709-3-post-2") == "post-2"
+    assert workflow_name("20240305-140709-post-2") == "post-2"
+    assert workflow_name("notes") is None
+    assert workflow_name("20240305-140709-2") is None
 
 
 def test_start_without_a_time_uses_now(blog, tmp_path):
@@ -143,13 +155,15 @@ def test_enter_refuses_to_go_beyond_the_frontier(run):
         run.enter(draft)
 
 
-def test_complete_returns_the_next_step_and_none_after_the_last(run):
+def test_complete_returns_the_next_step_and_none_after_the_last(run, git):
     steps = run.workflow.steps
     assert run.frontier is steps[0]
     for i, step in enumerate(steps):
         run.enter(step)
-        following = run.complete(step)
+        following, note = run.complete(step)
         assert following is (steps[i + 1] if i + 1 < len(steps) else None)
+        head = git(run.dir, "rev-parse", "HEAD")
+        assert note == f"step {step.index} '{step.title}' done (commit {head[:7]})"
     assert run.finished
     assert run.frontier is steps[-1]
 
@@ -188,6 +202,7 @@ def test_state_describes_the_run(run):
         "step": 2,
         "total": 3,
         "finished": False,
+        "readonly": False,
         "steps": [
             {"id": "topic", "title": "Pick a topic", "done": True, "file": str(run.dir / "01-topic.md")},
             {"id": "outline", "title": "Outline", "done": False, "file": str(run.dir / "02-outline.md")},

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from workflow_nvim.errors import WorkflowError
+from workflow_nvim.run import Run
 from workflow_nvim.session import Session
+from workflow_nvim.spec import load_workflow
 
 BROKEN = "title: Broken\nsteps:\n  - id: a\n    title: A\n    intructions: x\n"
 
@@ -42,7 +46,21 @@ def error(session: Session, env: dict[str, Any], command: str, *args: str, **ext
 
 
 def test_commands(session):
-    assert session.commands == ["start", "next", "prev", "goto", "status", "list", "stop"]
+    assert session.commands == [
+        "start",
+        "next",
+        "prev",
+        "goto",
+        "status",
+        "list",
+        "stop",
+        "revert",
+        "log",
+        "show",
+        "runs",
+        "resume",
+        "wait",
+    ]
 
 
 def test_start_opens_the_first_step(session, env):
@@ -64,17 +82,21 @@ def test_start_opens_the_first_step(session, env):
         "workflow": "Write a blog post",
         "progress": "Step 1/3: Pick a topic",
         "instructions": ["Write the topic in one line."],
+        "readonly": False,
     }
     assert r["info"] == [f"Write a blog post: 3 steps, run {run.id}"]
     assert r["state"] == run.state()
     assert r["state"]["step"] == 1
 
 
-def test_next_completes_the_step_and_opens_the_following_one(session, env):
+def test_next_completes_the_step_and_opens_the_following_one(session, env, git):
     first = call(session, env, "start", "blog")
     Path(first["open"]["path"]).write_text("Cats\n", encoding="utf-8")
     r = call(session, env, "next")
-    assert r["info"] == ["step 1 'Pick a topic' done"]
+    run_dir = Path(r["state"]["dir"])
+    head = git(run_dir, "rev-parse", "HEAD")
+    assert r["info"] == [f"step 1 'Pick a topic' done (commit {head[:7]})"]
+    assert git(run_dir, "show", "HEAD:01-topic.md") == "Cats"
     assert (r["open"]["id"], r["open"]["index"], r["open"]["progress"]) == ("outline", 2, "Step 2/3: Outline")
     assert r["open"]["instructions"] == ["Outline the post about Cats."]
     assert Path(r["open"]["path"]).read_text(encoding="utf-8") == "Outline for: Cats\n"
@@ -82,7 +104,7 @@ def test_next_completes_the_step_and_opens_the_following_one(session, env):
     assert r["state"]["step"] == 2
 
 
-def test_next_after_the_last_step_finishes_the_run(session, env):
+def test_next_after_the_last_step_finishes_the_run(session, env, git):
     call(session, env, "start", "blog")
     call(session, env, "next")
     call(session, env, "next")
@@ -91,10 +113,17 @@ def test_next_after_the_last_step_finishes_the_run(session, env):
     assert run is not None
     assert r["finished"] is True
     assert "open" not in r
-    assert r["info"] == [f"blog finished: all 3 steps done; the text is in {run.dir}"]
+    head = git(run.dir, "rev-parse", "HEAD")
+    assert r["info"] == [
+        f"step 3 'Draft' done (commit {head[:7]}); blog finished: all 3 steps done, "
+        f"see :WorkflowLog; the text is in {run.dir}"
+    ]
     assert r["state"]["finished"] is True
     assert r["state"]["step"] == 3
+    assert git(run.dir, "log", "--format=%s") == "blog: 3/3 Draft\nblog: 2/3 Outline\nblog: 1/3 Pick a topic"
+    assert git(run.dir, "status", "--porcelain") == ""
     assert sorted(p.name for p in run.dir.iterdir()) == [
+        ".git",
         "01-topic.md",
         "02-outline.md",
         "03-draft.txt",
@@ -282,3 +311,213 @@ def test_start_takes_one_name(session, env, args):
 
 def test_unknown_command(session, env):
     assert error(session, env, "frobnicate") == "unknown command 'frobnicate': try :Workflow <Tab>"
+
+
+# -- history: revert, log, show ------------------------------------------------
+
+
+def write_step(response: dict[str, Any], text: str) -> Path:
+    path = Path(response["open"]["path"])
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_revert_goes_back_to_a_done_step_and_says_where_the_text_went(session, env, git):
+    write_step(call(session, env, "start", "blog"), "Cats\n")
+    write_step(call(session, env, "next"), "1. Fur\n")
+    write_step(call(session, env, "next"), "half a draft\n")
+    run = session.run
+    assert run is not None
+    r = call(session, env, "revert", "topic")
+    saved = git(run.dir, "rev-parse", "HEAD^")
+    assert r["removed"] == [str(run.dir / "02-outline.md"), str(run.dir / "03-draft.txt")]
+    assert r["info"] == [
+        "back at step 1 'Pick a topic': steps 2-3 are pending again; their old text stays in history "
+        f"(git show {saved[:7]}:02-outline.md, or :WorkflowLog)"
+    ]
+    assert (r["open"]["id"], r["state"]["step"]) == ("topic", 1)
+    assert [s["done"] for s in r["state"]["steps"]] == [True, False, False]
+    assert git(run.dir, "show", f"{saved}:03-draft.txt") == "half a draft"
+    assert not (run.dir / "02-outline.md").exists()
+    # step 2 is opened afresh from its template
+    r = call(session, env, "next")
+    assert Path(r["open"]["path"]).read_text(encoding="utf-8") == "Outline for: Cats\n"
+
+
+def test_revert_errors(session, env):
+    call(session, env, "start", "blog")
+    assert error(session, env, "revert", "topic") == (
+        "step 'topic' is not done yet: there is nothing after it to revert"
+    )
+    assert error(session, env, "revert") == ":WorkflowRevert takes one step id or number"
+    assert error(session, env, "revert", "nope").startswith("blog has no step 'nope'")
+
+
+def test_log_lists_the_runs_commits_newest_first(session, env, git):
+    write_step(call(session, env, "start", "blog"), "Cats\n")
+    call(session, env, "next")
+    write_step(call(session, env, "goto", "topic"), "Dogs\n")
+    call(session, env, "next")
+    run = session.run
+    assert run is not None
+    r = call(session, env, "log")
+    log = r["log"]
+    assert (log["run"], log["title"], log["dir"]) == (run.id, "Write a blog post", str(run.dir))
+    hashes = git(run.dir, "log", "--format=%H").split()
+    assert [e["hash"] for e in log["entries"]] == hashes
+    assert [(e["kind"], e["id"], e["index"], e["revised"]) for e in log["entries"]] == [
+        ("step", "topic", 1, True),
+        ("step", "topic", 1, False),
+    ]
+    first = log["entries"][0]
+    assert first["short"] == hashes[0][:7]
+    assert (first["title"], first["total"], first["filetype"]) == ("Pick a topic", 3, "markdown")
+    assert first["file"] == str(run.dir / "01-topic.md")
+
+
+def test_show_gives_a_steps_text_at_a_commit_or_the_commits_diff(session, env, git):
+    write_step(call(session, env, "start", "blog"), "Cats\n")
+    call(session, env, "next")
+    write_step(call(session, env, "goto", "topic"), "Dogs\n")
+    call(session, env, "next")
+    run = session.run
+    assert run is not None
+    old, new = git(run.dir, "rev-parse", "HEAD^", "HEAD").split()
+    path = str(run.dir / "01-topic.md")
+    assert call(session, env, "show", old, path)["text"] == "Cats\n"
+    assert call(session, env, "show", new, path)["text"] == "Dogs\n"
+    diff = call(session, env, "show", new, path, "diff")["text"]
+    assert diff.startswith(f"commit {new}\n")
+    assert "-Cats\n+Dogs" in diff
+    assert error(session, env, "show", old) == "show takes a commit and a file"
+    assert error(session, env, "show", old, str(run.dir / "02-outline.md")).startswith(
+        f"cannot show 02-outline.md at {old[:12]}: "
+    )
+
+
+# -- runs, resume, a restarted host --------------------------------------------
+
+
+def test_runs_lists_the_unfinished_runs_newest_first(session, env, git, blog_yaml, tmp_path):
+    call(session, env, "start", "notes")
+    call(session, env, "next")  # notes has one step: finished, so not listed
+    runs = Path(env["runs_dir"])
+    blog = load_workflow(tmp_path / "project" / "blog.yaml")
+    now = dt.datetime(2024, 3, 5, 14, 7, 9)
+    started = [Run.start(blog, runs, now) for _ in range(3)]
+    started[0].enter(blog.steps[0])
+    started[0].complete(blog.steps[0])
+    first, second, third = (r.id for r in started)
+    # started in the same second: the 2nd and 3rd ids sort before the 1st, yet they are newer
+    assert (first, second, third) == ("20240305-140709-blog", "20240305-140709-2-blog", "20240305-140709-3-blog")
+    (runs / "not-a-run").mkdir()
+    lost = runs / "20240101-000000-blog"  # a run directory whose history is gone
+    lost.mkdir()
+    (lost / "workflow.yaml").write_text(blog_yaml, encoding="utf-8")
+    r = call(session, env, "runs")
+    assert [(x["run"], x["done"], x["total"], x["next"]) for x in r["runs"]] == [
+        (third, 0, 3, "Pick a topic"),
+        (second, 0, 3, "Pick a topic"),
+        (first, 1, 3, "Outline"),
+    ]
+    assert r["runs"][0]["last"] == ""
+    assert r["runs"][2]["last"] == git(runs / first, "log", "-1", "--format=%aI")
+    assert (r["runs"][2]["workflow"], r["runs"][2]["title"]) == ("blog", "Write a blog post")
+    assert r["runs"][2]["dir"] == str(runs / first)
+    assert r["problems"] == [f"20240101-000000-blog: {lost} is not in a git repository: is it a run directory?"]
+
+
+def test_resume_reopens_a_run_at_its_first_step_not_done(session, env):
+    write_step(call(session, env, "start", "blog"), "Cats\n")
+    call(session, env, "next")
+    run_id = session.run.id if session.run else ""
+    call(session, env, "stop")
+    fresh = Session()
+    r = call(fresh, env, "resume", run_id)
+    assert r["info"] == [f"resumed run {run_id}: 1/3 done"]
+    assert (r["open"]["id"], r["open"]["readonly"]) == ("outline", False)
+    assert r["open"]["instructions"] == ["Outline the post about Cats."]
+    assert r["state"]["run"] == run_id
+    # by absolute path too
+    assert call(fresh, env, "resume", str(Path(env["runs_dir"]) / run_id))["state"]["run"] == run_id
+    assert error(fresh, env, "resume", "20990101-000000-blog") == (
+        f"no run '20990101-000000-blog' in {env['runs_dir']}: :WorkflowResume without an argument lists them"
+    )
+
+
+def test_a_restarted_host_continues_the_run_named_by_run_dir(session, env, git):
+    write_step(call(session, env, "start", "blog"), "Cats\n")
+    run = session.run
+    assert run is not None
+    # the Python host crashed: a new Session, but Neovim still sends the run's directory
+    fresh = Session()
+    r = call(fresh, env, "next", run_dir=str(run.dir))
+    assert r["open"]["id"] == "outline"
+    assert fresh.run is not None and fresh.run.id == run.id
+    assert git(run.dir, "log", "-1", "--format=%s") == "blog: 1/3 Pick a topic"
+
+
+def test_a_run_open_in_another_nvim_is_read_only_here(session, env, fake_nvim, git):
+    write_step(call(session, env, "start", "blog", nvim_pid=fake_nvim.pid), "Cats\n")
+    run = session.run
+    assert run is not None
+    other = Session()
+    r = call(other, env, "resume", run.id, nvim_pid=os.getpid())
+    assert r["info"] == [
+        f"resumed run {run.id}: 0/3 done; it is open in another Neovim (Neovim pid {fake_nvim.pid}), "
+        "so it is read-only here"
+    ]
+    assert r["open"]["readonly"] is True
+    assert r["state"]["readonly"] is True
+    assert error(other, env, "next", nvim_pid=os.getpid()) == (
+        f"run {run.id} is open in another Neovim (Neovim pid {fake_nvim.pid}): it is read-only here; "
+        "finish there, or quit that Neovim and :WorkflowResume here"
+    )
+    assert git(run.dir, "rev-list", "--all") == ""
+    # the Neovim that has it is unaffected, and once it stops, the run is free
+    assert call(session, env, "status", nvim_pid=fake_nvim.pid)["state"]["readonly"] is False
+    call(session, env, "stop", nvim_pid=fake_nvim.pid)
+    call(other, env, "stop", nvim_pid=os.getpid())
+    r = call(other, env, "resume", run.id, nvim_pid=os.getpid())
+    assert r["open"]["readonly"] is False
+
+
+# -- commits in the background -------------------------------------------------
+
+
+def test_with_notify_next_answers_at_once_and_commits_in_the_background(env, git):
+    notes: list[dict[str, Any]] = []
+    session = Session(notify=notes.append)
+    write_step(call(session, env, "start", "blog"), "Cats\n")
+    r = call(session, env, "next")
+    assert r["info"] == ["step 1 'Pick a topic' done"]
+    assert r["open"]["id"] == "outline"
+    call(session, env, "wait")
+    run = session.run
+    assert run is not None
+    assert git(run.dir, "log", "--format=%s") == "blog: 1/3 Pick a topic"
+    assert notes == []
+
+
+def test_a_background_commit_that_git_refuses_is_notified_and_the_step_is_not_done(env, git):
+    notes: list[dict[str, Any]] = []
+    session = Session(notify=notes.append)
+    path = write_step(call(session, env, "start", "blog"), "Cats\n")
+    run = session.run
+    assert run is not None
+    hook = run.dir / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'no cats allowed' >&2\nexit 1\n", encoding="utf-8")
+    hook.chmod(0o755)
+    call(session, env, "next")
+    r = call(session, env, "wait")
+    assert len(notes) == 1
+    assert notes[0]["error"].startswith("git refused the commit of step 1 'Pick a topic' (your text is kept): ")
+    assert "no cats allowed" in notes[0]["error"]
+    assert notes[0]["error"].endswith("; step 1 is not done: fix that, then :WorkflowGoto topic and :WorkflowNext")
+    assert [s["done"] for s in r["state"]["steps"]] == [False, False, False]
+    assert path.read_text(encoding="utf-8") == "Cats\n"
+    assert git(run.dir, "rev-list", "--all") == ""
+    # the next step cannot be completed before the one that failed
+    assert error(session, env, "next") == (
+        "step 1 'Pick a topic' is not done yet: :WorkflowGoto topic and complete it first"
+    )

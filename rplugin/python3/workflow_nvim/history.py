@@ -239,6 +239,8 @@ class RunRepository:
         Returns None when none of them changed since their last commit. Raises
         WorkflowError with git's own words when git refuses (a hook, signing).
         """
+        if not paths:
+            return None  # `git commit --` without paths would commit whatever else is staged
         refusal = self.refusal()
         if refusal:
             raise GitRefused(f"cannot commit {what}: {refusal}")
@@ -299,7 +301,8 @@ class RunRepository:
 
     def log(self, run_id: str) -> list[Entry]:
         """The run's commits, oldest first (one ``git log`` process)."""
-        status, out, err = self._run("log", f"--format={_LOG_FORMAT}", "--", self.prefix or ".")
+        # --no-show-signature: log.showSignature would print signature checks into the records
+        status, out, err = self._run("log", "--no-show-signature", f"--format={_LOG_FORMAT}", "--", self.prefix or ".")
         if status != 0:
             if "does not have any commits" in err or "bad default revision" in err or "unknown revision" in err:
                 return []
@@ -315,7 +318,7 @@ class RunRepository:
 
     def diff(self, commit: str, path: Path | None) -> str:
         """What ``commit`` changed (in ``path`` only, when given), as a patch."""
-        args = ["show", "--format=commit %H%nAuthor: %an <%ae>%nDate:   %ad%n%n%B", commit, "--"]
+        args = ["show", "--no-show-signature", "--format=commit %H%nAuthor: %an <%ae>%nDate:   %ad%n%n%B", commit, "--"]
         args.append(self.rel(path) if path else self.prefix or ".")
         status, out, err = self._run(*args)
         if status != 0:

@@ -307,16 +307,21 @@ class Run:
         message = commit_message(
             subject, body, self.workflow.name, self.id, TRAILER_REVERT, target.index, total, target.id
         )
-        self.repo.remove(list(files.values()))
-        commit = self.repo.commit(list(files.values()), message, f"the revert to step {target.index}")
+        # Also the files of completed later steps that were deleted by hand: their deletion is the revert.
+        gone = [self.path(s) for s in later if s.id in files or s.id in self.completed]
+        shown = gone[0] if gone else None
+        self.repo.remove(gone)
+        staged = self.repo.changed_paths([self.repo.rel(p) for p in gone])
+        gone = [p for p in gone if self.repo.rel(p) in staged]
+        commit = self.repo.commit(gone, message, f"the revert to step {target.index}")
         if commit:
             self._record(commit, subject, "revert", target, False)
         self.completed = set(completed_steps(self.entries))
         self.current = target
-        where = f"git show {before[:7]}:{self.repo.rel(next(iter(files.values())))}" if files else ":WorkflowLog"
+        where = f"git show {before[:7]}:{self.repo.rel(shown)}, or :WorkflowLog" if shown else ":WorkflowLog"
         return list(files.values()), (
             f"back at step {target.index} '{target.title}': steps {target.index + 1}-{total} are pending again; "
-            f"their old text stays in history ({where}, or :WorkflowLog)"
+            f"their old text stays in history ({where})"
         )
 
     def _record(self, commit: str, subject: str, kind: str, step: Step, revised: bool) -> None:

@@ -9,6 +9,7 @@ command can be tested without an editor.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,6 +21,12 @@ from .spec import Step, count
 
 Response = dict[str, Any]
 log = logging.getLogger("workflow_nvim")
+
+
+def _started(d: Path) -> tuple[str, int, str]:
+    """Sort key of a run directory: its start second, then N of the N-th run started in that second."""
+    m = re.match(r"(\d{8}-\d{6})-(\d+)-", d.name)
+    return (m[1], int(m[2]), d.name) if m else (d.name[:15], 1, d.name)
 
 
 class Session:
@@ -274,7 +281,7 @@ class Session:
         runs_dir = self._runs_dir(params)
         found = []
         try:
-            candidates = sorted((d for d in runs_dir.iterdir() if d.is_dir()), reverse=True)
+            candidates = sorted((d for d in runs_dir.iterdir() if d.is_dir()), key=_started, reverse=True)
         except OSError:
             candidates = []
         problems = []
