@@ -41,7 +41,10 @@ local commands = {
 for name, spec in pairs(commands) do
   local sub, nargs, desc, kind = spec[1], spec[2], spec[3], spec[4]
   local opts = {
-    nargs = nargs,
+    -- Arguments are checked by workflow.command, so that a missing or extra one
+    -- gets a [workflow] message rather than E471/E488.
+    nargs = nargs == 0 and 0 or '*',
+    bar = true,
     desc = desc,
     complete = function(arglead, cmdline, pos)
       return require('workflow.command').complete(sub, kind, arglead, cmdline, pos)

@@ -19,6 +19,14 @@ M.subcommands = {
   resume = 'runs',
 }
 
+--- subcommand -> { fewest, most } arguments, and what the argument is
+M.arity = {
+  start = { 1, 1, 'a workflow name' },
+  ['goto'] = { 1, 1, 'a step id or number' },
+  revert = { 1, 1, 'a step id or number' },
+  resume = { 0, 1, 'a run id' },
+}
+
 local function names()
   local list = vim.tbl_keys(M.subcommands)
   table.sort(list)
@@ -34,6 +42,9 @@ function M.run(sub, opts)
   local args = vim.deepcopy(opts.fargs)
   if not sub then
     sub = table.remove(args, 1)
+    if sub == nil then
+      return fail(('which subcommand? :Workflow {%s}'):format(table.concat(names(), '|')))
+    end
     if M.subcommands[sub] == nil then
       return fail(
         ("unknown subcommand '%s'%s (try :Workflow <Tab>: %s)"):format(
@@ -43,6 +54,14 @@ function M.run(sub, opts)
         )
       )
     end
+  end
+  local arity = M.arity[sub] or { 0, 0 }
+  if #args < arity[1] or #args > arity[2] then
+    local usage = (':Workflow%s%s'):format(sub:sub(1, 1):upper(), sub:sub(2))
+    if arity[2] == 0 then
+      return fail(('%s takes no argument'):format(usage))
+    end
+    return fail(('%s takes %s%s (<Tab> completes)'):format(usage, arity[1] == 0 and 'at most ' or '', arity[3]))
   end
   local ok, cfg = pcall(config.get)
   if not ok then
@@ -86,8 +105,17 @@ function M.pick_run(cfg)
   if response.error then
     return view.apply(response, cfg)
   end
-  for _, problem in ipairs(response.problems or {}) do
-    vim.notify('[workflow] ' .. problem, vim.log.levels.WARN)
+  local problems = response.problems or {}
+  if #problems > 0 then
+    vim.notify(
+      ('[workflow] %d run director%s could not be read (%s%s)'):format(
+        #problems,
+        #problems == 1 and 'y' or 'ies',
+        problems[1],
+        #problems > 1 and ', ...' or ''
+      ),
+      vim.log.levels.WARN
+    )
   end
   local runs = response.runs or {}
   if #runs == 0 then
@@ -126,12 +154,19 @@ local function workflow_names()
   return list
 end
 
-local function step_ids()
+-- Step ids and numbers that `sub` accepts now: for goto the steps done and the
+-- first one not done, for revert the steps done.
+local function step_ids(sub)
   local state = require('workflow.state').peek()
   local list = {}
   for i, s in ipairs(state and state.steps or {}) do
-    list[#list + 1] = s.id
-    list[#list + 1] = tostring(i)
+    if s.done or sub ~= 'revert' then
+      list[#list + 1] = s.id
+      list[#list + 1] = tostring(i)
+    end
+    if not s.done and sub ~= 'revert' then
+      break
+    end
   end
   return list
 end
@@ -175,12 +210,12 @@ function M.complete(sub, kind, arglead, cmdline, pos)
     if #words > 3 then
       return {}
     end
-    kind = M.subcommands[words[2]]
+    sub, kind = words[2], M.subcommands[words[2]]
   end
   if kind == 'workflows' then
     return filter(workflow_names(), arglead)
   elseif kind == 'steps' then
-    return filter(step_ids(), arglead)
+    return filter(step_ids(sub), arglead)
   elseif kind == 'runs' then
     return filter(run_ids(), arglead)
   end

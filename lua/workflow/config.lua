@@ -20,20 +20,26 @@ function M.defaults()
   }
 end
 
+-- Edit distance where swapping two neighbouring letters counts as one edit
+-- (optimal string alignment), so "strat" is one edit from "start".
 local function distance(a, b)
-  local prev = {}
+  local d = {}
+  for i = 0, #a do
+    d[i] = { [0] = i }
+  end
   for j = 0, #b do
-    prev[j] = j
+    d[0][j] = j
   end
   for i = 1, #a do
-    local cur = { [0] = i }
     for j = 1, #b do
       local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+      d[i][j] = math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+      if i > 1 and j > 1 and a:sub(i, i) == b:sub(j - 1, j - 1) and a:sub(i - 1, i - 1) == b:sub(j, j) then
+        d[i][j] = math.min(d[i][j], d[i - 2][j - 2] + 1)
+      end
     end
-    prev = cur
   end
-  return prev[#b]
+  return d[#a][#b]
 end
 
 --- ", did you mean 'x'?" for the closest of `choices`, or ''.
@@ -41,7 +47,7 @@ function M.did_you_mean(word, choices)
   local best, best_d
   for _, c in ipairs(choices) do
     local d = distance(word, c)
-    if d <= math.max(2, math.floor(#c / 3)) and (not best_d or d < best_d) then
+    if d <= math.max(1, math.floor(#c / 3)) and (not best_d or d < best_d) then
       best, best_d = c, d
     end
   end

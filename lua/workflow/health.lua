@@ -5,13 +5,14 @@ local health = vim.health
 local config = require('workflow.config')
 local host = require('workflow.host')
 
--- import name -> distribution name (as in rplugin/python3/workflow_nvim/plugin.py)
+-- import name -> distribution name (as in rplugin/python3/workflow_nvim/plugin.py);
+-- the third field says what needs it when it is not needed yet.
 M.dependencies = {
   { 'pynvim', 'pynvim' },
   { 'msgpack', 'msgpack' },
   { 'yaml', 'pyyaml' },
   { 'git', 'gitpython' },
-  { 'ollama', 'ollama' },
+  { 'ollama', 'ollama', 'the coming :WorkflowAnnotate' },
 }
 
 local PROBE = [[
@@ -75,7 +76,11 @@ local function check_python()
     health.error(('cannot run %s: %s'):format(python, err or '?'))
     return nil
   end
-  health.ok(('python3 provider: %s (Python %s)'):format(python, probe.python))
+  if probe.deps.pynvim and probe.deps.pynvim.found then
+    health.ok(('python3 provider: %s (Python %s)'):format(python, probe.python))
+  else
+    health.error(('python3 provider: %s (Python %s) has no pynvim'):format(python, probe.python))
+  end
   local missing = {}
   for _, d in ipairs(M.dependencies) do
     local dep = probe.deps[d[2]]
@@ -83,7 +88,11 @@ local function check_python()
       health.ok(('%s %s'):format(d[2], dep.version or '(version unknown)'))
     else
       missing[#missing + 1] = d[2]
-      health.error(('%s is not installed for %s'):format(d[2], python))
+      if d[3] then
+        health.warn(('%s is not installed for %s (needed by %s)'):format(d[2], python, d[3]))
+      else
+        health.error(('%s is not installed for %s'):format(d[2], python))
+      end
     end
   end
   if #missing > 0 then
@@ -95,6 +104,35 @@ local function check_python()
     health.ok('remote plugin: registers itself on first use (no :UpdateRemotePlugins needed)')
   end
   return python, #missing == 0 or not vim.tbl_contains(missing, 'pyyaml')
+end
+
+local function check_git(cfg)
+  health.start('git')
+  if vim.fn.executable('git') == 0 then
+    health.error('git is not on PATH', 'install git: every completed step is a git commit')
+    return
+  end
+  local out = run({ 'git', '--version' }) or ''
+  health.ok(vim.trim(out))
+  -- Runs inside a project repository commit with the person's identity.
+  local probe = cfg.runs_dir
+  while vim.fn.isdirectory(probe) == 0 and vim.fs.dirname(probe) ~= probe do
+    probe = vim.fs.dirname(probe)
+  end
+  local top = vim.trim(run({ 'git', '-C', probe, 'rev-parse', '--show-toplevel' }) or '')
+  if top ~= '' and vim.fn.isdirectory(top) == 1 then
+    local ident = run({ 'git', '-C', top, 'var', 'GIT_COMMITTER_IDENT' })
+    if ident and ident ~= '' then
+      health.ok(('runs go into the repository %s, as %s'):format(top, vim.trim(ident):gsub(' %d+ [+-]%d+$', '')))
+    else
+      health.error(
+        ('runs go into the repository %s, which has no user.name/user.email'):format(top),
+        "git config --global user.name 'Your Name'; git config --global user.email you@example.org"
+      )
+    end
+  else
+    health.ok('each run is a git repository of its own')
+  end
 end
 
 local function check_runs_dir(cfg)
@@ -161,6 +199,7 @@ function M.check()
     cfg = config.defaults()
   end
   local python, have_yaml = check_python()
+  check_git(cfg)
   check_runs_dir(cfg)
   check_workflows(cfg, python, have_yaml)
 end

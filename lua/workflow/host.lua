@@ -17,6 +17,7 @@ M.specs = { { type = 'function', name = 'WorkflowRpc', sync = true, opts = vim.e
 
 local registered_on = nil ---@type string?
 local dead = false
+local answered = false -- the host has answered at least once
 
 --- The host our plugin is registered on, registering it if needed.
 function M.register()
@@ -61,12 +62,13 @@ end
 
 --- Why the python3 provider cannot run, or nil when it can.
 function M.python_problem()
-  if vim.g.loaded_python3_provider == 0 then
-    return 'the python3 provider is disabled (g:loaded_python3_provider = 0): remove that line from your config'
+  local prog = vim.g.python3_host_prog
+  if type(prog) == 'string' and prog ~= '' and vim.fn.executable(vim.fn.expand(prog)) == 0 then
+    return ('g:python3_host_prog is %s, which is not an executable file: fix the path in your config'):format(prog)
   end
   if vim.fn.has('python3') == 0 then
-    return 'Neovim has no python3 provider: install pynvim with `python3 -m pip install --user pynvim`'
-      .. ' or set g:python3_host_prog to a Python that has it (see :checkhealth workflow)'
+    return 'Neovim found no Python 3 with pynvim: make a venv with pynvim and set g:python3_host_prog to its'
+      .. ' python (see :help workflow-python-deps and :checkhealth workflow)'
   end
   return nil
 end
@@ -89,13 +91,18 @@ function M.call(command, params)
   M.register()
   local ok, res = pcall(vim.fn.WorkflowRpc, command, params)
   if ok and type(res) == 'table' then
+    answered = true
     return res
   end
-  local why = tostring(res):gsub('^Vim:', ''):gsub('\n', ' ')
-  if why:find('Invalid channel') or why:find('closed') or why:find('Channel') then
+  local raw = tostring(res)
+  local why = require('workflow.view').error_text(raw)
+  local lost = raw:find('Invalid channel') or raw:find('closed') or raw:find('Channel')
+  if lost then
     dead = true
+  end
+  if lost and answered then
     return {
-      error = 'the Python host stopped; your saved text is safe on disk. Run the command again to restart it (details: '
+      error = 'the Python host stopped; your saved text is safe on disk. Run the command again to restart it ('
         .. why
         .. ')',
       -- The run stays in WorkflowState(): the next host reopens it from git.

@@ -17,8 +17,23 @@ M.default_maps = {
   { '<LocalLeader>s', '<Plug>(WorkflowStatus)', 'Show the progress of this run' },
 }
 
+-- Instructions taller than this share of the window are cut, with a note.
+local MAX_INSTRUCTION_SHARE = 0.5
+local WINBAR_MARK = '%#WorkflowProgress#'
+
 local function notify(msg, level)
   vim.notify('[workflow] ' .. msg, level or vim.log.levels.INFO)
+end
+
+--- The useful part of a Vim or Lua error: "E37: No write since last change", not the call chain.
+function M.error_text(err)
+  local text = tostring(err)
+  local e = text:match('(E%d+: [^\n]*)')
+  if e then
+    return e
+  end
+  text = text:gsub('^Vim%(%a+%):', ''):gsub('^Vim:', '')
+  return vim.trim(vim.split(text, '\n', { plain = true })[1] or text)
 end
 
 --- Buffers that show a step of a run (all runs when `run` is nil).
@@ -33,19 +48,44 @@ function M.step_buffers(run)
   return list
 end
 
+local function remember_disk_time(buf)
+  vim.b[buf].workflow_ftime = vim.fn.getftime(api.nvim_buf_get_name(buf))
+end
+
 --- Write a step buffer if it has unsaved changes; false (and a message) on failure.
-function M.save(buf)
+--- `auto` is true for the saves nobody asked for (leaving, idle): they never
+--- prompt, and say a failure once rather than at every pause.
+function M.save(buf, auto)
   if not (api.nvim_buf_is_loaded(buf) and vim.bo[buf].modified) then
     return true
   end
+  local name = api.nvim_buf_get_name(buf)
+  local disk = vim.fn.getftime(name)
+  if disk ~= -1 and vim.b[buf].workflow_ftime and disk ~= vim.b[buf].workflow_ftime then
+    -- Changed outside Neovim since we read or wrote it: never overwrite silently.
+    if not (auto and vim.b[buf].workflow_save_error) then
+      notify(
+        ('%s changed on disk since it was opened: :w! keeps your text, :e! takes the file'):format(
+          vim.fn.fnamemodify(name, ':~:.')
+        ),
+        auto and vim.log.levels.WARN or vim.log.levels.ERROR
+      )
+    end
+    vim.b[buf].workflow_save_error = true
+    return false
+  end
   local ok, err = pcall(api.nvim_buf_call, buf, function()
-    vim.cmd('silent lockmarks keepalt update')
+    vim.cmd('silent lockmarks keepalt write')
   end)
-  if not ok then
+  if ok then
+    vim.b[buf].workflow_save_error = nil
+    remember_disk_time(buf)
+  elseif not (auto and vim.b[buf].workflow_save_error) then
+    vim.b[buf].workflow_save_error = true
     notify(
-      ('could not save %s: %s; your text is still in the buffer'):format(
-        api.nvim_buf_get_name(buf),
-        tostring(err):gsub('^Vim%(%a+%):', '')
+      ('could not save %s (%s): your text is still in the buffer'):format(
+        vim.fn.fnamemodify(name, ':~:.'),
+        M.error_text(err)
       ),
       vim.log.levels.ERROR
     )
@@ -66,12 +106,10 @@ local function escape_statusline(s)
   return (s:gsub('%%', '%%%%'))
 end
 
-local function set_winbar(win, buf)
+local function winbar_text(buf)
   local step = vim.b[buf].workflow_step
-  if not step then
-    return
-  end
-  local text = ('%%#WorkflowProgress# %s · Step %d/%d: %s'):format(
+  local text = ('%s %s · Step %d/%d: %s'):format(
+    WINBAR_MARK,
     escape_statusline(step.workflow or ''),
     step.index,
     step.total,
@@ -81,23 +119,70 @@ local function set_winbar(win, buf)
   if run and run.run == step.run and run.steps[step.index] and run.steps[step.index].done then
     text = text .. ' %#WorkflowDone#✓'
   end
-  api.nvim_set_option_value('winbar', text, { win = win, scope = 'local' })
+  return text
 end
 
---- Redraw the winbar of every window showing a step buffer.
+--- Give `win` the winbar its buffer needs: progress for a step, and none of
+--- ours for any other buffer (Vim restores a buffer's old window options when
+--- it is shown again, so a stale one is cleared here).
+local function update_winbar(win)
+  local buf = api.nvim_win_get_buf(win)
+  local current = api.nvim_get_option_value('winbar', { win = win, scope = 'local' })
+  if vim.b[buf].workflow_step then
+    local text = winbar_text(buf)
+    if current ~= text then
+      api.nvim_set_option_value('winbar', text, { win = win, scope = 'local' })
+    end
+  elseif current:sub(1, #WINBAR_MARK) == WINBAR_MARK then
+    api.nvim_set_option_value('winbar', '', { win = win, scope = 'local' })
+  end
+end
+
+--- Redraw the winbar of every window.
 function M.refresh_winbars()
   for _, win in ipairs(api.nvim_list_wins()) do
-    local buf = api.nvim_win_get_buf(win)
-    if vim.b[buf].workflow_step then
-      set_winbar(win, buf)
+    update_winbar(win)
+  end
+end
+
+-- Word-wrap `text` to `width` columns (virtual lines do not wrap by themselves).
+local function wrap(text, width)
+  if vim.fn.strdisplaywidth(text) <= width then
+    return { text }
+  end
+  local indent = text:match('^%s*')
+  local out, line = {}, ''
+  for word in text:gmatch('%S+') do
+    local candidate = line == '' and (indent .. word) or (line .. ' ' .. word)
+    if line ~= '' and vim.fn.strdisplaywidth(candidate) > width then
+      out[#out + 1] = line
+      line = indent .. word
+    else
+      line = candidate
     end
   end
+  out[#out + 1] = line
+  return out
 end
 
 local function show_instructions(buf, o)
   api.nvim_buf_clear_namespace(buf, M.ns, 0, -1)
-  local lines = { { { o.progress, 'WorkflowInstructionsTitle' } } }
+  local win = vim.fn.bufwinid(buf)
+  local width = math.max(20, (win ~= -1 and api.nvim_win_get_width(win) or vim.o.columns) - 2)
+  local height = win ~= -1 and api.nvim_win_get_height(win) or vim.o.lines
+  local body = {}
   for _, line in ipairs(o.instructions) do
+    vim.list_extend(body, wrap(line, width))
+  end
+  local room = math.max(3, math.floor(height * MAX_INSTRUCTION_SHARE) - 2)
+  local lines = { { { o.progress, 'WorkflowInstructionsTitle' } } }
+  for i, line in ipairs(body) do
+    if i > room and #body > room + 1 then
+      lines[#lines + 1] = {
+        { ('… %d more lines: :WorkflowStatus shows them all'):format(#body - room), 'WorkflowInstructionsTitle' },
+      }
+      break
+    end
     lines[#lines + 1] = { { line, 'WorkflowInstructions' } }
   end
   lines[#lines + 1] = { { '', 'WorkflowInstructions' } }
@@ -106,7 +191,37 @@ local function show_instructions(buf, o)
     virt_lines_above = true,
     right_gravity = false,
   })
+  vim.b[buf].workflow_instructions = o
+  vim.b[buf].workflow_instructions_height = #lines
   return #lines
+end
+
+-- Global autocommands, made when the first step opens (nothing at startup).
+local global_autocmds = false
+local function ensure_global_autocmds()
+  if global_autocmds then
+    return
+  end
+  global_autocmds = true
+  api.nvim_create_autocmd('BufWinEnter', {
+    group = group,
+    desc = 'workflow.nvim: winbar of step windows',
+    callback = function()
+      update_winbar(api.nvim_get_current_win())
+    end,
+  })
+  api.nvim_create_autocmd({ 'VimResized', 'WinResized' }, {
+    group = group,
+    desc = 'workflow.nvim: rewrap instructions',
+    callback = function()
+      for _, buf in ipairs(M.step_buffers()) do
+        local o = vim.b[buf].workflow_instructions
+        if o and vim.fn.bufwinid(buf) ~= -1 then
+          show_instructions(buf, o)
+        end
+      end
+    end,
+  })
 end
 
 local function attach(buf, cfg)
@@ -114,39 +229,38 @@ local function attach(buf, cfg)
     return
   end
   vim.b[buf].workflow_attached = true
+  remember_disk_time(buf)
   api.nvim_create_autocmd({ 'BufLeave', 'FocusLost', 'CursorHold' }, {
     group = group,
     buffer = buf,
     desc = 'workflow.nvim: save the step',
     callback = function(ev)
-      M.save(ev.buf)
+      M.save(ev.buf, true)
     end,
   })
-  -- gg or k to line 1 scrolls to the top row, which hides the instructions
-  -- above line 1 (they are filler lines); bring them back into view.
+  api.nvim_create_autocmd({ 'BufWritePost', 'BufReadPost', 'FileChangedShellPost' }, {
+    group = group,
+    buffer = buf,
+    desc = 'workflow.nvim: remember when the step file was last read or written',
+    callback = function(ev)
+      vim.b[ev.buf].workflow_save_error = nil
+      remember_disk_time(ev.buf)
+    end,
+  })
+  -- Moving onto line 1 (gg, k) scrolls to the top row, which hides the
+  -- instructions above it (filler lines): bring them back, once per arrival.
   api.nvim_create_autocmd('CursorMoved', {
     group = group,
     buffer = buf,
     desc = 'workflow.nvim: show the instructions at the top',
     callback = function(ev)
+      local line = vim.fn.line('.')
+      local arrived = line == 1 and vim.w.workflow_last_line ~= 1
+      vim.w.workflow_last_line = line
       local height = vim.b[ev.buf].workflow_instructions_height
-      if height and vim.fn.line('.') == 1 and vim.fn.line('w0') == 1 and vim.fn.winsaveview().topfill < height then
+      if arrived and height and vim.fn.line('w0') == 1 and vim.fn.winsaveview().topfill < height then
         vim.fn.winrestview({ topline = 1, topfill = height })
       end
-    end,
-  })
-  api.nvim_create_autocmd('BufWinEnter', {
-    group = group,
-    buffer = buf,
-    callback = function(ev)
-      set_winbar(api.nvim_get_current_win(), ev.buf)
-    end,
-  })
-  api.nvim_create_autocmd('BufWinLeave', {
-    group = group,
-    buffer = buf,
-    callback = function()
-      api.nvim_set_option_value('winbar', '', { win = api.nvim_get_current_win(), scope = 'local' })
     end,
   })
   if cfg.default_mappings then
@@ -163,28 +277,56 @@ function M.detach(buf)
   if not vim.b[buf].workflow_step then
     return
   end
-  M.save(buf)
+  M.save(buf, true)
   api.nvim_buf_clear_namespace(buf, M.ns, 0, -1)
   api.nvim_clear_autocmds({ group = group, buffer = buf })
   for _, m in ipairs(M.default_maps) do
-    if vim.fn.maparg(m[1], 'n', false, true).buffer == 1 then
+    local map = api.nvim_buf_call(buf, function()
+      return vim.fn.maparg(m[1], 'n', false, true)
+    end)
+    if map.buffer == 1 and map.rhs == m[2] then
       pcall(vim.keymap.del, 'n', m[1], { buffer = buf })
     end
   end
-  vim.b[buf].workflow_step = nil
-  vim.b[buf].workflow_attached = nil
-  vim.b[buf].workflow_instructions_height = nil
+  for _, key in ipairs({ 'workflow_step', 'workflow_attached', 'workflow_instructions', 'workflow_instructions_height' }) do
+    vim.b[buf][key] = nil
+  end
   for _, win in ipairs(vim.fn.win_findbuf(buf)) do
-    api.nvim_set_option_value('winbar', '', { win = win, scope = 'local' })
+    update_winbar(win)
   end
 end
 
---- Show step `o` (from the Python side) in the current window.
+-- A window that can show another buffer: the current one, or a new split when
+-- the current one cannot switch ('winfixbuf', or a modified buffer with 'nohidden').
+local function target_window()
+  local win = api.nvim_get_current_win()
+  local buf = api.nvim_get_current_buf()
+  local stuck = vim.wo[win].winfixbuf
+    or (not vim.o.hidden and vim.bo[buf].modified and vim.fn.bufwinid(buf) == win and #vim.fn.win_findbuf(buf) == 1)
+  if not stuck then
+    return win
+  end
+  local new = api.nvim_open_win(buf, true, { split = 'below', win = win })
+  vim.wo[new].winfixbuf = false
+  return new
+end
+
+--- Show step `o` (from the Python side) in a window; false if it cannot.
 function M.open_step(o, cfg)
-  local ok, err = pcall(vim.cmd, 'keepalt edit ' .. vim.fn.fnameescape(o.path))
+  ensure_global_autocmds()
+  local ok, err = pcall(function()
+    local win = target_window()
+    local buf = vim.fn.bufadd(o.path)
+    vim.bo[buf].buflisted = true
+    if api.nvim_win_get_buf(win) ~= buf then
+      api.nvim_win_call(win, function()
+        vim.cmd('keepalt buffer ' .. buf)
+      end)
+    end
+  end)
   if not ok then
-    notify(('cannot open step %s: %s'):format(o.path, tostring(err):gsub('^Vim%(%a+%):', '')), vim.log.levels.ERROR)
-    return
+    notify(('cannot open step %s: %s'):format(o.path, M.error_text(err)), vim.log.levels.ERROR)
+    return false
   end
   local buf = api.nvim_get_current_buf()
   vim.b[buf].workflow_step = {
@@ -199,18 +341,16 @@ function M.open_step(o, cfg)
     vim.bo[buf].filetype = o.filetype
   end
   attach(buf, cfg)
-  if o.readonly then
-    -- Another Neovim has this run: look, but do not write.
-    vim.bo[buf].readonly = true
-    vim.bo[buf].modifiable = false
-  end
+  vim.bo[buf].readonly = o.readonly == true
+  vim.bo[buf].modifiable = o.readonly ~= true -- another Neovim has this run: look, do not write
   local height = show_instructions(buf, o)
-  vim.b[buf].workflow_instructions_height = height
-  set_winbar(api.nvim_get_current_win(), buf)
+  update_winbar(api.nvim_get_current_win())
   -- Scroll to the very top so the instructions above line 1 are in view.
   if vim.fn.line('w0') == 1 then
     vim.fn.winrestview({ topline = 1, topfill = height })
   end
+  vim.w.workflow_last_line = vim.fn.line('.')
+  return true
 end
 
 local function echo(lines)
@@ -262,8 +402,14 @@ end
 api.nvim_create_autocmd({ 'VimLeavePre', 'VimSuspend' }, {
   group = group,
   desc = 'workflow.nvim: save step buffers',
-  callback = function()
-    M.save_all()
+  callback = function(ev)
+    for _, buf in ipairs(M.step_buffers()) do
+      M.save(buf, true)
+    end
+    -- A step commit still running in the Python host would die with Neovim: let it finish.
+    if ev.event == 'VimLeavePre' and state.peek() and package.loaded['workflow.host'] then
+      pcall(require('workflow.host').call, 'wait', {})
+    end
   end,
 })
 

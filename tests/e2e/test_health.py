@@ -40,3 +40,20 @@ def test_missing_packages_get_the_install_command(start_nvim, tmp_path: Path) ->
     assert "ERROR pyyaml is not installed" in report
     assert f"`{python} -m pip install pyyaml gitpython ollama`" in report
     assert "cannot check workflow files without a Python that has pyyaml" in report
+
+
+def test_git_and_the_identity_of_a_project_repository(nvim: Editor, home: Home) -> None:
+    import subprocess
+
+    report = checkhealth(nvim)
+    assert "OK git version " in report
+    assert "OK each run is a git repository of its own" in report
+    subprocess.run(["git", "init", "-q"], cwd=home.project, check=True)
+    subprocess.run(["git", "config", "user.useConfigOnly", "true"], cwd=home.project, check=True)
+    nvim.exec_lua("vim.g.workflow = {runs_dir = ...}", str(home.project / ".runs"))
+    report = checkhealth(nvim)
+    assert f"ERROR runs go into the repository {home.project}, which has no user.name/user.email" in report
+    subprocess.run(["git", "config", "user.name", "Pat"], cwd=home.project, check=True)
+    subprocess.run(["git", "config", "user.email", "pat@example.org"], cwd=home.project, check=True)
+    report = checkhealth(nvim)
+    assert f"OK runs go into the repository {home.project}, as Pat <pat@example.org>" in report

@@ -263,7 +263,7 @@ def test_resume_by_id_and_finished_runs_are_not_offered(nvim: Editor, essay: Pat
     runs = nvim.exec_lua("return require('workflow.command').call('runs', {}, require('workflow.config').get()).runs")
     assert [r["run"] for r in runs] == [open_id]
     assert done_id != open_id
-    assert nvim.call("getcompletion", "WorkflowResume ", "cmdline")[:2] == sorted([open_id, done_id], reverse=True)
+    assert nvim.call("getcompletion", "WorkflowResume ", "cmdline")[:2] == [open_id, done_id]  # newest first
     nvim.cmd(f"WorkflowResume {open_id}")
     assert nvim.state()["run"] == open_id
 

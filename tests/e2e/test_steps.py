@@ -201,8 +201,12 @@ def test_front_door_command_and_completion(nvim: Editor, essay: Path) -> None:
     assert "essay" in names and "blog-post" in names
     assert nvim.call("getcompletion", "Workflow start es", "cmdline") == ["essay"]
     nvim.cmd("Workflow start essay")
-    assert nvim.call("getcompletion", "WorkflowGoto ", "cmdline") == ["topic", "1", "outline", "2", "draft", "3"]
+    assert nvim.call("getcompletion", "WorkflowGoto ", "cmdline") == ["topic", "1"]  # only steps it can open
+    assert nvim.call("getcompletion", "WorkflowRevert ", "cmdline") == []
+    nvim.cmd("WorkflowNext")
+    assert nvim.call("getcompletion", "WorkflowGoto ", "cmdline") == ["topic", "1", "outline", "2"]
     assert nvim.call("getcompletion", "Workflow goto ou", "cmdline") == ["outline"]
+    assert nvim.call("getcompletion", "Workflow revert ", "cmdline") == ["topic", "1"]
 
 
 def test_unknown_subcommand_suggests_the_closest(nvim: Editor) -> None:
@@ -250,3 +254,76 @@ def test_going_back_to_line_one_shows_the_instructions_again(nvim: Editor, essay
     assert nvim.eval("line('w0')") > 1
     nvim.type("gg")
     assert nvim.eval("winsaveview().topfill") == 4
+
+
+def test_arguments_are_checked_with_workflow_messages(nvim: Editor, essay: Path) -> None:
+    assert nvim.error("WorkflowStart") == "[workflow] :WorkflowStart takes a workflow name (<Tab> completes)"
+    assert nvim.error("Workflow") == (
+        "[workflow] which subcommand? :Workflow {goto|list|log|next|prev|resume|revert|start|status|stop}"
+    )
+    assert nvim.error("WorkflowGoto") == "[workflow] :WorkflowGoto takes a step id or number (<Tab> completes)"
+    assert nvim.error("Workflow status extra") == "[workflow] :WorkflowStatus takes no argument"
+    assert "did you mean" not in nvim.error("Workflow foo")
+    nvim.cmd("WorkflowStart essay | let g:after_bar = 1")  # commands take | like built-in ones
+    assert nvim.state()["workflow"] == "essay"
+    assert nvim.eval("g:after_bar") == 1
+
+
+def test_next_outside_a_step_buffer_opens_the_step_instead_of_completing_it(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    nvim.cmd("enew")
+    nvim.cmd("WorkflowNext")
+    assert Path(nvim.current.buffer.name).name == "01-topic.md"
+    assert nvim.state()["steps"][0]["done"] is False
+
+
+def test_a_window_that_cannot_switch_gets_a_split(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("set nohidden")
+    nvim.cmd("enew")
+    nvim.type("iunsaved scratch<Esc>")
+    nvim.cmd("WorkflowStart essay")
+    assert Path(nvim.current.buffer.name).name == "01-topic.md"
+    assert len(nvim.windows) == 2
+    assert nvim.state()["step"] == 1
+
+
+def test_detached_buffers_lose_maps_and_winbar_everywhere(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    old = nvim.current.buffer.number
+    nvim.cmd("enew")
+    nvim.cmd("WorkflowStop")  # from another buffer
+    nvim.cmd(f"buffer {old}")
+    assert nvim.call("maparg", "<LocalLeader>n", "n") == ""
+    assert nvim.winbar() == ""
+
+
+def test_a_file_changed_on_disk_is_never_overwritten_silently(nvim: Editor, essay: Path) -> None:
+    import os
+    import time
+
+    nvim.cmd("WorkflowStart essay")
+    path = Path(nvim.current.buffer.name)
+    nvim.type("A mine<Esc>")
+    time.sleep(0.01)
+    path.write_text("Topic: theirs\n")
+    os.utime(path, (time.time() + 5, time.time() + 5))
+    message = nvim.error("WorkflowNext")
+    assert "changed on disk since it was opened: :w! keeps your text, :e! takes the file" in message
+    assert path.read_text() == "Topic: theirs\n"
+    assert nvim.lines() == ["Topic: mine"]
+
+
+def test_long_instructions_wrap_and_are_capped(nvim: Editor, home: Home) -> None:
+    long_line = " ".join(["word"] * 60)
+    many = "\n".join(f"      line {i}" for i in range(80))
+    home.write_workflow(
+        "wordy",
+        f"name: wordy\ntitle: Wordy\nsteps:\n  - id: a\n    title: A\n    instructions: |\n      {long_line}\n{many}\n",
+    )
+    nvim.cmd("set columns=80 lines=40")
+    nvim.cmd("WorkflowStart wordy")
+    shown = nvim.virt_lines()
+    assert all(len(line) <= 80 for line in shown)
+    assert shown[1].startswith("word word") and shown[2].startswith("word word")
+    assert len(shown) < 25
+    assert shown[-2].startswith("… ") and shown[-2].endswith("more lines: :WorkflowStatus shows them all")

@@ -34,6 +34,9 @@ def session() -> Session:
 
 
 def call(session: Session, env: dict[str, Any], command: str, *args: str, **extra: Any) -> dict[str, Any]:
+    """Run a command as the editor does; by default from the buffer of the step last opened."""
+    if "buffer_step" not in extra and session.run is not None:
+        extra["buffer_step"] = {"run": session.run.id, "id": session.run.current.id}
     return session.handle(command, {**env, "args": list(args), **extra})
 
 
@@ -451,7 +454,7 @@ def test_a_restarted_host_continues_the_run_named_by_run_dir(session, env, git):
     assert run is not None
     # the Python host crashed: a new Session, but Neovim still sends the run's directory
     fresh = Session()
-    r = call(fresh, env, "next", run_dir=str(run.dir))
+    r = call(fresh, env, "next", run_dir=str(run.dir), buffer_step={"run": run.id, "id": "topic"})
     assert r["open"]["id"] == "outline"
     assert fresh.run is not None and fresh.run.id == run.id
     assert git(run.dir, "log", "-1", "--format=%s") == "blog: 1/3 Pick a topic"
@@ -521,3 +524,11 @@ def test_a_background_commit_that_git_refuses_is_notified_and_the_step_is_not_do
     assert error(session, env, "next") == (
         "step 1 'Pick a topic' is not done yet: :WorkflowGoto topic and complete it first"
     )
+
+
+def test_next_from_outside_the_run_opens_the_current_step_and_completes_nothing(session, env):
+    call(session, env, "start", "blog")
+    r = call(session, env, "next", buffer_step=None)
+    assert r["open"]["id"] == "topic"
+    assert r["info"] == ["opened step 1 'Pick a topic': :WorkflowNext in it completes it"]
+    assert session.run is not None and session.run.completed == set()

@@ -1,9 +1,8 @@
 """Work that must not make the editor wait: git commits, in order, off the main thread.
 
 Each job runs in a thread of its own that first waits for the job before it,
-so jobs run one at a time in the order they were given. The threads are not
-daemons: when Neovim quits, the Python host finishes a commit in flight
-before it exits, so a completed step is never half recorded.
+so jobs run one at a time in the order they were given. When Neovim quits,
+the Lua side first waits (briefly) for jobs in flight; see view.lua.
 """
 
 from __future__ import annotations
@@ -37,9 +36,11 @@ class Worker:
             self._last = threading.Thread(target=run, name="workflow-commit")
             self._last.start()
 
-    def wait(self) -> None:
-        """Return when every job given so far has finished."""
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until every job given so far has finished; False if ``timeout`` came first."""
         with self._lock:
             last = self._last
         if last is not None:
-            last.join()
+            last.join(timeout)
+            return not last.is_alive()
+        return True

@@ -33,7 +33,7 @@ RUNTIME_DEPENDENCIES = {
     "ollama": "ollama",
 }
 # what the step-by-step workflow itself cannot run without
-REQUIRED_NOW = ("yaml",)
+REQUIRED_NOW = ("yaml", "git")
 
 
 def missing_dependencies() -> list[str]:

@@ -47,6 +47,9 @@ def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old or the new file, never half."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as any new file would be, not mkstemp's 0600
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()
@@ -132,7 +135,7 @@ class Run:
                 problem = repo.refusal() or repo.identity_problem()
                 if problem:
                     raise WorkflowError(f"cannot start a run in {runs_dir}: {problem}")
-        except WorkflowError:
+        except BaseException:
             shutil.rmtree(directory, ignore_errors=True)  # ours, just made: nothing of the person's is in it
             raise
         return cls(run_id, directory, workflow, repo, [])

@@ -22,6 +22,17 @@ from .spec import Step, count
 Response = dict[str, Any]
 log = logging.getLogger("workflow_nvim")
 
+# Commands that read or change git history wait for background commits; the others never do.
+GIT_COMMANDS = frozenset({"start", "next", "revert", "log", "show", "runs", "resume", "stop", "wait"})
+COMMIT_WAIT_TIMEOUT = 2.0  # seconds
+WAIT_COMMAND_TIMEOUT = 10.0
+
+
+def tilde(path: Path | str) -> str:
+    """``path`` with the home directory written as ~, for messages."""
+    text, home = str(path), str(Path.home())
+    return "~" + text[len(home) :] if home != "/" and (text == home or text.startswith(home + "/")) else text
+
 
 def _started(d: Path) -> tuple[str, int, str]:
     """Sort key of a run directory: its start second, then N of the N-th run started in that second."""
@@ -65,8 +76,15 @@ class Session:
             fn = self._commands[command]
         except KeyError:
             raise WorkflowError(f"unknown command '{command}': try :Workflow <Tab>") from None
-        if self._worker:
-            self._worker.wait()  # every command sees every commit made before it
+        if self._worker and command in GIT_COMMANDS:
+            # These read or write the history: they see every commit made before them. A hook or
+            # signing that takes long must not freeze the editor, so the wait is short.
+            timeout = WAIT_COMMAND_TIMEOUT if command == "wait" else COMMIT_WAIT_TIMEOUT
+            if not self._worker.wait(timeout):
+                raise WorkflowError(
+                    "git is still making the last step commit (a slow hook, or signing waiting for a "
+                    "passphrase?): try again in a moment"
+                )
         response = fn(params)
         response["state"] = self.run.state() if self.run else None
         return response
@@ -151,7 +169,7 @@ class Session:
         runs_dir = self._runs_dir(params)
         previous = self._switch(Run.start(workflow, runs_dir), params)
         assert self.run is not None
-        note = f"; run {previous.id} stopped, its files stay in {previous.dir}" if previous else ""
+        note = f"; run {previous.id} stopped, its files stay in {tilde(previous.dir)}" if previous else ""
         response = self._open(
             self.run,
             workflow.steps[0],
@@ -164,6 +182,11 @@ class Session:
 
     def next(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
+        here = params.get("buffer_step")
+        if not (isinstance(here, dict) and here.get("run") == run.id):
+            # Completing a step the person is not looking at would commit text they have not seen.
+            step = run.current if run.current.index <= run.frontier.index else run.frontier
+            return self._open(run, step, f"opened step {step.index} '{step.title}': :WorkflowNext in it completes it")
         step = self._current(run, params)
         pending = run.begin_complete(step)
         if self._worker:
@@ -178,7 +201,7 @@ class Session:
             return {
                 "info": [
                     f"{note}; {run.workflow.name} finished: all {count(len(run.workflow.steps), 'step')} done, "
-                    f"see :WorkflowLog; the text is in {run.dir}"
+                    f"see :WorkflowLog; the text is in {tilde(run.dir)}"
                 ],
                 "finished": True,
             }
@@ -228,7 +251,7 @@ class Session:
     def stop(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         self._switch(None, params)
-        return {"info": [f"run {run.id} stopped; its files stay in {run.dir}"], "stopped": run.id}
+        return {"info": [f"run {run.id} stopped; its files stay in {tilde(run.dir)}"], "stopped": run.id}
 
     # -- history -------------------------------------------------------------
 
