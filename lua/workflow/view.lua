@@ -179,7 +179,7 @@ local function show_instructions(buf, o)
   for i, line in ipairs(body) do
     if i > room and #body > room + 1 then
       lines[#lines + 1] = {
-        { ('… %d more lines: :WorkflowStatus shows them all'):format(#body - room), 'WorkflowInstructionsTitle' },
+        { ('… %d more lines: a taller window shows more'):format(#body - room), 'WorkflowInstructionsTitle' },
       }
       break
     end

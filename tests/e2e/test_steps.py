@@ -326,4 +326,4 @@ def test_long_instructions_wrap_and_are_capped(nvim: Editor, home: Home) -> None
     assert all(len(line) <= 80 for line in shown)
     assert shown[1].startswith("word word") and shown[2].startswith("word word")
     assert len(shown) < 25
-    assert shown[-2].startswith("… ") and shown[-2].endswith("more lines: :WorkflowStatus shows them all")
+    assert shown[-2].startswith("… ") and shown[-2].endswith("more lines: a taller window shows more")
