@@ -12,10 +12,14 @@ M.maps = {
 
 local KIND_LABEL = { step = '', revert = 'back to ', saved = 'kept unfinished ' }
 
-local function format(e)
+-- buffer -> the log it shows (kept in Lua: a long history is slow to copy into b: variables)
+local shown = {}
+
+local function format(e, steps)
   local marker = e.revised and ' (revised)' or ''
   local date = (e.date or ''):gsub('T', ' '):sub(1, 16)
-  return ('%s  %s  %s%d/%d %s%s'):format(e.short, date, KIND_LABEL[e.kind] or '', e.index, e.total, e.title, marker)
+  local title = steps[e.id] and steps[e.id].title or e.id
+  return ('%s  %s  %s%d/%d %s%s'):format(e.short, date, KIND_LABEL[e.kind] or '', e.index, e.total, title, marker)
 end
 
 local function scratch(name, lines, filetype)
@@ -37,18 +41,22 @@ local function scratch(name, lines, filetype)
 end
 
 local function entry_under_cursor(buf)
-  local entries = vim.b[buf].workflow_log
+  local log = shown[buf]
   local i = api.nvim_win_get_cursor(0)[1] - 1 -- line 1 is the header
-  return entries and entries[i] or nil
+  local e = log and log.entries[i]
+  if not e then
+    return nil, nil
+  end
+  return e, log.steps[e.id] or { file = '', filetype = '' }
 end
 
 local function show(buf, diff)
-  local e = entry_under_cursor(buf)
+  local e, step = entry_under_cursor(buf)
   if not e then
     return
   end
   local cfg = require('workflow.config').get()
-  local file = (diff and e.kind ~= 'step') and '' or e.file
+  local file = (diff and e.kind ~= 'step') and '' or step.file
   local response = require('workflow.command').call('show', { e.hash, file, diff and 'diff' or nil }, cfg)
   if response.error then
     return require('workflow.view').apply(response, cfg)
@@ -58,9 +66,9 @@ local function show(buf, diff)
   if lines[#lines] == '' then
     table.remove(lines)
   end
-  local what = diff and 'diff' or vim.fs.basename(e.file)
-  local name = ('workflow://%s/%s/%s'):format(vim.b[buf].workflow_log_run, e.short, what)
-  local target = scratch(name, lines, diff and 'git' or e.filetype)
+  local what = diff and 'diff' or vim.fs.basename(step.file)
+  local name = ('workflow://%s/%s/%s'):format(shown[buf].run, e.short, what)
+  local target = scratch(name, lines, diff and 'git' or step.filetype)
   vim.cmd('belowright split')
   api.nvim_win_set_buf(0, target)
   vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = target, nowait = true, desc = 'Close' })
@@ -70,14 +78,20 @@ end
 function M.open(log, cfg)
   local lines = { ('%s, run %s: %d commits (<CR> text, d diff, q close)'):format(log.title, log.run, #log.entries) }
   for _, e in ipairs(log.entries) do
-    lines[#lines + 1] = format(e)
+    lines[#lines + 1] = format(e, log.steps)
   end
   if #log.entries == 0 then
     lines[#lines + 1] = 'no step completed yet: :WorkflowNext commits the current step'
   end
   local buf = scratch('workflow://log/' .. log.run, lines, 'workflowlog')
-  vim.b[buf].workflow_log = log.entries
-  vim.b[buf].workflow_log_run = log.run
+  shown[buf] = log
+  api.nvim_create_autocmd('BufWipeout', {
+    buffer = buf,
+    once = true,
+    callback = function()
+      shown[buf] = nil
+    end,
+  })
   if vim.fn.bufwinid(buf) == -1 then
     vim.cmd('botright split')
     api.nvim_win_set_buf(0, buf)

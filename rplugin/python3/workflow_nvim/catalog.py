@@ -68,8 +68,8 @@ class Catalog:
     def __init__(self) -> None:
         self._cache: dict[Path, tuple[tuple[int, int], Workflow | WorkflowInvalid]] = {}
 
-    def load(self, path: Path) -> Workflow:
-        """The validated workflow in ``path``; raise WorkflowInvalid if it is not."""
+    def load(self, path: Path, name: str | None = None) -> Workflow:
+        """The validated workflow in ``path`` (named ``name`` if given); raise WorkflowInvalid if it is not."""
         try:
             st = path.stat()
             stamp = (st.st_mtime_ns, st.st_size)
@@ -78,7 +78,7 @@ class Catalog:
         cached = self._cache.get(path)
         if cached is None or cached[0] != stamp:
             try:
-                result: Workflow | WorkflowInvalid = load_workflow(path)
+                result: Workflow | WorkflowInvalid = load_workflow(path, name)
             except WorkflowInvalid as e:
                 result = e
             cached = (stamp, result)

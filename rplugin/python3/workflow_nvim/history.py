@@ -302,7 +302,9 @@ class RunRepository:
     def log(self, run_id: str) -> list[Entry]:
         """The run's commits, oldest first (one ``git log`` process)."""
         # --no-show-signature: log.showSignature would print signature checks into the records
-        status, out, err = self._run("log", "--no-show-signature", f"--format={_LOG_FORMAT}", "--", self.prefix or ".")
+        # A standalone repository holds only this run: no pathspec, which would make git diff every commit.
+        where = ["--", self.prefix] if self.prefix else []
+        status, out, err = self._run("log", "--no-show-signature", f"--format={_LOG_FORMAT}", *where)
         if status != 0:
             if "does not have any commits" in err or "bad default revision" in err or "unknown revision" in err:
                 return []

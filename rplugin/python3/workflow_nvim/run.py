@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .catalog import Catalog
 from .errors import WorkflowError
 from .history import (
     TRAILER_REVERT,
@@ -141,15 +142,17 @@ class Run:
         return cls(run_id, directory, workflow, repo, [])
 
     @classmethod
-    def open(cls, directory: Path) -> Run:
-        """Reopen an existing run from its directory and its history (after a restart or crash)."""
+    def open(cls, directory: Path, catalog: Catalog | None = None) -> Run:
+        """Reopen an existing run from its directory and its history (after a restart or crash).
+
+        ``catalog`` remembers parsed snapshots, so listing many runs stays cheap."""
         directory = directory.resolve()
         name = workflow_name(directory.name)
         snapshot = directory / SNAPSHOT_NAME
         if name is None or not snapshot.is_file():
             raise WorkflowError(f"{directory} is not a run directory (no {SNAPSHOT_NAME} or not a run id)")
         try:
-            workflow = load_workflow(snapshot, name=name)
+            workflow = catalog.load(snapshot, name) if catalog else load_workflow(snapshot, name=name)
         except WorkflowInvalid as e:
             raise WorkflowError(f"the run's workflow snapshot is invalid: {e}") from e
         repo = RunRepository.open(directory, create=False)
@@ -195,8 +198,9 @@ class Run:
             raise WorkflowError(f"{self.path(step)} is not UTF-8 text: save it as UTF-8") from e
 
     def texts_before(self, step: Step) -> dict[str, str]:
-        """Earlier steps' texts by id, for ``${step_id}``, without the final newline."""
-        return {s.id: self.text(s).rstrip("\n") for s in self.workflow.steps[: step.index - 1]}
+        """The texts of the earlier steps that ``step`` uses (``${step_id}``), without the final newline."""
+        used = step.references()
+        return {s.id: self.text(s).rstrip("\n") for s in self.workflow.steps[: step.index - 1] if s.id in used}
 
     def instructions(self, step: Step) -> str:
         return render(step.instructions, self.texts_before(step)).rstrip("\n")

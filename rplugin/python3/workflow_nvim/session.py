@@ -105,7 +105,7 @@ class Session:
     def _active(self, params: dict[str, Any] | None = None) -> Run:
         if self.run is None and params and params.get("run_dir"):
             # The Python host restarted (a crash) while Neovim kept the run: reopen it from git.
-            self._switch(Run.open(Path(str(params["run_dir"]))), params)
+            self._switch(Run.open(Path(str(params["run_dir"])), self.catalog), params)
         if self.run is None:
             raise WorkflowError("no workflow is running: start one with :WorkflowStart {name} (see :WorkflowList)")
         return self.run
@@ -267,26 +267,24 @@ class Session:
 
     def log(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
-        steps = {s.id: s for s in run.workflow.steps}
-        entries = []
-        for e in reversed(run.entries):
-            step = steps.get(e.step_id)
-            entries.append(
-                {
-                    "hash": e.hash,
-                    "short": e.short,
-                    "date": e.date,
-                    "kind": e.kind,
-                    "index": e.index,
-                    "total": e.total,
-                    "id": e.step_id,
-                    "title": step.title if step else e.step_id,
-                    "revised": e.revised,
-                    "file": str(run.path(step)) if step else "",
-                    "filetype": step.filetype if step else "",
-                }
-            )
-        return {"log": {"run": run.id, "title": run.workflow.title, "dir": str(run.dir), "entries": entries}}
+        # Each entry is small (a long history is thousands of them); the steps are sent once.
+        entries = [
+            {
+                "hash": e.hash,
+                "short": e.short,
+                "date": e.date,
+                "kind": e.kind,
+                "index": e.index,
+                "total": e.total,
+                "id": e.step_id,
+                "revised": e.revised,
+            }
+            for e in reversed(run.entries)
+        ]
+        steps = {s.id: {"title": s.title, "file": str(run.path(s)), "filetype": s.filetype} for s in run.workflow.steps}
+        return {
+            "log": {"run": run.id, "title": run.workflow.title, "dir": str(run.dir), "entries": entries, "steps": steps}
+        }
 
     def show(self, params: dict[str, Any]) -> Response:
         """The text of a step file at a commit (args: hash, file), or the commit's diff (args: hash, file, 'diff')."""
@@ -312,7 +310,7 @@ class Session:
             if workflow_name(d.name) is None or not (d / SNAPSHOT_NAME).is_file():
                 continue
             try:
-                run = Run.open(d)
+                run = Run.open(d, self.catalog)
             except WorkflowError as e:
                 problems.append(f"{d.name}: {e}")
                 continue
@@ -341,7 +339,7 @@ class Session:
         directory = Path(key) if Path(key).is_absolute() else runs_dir / key
         if not directory.is_dir():
             raise WorkflowError(f"no run '{key}' in {runs_dir}: :WorkflowResume without an argument lists them")
-        run = Run.open(directory)
+        run = Run.open(directory, self.catalog)
         self._switch(run, params)
         step = run.frontier
         done = len(run.completed)

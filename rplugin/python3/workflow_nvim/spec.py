@@ -153,6 +153,15 @@ class Step:
     def extension(self) -> str:
         return EXTENSIONS.get(self.filetype, ".txt")
 
+    def references(self) -> frozenset[str]:
+        """The ids of the steps whose text this step's template and instructions use."""
+        return frozenset(
+            ref
+            for text in (self.template, self.instructions)
+            for _, ref in StepTemplate(text).references()
+            if ref is not None
+        )
+
 
 @dataclass(frozen=True)
 class Workflow:
