@@ -48,6 +48,23 @@ function M.step_buffers(run)
   return list
 end
 
+-- Step files whose commit is being made in the background: git reads them, so
+-- the editor waits before writing them again (else the commit could take text
+-- typed after :WorkflowNext).
+M.committing = {}
+
+local function wait_for_commit(name)
+  if not M.committing[name] then
+    return true
+  end
+  local ok, response = pcall(require('workflow.host').call, 'wait', {})
+  if ok and response.idle then
+    M.committing[name] = nil
+    return true
+  end
+  return false
+end
+
 local function remember_disk_time(buf)
   vim.b[buf].workflow_ftime = vim.fn.getftime(api.nvim_buf_get_name(buf))
 end
@@ -60,6 +77,12 @@ function M.save(buf, auto)
     return true
   end
   local name = api.nvim_buf_get_name(buf)
+  if not wait_for_commit(name) then
+    if not auto then
+      notify('git is still committing this step (a slow hook?): try again in a moment', vim.log.levels.ERROR)
+    end
+    return false
+  end
   local disk = vim.fn.getftime(name)
   if disk ~= -1 and vim.b[buf].workflow_ftime and disk ~= vim.b[buf].workflow_ftime then
     -- Changed outside Neovim since we read or wrote it: never overwrite silently.
@@ -369,6 +392,12 @@ end
 function M.apply(response, cfg)
   if response.state ~= nil then
     state.set(response.state)
+  end
+  if response.committing then
+    M.committing[response.committing] = true
+  end
+  if response.committed then
+    M.committing[response.committed] = nil
   end
   if response.stopped then
     for _, buf in ipairs(M.step_buffers(response.stopped)) do

@@ -119,8 +119,9 @@ class Editor:
 
     def type(self, keys: str) -> None:
         """Type keys as a user would, then wait until Neovim has processed them."""
-        self.nvim.input(keys)
-        self.nvim.eval("1")  # a round trip: input is handled before the next request
+        # feedkeys with 'x' runs the keys before it returns (nvim_input only queues them, and a
+        # request sent right after could be handled first); 'm' lets mappings apply, 't' as if typed.
+        self.nvim.api.feedkeys(self.nvim.replace_termcodes(keys, True, False, True), "mtx", False)
 
     def quit(self) -> None:
         """:qa! as a user would (unsaved buffers and all)."""

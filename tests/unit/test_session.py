@@ -499,11 +499,13 @@ def test_with_notify_next_answers_at_once_and_commits_in_the_background(env, git
     r = call(session, env, "next")
     assert r["info"] == ["step 1 'Pick a topic' done"]
     assert r["open"]["id"] == "outline"
-    call(session, env, "wait")
     run = session.run
     assert run is not None
+    step_file = str(run.dir / "01-topic.md")
+    assert r["committing"] == step_file  # the editor must not write it until git has it
+    call(session, env, "wait")
     assert git(run.dir, "log", "--format=%s") == "blog: 1/3 Pick a topic"
-    assert notes == []
+    assert notes == [{"committed": step_file}]
 
 
 def test_a_background_commit_that_git_refuses_is_notified_and_the_step_is_not_done(env, git):
@@ -518,6 +520,7 @@ def test_a_background_commit_that_git_refuses_is_notified_and_the_step_is_not_do
     call(session, env, "next")
     r = call(session, env, "wait")
     assert len(notes) == 1
+    assert notes[0]["committed"] == str(path)
     assert notes[0]["error"].startswith("git refused the commit of step 1 'Pick a topic' (your text is kept): ")
     assert "no cats allowed" in notes[0]["error"]
     assert notes[0]["error"].endswith("; step 1 is not done: fix that, then :WorkflowGoto topic and :WorkflowNext")

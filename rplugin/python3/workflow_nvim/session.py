@@ -198,14 +198,19 @@ class Session:
         following = run.following(step)
         if following is None:
             run.current = step
-            return {
+            response: Response = {
                 "info": [
                     f"{note}; {run.workflow.name} finished: all {count(len(run.workflow.steps), 'step')} done, "
                     f"see :WorkflowLog; the text is in {tilde(run.dir)}"
                 ],
                 "finished": True,
             }
-        return self._open(run, following, note)
+        else:
+            response = self._open(run, following, note)
+        if self._worker:
+            # Until git has read it, the editor must not write this file again (see view.lua).
+            response["committing"] = str(run.path(step))
+        return response
 
     def prev(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
@@ -350,16 +355,18 @@ class Session:
 
     def wait(self, params: dict[str, Any]) -> Response:
         """Nothing but the wait for pending commits that every command does (for scripts and tests)."""
-        return {}
+        return {"idle": True}
 
     def _commit_in_background(self, run: Run, pending: PendingCommit) -> None:
         assert self.notify is not None
         step = pending.step
+        done = {"committed": str(run.path(step))}
         try:
             note = run.finish_complete(pending)
         except WorkflowError as e:
             self.notify(
                 {
+                    **done,
                     "error": f"{e}; step {step.index} is not done: fix that, then :WorkflowGoto {step.id} "
                     "and :WorkflowNext",
                     "state": run.state() if run is self.run else None,
@@ -368,7 +375,6 @@ class Session:
             return
         except Exception as e:
             log.exception("commit of step %s failed", step.id)
-            self.notify({"error": f"internal error committing step {step.index} ({type(e).__name__}: {e})"})
+            self.notify({**done, "error": f"internal error committing step {step.index} ({type(e).__name__}: {e})"})
             return
-        if note.endswith("nothing to commit"):
-            self.notify({"info": [note]})
+        self.notify({**done, "info": [note]} if note.endswith("nothing to commit") else done)
