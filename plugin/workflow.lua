@@ -36,6 +36,10 @@ local commands = {
   WorkflowRevert = { 'revert', 1, 'Go back to a step: later steps become pending (history kept)', 'steps' },
   WorkflowLog = { 'log', 0, "Show the run's history: one line per step commit" },
   WorkflowResume = { 'resume', '?', 'Resume an unfinished run', 'runs' },
+  WorkflowAnnotate = { 'annotate', '*', 'Ask the local model for notes on the buffer or range' },
+  WorkflowAnnotateCancel = { 'annotate_cancel', 0, 'Stop the running annotation' },
+  WorkflowAnnotateClear = { 'annotate_clear', 0, "Remove the model's notes from the buffer" },
+  WorkflowModels = { 'models', 0, "Choose the Ollama model from the server's list" },
 }
 
 for name, spec in pairs(commands) do
@@ -44,7 +48,8 @@ for name, spec in pairs(commands) do
     -- Arguments are checked by workflow.command, so that a missing or extra one
     -- gets a [workflow] message rather than E471/E488.
     nargs = nargs == 0 and 0 or '*',
-    bar = true,
+    bar = sub ~= 'annotate', -- :WorkflowAnnotate takes free text, which may hold a |
+    range = sub == 'annotate' and '%' or nil,
     desc = desc,
     complete = function(arglead, cmdline, pos)
       return require('workflow.command').complete(sub, kind, arglead, cmdline, pos)
@@ -57,6 +62,22 @@ for name, spec in pairs(commands) do
     require('workflow.command').run(sub, o)
   end, opts)
 end
+
+api.nvim_set_keymap('n', '<Plug>(WorkflowAnnotate)', '<Cmd>WorkflowAnnotate<CR>', {
+  noremap = true,
+  silent = true,
+  desc = commands.WorkflowAnnotate[3],
+})
+api.nvim_set_keymap('x', '<Plug>(WorkflowAnnotate)', ':WorkflowAnnotate<CR>', {
+  noremap = true,
+  silent = true,
+  desc = 'Ask the local model for notes on the selected lines',
+})
+api.nvim_set_keymap('n', '<Plug>(WorkflowAnnotateCancel)', '<Cmd>WorkflowAnnotateCancel<CR>', {
+  noremap = true,
+  silent = true,
+  desc = commands.WorkflowAnnotateCancel[3],
+})
 
 for _, name in ipairs({ 'Next', 'Prev', 'Status' }) do
   api.nvim_set_keymap('n', '<Plug>(Workflow' .. name .. ')', '<Cmd>Workflow' .. name .. '<CR>', {
@@ -71,6 +92,8 @@ local function highlights()
   api.nvim_set_hl(0, 'WorkflowInstructionsTitle', { default = true, link = 'Title' })
   api.nvim_set_hl(0, 'WorkflowProgress', { default = true, link = 'WinBar' })
   api.nvim_set_hl(0, 'WorkflowDone', { default = true, link = 'DiagnosticOk' })
+  api.nvim_set_hl(0, 'WorkflowAnnotateProgress', { default = true, link = 'Comment' })
+  api.nvim_set_hl(0, 'WorkflowAnnotateSummary', { default = true, link = 'Title' })
 end
 highlights()
 api.nvim_create_autocmd('ColorScheme', {

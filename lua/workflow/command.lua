@@ -17,7 +17,15 @@ M.subcommands = {
   revert = 'steps',
   log = false,
   resume = 'runs',
+  annotate = false,
+  annotate_cancel = false,
+  annotate_clear = false,
+  models = false,
 }
+
+-- Subcommands that work on any buffer, without a run: they neither save step
+-- buffers nor need the arguments checked below.
+local ANNOTATION = { annotate = true, annotate_cancel = true, annotate_clear = true, models = true }
 
 --- subcommand -> { fewest, most } arguments, and what the argument is
 M.arity = {
@@ -55,6 +63,21 @@ function M.run(sub, opts)
       )
     end
   end
+  if ANNOTATION[sub] then
+    local ok, cfg = pcall(config.get)
+    if not ok then
+      return fail(cfg)
+    end
+    local annotate = require('workflow.annotate')
+    if sub == 'annotate' then
+      return annotate.start(opts, cfg)
+    elseif sub == 'annotate_cancel' then
+      return annotate.cancel(cfg)
+    elseif sub == 'annotate_clear' then
+      return annotate.clear(0)
+    end
+    return annotate.models(cfg)
+  end
   local arity = M.arity[sub] or { 0, 0 }
   if #args < arity[1] or #args > arity[2] then
     local usage = (':Workflow%s%s'):format(sub:sub(1, 1):upper(), sub:sub(2))
@@ -77,10 +100,10 @@ function M.run(sub, opts)
   view.apply(M.call(sub, args, cfg), cfg)
 end
 
---- Ask the Python side; `args` are the command's arguments.
-function M.call(sub, args, cfg)
+--- Ask the Python side; `args` are the command's arguments, `extra` more parameters.
+function M.call(sub, args, cfg, extra)
   local current = require('workflow.state').peek()
-  return require('workflow.host').call(sub, {
+  local params = {
     args = args,
     dirs = config.dirs(cfg),
     runs_dir = cfg.runs_dir,
@@ -89,11 +112,15 @@ function M.call(sub, args, cfg)
     -- lets a restarted Python host pick the run up again, and lock it for this Neovim
     run_dir = current and current.dir or nil,
     nvim_pid = vim.fn.getpid(),
-  })
+  }
+  return require('workflow.host').call(sub, vim.tbl_extend('force', params, extra or {}))
 end
 
 --- A result that arrives later from the Python side (a background commit).
 function M.deliver(response)
+  if response.annotation then
+    return require('workflow.annotate').update(response.annotation)
+  end
   local ok, cfg = pcall(config.get)
   require('workflow.view').apply(response, ok and cfg or config.defaults())
 end

@@ -10,6 +10,9 @@ M.schema = {
   runs_dir = { 'string', 'a directory path' },
   paths = { 'table', 'a list of directory paths' },
   default_mappings = { 'boolean', 'true or false' },
+  model = { 'string', 'an Ollama model name, such as "llama3.2"' },
+  ollama_host = { 'string', 'a URL such as "http://127.0.0.1:11434"' },
+  annotate_timeout = { 'number', 'seconds to wait for the first token' },
 }
 
 function M.defaults()
@@ -17,6 +20,9 @@ function M.defaults()
     runs_dir = vim.fn.stdpath('data') .. '/workflow/runs',
     paths = {},
     default_mappings = true,
+    model = 'llama3.2',
+    ollama_host = nil, -- then $OLLAMA_HOST, then http://127.0.0.1:11434
+    annotate_timeout = 60,
   }
 end
 

@@ -186,9 +186,13 @@ def test_plug_mappings_exist_without_global_defaults(nvim: Editor) -> None:
 
 def test_front_door_command_and_completion(nvim: Editor, essay: Path) -> None:
     assert nvim.call("getcompletion", "Workflow ", "cmdline") == [
+        "annotate",
+        "annotate_cancel",
+        "annotate_clear",
         "goto",
         "list",
         "log",
+        "models",
         "next",
         "prev",
         "resume",
@@ -259,7 +263,8 @@ def test_going_back_to_line_one_shows_the_instructions_again(nvim: Editor, essay
 def test_arguments_are_checked_with_workflow_messages(nvim: Editor, essay: Path) -> None:
     assert nvim.error("WorkflowStart") == "[workflow] :WorkflowStart takes a workflow name (<Tab> completes)"
     assert nvim.error("Workflow") == (
-        "[workflow] which subcommand? :Workflow {goto|list|log|next|prev|resume|revert|start|status|stop}"
+        "[workflow] which subcommand? :Workflow "
+        "{annotate|annotate_cancel|annotate_clear|goto|list|log|models|next|prev|resume|revert|start|status|stop}"
     )
     assert nvim.error("WorkflowGoto") == "[workflow] :WorkflowGoto takes a step id or number (<Tab> completes)"
     assert nvim.error("Workflow status extra") == "[workflow] :WorkflowStatus takes no argument"

@@ -42,7 +42,7 @@ def test_validate_prints_file_line_col_message_and_exits_1(write, tmp_path, blog
     lines = r.stdout.splitlines()
     assert lines == [
         "broken.yaml:5:5: unknown key 'intructions', did you mean 'instructions'? "
-        "(keys of step 1: id, title, instructions, template, filetype, annotate)",
+        "(keys of step 1: id, title, instructions, template, filetype, annotate, model)",
         "broken.yaml:3:5: step 1 is missing the required key 'instructions'",
         "syntax.yaml:4:1: YAML syntax error: found unexpected end of stream",
     ]
@@ -93,7 +93,7 @@ def test_list_json_shows_kinds_problems_and_shadowing(write, tmp_path, blog_yaml
             "steps": None,
             "problems": [
                 f"{broken}:5:5: unknown key 'intructions', did you mean 'instructions'? "
-                "(keys of step 1: id, title, instructions, template, filetype, annotate)",
+                "(keys of step 1: id, title, instructions, template, filetype, annotate, model)",
                 f"{broken}:3:5: step 1 is missing the required key 'instructions'",
             ],
             "shadowed": [],
@@ -116,7 +116,7 @@ def test_list_text_shows_problems_and_shadowed_files(write, tmp_path, capsys, bl
     assert capsys.readouterr().out.splitlines() == [
         f"blog             INVALID  (user: {a / 'blog.yaml'})",
         f"  {a / 'blog.yaml'}:5:5: unknown key 'intructions', did you mean 'instructions'? "
-        "(keys of step 1: id, title, instructions, template, filetype, annotate)",
+        "(keys of step 1: id, title, instructions, template, filetype, annotate, model)",
         f"  {a / 'blog.yaml'}:3:5: step 1 is missing the required key 'instructions'",
         f"  shadows {b / 'blog.yaml'}",
     ]

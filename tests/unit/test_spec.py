@@ -16,8 +16,8 @@ from workflow_nvim.spec import (
 )
 
 NAME_RULE = "lowercase letters, digits, '-' or '_', starting with a letter"
-STEP_KEYS = "id, title, instructions, template, filetype, annotate"
-WORKFLOW_KEYS = "name, title, description, steps"
+STEP_KEYS = "id, title, instructions, template, filetype, annotate, model"
+WORKFLOW_KEYS = "name, title, description, model, steps"
 LATER_ONLY = "a step can only use the text of earlier steps"
 LITERAL_HINT = "(write '$${' for a literal '${')"
 

@@ -185,6 +185,10 @@ class Run:
 
     # -- steps ---------------------------------------------------------------
 
+    def notes_path(self, step: Step) -> Path:
+        """Where the latest model notes on a step are kept: ``01-topic.notes.json``."""
+        return self.dir / f"{Path(self.workflow.filename(step)).stem}.notes.json"
+
     def path(self, step: Step) -> Path:
         return self.dir / self.workflow.filename(step)
 
@@ -254,6 +258,8 @@ class Run:
         subject = f"{self.workflow.name}: {step.index}/{total} {step.title}" + (" (revised)" if revised else "")
         body = f'{step.title}, in "{self.workflow.title}".'
         paths = [path] if self.entries else [self.dir / SNAPSHOT_NAME, path]
+        if self.notes_path(step).exists():
+            paths.append(self.notes_path(step))  # the model's notes are part of the step's history
         message = commit_message(subject, body, self.workflow.name, self.id, TRAILER_STEP, step.index, total, step.id)
         self.completed.add(step.id)
         return PendingCommit(step, paths, message, subject, revised)

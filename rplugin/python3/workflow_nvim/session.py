@@ -8,15 +8,29 @@ command can be tested without an editor.
 
 from __future__ import annotations
 
+import builtins
+import contextlib
+import importlib.util
+import json
 import logging
 import re
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from .annotate import (
+    DEFAULT_FIRST_TOKEN_TIMEOUT,
+    DEFAULT_MODEL,
+    Annotation,
+    Progress,
+    Request,
+    list_models,
+    resolve_host,
+)
 from .background import Worker
 from .catalog import Catalog, SearchDir
 from .errors import WorkflowError
-from .run import SNAPSHOT_NAME, PendingCommit, Run, workflow_name
+from .run import SNAPSHOT_NAME, PendingCommit, Run, workflow_name, write_atomic
 from .spec import Step, count
 
 Response = dict[str, Any]
@@ -64,7 +78,11 @@ class Session:
             "runs": self.runs,
             "resume": self.resume,
             "wait": self.wait,
+            "annotate": self.annotate,
+            "annotate_cancel": self.annotate_cancel,
+            "models": self.models,
         }
+        self.annotations: dict[int, Annotation] = {}  # buffer number -> the running one
 
     @property
     def commands(self) -> list[str]:
@@ -378,3 +396,105 @@ class Session:
             self.notify({**done, "error": f"internal error committing step {step.index} ({type(e).__name__}: {e})"})
             return
         self.notify({**done, "info": [note]} if note.endswith("nothing to commit") else done)
+
+    # -- annotation ----------------------------------------------------------
+
+    def annotate(self, params: dict[str, Any]) -> Response:
+        """Start annotating a buffer's text in the background; progress comes through notify."""
+        if self.notify is None:
+            raise WorkflowError("annotation needs an editor to report to")
+        if importlib.util.find_spec("ollama") is None:
+            raise WorkflowError(
+                f"the Python package ollama is missing: install it with `{sys.executable} -m pip install ollama`"
+            )
+        buf = int(params.get("buf") or 0)
+        lines = [str(x) for x in params.get("lines") or []]
+        if not lines or not any(line.strip() for line in lines):
+            raise WorkflowError("nothing to annotate: the text is empty")
+        req = Request(
+            lines=lines,
+            first_line=int(params.get("first_line") or 1),
+            instruction=" ".join(str(a) for a in params.get("args") or []),
+        )
+        step_model, step = "", None
+        run = self.run
+        here = params.get("buffer_step")
+        if run is not None and isinstance(here, dict) and here.get("run") == run.id:
+            with contextlib.suppress(WorkflowError):
+                step = run.workflow.step(str(here.get("id")))
+        if run is not None and step is not None:
+            req.workflow_title = run.workflow.title
+            req.step_title = step.title
+            req.step_instructions = run.instructions(step)
+            req.step_annotate = step.annotate
+            req.earlier = [(s.title, run.text(s)) for s in run.workflow.steps[: step.index - 1]]
+            step_model = step.model or run.workflow.model
+        model = step_model or str(params.get("model") or "") or DEFAULT_MODEL
+        host = resolve_host(str(params.get("host") or "") or None)
+        request_id = int(params.get("request") or 0)
+        notes_file = run.notes_path(step) if run is not None and step is not None else None
+        collected: list[dict[str, Any]] = []
+        notify = self.notify
+
+        def report(p: Progress) -> None:
+            collected.extend(n.to_dict() for n in p.notes)
+            if p.done and notes_file is not None and not p.cancelled and not p.error:
+                self._save_notes(notes_file, model, collected, p)
+            if p.done and self.annotations.get(buf) is annotation:
+                del self.annotations[buf]
+            notify({"annotation": {"buf": buf, "request": request_id, **_progress_dict(p)}})
+
+        previous = self.annotations.pop(buf, None)
+        if previous is not None:
+            previous.cancel()
+        timeout = float(params.get("timeout") or DEFAULT_FIRST_TOKEN_TIMEOUT)
+        annotation = Annotation(req, model, host, report, first_token_timeout=timeout)
+        self.annotations[buf] = annotation
+        annotation.start()
+        info = f"asking {model} at {host}" + ("; the previous annotation was cancelled" if previous else "")
+        return {"annotating": {"buf": buf, "request": request_id, "model": model}, "info": [info]}
+
+    def annotate_cancel(self, params: dict[str, Any]) -> Response:
+        buf = int(params.get("buf") or 0)
+        annotation = self.annotations.pop(buf, None)
+        if annotation is None:
+            if params.get("quiet"):
+                return {}
+            raise WorkflowError("no annotation is running in this buffer")
+        annotation.cancel()
+        return {} if params.get("quiet") else {"info": ["annotation cancelled"]}
+
+    def models(self, params: dict[str, Any]) -> Response:
+        host = resolve_host(str(params.get("host") or "") or None)
+        return {"models": list_models(host), "host": host}
+
+    @staticmethod
+    def _save_notes(path: Path, model: str, notes: builtins.list[dict[str, Any]], p: Progress) -> None:
+        """The latest notes, next to the step; committed with it."""
+        data = {
+            "model": model,
+            "lines": list(p.covered) if p.covered else None,
+            "incomplete": p.incomplete,
+            "summary": p.summary,
+            "notes": sorted(notes, key=lambda n: n["line"]),
+        }
+        try:
+            write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        except OSError:
+            log.exception("cannot save notes to %s", path)
+
+
+def _progress_dict(p: Progress) -> dict[str, Any]:
+    """``p`` for the Lua side; absent rather than None (which Lua would see as a true vim.NIL)."""
+    full = {
+        "notes": [n.to_dict() for n in p.notes],
+        "tokens": p.tokens,
+        "done": p.done,
+        "summary": p.summary,
+        "error": p.error,
+        "warning": p.warning,
+        "incomplete": p.incomplete,
+        "covered": list(p.covered) if p.covered else None,
+        "cancelled": p.cancelled,
+    }
+    return {k: v for k, v in full.items() if v is not None}

@@ -31,8 +31,8 @@ NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}\Z")
 NAME_RULE = "lowercase letters, digits, '-' or '_', starting with a letter"
 FILETYPE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 
-WORKFLOW_KEYS = ("name", "title", "description", "steps")
-STEP_KEYS = ("id", "title", "instructions", "template", "filetype", "annotate")
+WORKFLOW_KEYS = ("name", "title", "description", "model", "steps")
+STEP_KEYS = ("id", "title", "instructions", "template", "filetype", "annotate", "model")
 REQUIRED_WORKFLOW_KEYS = ("title", "steps")
 REQUIRED_STEP_KEYS = ("id", "title", "instructions")
 TEMPLATED_STEP_KEYS = ("instructions", "template")
@@ -148,6 +148,7 @@ class Step:
     template: str = ""
     filetype: str = DEFAULT_FILETYPE
     annotate: str = ""
+    model: str = ""  # the Ollama model for this step's annotations ("" = the workflow's)
 
     @property
     def extension(self) -> str:
@@ -170,6 +171,7 @@ class Workflow:
     name: str
     title: str
     description: str
+    model: str
     steps: tuple[Step, ...]
     path: Path
     source: bytes = field(repr=False)
@@ -402,6 +404,7 @@ def parse(path: Path, data: bytes, text: str, name: str | None = None) -> Workfl
         name=name or stem,
         title=title or "",
         description=description.strip(),
+        model=(check.string(top, "model", empty_ok=True) or "").strip(),
         steps=tuple(steps),
         path=path,
         source=data,
@@ -448,6 +451,7 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
             template=check.string(entries, "template", empty_ok=True) or "",
             filetype=filetype,
             annotate=check.string(entries, "annotate", empty_ok=True) or "",
+            model=(check.string(entries, "model", empty_ok=True) or "").strip(),
         )
         for key in TEMPLATED_STEP_KEYS:
             value = entries[key][1] if key in entries else None

@@ -1,0 +1,253 @@
+-- :WorkflowAnnotate: notes from a local model on the current buffer, shown as
+-- diagnostics in the plugin's own namespace while the person keeps typing.
+-- The request runs in a Python thread; batches arrive through update().
+local M = {}
+
+local api = vim.api
+
+M.ns = api.nvim_create_namespace('workflow_annotate') -- notes (extmarks and diagnostics)
+local anchor_ns = api.nvim_create_namespace('workflow_annotate_anchor') -- lines as they were asked about
+local progress_ns = api.nvim_create_namespace('workflow_annotate_progress')
+local group = api.nvim_create_augroup('workflow_annotate', { clear = true })
+
+local SEVERITY = {
+  error = vim.diagnostic.severity.ERROR,
+  warning = vim.diagnostic.severity.WARN,
+  info = vim.diagnostic.severity.INFO,
+  hint = vim.diagnostic.severity.HINT,
+}
+local SPINNER = { '⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏' }
+
+-- buffer -> { request, first, anchors = {line -> extmark}, notes = {{mark, severity, note}}, model, tokens }
+local running = {}
+-- buffer -> notes shown, same shape (kept after the request ends, for re-anchoring)
+local shown = {}
+local next_request = 0
+
+local function notify(msg, level)
+  vim.notify('[workflow] ' .. msg, level or vim.log.levels.INFO)
+end
+
+-- Diagnostics from the notes' extmarks, so they follow the lines as the text is edited.
+local function publish(buf)
+  local s = shown[buf]
+  if not s or not api.nvim_buf_is_valid(buf) then
+    return
+  end
+  local diags = {}
+  for _, n in ipairs(s.notes) do
+    local pos = api.nvim_buf_get_extmark_by_id(buf, M.ns, n.mark, {})
+    if pos[1] then
+      diags[#diags + 1] = {
+        lnum = pos[1],
+        col = 0,
+        severity = SEVERITY[n.severity] or vim.diagnostic.severity.INFO,
+        message = n.note,
+        source = s.model,
+      }
+    end
+  end
+  vim.diagnostic.set(M.ns, buf, diags)
+end
+
+local function set_progress(buf, r, text)
+  if not api.nvim_buf_is_valid(buf) then
+    return
+  end
+  local row = math.min(r.first - 1, api.nvim_buf_line_count(buf) - 1)
+  r.progress = api.nvim_buf_set_extmark(buf, progress_ns, math.max(row, 0), 0, {
+    id = r.progress,
+    virt_text = { { text, 'WorkflowAnnotateProgress' } },
+    virt_text_pos = 'eol',
+  })
+end
+
+local function finish(buf)
+  local r = running[buf]
+  running[buf] = nil
+  if api.nvim_buf_is_valid(buf) then
+    api.nvim_buf_clear_namespace(buf, anchor_ns, 0, -1)
+    api.nvim_buf_clear_namespace(buf, progress_ns, 0, -1)
+  end
+  return r
+end
+
+--- Remove the notes from `buf`.
+function M.clear(buf)
+  buf = buf == 0 and api.nvim_get_current_buf() or buf
+  shown[buf] = nil
+  if api.nvim_buf_is_valid(buf) then
+    api.nvim_buf_clear_namespace(buf, M.ns, 0, -1)
+    vim.diagnostic.reset(M.ns, buf)
+    vim.b[buf].workflow_annotation = nil
+  end
+end
+
+local function watch(buf)
+  if vim.b[buf].workflow_annotate_watched then
+    return
+  end
+  vim.b[buf].workflow_annotate_watched = true
+  api.nvim_create_autocmd({ 'TextChanged', 'TextChangedI' }, {
+    group = group,
+    buffer = buf,
+    desc = 'workflow.nvim: keep notes on their lines',
+    callback = function(ev)
+      publish(ev.buf)
+    end,
+  })
+  api.nvim_create_autocmd({ 'BufUnload', 'BufWipeout' }, {
+    group = group,
+    buffer = buf,
+    desc = 'workflow.nvim: a closed buffer cancels its annotation',
+    callback = function(ev)
+      if running[ev.buf] then
+        running[ev.buf] = nil
+        pcall(require('workflow.host').call, 'annotate_cancel', { buf = ev.buf, quiet = true })
+      end
+      shown[ev.buf] = nil
+    end,
+  })
+end
+
+--- :WorkflowAnnotate [instruction], over lines line1..line2 of the current buffer.
+function M.start(opts, cfg)
+  local buf = api.nvim_get_current_buf()
+  local first, last = opts.line1, opts.line2
+  if opts.range == 0 then
+    first, last = 1, api.nvim_buf_line_count(buf)
+  end
+  local lines = api.nvim_buf_get_lines(buf, first - 1, last, false)
+  next_request = next_request + 1
+  local request = next_request
+  local response = require('workflow.command').call('annotate', opts.fargs, cfg, {
+    buf = buf,
+    lines = lines,
+    first_line = first,
+    request = request,
+    model = cfg.model,
+    host = cfg.ollama_host,
+    timeout = cfg.annotate_timeout,
+  })
+  if response.error then
+    return require('workflow.view').apply(response, cfg)
+  end
+  local previous = finish(buf)
+  -- One anchor per line asked about: a note for line N lands where that line is now.
+  local anchors = {}
+  for i = first, last do
+    anchors[i] = api.nvim_buf_set_extmark(buf, anchor_ns, i - 1, 0, {})
+  end
+  running[buf] = {
+    request = request,
+    first = first,
+    anchors = anchors,
+    model = response.annotating and response.annotating.model or cfg.model,
+    tokens = 0,
+  }
+  if previous then
+    notify('the previous annotation of this buffer was cancelled')
+  end
+  M.clear(buf)
+  shown[buf] = { notes = {}, model = running[buf].model }
+  watch(buf)
+  set_progress(buf, running[buf], ' ' .. SPINNER[1] .. ' asking ' .. running[buf].model .. '…')
+end
+
+--- A batch from the Python side: { buf, request, notes, tokens, done, summary, error, ... }.
+function M.update(a)
+  local buf = a.buf
+  local r = running[buf]
+  if not r or r.request ~= a.request or not api.nvim_buf_is_valid(buf) then
+    return -- a cancelled or superseded request, or a closed buffer: nothing to show
+  end
+  local s = shown[buf]
+  for _, n in ipairs(a.notes or {}) do
+    local anchor = r.anchors[n.line] or r.anchors[r.first]
+    local pos = anchor and api.nvim_buf_get_extmark_by_id(buf, anchor_ns, anchor, {}) or {}
+    local row = pos[1] or math.min(n.line - 1, api.nvim_buf_line_count(buf) - 1)
+    local mark = api.nvim_buf_set_extmark(buf, M.ns, row, 0, {})
+    s.notes[#s.notes + 1] = { mark = mark, severity = n.severity, note = n.note, line = n.line }
+  end
+  if #(a.notes or {}) > 0 then
+    publish(buf)
+  end
+  r.tokens = a.tokens or r.tokens
+  if not a.done then
+    set_progress(
+      buf,
+      r,
+      (' %s %s: %d chunks, %d notes'):format(SPINNER[r.tokens % #SPINNER + 1], r.model, r.tokens, #s.notes)
+    )
+    return
+  end
+  finish(buf)
+  if a.cancelled then
+    return
+  end
+  vim.b[buf].workflow_annotation = {
+    model = r.model,
+    summary = a.summary,
+    incomplete = a.incomplete,
+    covered = a.covered,
+    notes = #s.notes,
+  }
+  local chunks = { { '[workflow] ', nil } }
+  if a.error then
+    chunks[#chunks + 1] = { a.error, 'ErrorMsg' }
+  else
+    chunks[#chunks + 1] = {
+      ('%s: %d note%s%s'):format(r.model, #s.notes, #s.notes == 1 and '' or 's', a.incomplete and ' (incomplete)' or ''),
+      'WorkflowAnnotateSummary',
+    }
+    if a.summary and a.summary ~= '' then
+      chunks[#chunks + 1] = { ': ' .. a.summary, nil }
+    end
+  end
+  if a.warning then
+    chunks[#chunks + 1] = { ' (' .. a.warning .. ')', 'WarningMsg' }
+  end
+  api.nvim_echo(chunks, true, {})
+end
+
+--- :WorkflowAnnotateCancel
+function M.cancel(cfg)
+  local buf = api.nvim_get_current_buf()
+  if not running[buf] then
+    return notify('no annotation is running in this buffer', vim.log.levels.WARN)
+  end
+  finish(buf)
+  local response = require('workflow.command').call('annotate_cancel', {}, cfg, { buf = buf, quiet = true })
+  if response.error then
+    return notify(response.error, vim.log.levels.ERROR)
+  end
+  notify('annotation cancelled')
+end
+
+--- True while an annotation of `buf` is running.
+function M.running(buf)
+  return running[buf == 0 and api.nvim_get_current_buf() or buf] ~= nil
+end
+
+--- :WorkflowModels: the server's models; choose one for vim.g.workflow.model.
+function M.models(cfg)
+  local response = require('workflow.command').call('models', {}, cfg, { host = cfg.ollama_host })
+  if response.error then
+    return notify(response.error, vim.log.levels.ERROR)
+  end
+  if #response.models == 0 then
+    return notify(('the Ollama server at %s has no models: `ollama pull %s`'):format(response.host, cfg.model))
+  end
+  vim.ui.select(response.models, {
+    prompt = ('Model for :WorkflowAnnotate (now %s)'):format(cfg.model),
+  }, function(choice)
+    if choice then
+      local g = vim.g.workflow or {}
+      g.model = choice
+      vim.g.workflow = g -- assign the whole table: vim.g does not see changes inside one
+      notify('annotations now use ' .. choice)
+    end
+  end)
+end
+
+return M

@@ -1,0 +1,295 @@
+"""Local AI annotations against a real HTTP server speaking Ollama's API, on a real Neovim."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..ollama_server import FakeOllama, Script, answer, free_port, split
+from .conftest import Editor, Home, wait_for
+from .test_steps import ESSAY
+
+TEXT = ["# My post", "", "Trains is fast.", "They goes everywhere.", "The end."]
+NOTES = [
+    {"line": 3, "severity": "error", "note": "Subject and verb disagree: 'Trains are'."},
+    {"line": 4, "severity": "warning", "note": "'They go'."},
+]
+
+
+@pytest.fixture
+def ollama() -> Iterator[FakeOllama]:
+    with FakeOllama(models=("tiny:latest",)) as server:
+        yield server
+
+
+def configure(nvim: Editor, url: str, **extra: Any) -> None:
+    nvim.exec_lua(
+        "vim.g.workflow = vim.tbl_extend('force', {ollama_host = ..., model = 'tiny:latest'}, select(2, ...))",
+        url,
+        extra,
+    )
+
+
+def diagnostics(nvim: Editor) -> list[tuple[int, str, str]]:
+    got = nvim.exec_lua(
+        "local ns = require('workflow.annotate').ns;"
+        "return vim.tbl_map(function(d) return {d.lnum, d.severity, d.message} end,"
+        " vim.diagnostic.get(0, {namespace = ns}))"
+    )
+    names = {1: "error", 2: "warning", 3: "info", 4: "hint"}
+    return sorted((lnum + 1, names[sev], msg) for lnum, sev, msg in got)
+
+
+def annotation_done(nvim: Editor) -> Any:
+    return nvim.eval("get(b:, 'workflow_annotation', {})") or None
+
+
+def buffer_with(nvim: Editor, lines: list[str]) -> None:
+    nvim.cmd("enew")
+    nvim.current.buffer[:] = lines
+
+
+def test_notes_land_on_their_lines_as_diagnostics(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=split(answer(NOTES, "Two grammar slips.")))
+    nvim.clear_messages()
+
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: annotation_done(nvim))
+
+    assert diagnostics(nvim) == [(3, "error", NOTES[0]["note"]), (4, "warning", NOTES[1]["note"])]
+    assert "tiny:latest: 2 notes: Two grammar slips." in nvim.messages()
+    chat = ollama.chats()[0]
+    assert chat["model"] == "tiny:latest"
+    assert chat["format"]["required"] == ["notes", "summary"]  # structured output asked for
+    prompt = chat["messages"][1]["content"]
+    assert "3: Trains is fast." in prompt and "1: # My post" in prompt
+    # ]d and the location list work, because they are diagnostics
+    nvim.call("cursor", 1, 1)
+    nvim.type("]d")
+    assert nvim.eval("line('.')") == 3
+
+
+def test_notes_follow_their_lines_while_the_person_edits(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=split(answer(NOTES)), delay=0.05)
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: ollama.answer_started.is_set())
+    nvim.type("ggOA new first line<Esc>")  # typed while the model streams
+    wait_for(lambda: annotation_done(nvim))
+    assert [d[0] for d in diagnostics(nvim)] == [4, 5]
+    nvim.type("ggdd")
+    assert [d[0] for d in diagnostics(nvim)] == [3, 4]
+
+
+def test_a_range_annotates_only_those_lines(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=[answer([{"line": 4, "severity": "info", "note": "ok"}])])
+    nvim.cmd("3,4WorkflowAnnotate check the grammar")
+    wait_for(lambda: annotation_done(nvim))
+    prompt = ollama.chats()[0]["messages"][1]["content"]
+    assert "3: Trains is fast." in prompt and "4: They goes everywhere." in prompt
+    assert "1: # My post" not in prompt and "5: The end." not in prompt
+    assert "The person asks: check the grammar" in prompt
+    assert diagnostics(nvim) == [(4, "info", "ok")]
+
+
+def test_prose_instead_of_json_is_shown_as_a_summary(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=split("This text is mostly fine, but watch your verbs."))
+    nvim.clear_messages()
+    nvim.cmd("WorkflowAnnotate")
+    done = wait_for(lambda: annotation_done(nvim))
+    assert done["incomplete"] is True
+    assert diagnostics(nvim) == []
+    assert "(not the JSON asked for) This text is mostly fine, but watch your verbs." in nvim.messages()
+
+
+def test_broken_json_keeps_the_notes_that_parsed(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    broken = answer(NOTES)[:-8]  # cut off in the middle of the summary
+    ollama.script = Script(chunks=split(broken))
+    nvim.cmd("WorkflowAnnotate")
+    done = wait_for(lambda: annotation_done(nvim))
+    assert done["incomplete"] is True
+    assert [d[0] for d in diagnostics(nvim)] == [3, 4]
+
+
+def test_an_error_in_the_middle_of_the_stream_keeps_notes_marked_incomplete(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    text = answer(NOTES)
+    cut = text.index("}") + 1  # after the first note
+    ollama.script = Script(chunks=[text[:cut], text[cut : cut + 5]], fault="error", fault_after=2)
+    nvim.clear_messages()
+    nvim.cmd("WorkflowAnnotate")
+    done = wait_for(lambda: annotation_done(nvim))
+    assert done["incomplete"] is True
+    assert [d[0] for d in diagnostics(nvim)] == [3]
+    assert "the model stopped with an error after 2 chunks (out of memory): notes so far are kept" in nvim.messages()
+
+
+def test_ollama_not_running_says_so_within_two_seconds(nvim: Editor) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    configure(nvim, url)
+    buffer_with(nvim, TEXT)
+    nvim.clear_messages()
+    started = time.monotonic()
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: "not reachable" in nvim.messages())
+    assert time.monotonic() - started < 2
+    assert f"Ollama is not reachable at {url}: start it with `ollama serve`" in nvim.messages()
+
+
+def test_a_missing_model_names_the_ones_there_and_the_pull_command(nvim: Editor, ollama: FakeOllama) -> None:
+    ollama.models = ["tiny:latest", "other:7b"]
+    configure(nvim, ollama.url, model="llama3.2")
+    buffer_with(nvim, TEXT)
+    nvim.clear_messages()
+    nvim.cmd("WorkflowAnnotate")
+    message = wait_for(lambda: "not on the Ollama server" in nvim.messages() and nvim.messages())
+    assert (
+        "model 'llama3.2' is not on the Ollama server (the server has: tiny:latest, other:7b): "
+        "run `ollama pull llama3.2`" in message
+    )
+
+
+def test_a_stalled_server_times_out_and_the_connection_is_closed(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url, annotate_timeout=0.5)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=["{"], fault="stall", fault_after=0)
+    nvim.clear_messages()
+    nvim.cmd("WorkflowAnnotate")
+    message = wait_for(lambda: "sent nothing" in nvim.messages() and nvim.messages())
+    assert "the model sent nothing for 0.5 s: cancelled" in message
+    assert ollama.client_closed.wait(5)
+
+
+def test_a_dropped_connection_is_one_line(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=split(answer(NOTES)), fault="disconnect", fault_after=3)
+    nvim.clear_messages()
+    nvim.cmd("WorkflowAnnotate")
+    message = wait_for(lambda: "broke off" in nvim.messages() and nvim.messages())
+    assert f"the connection to Ollama at {ollama.url} broke off: try again" in message
+
+
+def test_cancel_closes_the_stream_and_the_server_sees_it(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=split(answer(NOTES) * 20), delay=0.05)
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: len(ollama.sent) >= 2)
+    nvim.cmd("WorkflowAnnotateCancel")
+    assert ollama.client_closed.wait(5)
+    assert "annotation cancelled" in nvim.messages()
+    assert not nvim.exec_lua("return require('workflow.annotate').running(0)")
+
+
+def test_wiping_the_buffer_cancels_quietly(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=split(answer(NOTES) * 20), delay=0.05)
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: len(ollama.sent) >= 2)
+    nvim.clear_messages()
+    nvim.cmd("bwipeout!")
+    assert ollama.client_closed.wait(5)
+    time.sleep(0.2)
+    assert "[workflow]" not in nvim.messages()
+
+
+def test_a_second_annotation_cancels_the_first(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=split(answer(NOTES) * 20), delay=0.05)
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: len(ollama.sent) >= 2)
+    ollama.script = Script(chunks=[answer([NOTES[1]])])
+    nvim.cmd("WorkflowAnnotate")
+    assert ollama.client_closed.wait(5)
+    wait_for(lambda: annotation_done(nvim))
+    assert diagnostics(nvim) == [(4, "warning", NOTES[1]["note"])]
+
+
+def test_the_ui_stays_responsive_during_a_slow_stream(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=split(answer(NOTES), 2), delay=0.01)  # ~100 chunks/s
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: ollama.answer_started.is_set())
+    trips = []
+    while not annotation_done(nvim):
+        t = time.perf_counter()
+        nvim.api.get_mode()
+        trips.append(time.perf_counter() - t)
+    trips.sort()
+    assert len(trips) > 20
+    # A generous bound: this guards against blocking (seconds), not speed (see make bench).
+    assert trips[int(len(trips) * 0.99)] < 0.25
+
+
+def test_clear_removes_the_notes(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=[answer(NOTES)])
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: annotation_done(nvim))
+    nvim.cmd("WorkflowAnnotateClear")
+    assert diagnostics(nvim) == []
+
+
+def test_in_a_step_the_prompt_has_its_context_and_notes_are_committed(
+    nvim: Editor, ollama: FakeOllama, home: Home
+) -> None:
+    home.write_workflow(
+        "essay",
+        ESSAY.replace(
+            "    filetype: text\n",
+            "    filetype: text\n    annotate: |\n      Check that every point serves the topic.\n",
+        ),
+    )
+    configure(nvim, ollama.url)
+    nvim.cmd("WorkflowStart essay")
+    nvim.type("A trains<Esc>")
+    nvim.cmd("WorkflowNext")
+    ollama.script = Script(chunks=[answer([{"line": 2, "severity": "hint", "note": "Name a second point."}])])
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: annotation_done(nvim))
+    prompt = ollama.chats()[0]["messages"][1]["content"]
+    assert "Workflow: Write an essay" in prompt
+    assert "Step: Outline" in prompt
+    assert "Check that every point serves the topic." in prompt
+    assert "Earlier step 'Pick a topic':\nTopic: trains" in prompt
+    run_dir = Path(nvim.state()["dir"])
+    notes = json.loads((run_dir / "02-outline.notes.json").read_text())
+    assert notes["notes"] == [{"line": 2, "severity": "hint", "note": "Name a second point."}]
+    assert notes["model"] == "tiny:latest"
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    from .conftest import git
+
+    assert git(run_dir, "show", "--name-only", "--format=", "HEAD").split() == [
+        "02-outline.notes.json",
+        "02-outline.txt",
+    ]
+
+
+def test_models_lists_the_server_and_switches(nvim: Editor, ollama: FakeOllama) -> None:
+    ollama.models = ["tiny:latest", "other:7b"]
+    configure(nvim, ollama.url)
+    nvim.exec_lua("vim.ui.select = function(items, opts, cb) _G.offered = items; cb(items[2]) end")
+    nvim.cmd("WorkflowModels")
+    assert nvim.exec_lua("return _G.offered") == ["tiny:latest", "other:7b"]
+    assert nvim.exec_lua("return vim.g.workflow.model") == "other:7b"

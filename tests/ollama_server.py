@@ -1,0 +1,199 @@
+"""A test Ollama: a real HTTP server on loopback speaking Ollama's API, scripted per test.
+
+It serves ``/api/chat`` and ``/api/generate`` (NDJSON streamed with chunked
+transfer encoding, as Ollama does), ``/api/tags``, ``/api/show`` and
+``/api/version``, and can misbehave on purpose: an unknown model (404), a
+stall, slow tokens, a dropped connection, an error in the middle of the
+stream, broken JSON, prose instead of JSON. It records the requests it got
+and whether the client closed the connection before the answer was done.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Script:
+    """How the next chat answers."""
+
+    chunks: list[str] = field(default_factory=list)  # content pieces, streamed one per line
+    delay: float = 0.0  # seconds between chunks
+    fault: str | None = None  # None, "stall", "disconnect", "error", "invalid-line"
+    fault_after: int = 0  # chunks sent before the fault
+    status: int = 200
+
+
+def answer(notes: list[dict[str, Any]], summary: str = "Fine.") -> str:
+    """The JSON answer a good model gives."""
+    return json.dumps({"notes": notes, "summary": summary})
+
+
+def split(text: str, size: int = 7) -> list[str]:
+    """``text`` in token-like pieces."""
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+class FakeOllama:
+    def __init__(self, models: tuple[str, ...] = ("tiny:latest",), context_length: int = 4096):
+        self.models = list(models)
+        self.context_length = context_length
+        self.script = Script()
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.client_closed = threading.Event()  # the client hung up before the answer was done
+        self.answer_started = threading.Event()
+        self.sent: list[float] = []  # monotonic time each chunk was written
+        self._stop = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _json(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _body(self) -> dict[str, Any]:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b"{}"
+                try:
+                    return dict(json.loads(raw or b"{}"))
+                except ValueError:
+                    return {}
+
+            def do_GET(self) -> None:
+                if self.path == "/api/tags":
+                    server.requests.append(("tags", {}))
+                    self._json(200, {"models": [{"name": m, "model": m, "size": 1000} for m in server.models]})
+                elif self.path == "/api/version":
+                    self._json(200, {"version": "0.0.0-test"})
+                else:
+                    self._json(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                body = self._body()
+                kind = self.path.rsplit("/", 1)[-1]
+                server.requests.append((kind, body))
+                if kind == "show":
+                    if body.get("model") not in server.models:
+                        self._json(404, {"error": f"model '{body.get('model')}' not found"})
+                    else:
+                        self._json(200, {"model_info": {"llama.context_length": server.context_length}})
+                elif kind in ("chat", "generate"):
+                    self._stream(kind, body)
+                else:
+                    self._json(404, {"error": "not found"})
+
+            def _chunk(self, data: bytes) -> None:
+                self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+
+            def _line(self, kind: str, model: str, content: str, done: bool) -> bytes:
+                part: dict[str, Any] = {"model": model, "created_at": "2026-01-01T00:00:00Z", "done": done}
+                if kind == "chat":
+                    part["message"] = {"role": "assistant", "content": content}
+                else:
+                    part["response"] = content
+                if done:
+                    part["done_reason"] = "stop"
+                return (json.dumps(part) + "\n").encode()
+
+            def _client_gone(self, wait: float) -> bool:
+                """True if the client closed its end within ``wait`` seconds."""
+                sock: socket.socket = self.connection
+                readable, _, _ = select.select([sock], [], [], wait)
+                if readable:
+                    try:
+                        return sock.recv(1, socket.MSG_PEEK) == b""
+                    except OSError:
+                        return True
+                return False
+
+            def _stream(self, kind: str, body: dict[str, Any]) -> None:
+                model = str(body.get("model"))
+                if model not in server.models:
+                    self._json(404, {"error": f"model '{model}' not found, try pulling it first"})
+                    return
+                script = server.script
+                self.send_response(script.status)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                server.answer_started.set()
+                try:
+                    for i, piece in enumerate(script.chunks):
+                        if script.fault and i == script.fault_after and self._fault(script.fault, kind, model):
+                            return
+                        if script.delay and self._client_gone(script.delay):
+                            server.client_closed.set()
+                            return
+                        self._chunk(self._line(kind, model, piece, False))
+                        server.sent.append(time.monotonic())
+                    ends = script.fault and script.fault_after >= len(script.chunks)
+                    if ends and self._fault(str(script.fault), kind, model):
+                        return
+                    self._chunk(self._line(kind, model, "", True))
+                    self._chunk(b"")
+                except (BrokenPipeError, ConnectionResetError):
+                    server.client_closed.set()
+
+            def _fault(self, fault: str, kind: str, model: str) -> bool:
+                """Misbehave; True when the answer ends here."""
+                if fault == "stall":
+                    while not server._stop.is_set():
+                        if self._client_gone(0.05):
+                            server.client_closed.set()
+                            return True
+                    return True
+                if fault == "disconnect":
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return True
+                if fault == "error":
+                    self._chunk((json.dumps({"error": "out of memory"}) + "\n").encode())
+                    self._chunk(b"")
+                    return True
+                if fault == "invalid-line":
+                    self._chunk(b"this is not json\n")
+                    self._chunk(b"")
+                    return True
+                return False
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeOllama:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def chats(self) -> list[dict[str, Any]]:
+        return [body for kind, body in self.requests if kind == "chat"]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for 'Ollama is not running')."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
