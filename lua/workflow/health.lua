@@ -12,7 +12,7 @@ M.dependencies = {
   { 'msgpack', 'msgpack' },
   { 'yaml', 'pyyaml' },
   { 'git', 'gitpython' },
-  { 'ollama', 'ollama', 'the coming :WorkflowAnnotate' },
+  { 'ollama', 'ollama', ':WorkflowAnnotate' },
 }
 
 local PROBE = [[
@@ -135,6 +135,59 @@ local function check_git(cfg)
   end
 end
 
+local OLLAMA_PROBE = [[
+import json, sys, urllib.request
+host = sys.argv[1]
+out = {}
+try:
+    with urllib.request.urlopen(host + "/api/version", timeout=2) as r:
+        out["version"] = json.loads(r.read()).get("version")
+    with urllib.request.urlopen(host + "/api/tags", timeout=2) as r:
+        out["models"] = [m.get("model") or m.get("name") for m in json.loads(r.read()).get("models", [])]
+except Exception as e:
+    out["error"] = str(e)
+print(json.dumps(out))
+]]
+
+local function check_ollama(cfg, python)
+  health.start('Ollama (for :WorkflowAnnotate)')
+  local host = cfg.ollama_host or vim.env.OLLAMA_HOST or 'http://127.0.0.1:11434'
+  if not host:find('://') then
+    host = 'http://' .. host
+  end
+  host = host:gsub('/+$', '')
+  if not python then
+    health.warn('cannot check Ollama without the python3 host (see above)')
+    return
+  end
+  local out = run({ python, '-c', OLLAMA_PROBE, host })
+  local ok, probe = pcall(vim.json.decode, out or '')
+  if not ok or type(probe) ~= 'table' or probe.error then
+    health.warn(
+      ('Ollama is not reachable at %s (%s)'):format(host, ok and type(probe) == 'table' and probe.error or '?'),
+      { 'start it with `ollama serve`, or set vim.g.workflow.ollama_host', 'everything but :WorkflowAnnotate works without it' }
+    )
+    return
+  end
+  health.ok(('Ollama %s at %s'):format(probe.version or '?', host))
+  local names = probe.models or {}
+  local want = cfg.model
+  local found = false
+  for _, name in ipairs(names) do
+    if name == want or name == want .. ':latest' then
+      found = true
+    end
+  end
+  if found then
+    health.ok(('model %s is on the server'):format(want))
+  else
+    health.warn(
+      ('model %s is not on the server (it has: %s)'):format(want, #names > 0 and table.concat(names, ', ') or 'none'),
+      ('ollama pull %s'):format(want)
+    )
+  end
+end
+
 local function check_runs_dir(cfg)
   health.start('Runs')
   local dir = cfg.runs_dir
@@ -202,6 +255,7 @@ function M.check()
   check_git(cfg)
   check_runs_dir(cfg)
   check_workflows(cfg, python, have_yaml)
+  check_ollama(cfg, python)
 end
 
 return M

@@ -57,3 +57,22 @@ def test_git_and_the_identity_of_a_project_repository(nvim: Editor, home: Home) 
     subprocess.run(["git", "config", "user.email", "pat@example.org"], cwd=home.project, check=True)
     report = checkhealth(nvim)
     assert f"OK runs go into the repository {home.project}, as Pat <pat@example.org>" in report
+
+
+def test_ollama_reachable_and_the_model(nvim: Editor) -> None:
+    from ..ollama_server import FakeOllama, free_port
+
+    with FakeOllama(models=("tiny:latest",)) as server:
+        nvim.exec_lua("vim.g.workflow = {ollama_host = ..., model = 'tiny'}", server.url)
+        report = checkhealth(nvim)
+        assert f"OK Ollama 0.0.0-test at {server.url}" in report
+        assert "OK model tiny is on the server" in report
+        nvim.exec_lua("vim.g.workflow = {ollama_host = ..., model = 'llama3.2'}", server.url)
+        report = checkhealth(nvim)
+        assert "WARNING model llama3.2 is not on the server (it has: tiny:latest)" in report
+        assert "ollama pull llama3.2" in report
+    url = f"http://127.0.0.1:{free_port()}"
+    nvim.exec_lua("vim.g.workflow = {ollama_host = ...}", url)
+    report = checkhealth(nvim)
+    assert f"WARNING Ollama is not reachable at {url}" in report
+    assert "start it with `ollama serve`" in report
