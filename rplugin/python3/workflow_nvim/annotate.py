@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -142,7 +143,9 @@ class NoteStream:
         except ValueError:
             answer = None
         if isinstance(answer, dict):
-            notes = [n for n in (note_from(o, self.first, self.last) for o in answer.get("notes") or []) if n]
+            items = answer.get("notes")
+            items = items if isinstance(items, list) else []  # {"notes": 3} is not worth a traceback
+            notes = [n for n in (note_from(o, self.first, self.last) for o in items) if n]
             summary = answer.get("summary")
             return notes, summary if isinstance(summary, str) else "", True
         # Prose, or broken JSON: keep the notes that were parsed, and show the rest as it came.
@@ -262,6 +265,7 @@ class Annotation:
         self.batch_interval = batch_interval
         self._cancelled = threading.Event()
         self._client: Any = None
+        self._sockets: list[socket.socket] = []  # the connections the client opened, for cancel()
         self._thread = threading.Thread(target=self._run, name="workflow-annotate", daemon=True)
 
     def start(self) -> None:
@@ -270,6 +274,11 @@ class Annotation:
     def cancel(self) -> None:
         """Stop generating: close the HTTP stream, so the server stops too."""
         self._cancelled.set()
+        # Closing a socket does not wake a read blocked on it in another thread (the model may take
+        # a minute before its first token): shutting it down does, and the server sees the hang-up.
+        for sock in list(self._sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         client = self._client
         if client is not None:
             with contextlib.suppress(Exception):
@@ -292,13 +301,33 @@ class Annotation:
                 self.report(Progress(done=True, cancelled=True))
             else:
                 self.report(Progress(done=True, error=self.explain(e)))
+        finally:
+            if self._client is not None:
+                with contextlib.suppress(Exception):
+                    self._client._client.close()  # its keep-alive connection to Ollama
+
+    def _watch_connections(self, request: Any) -> None:
+        """httpx request hook: have httpcore tell which sockets it opens (its documented trace extension)."""
+        request.extensions["trace"] = self._trace
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete":
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if isinstance(sock, socket.socket):
+                self._sockets.append(sock)
+                if self._cancelled.is_set():
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
 
     def _stream(self) -> None:
         import httpx
         import ollama
 
         timeout = httpx.Timeout(self.first_token_timeout, connect=CONNECT_TIMEOUT)
-        self._client = client = ollama.Client(host=self.host, timeout=timeout)
+        self._client = client = ollama.Client(
+            host=self.host, timeout=timeout, event_hooks={"request": [self._watch_connections]}
+        )
         if self._cancelled.is_set():
             raise WorkflowError("cancelled")
         context = self._context_length(client)
@@ -339,6 +368,8 @@ class Annotation:
                     done=True,
                     incomplete=True,
                     summary=summary,
+                    warning=warning,
+                    covered=(first, last),
                     error=f"the model stopped with an error after {tokens} chunks ({e.error}): notes so far are kept",
                 )
             )
@@ -356,6 +387,8 @@ class Annotation:
         pending.notes += late
         pending.done = True
         pending.tokens = tokens
+        # The editor shows the warning and keeps the covered lines (notes.json too) from the last batch.
+        pending.warning, pending.covered = warning, (first, last)
         pending.summary = summary if ok else f"(not the JSON asked for) {summary}"
         pending.incomplete = not ok
         self.report(pending)
@@ -405,6 +438,7 @@ def list_models(host: str, timeout: float = 5.0) -> list[str]:
     import httpx
     import ollama
 
+    client = None
     try:
         client = ollama.Client(host=host, timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT))
         return [m.model for m in client.list().models if m.model]
@@ -412,3 +446,6 @@ def list_models(host: str, timeout: float = 5.0) -> list[str]:
         raise WorkflowError(f"Ollama is not reachable at {host}: start it with `ollama serve`") from None
     except Exception as e:
         raise WorkflowError(f"cannot list the models at {host}: {e}") from None
+    finally:
+        if client is not None:
+            client._client.close()  # its keep-alive connection, left open until garbage collection otherwise
