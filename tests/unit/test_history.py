@@ -43,6 +43,8 @@ def standalone(tmp_path: Path) -> Iterator[RunRepository]:
     run_dir = tmp_path / "runs" / RUN
     run_dir.mkdir(parents=True)
     repo = RunRepository.open(run_dir, create=True)
+    assert not (run_dir / ".git").exists()  # described only: git init happens on first use
+    repo.prepare()
     yield repo
     repo.close()
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import WorkflowError
 
@@ -131,50 +132,81 @@ def _one_line(text: str, limit: int = 400) -> str:
 class RunRepository:
     """The git repository that holds a run's commits: its own, or the project's around it."""
 
-    def __init__(self, repo: git.Repo, run_dir: Path, standalone: bool):
-        self.repo = repo
+    def __init__(
+        self,
+        repo: git.Repo | None,
+        run_dir: Path,
+        standalone: bool,
+        top: Path | None = None,
+        git_dir: Path | None = None,
+    ):
+        self._repo = repo
+        self._init_lock = threading.Lock()
         self.run_dir = run_dir
         self.standalone = standalone
-        self.top = Path(str(repo.working_tree_dir)).resolve()
-        self.git_dir = Path(repo.git_dir).resolve()
+        self.top = top or Path(str(repo.working_tree_dir if repo else run_dir)).resolve()
+        self.git_dir = git_dir or Path(repo.git_dir if repo else run_dir / ".git").resolve()
         # Paths are given to git relative to the top of the work tree.
         self.prefix = "" if standalone else run_dir.relative_to(self.top).as_posix()
+
+    @property
+    def repo(self) -> git.Repo:
+        """The GitPython repository; a new standalone one is made here, on first use."""
+        if self._repo is None:
+            with self._init_lock:
+                if self._repo is None:
+                    self._repo = self._initialize()
+        return self._repo
+
+    def prepare(self) -> None:
+        """Make the repository now (a background job), so that the first commit finds it ready."""
+        _ = self.repo
 
     # -- opening -------------------------------------------------------------
 
     @classmethod
     def open(cls, run_dir: Path, create: bool) -> RunRepository:
-        """The repository of ``run_dir``; with ``create``, a new one if it is in none."""
-        git = _git()
+        """The repository of ``run_dir``; with ``create``, a new one if it is in none.
+
+        A new standalone repository is only described here: ``git init`` (and
+        importing GitPython, ~0.14 s) happen on first use, which the editor
+        does in the background, so starting a run does not wait for them.
+        """
         run_dir = run_dir.resolve()
+        if create and not any((p / ".git").exists() for p in (run_dir, *run_dir.parents)):
+            return cls(None, run_dir, standalone=True, top=run_dir, git_dir=run_dir / ".git")
+        git = _git()
         try:
             repo = git.Repo(run_dir, search_parent_directories=True)
         except git.InvalidGitRepositoryError:
             if not create:
                 raise WorkflowError(f"{run_dir} is not in a git repository: is it a run directory?") from None
-            return cls._create(run_dir)
+            return cls(None, run_dir, standalone=True, top=run_dir, git_dir=run_dir / ".git")
         except git.NoSuchPathError:
             raise WorkflowError(f"{run_dir} does not exist") from None
         top = Path(str(repo.working_tree_dir)).resolve()
         return cls(repo, run_dir, standalone=top == run_dir)
 
-    @classmethod
-    def _create(cls, run_dir: Path) -> RunRepository:
-        git = _git()
+    def _initialize(self) -> git.Repo:
+        gitpython = _git()
         try:
-            repo = git.Repo.init(run_dir)
-        except git.GitCommandNotFound:
+            repo = gitpython.Repo.init(self.run_dir)
+        except gitpython.GitCommandNotFound:
             raise WorkflowError("git is not installed or not on PATH: install git (e.g. apt install git)") from None
-        self = cls(repo, run_dir, standalone=True)
         # A standalone run repository works even where git has no identity configured.
+        status, out, _ = repo.git.execute(
+            ["git", "config", "--get-regexp", r"^user\.(name|email)$"], with_extended_output=True, with_exceptions=False
+        )
+        have = {line.split(" ", 1)[0] for line in str(out).splitlines()} if status == 0 else set()
         for key, value in (("user.name", STANDALONE_NAME), ("user.email", STANDALONE_EMAIL)):
-            if self._run("config", "--get", key)[0] != 0:
-                self._run("config", key, value)
-        return self
+            if key not in have:
+                repo.git.execute(["git", "config", key, value])
+        return cast("git.Repo", repo)
 
     def close(self) -> None:
         """Stop the git processes GitPython keeps for this repository."""
-        self.repo.close()
+        if self._repo is not None:
+            self._repo.close()
 
     # -- low level -----------------------------------------------------------
 

@@ -110,8 +110,11 @@ class Run:
         self.held_by: Holder | None = None  # another Neovim that has this run: read-only here
 
     @classmethod
-    def start(cls, workflow: Workflow, runs_dir: Path, now: _dt.datetime | None = None) -> Run:
-        """Create a new run directory with a snapshot of the workflow file, and its repository."""
+    def start(cls, workflow: Workflow, runs_dir: Path, now: _dt.datetime | None = None, lazy: bool = False) -> Run:
+        """Create a new run directory with a snapshot of the workflow file, and its repository.
+
+        With ``lazy``, a new standalone repository is made on first use instead
+        (the caller prepares it in the background)."""
         now = now or _dt.datetime.now()
         try:
             runs_dir.mkdir(parents=True, exist_ok=True)
@@ -132,6 +135,8 @@ class Run:
             ) from e
         try:
             repo = RunRepository.open(directory, create=True)
+            if not lazy:
+                repo.prepare()
             if not repo.standalone:
                 problem = repo.refusal() or repo.identity_problem()
                 if problem:

@@ -185,8 +185,10 @@ class Session:
         name = self._arg(params, "workflow name", ":WorkflowStart")
         workflow = self.catalog.find(self._dirs(params), name)
         runs_dir = self._runs_dir(params)
-        previous = self._switch(Run.start(workflow, runs_dir), params)
+        previous = self._switch(Run.start(workflow, runs_dir, lazy=self._worker is not None), params)
         assert self.run is not None
+        if self._worker:
+            self._worker.submit(self.run.repo.prepare)  # git init and GitPython's import, off the editor's path
         note = f"; run {previous.id} stopped, its files stay in {tilde(previous.dir)}" if previous else ""
         response = self._open(
             self.run,
