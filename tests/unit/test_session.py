@@ -517,6 +517,7 @@ def test_a_background_commit_that_git_refuses_is_notified_and_the_step_is_not_do
     path = write_step(call(session, env, "start", "blog"), "Cats\n")
     run = session.run
     assert run is not None
+    call(session, env, "wait")  # the run's repository is made in the background
     hook = run.dir / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\necho 'no cats allowed' >&2\nexit 1\n", encoding="utf-8")
     hook.chmod(0o755)
