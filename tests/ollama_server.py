@@ -59,6 +59,11 @@ class FakeOllama:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                # As Ollama (Go's net package) does: no Nagle delay, so each streamed line leaves at once.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def _json(self, status: int, body: Any) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)

@@ -31,6 +31,7 @@ CONNECT_TIMEOUT = 2.0
 DEFAULT_CONTEXT = 4096  # tokens, when the server does not say
 CHARS_PER_TOKEN = 3.5  # a cautious estimate for English and code
 SEVERITIES = ("error", "warning", "info", "hint")
+_CONTEXT_LENGTHS: dict[tuple[str, str], int] = {}  # (host, model) -> tokens, from /api/show
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -394,14 +395,20 @@ class Annotation:
         self.report(pending)
 
     def _context_length(self, client: Any) -> int:
+        """The model's context, as the server reports it (asked once per host and model)."""
+        key = (self.host, self.model)
+        if key in _CONTEXT_LENGTHS:
+            return _CONTEXT_LENGTHS[key]
         try:
             info = client.show(self.model)
         except Exception:
             return DEFAULT_CONTEXT  # the chat request will say what is wrong
-        for key, value in (getattr(info, "modelinfo", None) or {}).items():
-            if key.endswith(".context_length") and isinstance(value, int):
-                return max(512, min(value, 32768))
-        return DEFAULT_CONTEXT
+        length = DEFAULT_CONTEXT
+        for name, value in (getattr(info, "modelinfo", None) or {}).items():
+            if name.endswith(".context_length") and isinstance(value, int):
+                length = max(512, min(value, 32768))
+        _CONTEXT_LENGTHS[key] = length
+        return length
 
     def explain(self, e: BaseException) -> str:
         """One line saying what went wrong and what to do."""
