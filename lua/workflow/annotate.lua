@@ -192,6 +192,9 @@ function M.update(a)
     covered = a.covered,
     notes = #s.notes,
   }
+  if not a.error then
+    require('workflow.view').fire('WorkflowAnnotated', vim.tbl_extend('force', { buf = buf }, vim.b[buf].workflow_annotation))
+  end
   local chunks = { { '[workflow] ', nil } }
   if a.error then
     chunks[#chunks + 1] = { a.error, 'ErrorMsg' }

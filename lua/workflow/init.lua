@@ -20,4 +20,14 @@ function M.state()
   return require('workflow.state').get()
 end
 
+--- A short text for a statusline: "blog-post 2/6" (with " ✓" when finished), or "" when no run.
+--- Cheap: it reads the state the plugin keeps in Lua and never starts Python.
+function M.statusline()
+  local s = require('workflow.state').peek()
+  if not s then
+    return ''
+  end
+  return ('%s %d/%d%s'):format(s.workflow, s.step, s.total, s.finished and ' ✓' or '')
+end
+
 return M

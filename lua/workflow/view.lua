@@ -425,6 +425,18 @@ function M.apply(response, cfg)
   if response.error then
     notify(response.error, vim.log.levels.ERROR)
   end
+  for _, event in ipairs(response.events or {}) do
+    M.fire(event.name, event.data)
+  end
+end
+
+--- Trigger `User {name}` with `data` (see :help workflow-events); errors in
+--- the person's handlers are theirs, shown but never breaking the plugin.
+function M.fire(name, data)
+  local ok, err = pcall(api.nvim_exec_autocmds, 'User', { pattern = name, data = data, modeline = false })
+  if not ok then
+    notify(('a User %s handler failed: %s'):format(name, M.error_text(err)), vim.log.levels.WARN)
+  end
 end
 
 -- Nothing typed is lost when Neovim exits, even with :qa!

@@ -293,3 +293,17 @@ def test_models_lists_the_server_and_switches(nvim: Editor, ollama: FakeOllama) 
     nvim.cmd("WorkflowModels")
     assert nvim.exec_lua("return _G.offered") == ["tiny:latest", "other:7b"]
     assert nvim.exec_lua("return vim.g.workflow.model") == "other:7b"
+
+
+def test_annotated_event(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    nvim.exec_lua(
+        "_G.annotated = nil; vim.api.nvim_create_autocmd('User', {pattern = 'WorkflowAnnotated',"
+        " callback = function(ev) _G.annotated = ev.data end})"
+    )
+    ollama.script = Script(chunks=[answer(NOTES, "Two slips.")])
+    nvim.cmd("WorkflowAnnotate")
+    data = wait_for(lambda: nvim.exec_lua("return _G.annotated"))
+    assert (data["notes"], data["summary"], data["model"]) == (2, "Two slips.", "tiny:latest")
+    assert data["buf"] == nvim.current.buffer.number

@@ -365,3 +365,41 @@ def test_a_restarted_python_host_picks_the_run_up_again(nvim: Editor, essay: Pat
     state = nvim.state()
     assert state["step"] == 3
     assert [s["done"] for s in state["steps"]] == [True, True, False]
+
+
+def test_user_events_carry_the_runs_data(nvim: Editor, essay: Path) -> None:
+    nvim.exec_lua(
+        "_G.events = {};"
+        "vim.api.nvim_create_autocmd('User', {pattern = {'WorkflowStarted', 'WorkflowStepCompleted',"
+        " 'WorkflowFinished'}, callback = function(ev) table.insert(_G.events, {ev.match, ev.data}) end})"
+    )
+    nvim.cmd("WorkflowStart essay")
+    d = run_dir(nvim)
+    for _ in range(3):
+        nvim.cmd("WorkflowNext")
+    nvim.settle()
+    events = wait_for(lambda: len(nvim.exec_lua("return _G.events")) >= 5 and nvim.exec_lua("return _G.events"))
+    names = [name for name, _ in events]
+    assert names == [
+        "WorkflowStarted",
+        "WorkflowStepCompleted",
+        "WorkflowStepCompleted",
+        "WorkflowStepCompleted",
+        "WorkflowFinished",
+    ]
+    started = events[0][1]
+    assert (started["workflow"], started["dir"]) == ("essay", str(d))
+    first = events[1][1]
+    assert (first["step"], first["id"], first["title"]) == (1, "topic", "Pick a topic")
+    assert first["commit"] == git(d, "rev-list", "--reverse", "HEAD").split()[0]
+    assert events[4][1]["run"] == started["run"]
+
+
+def test_statusline_component(nvim: Editor, essay: Path) -> None:
+    assert nvim.exec_lua("return require('workflow').statusline()") == ""
+    nvim.cmd("WorkflowStart essay")
+    nvim.cmd("WorkflowNext")
+    assert nvim.exec_lua("return require('workflow').statusline()") == "essay 2/3"
+    nvim.cmd("set statusline=%{v:lua.require'workflow'.statusline()}")
+    nvim.cmd("redrawstatus")
+    assert nvim.eval("nvim_eval_statusline(&statusline, {}).str") == "essay 2/3"

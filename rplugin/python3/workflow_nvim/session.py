@@ -198,6 +198,18 @@ class Session:
         if previous:
             # Its step buffers become plain buffers, so their maps cannot act on the new run.
             response["stopped"] = previous.id
+        run = self.run
+        response["events"] = [
+            {
+                "name": "WorkflowStarted",
+                "data": {
+                    "workflow": run.workflow.name,
+                    "title": run.workflow.title,
+                    "run": run.id,
+                    "dir": str(run.dir),
+                },
+            }
+        ]
         return response
 
     def next(self, params: dict[str, Any]) -> Response:
@@ -216,6 +228,7 @@ class Session:
         else:
             note = run.finish_complete(pending)
         following = run.following(step)
+        events = [] if self._worker or note.endswith("nothing to commit") else step_events(run, step)
         if following is None:
             run.current = step
             response: Response = {
@@ -230,6 +243,8 @@ class Session:
         if self._worker:
             # Until git has read it, the editor must not write this file again (see view.lua).
             response["committing"] = str(run.path(step))
+        if events:
+            response["events"] = events
         return response
 
     def prev(self, params: dict[str, Any]) -> Response:
@@ -397,7 +412,10 @@ class Session:
             log.exception("commit of step %s failed", step.id)
             self.notify({**done, "error": f"internal error committing step {step.index} ({type(e).__name__}: {e})"})
             return
-        self.notify({**done, "info": [note]} if note.endswith("nothing to commit") else done)
+        if note.endswith("nothing to commit"):
+            self.notify({**done, "info": [note]})
+        else:
+            self.notify({**done, "events": step_events(run, step)})
 
     # -- annotation ----------------------------------------------------------
 
@@ -500,3 +518,22 @@ def _progress_dict(p: Progress) -> dict[str, Any]:
         "cancelled": p.cancelled,
     }
     return {k: v for k, v in full.items() if v is not None}
+
+
+def step_events(run: Run, step: Step) -> list[dict[str, Any]]:
+    """The User events of a committed step (and of the run's end, after its last step)."""
+    commit = run.entries[-1].hash if run.entries and run.entries[-1].step_id == step.id else ""
+    data = {
+        "workflow": run.workflow.name,
+        "run": run.id,
+        "dir": str(run.dir),
+        "step": step.index,
+        "id": step.id,
+        "title": step.title,
+        "file": str(run.path(step)),
+        "commit": commit,
+    }
+    events = [{"name": "WorkflowStepCompleted", "data": data}]
+    if run.finished:
+        events.append({"name": "WorkflowFinished", "data": {k: data[k] for k in ("workflow", "run", "dir")}})
+    return events
