@@ -149,3 +149,42 @@ def test_list_defaults_to_the_project_user_and_bundled_dirs(write, tmp_path, mon
     assert (kinds.pop("mine"), kinds.pop("theirs")) == ("project", "user")
     assert kinds, "the bundled workflows are listed too"
     assert set(kinds.values()) == {"bundled"}
+
+
+def test_log_and_export_read_a_run_outside_neovim(tmp_path, blog_yaml, write):
+    import json as _json
+
+    from workflow_nvim.session import Session
+
+    project = tmp_path / "project"
+    write("blog.yaml", blog_yaml, project)
+    session = Session()
+    env = {"dirs": [["project", str(project)]], "runs_dir": str(tmp_path / "runs")}
+    opened = session.handle("start", {**env, "args": ["blog"]})["open"]
+    Path(opened["path"]).write_text("Cats\n", encoding="utf-8")
+    run = session.run
+    assert run is not None
+    notes = {"model": "tiny", "summary": "Short.", "notes": [{"line": 1, "severity": "hint", "note": "Say more."}]}
+    run.notes_path(run.current).write_text(_json.dumps(notes), encoding="utf-8")
+    session.handle("next", {**env, "buffer_step": {"run": run.id, "id": "topic"}})
+
+    log = subprocess.run([sys.executable, "-m", "workflow_nvim", "log", str(run.dir)], capture_output=True, text=True)
+    assert log.returncode == 0, log.stderr
+    lines = log.stdout.splitlines()
+    assert lines[0] == f"Write a blog post (blog), run {run.id}: 1/3 done"
+    assert lines[1].startswith(run.entries[0].short) and lines[1].endswith("1/3 Pick a topic")
+
+    export = subprocess.run(
+        [sys.executable, "-m", "workflow_nvim", "export", str(run.dir)], capture_output=True, text=True
+    )
+    assert export.returncode == 0, export.stderr
+    doc = export.stdout
+    assert doc.startswith("# Write a blog post\n")
+    assert "## 1. Pick a topic\n\nCats\n\n> Notes by tiny: Short.\n> - line 1 (hint): Say more." in doc
+    assert "## 2. Outline (not done)" in doc
+
+    missing = subprocess.run(
+        [sys.executable, "-m", "workflow_nvim", "log", str(tmp_path / "nope")], capture_output=True, text=True
+    )
+    assert missing.returncode == 1
+    assert "is not a run directory" in missing.stderr

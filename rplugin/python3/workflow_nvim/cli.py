@@ -2,6 +2,8 @@
 
 python -m workflow_nvim validate FILE...   one ``file:line:col: message`` per problem
 python -m workflow_nvim list [--dir DIR]   the workflows Neovim would find, with errors
+python -m workflow_nvim log RUN_DIR        a run's per-step history, from git
+python -m workflow_nvim export RUN_DIR     the whole run as one Markdown document
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .catalog import Catalog, SearchDir, default_dirs
+from .errors import WorkflowError
 from .spec import WorkflowInvalid, count, load_workflow
 
 
@@ -61,6 +64,67 @@ def list_workflows(dirs: list[SearchDir], as_json: bool) -> int:
     return 0 if all(e.ok for e in entries) else 1
 
 
+KIND_LABEL = {"step": "", "revert": "back to ", "saved": "kept unfinished "}
+
+
+def show_log(run_dir: str) -> int:
+    """Print a run's history, newest first: hash, date, step, title, revised."""
+    from .run import Run
+
+    run = Run.open(Path(run_dir))
+    try:
+        titles = {s.id: s.title for s in run.workflow.steps}
+        done = f"{len(run.completed)}/{len(run.workflow.steps)} done"
+        print(f"{run.workflow.title} ({run.workflow.name}), run {run.id}: {done}")
+        for e in reversed(run.entries):
+            revised = " (revised)" if e.revised else ""
+            title = titles.get(e.step_id, e.step_id)
+            print(
+                f"{e.short}  {e.date[:16].replace('T', ' ')}  {KIND_LABEL[e.kind]}{e.index}/{e.total} {title}{revised}"
+            )
+    finally:
+        run.close()
+    return 0
+
+
+def export(run_dir: str) -> int:
+    """Print the whole run as one Markdown document: the steps in order, each with its notes."""
+    from .run import Run
+
+    run = Run.open(Path(run_dir))
+    try:
+        wf = run.workflow
+        out = [
+            f"# {wf.title}",
+            "",
+            f"Run {run.id} of workflow `{wf.name}`: {len(run.completed)}/{len(wf.steps)} steps done.",
+        ]
+        if wf.description:
+            out += ["", wf.description]
+        for step in wf.steps:
+            text = run.text(step).rstrip("\n")
+            state = "" if step.id in run.completed else " (not done)"
+            out += ["", f"## {step.index}. {step.title}{state}", ""]
+            out.append(text if text else "_(not started)_")
+            notes_file = run.notes_path(step)
+            if notes_file.exists():
+                try:
+                    notes = json.loads(notes_file.read_text(encoding="utf-8"))
+                except ValueError:
+                    notes = {}
+                items = notes.get("notes") or []
+                out += [
+                    "",
+                    f"> Notes by {notes.get('model', 'the model')}"
+                    + (f": {notes['summary']}" if notes.get("summary") else ""),
+                ]
+                out += [f"> - line {n.get('line')} ({n.get('severity')}): {n.get('note')}" for n in items]
+        print("\n".join(out))
+    finally:
+        run.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workflow_nvim", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -75,9 +139,19 @@ def main(argv: list[str] | None = None) -> int:
         help="search these directories in this order instead of the defaults",
     )
     p_list.add_argument("--json", action="store_true", help="machine-readable output")
+    p_log = sub.add_parser("log", help="a run's per-step history, from git")
+    p_log.add_argument("run_dir", metavar="RUN_DIR")
+    p_export = sub.add_parser("export", help="the whole run as one Markdown document")
+    p_export.add_argument("run_dir", metavar="RUN_DIR")
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate(args.files)
+    if args.command in ("log", "export"):
+        try:
+            return show_log(args.run_dir) if args.command == "log" else export(args.run_dir)
+        except WorkflowError as e:
+            print(f"{parser.prog}: {e}", file=sys.stderr)
+            return 1
     dirs = default_dirs()
     if args.dir:
         dirs = []
