@@ -7,25 +7,88 @@
     let
       systems = [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ];
       forAll = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
-      # Keep in step with [project.dependencies] in pyproject.toml.
+
+      # The python3 host's packages. Keep in step with [project.dependencies] in
+      # pyproject.toml (tests/unit/test_packaging.py checks it).
       pythonDeps = ps: with ps; [ pynvim msgpack pyyaml gitpython ollama ];
       testDeps = ps: with ps; [ pytest ruff mypy types-pyyaml ];
+
+      plugin = pkgs: pkgs.vimUtils.buildVimPlugin {
+        pname = "workflow.nvim";
+        version = "0.1.0";
+        src = self;
+        # A Neovim built with this plugin gets these in its python3 host.
+        passthru.python3Dependencies = pythonDeps;
+        # The tests and the benchmarks are not part of the plugin.
+        postInstall = "rm -rf $out/tests $out/bench";
+      };
+
+      # Neovim with the plugin, its Python packages, and an isolated config:
+      # what `make demo` is, for `nix run`.
+      demo = pkgs:
+        let
+          nvim = pkgs.neovim.override {
+            withPython3 = true;
+            extraPython3Packages = pythonDeps;
+            configure.packages.workflow.start = [ (plugin pkgs) ];
+          };
+        in
+        pkgs.writeShellApplication {
+          name = "workflow-demo";
+          runtimeInputs = [ nvim pkgs.git ];
+          text = ''
+            demo="''${XDG_CACHE_HOME:-$HOME/.cache}/workflow-nvim-demo"
+            mkdir -p "$demo"/{config,data,state}
+            cd "$demo"
+            XDG_CONFIG_HOME="$demo/config" XDG_DATA_HOME="$demo/data" XDG_STATE_HOME="$demo/state" \
+              exec nvim '+WorkflowStart tutorial' "$@"
+          '';
+        };
     in
     {
-      # A first development shell; packages, checks and apps come with the
-      # packaging work.
+      packages = forAll (pkgs: {
+        default = plugin pkgs;
+        demo = demo pkgs;
+      });
+
+      apps = forAll (pkgs: {
+        default = {
+          type = "app";
+          program = "${demo pkgs}/bin/workflow-demo";
+        };
+      });
+
       devShells = forAll (pkgs: {
         default = pkgs.mkShell {
           packages = [
             pkgs.neovim
             pkgs.git
             pkgs.gnumake
+            pkgs.ollama
             (pkgs.python3.withPackages (ps: pythonDeps ps ++ testDeps ps))
           ];
           shellHook = ''
             export WORKFLOW_PYTHON=$(command -v python3) WORKFLOW_NVIM=$(command -v nvim)
           '';
         };
+      });
+
+      # The test suite (unit and end-to-end) against nixpkgs' Neovim.
+      checks = forAll (pkgs: {
+        default = pkgs.runCommand "workflow-nvim-tests"
+          {
+            nativeBuildInputs = [
+              pkgs.neovim
+              pkgs.git
+              (pkgs.python3.withPackages (ps: pythonDeps ps ++ testDeps ps))
+            ];
+          } ''
+          cp -r ${self} src && chmod -R u+w src && cd src
+          export HOME=$TMPDIR WORKFLOW_NVIM=$(command -v nvim) WORKFLOW_PYTHON=$(command -v python3)
+          export PYTHONPATH=$PWD/rplugin/python3
+          python3 -m pytest -q -p no:cacheprovider tests/unit tests/e2e
+          touch $out
+        '';
       });
     };
 }
