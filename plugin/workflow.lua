@@ -11,13 +11,15 @@ local api = vim.api
 
 if vim.fn.has('nvim-0.10') == 0 then
   -- Older Neovims get one clear line instead of a stack trace.
-  for _, name in ipairs({ 'Workflow', 'WorkflowStart' }) do
+  local v = vim.version and vim.version()
+  local this = v and ('%d.%d.%d'):format(v.major, v.minor, v.patch) or 'older'
+  for _, name in ipairs({ 'Workflow', 'WorkflowStart', 'WorkflowResume', 'WorkflowList' }) do
     vim.cmd(
       'command! -nargs=* '
         .. name
-        .. ' echohl ErrorMsg | echomsg "[workflow] needs Neovim 0.10 or newer; this is '
-        .. tostring(vim.version and vim.version() or 'an older version')
-        .. '" | echohl None'
+        .. ' echohl ErrorMsg | echomsg "[workflow] needs Neovim 0.10 or newer; this is Neovim '
+        .. this
+        .. ': see :help workflow-install" | echohl None'
     )
   end
   return
