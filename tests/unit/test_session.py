@@ -508,7 +508,27 @@ def test_with_notify_next_answers_at_once_and_commits_in_the_background(env, git
     assert r["committing"] == step_file  # the editor must not write it until git has it
     call(session, env, "wait")
     assert git(run.dir, "log", "--format=%s") == "blog: 1/3 Pick a topic"
-    assert notes == [{"committed": step_file}]
+    head = git(run.dir, "rev-parse", "HEAD")
+    assert notes == [
+        {
+            "committed": step_file,
+            "events": [
+                {
+                    "name": "WorkflowStepCompleted",
+                    "data": {
+                        "workflow": "blog",
+                        "run": run.id,
+                        "dir": str(run.dir),
+                        "step": 1,
+                        "id": "topic",
+                        "title": "Pick a topic",
+                        "file": step_file,
+                        "commit": head,
+                    },
+                }
+            ],
+        }
+    ]
 
 
 def test_a_background_commit_that_git_refuses_is_notified_and_the_step_is_not_done(env, git):
