@@ -16,6 +16,10 @@ local SEVERITY = {
   info = vim.diagnostic.severity.INFO,
   hint = vim.diagnostic.severity.HINT,
 }
+-- The notes are the point: show their text at the end of the line (a person can
+-- change this with vim.diagnostic.config({...}, require('workflow.annotate').ns)).
+vim.diagnostic.config({ virtual_text = { prefix = '●', spacing = 2 }, severity_sort = true }, M.ns)
+
 local SPINNER = { '⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏' }
 
 -- buffer -> { request, first, anchors = {line -> extmark}, notes = {{mark, severity, note}}, model, tokens }
@@ -148,8 +152,9 @@ function M.start(opts, cfg)
   if previous then
     notify('the previous annotation of this buffer was cancelled')
   end
-  M.clear(buf)
-  shown[buf] = { notes = {}, model = running[buf].model }
+  -- The notes shown stay until the new answer brings its first note (or ends
+  -- well): a failed or cancelled request does not take them away.
+  running[buf].fresh = true
   watch(buf)
   set_progress(buf, running[buf], ' ' .. SPINNER[1] .. ' asking ' .. running[buf].model .. '…')
 end
@@ -161,7 +166,12 @@ function M.update(a)
   if not r or r.request ~= a.request or not api.nvim_buf_is_valid(buf) then
     return -- a cancelled or superseded request, or a closed buffer: nothing to show
   end
-  local s = shown[buf]
+  if r.fresh and (#(a.notes or {}) > 0 or (a.done and not a.error and not a.cancelled)) then
+    r.fresh = false
+    M.clear(buf)
+    shown[buf] = { notes = {}, model = r.model }
+  end
+  local s = shown[buf] or { notes = {}, model = r.model }
   for _, n in ipairs(a.notes or {}) do
     local anchor = r.anchors[n.line] or r.anchors[r.first]
     local pos = anchor and api.nvim_buf_get_extmark_by_id(buf, anchor_ns, anchor, {}) or {}
@@ -177,7 +187,14 @@ function M.update(a)
     set_progress(
       buf,
       r,
-      (' %s %s: %d chunks, %d notes'):format(SPINNER[r.tokens % #SPINNER + 1], r.model, r.tokens, #s.notes)
+      (' %s %s: %d chunk%s, %d note%s'):format(
+        SPINNER[r.tokens % #SPINNER + 1],
+        r.model,
+        r.tokens,
+        r.tokens == 1 and '' or 's',
+        #s.notes,
+        #s.notes == 1 and '' or 's'
+      )
     )
     return
   end
@@ -195,7 +212,7 @@ function M.update(a)
   if not a.error then
     require('workflow.view').fire('WorkflowAnnotated', vim.tbl_extend('force', { buf = buf }, vim.b[buf].workflow_annotation))
   end
-  local chunks = { { '[workflow] ', nil } }
+  local chunks = { { ('[workflow] %s: '):format(vim.fn.fnamemodify(api.nvim_buf_get_name(buf), ':t')), nil } }
   if a.error then
     chunks[#chunks + 1] = { a.error, 'ErrorMsg' }
   else
@@ -245,6 +262,7 @@ function M.models(cfg)
     prompt = ('Model for :WorkflowAnnotate (now %s)'):format(cfg.model),
   }, function(choice)
     if choice then
+      vim.cmd('redraw') -- the list is gone before the message: no hit-enter prompt
       local g = vim.g.workflow or {}
       g.model = choice
       vim.g.workflow = g -- assign the whole table: vim.g does not see changes inside one

@@ -91,6 +91,18 @@ function M.run(sub, opts)
     return fail(cfg)
   end
   local view = require('workflow.view')
+  if (sub == 'next' or sub == 'revert') and package.loaded['workflow.annotate'] then
+    for _, buf in ipairs(view.step_buffers()) do
+      if require('workflow.annotate').running(buf) then
+        -- Its notes would miss the commit, or land in it half-written.
+        return fail(
+          ('the model is still annotating %s: wait for it, or :WorkflowAnnotateCancel there'):format(
+            vim.fn.fnamemodify(vim.api.nvim_buf_get_name(buf), ':t')
+          )
+        )
+      end
+    end
+  end
   if not view.save_all() then
     return
   end
@@ -155,6 +167,7 @@ function M.pick_run(cfg)
     end,
   }, function(choice)
     if choice then
+      vim.cmd('redraw') -- the list is gone before the message: no hit-enter prompt
       view.apply(M.call('resume', { choice.run }, cfg), cfg)
     end
   end)

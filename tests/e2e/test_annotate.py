@@ -307,3 +307,45 @@ def test_annotated_event(nvim: Editor, ollama: FakeOllama) -> None:
     data = wait_for(lambda: nvim.exec_lua("return _G.annotated"))
     assert (data["notes"], data["summary"], data["model"]) == (2, "Two slips.", "tiny:latest")
     assert data["buf"] == nvim.current.buffer.number
+
+
+def test_a_failed_request_leaves_the_notes_shown(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=[answer(NOTES)])
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: annotation_done(nvim))
+    nvim.exec_lua("vim.b.workflow_annotation = nil")
+    configure(nvim, f"http://127.0.0.1:{free_port()}")
+    nvim.clear_messages()
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: "not reachable" in nvim.messages())
+    assert [d[0] for d in diagnostics(nvim)] == [3, 4]
+
+
+def test_completing_a_step_waits_for_its_annotation(nvim: Editor, ollama: FakeOllama, home: Home) -> None:
+    home.write_workflow("essay", ESSAY)
+    configure(nvim, ollama.url)
+    nvim.cmd("WorkflowStart essay")
+    ollama.script = Script(chunks=split(answer(NOTES) * 20), delay=0.05)
+    nvim.cmd("WorkflowAnnotate")
+    message = nvim.error("WorkflowNext")
+    assert "the model is still annotating 01-topic.md: wait for it, or :WorkflowAnnotateCancel there" in message
+    nvim.cmd("WorkflowAnnotateCancel")
+    nvim.cmd("WorkflowNext")
+    assert nvim.state()["steps"][0]["done"] is True
+
+
+def test_notes_show_their_text_at_the_end_of_the_line(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=[answer(NOTES)])
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: annotation_done(nvim))
+    shown = nvim.exec_lua(
+        "local texts = {};"
+        "for _, m in ipairs(vim.api.nvim_buf_get_extmarks(0, -1, 0, -1, {details = true})) do"
+        " for _, chunk in ipairs(m[4].virt_text or {}) do table.insert(texts, chunk[1]) end end;"
+        "return table.concat(texts, '|')"
+    )
+    assert "Subject and verb disagree" in shown

@@ -661,7 +661,7 @@ def test_a_buffer_outside_the_run_gets_no_step_context_and_no_notes_file(session
     assert list(run.dir.glob("*.notes.json")) == []
 
 
-def test_a_failed_annotation_of_a_step_saves_no_notes(session, ollama, messages, env):
+def test_an_annotation_failing_midway_saves_the_notes_it_showed_marked_incomplete(session, ollama, messages, env):
     buffer_step = outline_of_a_run(session, env)
     run = session.run
     assert run is not None
@@ -670,7 +670,23 @@ def test_a_failed_annotation_of_a_step_saves_no_notes(session, ollama, messages,
     ask(session, ollama, lines=OUTLINE, buffer_step=buffer_step)
     done = annotation_done(messages, 1)
     assert done["error"].startswith("the model stopped with an error")
-    assert not (run.dir / "02-outline.notes.json").exists()
+    saved = json.loads((run.dir / "02-outline.notes.json").read_text(encoding="utf-8"))
+    assert saved["incomplete"] is True
+    assert len(saved["notes"]) == len(NOTES)  # what the screen shows
+
+
+def test_an_annotation_failing_before_any_note_keeps_the_old_notes_file(session, ollama, messages, env):
+    buffer_step = outline_of_a_run(session, env)
+    run = session.run
+    assert run is not None
+    ollama.script = Script(chunks=split(answer(NOTES)))
+    ask(session, ollama, lines=OUTLINE, buffer_step=buffer_step, request=1)
+    annotation_done(messages, 1)
+    before = (run.dir / "02-outline.notes.json").read_text(encoding="utf-8")
+    ollama.script = Script(chunks=[], fault="error", fault_after=0)
+    ask(session, ollama, lines=OUTLINE, buffer_step=buffer_step, request=2)
+    annotation_done(messages, 2)
+    assert (run.dir / "02-outline.notes.json").read_text(encoding="utf-8") == before
 
 
 def test_a_second_annotate_of_the_same_buffer_cancels_the_first(session, ollama, messages):

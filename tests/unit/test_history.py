@@ -604,10 +604,7 @@ def test_revert_keeps_unfinished_text_in_a_saved_commit_before_the_revert(blog, 
     assert removed == [run.dir / "02-outline.md", run.dir / "03-draft.txt"]
     assert not any(p.exists() for p in removed)
     saved = git(run.dir, "rev-parse", "HEAD^")
-    assert note == (
-        "back at step 1 'Pick a topic': steps 2-3 are pending again; their old text stays in history "
-        f"(git show {saved[:7]}:02-outline.md, or :WorkflowLog)"
-    )
+    assert note == (f"back at step 1: steps 2-3 pending again; old text: git show {saved[:7]}:02-outline.md")
     assert git(run.dir, "show", "HEAD^:03-draft.txt") == "half a draft"
     assert git(run.dir, "show", "HEAD^:02-outline.md") == "1. Fur"
     assert git(run.dir, "log", "-1", "--format=%(trailers:key=Workflow-Saved,valueonly)", "HEAD^") == "3/3 draft"

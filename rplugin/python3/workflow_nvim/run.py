@@ -336,10 +336,9 @@ class Run:
             self._record(commit, subject, "revert", target, False)
         self.completed = set(completed_steps(self.entries))
         self.current = target
-        where = f"git show {before[:7]}:{self.repo.rel(shown)}, or :WorkflowLog" if shown else ":WorkflowLog"
+        where = f"git show {before[:7]}:{self.repo.rel(shown)}" if shown else ":WorkflowLog"
         return list(files.values()), (
-            f"back at step {target.index} '{target.title}': steps {target.index + 1}-{total} are pending again; "
-            f"their old text stays in history ({where})"
+            f"back at step {target.index}: steps {target.index + 1}-{total} pending again; old text: {where}"
         )
 
     def _record(self, commit: str, subject: str, kind: str, step: Step, revised: bool) -> None:

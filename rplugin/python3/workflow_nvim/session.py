@@ -233,8 +233,7 @@ class Session:
             run.current = step
             response: Response = {
                 "info": [
-                    f"{note}; {run.workflow.name} finished: all {count(len(run.workflow.steps), 'step')} done, "
-                    f"see :WorkflowLog; the text is in {tilde(run.dir)}"
+                    f"{run.workflow.name} finished: all {count(len(run.workflow.steps), 'step')} done (:WorkflowLog)"
                 ],
                 "finished": True,
             }
@@ -458,7 +457,9 @@ class Session:
 
         def report(p: Progress) -> None:
             collected.extend(n.to_dict() for n in p.notes)
-            if p.done and notes_file is not None and not p.cancelled and not p.error:
+            # The file says what the screen shows: a new answer replaces the notes once it brings
+            # one (or ends well); a failure or cancel before any note leaves the old ones.
+            if p.done and notes_file is not None and (collected or not (p.cancelled or p.error)):
                 self._save_notes(notes_file, model, collected, p)
             if p.done and self.annotations.get(buf) is annotation:
                 del self.annotations[buf]
