@@ -377,13 +377,15 @@ function M.open_step(o, cfg)
 end
 
 local function echo(lines)
-  local chunks = {}
+  -- One line: "[workflow] text". Several (a list, a status): the prefix on a line of
+  -- its own, so that the rows below stay aligned.
+  local chunks = { { #lines > 1 and '[workflow]\n' or '[workflow] ', nil } }
   for i, line in ipairs(lines) do
     local text, hl = line, nil
     if type(line) == 'table' then
       text, hl = line[1], line[2]
     end
-    chunks[#chunks + 1] = { (i == 1 and '[workflow] ' or '') .. text .. (i < #lines and '\n' or ''), hl }
+    chunks[#chunks + 1] = { text .. (i < #lines and '\n' or ''), hl }
   end
   api.nvim_echo(chunks, true, {})
 end
