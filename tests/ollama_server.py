@@ -31,6 +31,38 @@ class Script:
     status: int = 200
 
 
+class OllamaReplies(BaseHTTPRequestHandler):
+    """How Ollama answers on the wire: JSON bodies, and NDJSON lines in HTTP/1.1 chunks."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        # As Ollama (Go's net package) does: no Nagle delay, so each streamed line leaves at once.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _json(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _start_stream(self, status: int = 200) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+
 def answer(notes: list[dict[str, Any]], summary: str = "Fine.") -> str:
     """The JSON answer a good model gives."""
     return json.dumps({"notes": notes, "summary": summary})
@@ -53,25 +85,7 @@ class FakeOllama:
         self._stop = threading.Event()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def setup(self) -> None:
-                super().setup()
-                # As Ollama (Go's net package) does: no Nagle delay, so each streamed line leaves at once.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _json(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(OllamaReplies):
             def _body(self) -> dict[str, Any]:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b"{}"
@@ -103,10 +117,6 @@ class FakeOllama:
                 else:
                     self._json(404, {"error": "not found"})
 
-            def _chunk(self, data: bytes) -> None:
-                self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
-                self.wfile.flush()
-
             def _line(self, kind: str, model: str, content: str, done: bool) -> bytes:
                 part: dict[str, Any] = {"model": model, "created_at": "2026-01-01T00:00:00Z", "done": done}
                 if kind == "chat":
@@ -134,10 +144,7 @@ class FakeOllama:
                     self._json(404, {"error": f"model '{model}' not found, try pulling it first"})
                     return
                 script = server.script
-                self.send_response(script.status)
-                self.send_header("Content-Type", "application/x-ndjson")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
+                self._start_stream(script.status)
                 server.answer_started.set()
                 try:
                     for i, piece in enumerate(script.chunks):

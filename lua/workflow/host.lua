@@ -19,16 +19,24 @@ local registered_on = nil ---@type string?
 local dead = false
 local answered = false -- the host has answered at least once
 
+-- True when :UpdateRemotePlugins put this plugin in the manifest.
+local function in_manifest()
+  for _, p in ipairs(vim.fn['remote#host#PluginsForHost']('python3')) do
+    if p.path == M.path then
+      return true
+    end
+  end
+  return false
+end
+
 --- The host our plugin is registered on, registering it if needed.
 function M.register()
   if registered_on then
     return registered_on
   end
-  for _, p in ipairs(vim.fn['remote#host#PluginsForHost']('python3')) do
-    if p.path == M.path then
-      registered_on = 'python3'
-      return registered_on
-    end
+  if in_manifest() then
+    registered_on = 'python3'
+    return registered_on
   end
   vim.fn['remote#host#RegisterClone'](M.host, 'python3')
   vim.fn['remote#host#RegisterPlugin'](M.host, M.path, M.specs)
@@ -38,15 +46,7 @@ end
 
 --- True when the plugin is registered (by the manifest or by us).
 function M.registered()
-  if registered_on then
-    return true
-  end
-  for _, p in ipairs(vim.fn['remote#host#PluginsForHost']('python3')) do
-    if p.path == M.path then
-      return true
-    end
-  end
-  return false
+  return registered_on ~= nil or in_manifest()
 end
 
 -- After the host process died, forget it so that the next call starts a new one.

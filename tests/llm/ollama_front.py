@@ -13,31 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # also run as a script
+from tests.ollama_server import OllamaReplies
 
 
 def make_server(upstream: str, model: str, context: int, port: int = 0) -> ThreadingHTTPServer:
-    class Front(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _json(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _chunk(self, data: bytes) -> None:
-            self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
-            self.wfile.flush()
-
+    class Front(OllamaReplies):
         def do_GET(self) -> None:
             if self.path == "/api/tags":
                 self._json(200, {"models": [{"name": model, "model": model, "size": 0}]})
@@ -70,10 +58,7 @@ def make_server(upstream: str, model: str, context: int, port: int = 0) -> Threa
                 data=json.dumps(request).encode(),
                 headers={"Content-Type": "application/json"},
             )
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-ndjson")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
+            self._start_stream()
             try:
                 with urllib.request.urlopen(up, timeout=300) as resp:
                     for raw in resp:
