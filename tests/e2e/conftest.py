@@ -185,10 +185,6 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
         time.sleep(0.02)
 
 
-def env_without(*names: str) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in names}
-
-
 def git(cwd: Path, *args: str, check: bool = True) -> str:
     """Run git as a person would from the shell; return its output."""
     import subprocess
