@@ -5,27 +5,13 @@ local health = vim.health
 local config = require('workflow.config')
 local host = require('workflow.host')
 
--- import name -> distribution name (as in rplugin/python3/workflow_nvim/plugin.py);
--- the third field says what needs it when it is not needed yet.
-M.dependencies = {
-  { 'pynvim', 'pynvim' },
-  { 'msgpack', 'msgpack' },
-  { 'yaml', 'pyyaml' },
-  { 'git', 'gitpython' },
-  { 'ollama', 'ollama', ':WorkflowAnnotate' },
-}
-
+-- The list of Python dependencies lives in rplugin/python3/workflow_nvim/dependencies.py;
+-- it is loaded on its own, so this works with any Python, with or without pynvim.
 local PROBE = [[
-import importlib.metadata as md, importlib.util as u, json, sys
-out = {"python": sys.version.split()[0], "deps": {}}
-for mod, dist in json.loads(sys.argv[1]):
-    found = u.find_spec(mod) is not None
-    try:
-        version = md.version(dist)
-    except md.PackageNotFoundError:
-        version = None
-    out["deps"][dist] = {"found": found, "version": version}
-print(json.dumps(out))
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import dependencies
+print(json.dumps(dependencies.report()))
 ]]
 
 local function run(cmd, env)
@@ -67,35 +53,36 @@ local function check_python()
     )
     return nil
   end
-  local specs = vim.tbl_map(function(d)
-    return { d[1], d[2] }
-  end, M.dependencies)
-  local out, err = run({ python, '-c', PROBE, vim.json.encode(specs) })
+  local out, err = run({ python, '-c', PROBE, config.root .. '/rplugin/python3/workflow_nvim' })
   local ok, probe = pcall(vim.json.decode, out or '')
   if not ok or type(probe) ~= 'table' then
     health.error(('cannot run %s: %s'):format(python, err or '?'))
     return nil
   end
-  if probe.deps.pynvim and probe.deps.pynvim.found then
+  local found = {}
+  for _, dep in ipairs(probe.deps) do
+    found[dep.dist] = dep.found
+  end
+  if found.pynvim then
     health.ok(('python3 provider: %s (Python %s)'):format(python, probe.python))
   else
     health.error(('python3 provider: %s (Python %s) has no pynvim'):format(python, probe.python))
   end
   local missing = {}
-  for _, d in ipairs(M.dependencies) do
-    local dep = probe.deps[d[2]]
-    if dep and dep.found then
-      health.ok(('%s %s'):format(d[2], dep.version or '(version unknown)'))
+  for _, dep in ipairs(probe.deps) do
+    if dep.found then
+      health.ok(('%s %s'):format(dep.dist, dep.version ~= vim.NIL and dep.version or '(version unknown)'))
     else
-      missing[#missing + 1] = d[2]
-      if d[3] then
-        health.warn(('%s is not installed for %s (needed by %s)'):format(d[2], python, d[3]))
+      missing[#missing + 1] = dep.dist
+      if dep.needed_by ~= '' then
+        health.warn(('%s is not installed for %s (needed by %s)'):format(dep.dist, python, dep.needed_by))
       else
-        health.error(('%s is not installed for %s'):format(d[2], python))
+        health.error(('%s is not installed for %s'):format(dep.dist, python))
       end
     end
   end
   if #missing > 0 then
+    -- The interpreter Neovim starts (maybe a wrapper), not the one it ends up running.
     health.info(('install what is missing: `%s -m pip install %s`'):format(python, table.concat(missing, ' ')))
   end
   if host.registered() then
@@ -103,7 +90,7 @@ local function check_python()
   else
     health.ok('remote plugin: registers itself on first use (no :UpdateRemotePlugins needed)')
   end
-  return python, #missing == 0 or not vim.tbl_contains(missing, 'pyyaml')
+  return python, found.pyyaml == true
 end
 
 local function check_git(cfg)

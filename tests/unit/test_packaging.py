@@ -44,6 +44,12 @@ def test_flake_declares_the_same_python_dependencies_as_pyproject() -> None:
     )
 
 
+def test_the_hosts_list_of_dependencies_is_pyprojects() -> None:
+    from workflow_nvim.dependencies import DEPENDENCIES
+
+    assert sorted(dist for dist, _ in DEPENDENCIES.values()) == pyproject_dependencies()
+
+
 def test_the_plugin_package_passes_them_to_neovims_python_host() -> None:
     text = (ROOT / "flake.nix").read_text(encoding="utf-8")
     assert "passthru.python3Dependencies = pythonDeps;" in text

@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pynvim
 
+from . import dependencies
 from .errors import WorkflowError
 
 if TYPE_CHECKING:
@@ -24,25 +24,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("workflow_nvim")
 
-# import name -> distribution name, for the install command
-RUNTIME_DEPENDENCIES = {
-    "pynvim": "pynvim",
-    "msgpack": "msgpack",
-    "yaml": "pyyaml",
-    "git": "gitpython",
-    "ollama": "ollama",
-}
-# what the step-by-step workflow itself cannot run without
+# what the step-by-step workflow itself cannot run without (annotation checks for ollama itself)
 REQUIRED_NOW = ("yaml", "git")
-
-
-def missing_dependencies() -> list[str]:
-    """Distribution names of runtime dependencies this interpreter cannot import."""
-    return [dist for mod, dist in RUNTIME_DEPENDENCIES.items() if importlib.util.find_spec(mod) is None]
-
-
-def install_command(dists: list[str]) -> str:
-    return f"{sys.executable} -m pip install {' '.join(dists)}"
 
 
 @pynvim.plugin
@@ -71,9 +54,10 @@ class WorkflowPlugin:
     def _get_session(self) -> Session:
         if self._session is None:
             if any(importlib.util.find_spec(m) is None for m in REQUIRED_NOW):
-                missing = missing_dependencies()
+                missing = dependencies.missing()
                 raise WorkflowError(
-                    f"missing Python packages {', '.join(missing)}: install them with `{install_command(missing)}`"
+                    f"missing Python packages {', '.join(missing)}: "
+                    f"install them with `{dependencies.install_command(missing)}`"
                 )
             from .session import Session
 

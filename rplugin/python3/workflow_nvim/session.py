@@ -14,10 +14,10 @@ import importlib.util
 import json
 import logging
 import re
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from . import dependencies
 from .annotate import (
     DEFAULT_FIRST_TOKEN_TIMEOUT,
     DEFAULT_MODEL,
@@ -424,7 +424,7 @@ class Session:
             raise WorkflowError("annotation needs an editor to report to")
         if importlib.util.find_spec("ollama") is None:
             raise WorkflowError(
-                f"the Python package ollama is missing: install it with `{sys.executable} -m pip install ollama`"
+                f"the Python package ollama is missing: install it with `{dependencies.install_command(['ollama'])}`"
             )
         buf = int(params.get("buf") or 0)
         lines = [str(x) for x in params.get("lines") or []]

@@ -1,0 +1,49 @@
+"""The Python packages workflow.nvim needs: one list, for the host's errors, :checkhealth and the packaging test.
+
+No imports of the package here, so :checkhealth can load this file on its own
+with any Python (``python -c`` with this directory on sys.path), pynvim or not.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+# import name -> (distribution name, what needs it when not everything does)
+DEPENDENCIES = {
+    "pynvim": ("pynvim", ""),
+    "msgpack": ("msgpack", ""),
+    "yaml": ("pyyaml", ""),
+    "git": ("gitpython", ""),
+    "ollama": ("ollama", ":WorkflowAnnotate"),
+}
+
+
+def missing() -> list[str]:
+    """Distribution names of the dependencies this interpreter cannot import."""
+    return [dist for mod, (dist, _) in DEPENDENCIES.items() if importlib.util.find_spec(mod) is None]
+
+
+def install_command(dists: list[str]) -> str:
+    """The pip command that installs ``dists`` for this interpreter."""
+    return f"{sys.executable} -m pip install {' '.join(dists)}"
+
+
+def report() -> dict[str, object]:
+    """This interpreter and each dependency: found, version, what needs it (for :checkhealth)."""
+    import importlib.metadata as md
+
+    deps = []
+    for mod, (dist, needed_by) in DEPENDENCIES.items():
+        try:
+            version: str | None = md.version(dist)
+        except md.PackageNotFoundError:
+            version = None
+        found = importlib.util.find_spec(mod) is not None
+        deps.append({"dist": dist, "found": found, "version": version, "needed_by": needed_by})
+    return {"python": sys.version.split()[0], "deps": deps}
+
+
+if __name__ == "__main__":
+    print(json.dumps(report()))
