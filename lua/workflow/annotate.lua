@@ -212,20 +212,23 @@ function M.update(a)
   if not a.error then
     require('workflow.view').fire('WorkflowAnnotated', vim.tbl_extend('force', { buf = buf }, vim.b[buf].workflow_annotation))
   end
-  local chunks = { { ('[workflow] %s: '):format(vim.fn.fnamemodify(api.nvim_buf_get_name(buf), ':t')), nil } }
   if a.error then
-    chunks[#chunks + 1] = { a.error, 'ErrorMsg' }
-  else
-    chunks[#chunks + 1] = {
+    -- Errors come right after the command: no buffer name, so the line keeps its advice.
+    api.nvim_echo({ { '[workflow] ' .. a.error, 'ErrorMsg' } }, true, {})
+    return
+  end
+  local chunks = {
+    { ('[workflow] %s: '):format(vim.fn.fnamemodify(api.nvim_buf_get_name(buf), ':t')), nil },
+    {
       ('%s: %d note%s%s'):format(r.model, #s.notes, #s.notes == 1 and '' or 's', a.incomplete and ' (incomplete)' or ''),
       'WorkflowAnnotateSummary',
-    }
-    if a.summary and a.summary ~= '' then
-      chunks[#chunks + 1] = { ': ' .. a.summary, nil }
-    end
-  end
+    },
+  }
   if a.warning then
     chunks[#chunks + 1] = { ' (' .. a.warning .. ')', 'WarningMsg' }
+  end
+  if a.summary and a.summary ~= '' then
+    chunks[#chunks + 1] = { ': ' .. a.summary, nil }
   end
   api.nvim_echo(chunks, true, {})
 end

@@ -665,3 +665,16 @@ def test_completing_an_unchanged_step_again_makes_no_commit(blog, tmp_path, git)
     assert note == f"step 1 'Pick a topic' revised (commit {git(run.dir, 'rev-parse', 'HEAD')[:7]})"
     assert git(run.dir, "log", "-1", "--format=%s") == "blog: 1/3 Pick a topic (revised)"
     run.close()
+
+
+def test_a_runs_dir_the_project_ignores_gets_standalone_repositories(project: Path, git) -> None:
+    (project / ".gitignore").write_text(".runs/\n", encoding="utf-8")
+    run_dir = project / ".runs" / RUN
+    run_dir.mkdir(parents=True)
+    repo = RunRepository.open(run_dir, create=True)
+    try:
+        assert repo.standalone
+        repo.prepare()
+        assert git(run_dir, "rev-parse", "--show-toplevel") == str(run_dir)
+    finally:
+        repo.close()

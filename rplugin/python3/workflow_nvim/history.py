@@ -185,6 +185,14 @@ class RunRepository:
         except git.NoSuchPathError:
             raise WorkflowError(f"{run_dir} does not exist") from None
         top = Path(str(repo.working_tree_dir)).resolve()
+        if create and top != run_dir:
+            # A runs_dir the project's git ignores is not meant for its history: the run keeps its own.
+            status, _, _ = repo.git.execute(
+                ["git", "check-ignore", "-q", str(run_dir)], with_extended_output=True, with_exceptions=False
+            )
+            if status == 0:
+                repo.close()
+                return cls(None, run_dir, standalone=True, top=run_dir, git_dir=run_dir / ".git")
         return cls(repo, run_dir, standalone=top == run_dir)
 
     def _initialize(self) -> git.Repo:
