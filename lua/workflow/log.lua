@@ -76,7 +76,8 @@ end
 
 --- Show the log response `log` in a buffer of its own.
 function M.open(log, cfg)
-  local lines = { ('%s, run %s: %d commits (<CR> text, d diff, q close)'):format(log.title, log.run, #log.entries) }
+  local count = #log.entries == 1 and '1 commit' or (#log.entries .. ' commits')
+  local lines = { ('%s, run %s: %s (<CR> text, d diff, q close)'):format(log.title, log.run, count) }
   for _, e in ipairs(log.entries) do
     lines[#lines + 1] = format(e, log.steps)
   end
