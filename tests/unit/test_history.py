@@ -139,10 +139,9 @@ def test_log_reads_the_runs_steps_and_reverts_from_the_trailers(standalone, git)
     ]:
         path = write_file(d / f"0{index}-{step_id}.md", text)
         hashes.append(standalone.commit([path], message(index, step_id, key), step_id))
-    standalone.remove([d / "02-outline.md", d / "03-draft.md"])
-    hashes.append(
-        standalone.commit([d / "02-outline.md", d / "03-draft.md"], message(1, "topic", TRAILER_REVERT), "revert")
-    )
+    later = [d / "02-outline.md", d / "03-draft.md"]
+    hashes.append(standalone.commit(later, message(1, "topic", TRAILER_REVERT), "revert", delete=later))
+    assert not any(p.exists() for p in later)
 
     entries = standalone.log(RUN)
     assert [(e.kind, e.index, e.total, e.step_id) for e in entries] == [

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from workflow_nvim.errors import WorkflowError
-from workflow_nvim.run import SNAPSHOT_NAME, Run, new_run_id, workflow_name, write_atomic
+from workflow_nvim.run import SNAPSHOT_NAME, Run, new_run_id, workflow_name
+from workflow_nvim.scratch import write_atomic
 from workflow_nvim.spec import Workflow, load_workflow
 
 NOW = dt.datetime(2024, 3, 5, 14, 7, 9)

@@ -2,7 +2,9 @@
 
 Each job runs in a thread of its own that first waits for the job before it,
 so jobs run one at a time in the order they were given. When Neovim quits,
-the Lua side first waits (briefly) for jobs in flight; see view.lua.
+the Lua side waits a moment for jobs in flight (see view.lua), and no longer:
+the threads never keep the Python host alive after its editor is gone, and a
+commit cut short is made again at the next resume (see history.py).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class Worker:
                 except Exception:  # a job reports its own errors; this is a bug
                     log.exception("background job failed")
 
-            self._last = threading.Thread(target=run, name="workflow-commit")
+            self._last = threading.Thread(target=run, name="workflow-commit", daemon=True)
             self._last.start()
 
     def wait(self, timeout: float | None = None) -> bool:

@@ -9,23 +9,40 @@ Every commit this module makes carries trailers that say what it is::
     Workflow-Saved: 4/5 draft           unfinished text kept before a revert
 
 so that ``git log`` alone tells which steps are done: there is no other state
-store that could drift from it. Commits go through the ``git`` command (not
-GitPython's index), so hooks, signing and the rest of the person's git
-configuration apply. Only the run's own files are ever staged or committed:
-in a project repository, the person's other staged and unstaged changes stay
-exactly as they were.
+store that could drift from it (a ``commit-msg`` hook that strips trailers
+leaves the subjects, which are read instead). Commits go through the ``git``
+command, so hooks, signing and the rest of the person's git configuration
+apply.
+
+The person's index is never used to build a commit. Each commit is built in
+an index of the run's own in the git directory (``GIT_INDEX_FILE``, where
+``git status`` never looks) and made with ``git commit --only -- PATHS``; only
+after it has landed is the person's index brought up to date for exactly the
+run's paths, in one atomic rename. So a refused hook, a failed signature, the
+editor quitting or ``kill -9`` at any moment never leave the run's text staged
+in a project, and the person's other staged and unstaged changes stay exactly
+as they were. A small journal in the git directory, written before each commit
+and removed once it has landed, lets the next resume make a commit that was
+cut short (see ``recover``).
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import json
 import os
 import re
+import shutil
+import subprocess
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from . import scratch
 from .errors import WorkflowError
 
 if TYPE_CHECKING:
@@ -44,8 +61,23 @@ KINDS = {TRAILER_STEP: "step", TRAILER_REVERT: "revert", TRAILER_SAVED: "saved"}
 # One record per commit: fields split by \x1f, records by \x1e.
 _LOG_FORMAT = "%H%x1f%h%x1f%aI%x1f%s%x1f%(trailers:only,unfold)%x1e"
 _STEP_VALUE = re.compile(r"(\d+)/(\d+) (\S+)\Z")
+# The subjects commit() is given (see run.py), read when a hook stripped the trailers.
+_SUBJECTS = (
+    ("revert", re.compile(r"back to (\d+)/(\d+) ")),
+    ("saved", re.compile(r"keep unfinished (\d+)/(\d+)\b")),
+    ("step", re.compile(r"(\d+)/(\d+) ")),
+)
+_REVISION = re.compile(r"[0-9a-fA-F]{4,64}\Z")
 STANDALONE_NAME = "workflow.nvim"
 STANDALONE_EMAIL = "workflow.nvim@localhost"
+NO_GIT = "git is not installed or not on PATH: install git (e.g. apt install git)"
+
+# In the git directory, where git status never looks: per run, the index a commit is built in,
+# the copy of the person's index being brought up to date, and the journal of a commit under way.
+_SCRATCH_INDEX = "workflow-index-{}"
+_PENDING_DIR = "workflow-pending"
+# How long to wait for another git command to release the person's index after a commit landed.
+INDEX_LOCK_PATIENCE = 5.0  # seconds
 
 
 class GitRefused(WorkflowError):
@@ -65,6 +97,15 @@ class Entry:
     total: int
     step_id: str
     revised: bool = False
+    from_subject: bool = False  # its trailers were gone (a commit-msg hook): read from the subject
+
+
+@dataclass
+class History:
+    """A run's commits as ``git log`` tells them, and what could not be read."""
+
+    entries: list[Entry] = field(default_factory=list)
+    unread: int = 0  # commits in the run's history that are neither trailer- nor subject-marked
 
 
 def _git() -> Any:
@@ -74,9 +115,70 @@ def _git() -> Any:
     return git
 
 
-def parse_log(output: str, run_id: str) -> list[Entry]:
-    """Entries of run ``run_id`` in ``git log`` output made with ``_LOG_FORMAT``, oldest first."""
-    entries: list[Entry] = []
+# Git processes running now: when the Python host exits because its editor is gone, a
+# commit still running is stopped, so it cannot land behind the next resume's back (which
+# makes it again from the journal).
+_running: set[subprocess.Popen[bytes]] = set()
+_running_lock = threading.Lock()
+
+
+@atexit.register
+def _stop_running_git() -> None:
+    with _running_lock:
+        processes = list(_running)
+    for process in processes:
+        with contextlib.suppress(OSError):
+            process.terminate()
+
+
+def run_git(cwd: Path, args: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, bytes, bytes]:
+    """Run ``git args`` in ``cwd``: exit status, stdout, stderr. Messages in English, for parsing."""
+    full_env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **(env or {})}
+    try:
+        process = subprocess.Popen(
+            ["git", *args],
+            cwd=cwd,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except FileNotFoundError:
+        raise WorkflowError(NO_GIT) from None
+    with _running_lock:
+        _running.add(process)
+    try:
+        out, err = process.communicate()
+    finally:
+        with _running_lock:
+            _running.discard(process)
+    return process.returncode, out, err
+
+
+def _read_subject(subject: str, workflow: str, step_ids: Sequence[str]) -> tuple[str, int] | None:
+    """(kind, index) of a subject this plugin writes, ``{workflow}: {i}/{n} {title}`` and the like."""
+    prefix = f"{workflow}: "
+    if not workflow or not step_ids or not subject.startswith(prefix):
+        return None
+    rest = subject[len(prefix) :]
+    for kind, pattern in _SUBJECTS:
+        m = pattern.match(rest)
+        if m:
+            index, total = int(m[1]), int(m[2])
+            return (kind, index) if total == len(step_ids) and 1 <= index <= total else None
+    return None
+
+
+def read_log(output: str, run_id: str, workflow: str = "", step_ids: Sequence[str] = ()) -> History:
+    """The run ``run_id`` in ``git log`` output made with ``_LOG_FORMAT``, oldest first.
+
+    A commit is the run's when its ``Workflow-Run`` trailer says so. A commit
+    without any ``Workflow-Run`` trailer (a ``commit-msg`` hook may strip them)
+    is read from its subject, given the workflow's name and step ids; one that
+    cannot be read either way is counted in ``unread``.
+    """
+    history = History()
+    found: list[Entry] = []
     for record in reversed(output.split("\x1e")):
         fields = record.strip("\n").split("\x1f")
         if len(fields) != 5:
@@ -87,22 +189,35 @@ def parse_log(output: str, run_id: str) -> list[Entry]:
             key, sep, value = line.partition(": ")
             if sep:
                 trailers.setdefault(key, value.strip())
-        if trailers.get(TRAILER_RUN) != run_id:
+        if TRAILER_RUN not in trailers:
+            read = _read_subject(subject, workflow, step_ids)
+            if read is None:
+                history.unread += 1
+            else:
+                kind, index = read
+                step_id = step_ids[index - 1]
+                found.append(Entry(full, short, date, subject, kind, index, len(step_ids), step_id, from_subject=True))
+            continue
+        if trailers[TRAILER_RUN] != run_id:
             continue
         for key, kind in KINDS.items():
             m = _STEP_VALUE.match(trailers.get(key, ""))
             if m:
-                entries.append(Entry(full, short, date, subject, kind, int(m[1]), int(m[2]), m[3]))
+                found.append(Entry(full, short, date, subject, kind, int(m[1]), int(m[2]), m[3]))
                 break
     seen: set[str] = set()
-    marked: list[Entry] = []
-    for e in entries:
+    for e in found:
         if e.kind == "step":
-            marked.append(Entry(**{**e.__dict__, "revised": e.step_id in seen}))
+            history.entries.append(Entry(**{**e.__dict__, "revised": e.step_id in seen}))
             seen.add(e.step_id)
         else:
-            marked.append(e)
-    return marked
+            history.entries.append(e)
+    return history
+
+
+def parse_log(output: str, run_id: str, workflow: str = "", step_ids: Sequence[str] = ()) -> list[Entry]:
+    """Entries of run ``run_id`` in ``git log`` output made with ``_LOG_FORMAT``, oldest first."""
+    return read_log(output, run_id, workflow, step_ids).entries
 
 
 def completed_steps(entries: Iterable[Entry]) -> dict[str, int]:
@@ -142,6 +257,7 @@ class RunRepository:
     ):
         self._repo = repo
         self._init_lock = threading.Lock()
+        self.last_warning: str | None = None  # what the last commit() has to say besides its hash
         self.run_dir = run_dir
         self.standalone = standalone
         self.top = top or Path(str(repo.working_tree_dir if repo else run_dir)).resolve()
@@ -187,9 +303,7 @@ class RunRepository:
         top = Path(str(repo.working_tree_dir)).resolve()
         if create and top != run_dir:
             # A runs_dir the project's git ignores is not meant for its history: the run keeps its own.
-            status, _, _ = repo.git.execute(
-                ["git", "check-ignore", "-q", str(run_dir)], with_extended_output=True, with_exceptions=False
-            )
+            status, _, _ = run_git(top, ["check-ignore", "-q", "--", str(run_dir)])
             if status == 0:
                 repo.close()
                 return cls(None, run_dir, standalone=True, top=run_dir, git_dir=run_dir / ".git")
@@ -200,7 +314,7 @@ class RunRepository:
         try:
             repo = gitpython.Repo.init(self.run_dir)
         except gitpython.GitCommandNotFound:
-            raise WorkflowError("git is not installed or not on PATH: install git (e.g. apt install git)") from None
+            raise WorkflowError(NO_GIT) from None
         # A standalone run repository works even where git has no identity configured.
         status, out, _ = repo.git.execute(
             ["git", "config", "--get-regexp", r"^user\.(name|email)$"], with_extended_output=True, with_exceptions=False
@@ -218,20 +332,25 @@ class RunRepository:
 
     # -- low level -----------------------------------------------------------
 
-    def _run(self, *args: str, strip: bool = True) -> tuple[int, str, str]:
-        git = _git()
-        try:
-            status, out, err = self.repo.git.execute(
-                ["git", *args], with_extended_output=True, with_exceptions=False, strip_newline_in_stdout=strip
-            )
-        except git.GitCommandNotFound:
-            raise WorkflowError("git is not installed or not on PATH: install git (e.g. apt install git)") from None
-        return int(status), str(out), str(err)
+    def _run(self, *args: str, strip: bool = True, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+        _ = self.repo  # a standalone repository is made on first use
+        status, out, err = run_git(self.top, args, env)
+        text = out.decode("utf-8", errors="replace")
+        if strip and text.endswith("\n"):
+            text = text[:-1]
+        return status, text, err.decode("utf-8", errors="replace")
 
     def rel(self, path: Path) -> str:
         """``path`` (in the run directory, existing or not) relative to the work tree, as git wants it."""
         inside = path.relative_to(self.run_dir) if path.is_absolute() else path
         return f"{self.prefix}/{inside.as_posix()}" if self.prefix else inside.as_posix()
+
+    def _inside(self, path: Path) -> Path:
+        """``path`` (absolute, or relative to the run directory) if it names a file of the run."""
+        full = Path(os.path.normpath(path if path.is_absolute() else self.run_dir / path))
+        if full == self.run_dir or self.run_dir not in full.parents or ".git" in full.relative_to(self.run_dir).parts:
+            raise WorkflowError(f"{path} is not a file of run {self.run_dir.name}")
+        return full
 
     # -- checks --------------------------------------------------------------
 
@@ -273,47 +392,213 @@ class RunRepository:
 
     # -- writing -------------------------------------------------------------
 
-    def commit(self, paths: Sequence[Path], message: list[str], what: str) -> str | None:
+    def commit(self, paths: Sequence[Path], message: list[str], what: str, delete: Sequence[Path] = ()) -> str | None:
         """Commit exactly ``paths`` (added, changed or deleted); return the new commit's hash.
 
-        Returns None when none of them changed since their last commit. Raises
-        WorkflowError with git's own words when git refuses (a hook, signing).
+        ``delete`` (some of ``paths``) are removed from the work tree first; each
+        must hold no text that is not in HEAD. Returns None when none of the
+        paths changed since their last commit. Raises GitRefused when the
+        repository is in no state to commit, WorkflowError with git's own words
+        when git refuses (a hook, signing). The person's index is not used:
+        see the module's docstring.
         """
         if not paths:
             return None  # `git commit --` without paths would commit whatever else is staged
         refusal = self.refusal()
         if refusal:
             raise GitRefused(f"cannot commit {what}: {refusal}")
-        rels = [self.rel(p) for p in paths]
-        present = [r for r, p in zip(rels, paths) if p.exists()]
-        if present:
-            status, _, err = self._run("add", "--", *present)
+        self._finish_index_update()
+        if self._journal.exists():
+            # An earlier commit landed while the person's index was locked: update it now.
+            self.last_warning = self.recover()
+        names = [p.relative_to(self.run_dir).as_posix() if p.is_absolute() else p.as_posix() for p in paths]
+        gone = {p.relative_to(self.run_dir).as_posix() if p.is_absolute() else p.as_posix() for p in delete}
+        return self._commit(names, [n for n in names if n in gone], message, what)
+
+    def _commit(self, names: Sequence[str], gone: Sequence[str], message: list[str], what: str) -> str | None:
+        rels = [self.rel(Path(n)) for n in names]
+        gone_rels = [self.rel(Path(n)) for n in gone]
+        with self._scratch_index() as (env, born):
+            self._stage(env, rels)
+            changed = self._staged_changes(env, rels, born)
+            unsaved = [r for r in gone_rels if r in changed and (self.top / r).exists()]
+            if unsaved:
+                raise WorkflowError(f"cannot commit {what}: {unsaved[0]} has text that is in no commit yet")
+            if gone_rels:
+                self._write_journal(names, gone, message, what)
+                for r in gone_rels:
+                    (self.top / r).unlink(missing_ok=True)
+                self._stage(env, gone_rels)
+                changed = self._staged_changes(env, rels, born)
+            if not changed:
+                self._drop_journal()
+                return None
+            self._write_journal(names, gone, message, what)
+            args = ["commit", "--quiet", "--no-edit"]
+            for paragraph in message:
+                args += ["-m", paragraph]
+            try:
+                status, out, err = self._run(*args, "--only", "--", *[r for r in rels if r in changed], env=env)
+            except BaseException:
+                self._drop_journal()
+                raise
             if status != 0:
-                raise WorkflowError(f"cannot commit {what}: git add failed: {_one_line(err)}")
-        args = ["commit", "--quiet", "--no-edit"]
-        for paragraph in message:
-            args += ["-m", paragraph]
-        status, out, err = self._run(*args, "--", *rels)
-        if status == 0:
-            return self.head()
-        if not self.changed(rels):
+                self._drop_journal()
+                detail = _one_line(err or out) or f"git commit exited with {status}"
+                raise WorkflowError(f"git refused the commit of {what} (your text is kept): {detail}")
+        commit = self.head()
+        if self._update_index(rels):
+            self._drop_journal()
+        else:
+            # The commit is made; the journal stays so that the next commit or resume updates the index.
+            self.last_warning = (
+                f"{what} is committed, but another git command held the index of {self.top} too long: "
+                "git status lists the run's files until the next step"
+            )
+        return commit
+
+    @property
+    def _scratch_index_path(self) -> Path:
+        return self.git_dir / _SCRATCH_INDEX.format(self.run_dir.name)
+
+    @contextlib.contextmanager
+    def _scratch_index(self) -> Iterator[tuple[dict[str, str], bool]]:
+        """An index of the run's own holding HEAD: (the environment that makes git use it, whether HEAD exists)."""
+        _ = self.repo
+        index = self._scratch_index_path
+        files = (index, index.with_name(index.name + ".lock"))
+        for f in files:  # stale, from a process killed before its cleanup
+            f.unlink(missing_ok=True)
+        env = {"GIT_INDEX_FILE": str(index)}
+        try:
+            status, _, err = self._run("read-tree", "HEAD", env=env)
+            born = status == 0
+            if not born and self._run("rev-parse", "--quiet", "--verify", "HEAD")[0] == 0:
+                raise WorkflowError(f"cannot read HEAD in {self.top}: {_one_line(err)}")
+            yield env, born
+        finally:
+            for f in files:
+                with contextlib.suppress(OSError):
+                    f.unlink()
+
+    def _stage(self, env: dict[str, str], rels: Sequence[str]) -> None:
+        """Put ``rels`` as they are in the work tree (or their absence) into the index of ``env``."""
+        status, _, err = self._run("update-index", "--add", "--remove", "--", *rels, env=env)
+        if status != 0:
+            raise WorkflowError(f"git update-index failed in {self.top}: {_one_line(err)}")
+
+    def _staged_changes(self, env: dict[str, str], rels: Sequence[str], born: bool) -> set[str]:
+        """Those of ``rels`` whose entry in the index of ``env`` differs from HEAD."""
+        if born:
+            status, out, err = self._run(
+                "diff-index", "--cached", "--name-only", "--no-renames", "-z", "HEAD", "--", *rels, env=env
+            )
+        else:
+            status, out, err = self._run("ls-files", "--cached", "-z", "--", *rels, env=env)
+        if status != 0:
+            raise WorkflowError(f"git diff-index failed in {self.top}: {_one_line(err)}")
+        return {name for name in out.split("\0") if name}
+
+    # -- the person's index ------------------------------------------------
+
+    @property
+    def _index_path(self) -> Path:
+        configured = os.environ.get("GIT_INDEX_FILE")
+        return self.top / configured if configured else self.git_dir / "index"
+
+    @property
+    def _index_copy_path(self) -> Path:
+        return self.git_dir / (_SCRATCH_INDEX.format(self.run_dir.name) + ".update")
+
+    def _update_index(self, rels: Sequence[str]) -> bool:
+        """Make the person's index hold HEAD's version of exactly ``rels``; False if it stayed locked.
+
+        A copy of the index is changed (``git reset -- rels``) and renamed over
+        it while git's own lock is held: the lock file is created as a hard link
+        to the copy, so that the index is either untouched or complete, and
+        another git command changing the index meanwhile is never undone.
+        """
+        index, copy = self._index_path, self._index_copy_path
+        lock = index.with_name("index.lock")
+        deadline = time.monotonic() + INDEX_LOCK_PATIENCE
+        while True:
+            before = _identity(index)
+            copy.unlink(missing_ok=True)
+            copy.with_name(copy.name + ".lock").unlink(missing_ok=True)
+            if before is not None:
+                shutil.copyfile(index, copy)
+            status, _, err = self._run("reset", "--quiet", "--", *rels, env={"GIT_INDEX_FILE": str(copy)})
+            if status != 0:
+                copy.unlink(missing_ok=True)
+                raise WorkflowError(f"git reset failed in {self.top}: {_one_line(err)}")
+            if not _lock_with(lock, copy):
+                if time.monotonic() > deadline:
+                    copy.unlink(missing_ok=True)
+                    return False
+                time.sleep(0.05)
+                continue
+            if _identity(index) != before:  # changed between the copy and the lock: start again
+                lock.unlink()
+                continue
+            os.replace(lock, index)
+            copy.unlink(missing_ok=True)
+            return True
+
+    def _finish_index_update(self) -> None:
+        """Complete an index update that a kill cut between taking the lock and the rename."""
+        lock, copy = self._index_path.with_name("index.lock"), self._index_copy_path
+        with contextlib.suppress(OSError):
+            if copy.exists() and lock.exists() and os.path.samefile(lock, copy):
+                os.replace(lock, self._index_path)  # the lock held the new index: nobody could change it since
+        copy.unlink(missing_ok=True)
+
+    # -- the journal of a commit under way -------------------------------------
+
+    @property
+    def _journal(self) -> Path:
+        return self.git_dir / _PENDING_DIR / f"{self.run_dir.name}.json"
+
+    def _write_journal(self, names: Sequence[str], gone: Sequence[str], message: list[str], what: str) -> None:
+        self._journal.parent.mkdir(exist_ok=True)
+        data = {"paths": list(names), "delete": list(gone), "message": message, "what": what}
+        scratch.write_atomic(self._journal, json.dumps(data, ensure_ascii=False) + "\n")
+
+    def _drop_journal(self) -> None:
+        self._journal.unlink(missing_ok=True)
+
+    def recover(self) -> str | None:
+        """Finish a commit that was cut short (the editor quit, ``kill -9``); say so when one is made here.
+
+        A commit whose journal is still there either landed (the person's index
+        is then brought up to date) or did not (it is made now, from the files
+        as they are: the editor does not write a file while it is committed).
+        """
+        self._finish_index_update()
+        try:
+            data = json.loads(self._journal.read_text(encoding="utf-8"))
+            names = [str(n) for n in data["paths"]]
+            gone = [str(n) for n in data["delete"]]
+            message = [str(m) for m in data["message"]]
+            what = str(data["what"])
+        except FileNotFoundError:
             return None
-        detail = _one_line(err or out) or f"git commit exited with {status}"
-        raise WorkflowError(f"git refused the commit of {what} (your text is kept): {detail}")
-
-    def changed(self, rels: Sequence[str]) -> bool:
-        """True when any of ``rels`` differs from its committed version."""
-        return bool(self.changed_paths(rels))
-
-    def remove(self, paths: Sequence[Path]) -> None:
-        """Delete ``paths`` from the work tree and stage that (for a revert commit)."""
-        tracked = [self.rel(p) for p in paths]
-        if tracked:
-            status, _, err = self._run("rm", "--quiet", "--ignore-unmatch", "--", *tracked)
-            if status != 0:
-                raise WorkflowError(f"cannot remove later steps: git rm failed: {_one_line(err)}")
-        for p in paths:
-            p.unlink(missing_ok=True)
+        except (OSError, ValueError, KeyError, TypeError):
+            self._drop_journal()  # written atomically, so only a hand could break it
+            return None
+        if any(not _plain_name(n) for n in [*names, *gone]):
+            self._drop_journal()
+            return None
+        refusal = self.refusal()
+        if refusal:
+            return f"{what} was not committed when Neovim quit; it is not yet either: {refusal}"
+        try:
+            commit = self._commit(names, gone, message, what)
+        except WorkflowError as e:
+            self._drop_journal()
+            return f"{what} was not committed when Neovim quit, nor now: {e}"
+        if commit is None:
+            return None  # it had landed
+        return f"{what} was not committed when Neovim quit: committed now ({commit[:7]})"
 
     def head(self) -> str:
         """The commit HEAD points to; read from the ref file when it is loose (no process)."""
@@ -329,40 +614,83 @@ class RunRepository:
         return str(self._run("rev-parse", "HEAD")[1]).strip()
 
     def changed_paths(self, rels: Sequence[str]) -> set[str]:
-        """Those of ``rels`` that differ from their committed version (or are new)."""
+        """Those of ``rels`` that differ from their committed version (or are new, or deleted)."""
         if not rels:
             return set()
-        status, out, err = self._run("status", "--porcelain", "-z", "--untracked-files=all", "--", *rels, strip=False)
-        if status != 0:
-            raise WorkflowError(f"git status failed in {self.top}: {_one_line(err)}")
-        return {item[3:] for item in out.split("\0") if len(item) > 3}
+        with self._scratch_index() as (env, born):
+            self._stage(env, rels)
+            return self._staged_changes(env, rels, born)
 
     # -- reading -------------------------------------------------------------
 
-    def log(self, run_id: str) -> list[Entry]:
-        """The run's commits, oldest first (one ``git log`` process)."""
+    def history(self, run_id: str, workflow: str = "", step_ids: Sequence[str] = ()) -> History:
+        """The run's commits, oldest first (one ``git log`` process); see ``read_log``."""
         # --no-show-signature: log.showSignature would print signature checks into the records
         # A standalone repository holds only this run: no pathspec, which would make git diff every commit.
         where = ["--", self.prefix] if self.prefix else []
         status, out, err = self._run("log", "--no-show-signature", f"--format={_LOG_FORMAT}", *where)
         if status != 0:
             if "does not have any commits" in err or "bad default revision" in err or "unknown revision" in err:
-                return []
+                return History()
             raise WorkflowError(f"cannot read the history of {self.run_dir}: {_one_line(err)}")
-        return parse_log(out, run_id)
+        return read_log(out, run_id, workflow, step_ids)
+
+    def log(self, run_id: str) -> list[Entry]:
+        """The run's commits marked by its trailers, oldest first."""
+        return self.history(run_id).entries
+
+    @staticmethod
+    def _revision(commit: str) -> str:
+        if not _REVISION.match(commit):
+            raise WorkflowError(f"'{commit[:40]}' is not a commit hash: pick one in :WorkflowLog")
+        return commit
 
     def show(self, commit: str, path: Path) -> str:
         """The text of ``path`` at ``commit``."""
-        status, out, err = self._run("show", f"{commit}:{self.rel(path)}", strip=False)
+        spec = f"{self._revision(commit)}:{self.rel(self._inside(path))}"
+        status, out, err = self._run("show", "--end-of-options", spec, strip=False)
         if status != 0:
             raise WorkflowError(f"cannot show {path.name} at {commit[:12]}: {_one_line(err)}")
         return out
 
     def diff(self, commit: str, path: Path | None) -> str:
         """What ``commit`` changed (in ``path`` only, when given), as a patch."""
-        args = ["show", "--no-show-signature", "--format=commit %H%nAuthor: %an <%ae>%nDate:   %ad%n%n%B", commit, "--"]
-        args.append(self.rel(path) if path else self.prefix or ".")
-        status, out, err = self._run(*args)
+        where = self.rel(self._inside(path)) if path else self.prefix or "."
+        args = ["show", "--no-show-signature", "--format=commit %H%nAuthor: %an <%ae>%nDate:   %ad%n%n%B"]
+        status, out, err = self._run(*args, "--end-of-options", self._revision(commit), "--", where)
         if status != 0:
             raise WorkflowError(f"cannot show commit {commit[:12]}: {_one_line(err)}")
         return out
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells one version of a file from the next one git renames over it."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _lock_with(lock: Path, content: Path) -> bool:
+    """Create git's lock file ``lock`` holding ``content``'s bytes; False if another process holds it."""
+    try:
+        os.link(content, lock)  # atomic: the lock exists only with its whole content
+        return True
+    except FileExistsError:
+        return False
+    except OSError:
+        pass  # a filesystem without hard links: git's own way, create then write
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as f:
+        f.write(content.read_bytes())
+    return True
+
+
+def _plain_name(name: str) -> bool:
+    """A file name inside a run directory, as the journal holds them."""
+    parts = Path(name).parts
+    return bool(parts) and not Path(name).is_absolute() and not any(p in ("..", ".", ".git") for p in parts)

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import scratch
 from .catalog import Catalog
 from .errors import WorkflowError
 from .history import (
@@ -39,27 +38,10 @@ from .history import (
     completed_steps,
 )
 from .lock import Holder, RunLock
+from .scratch import write_atomic
 from .spec import Step, Workflow, WorkflowInvalid, count, load_workflow, render
 
 SNAPSHOT_NAME = "workflow.yaml"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as any new file would be, not mkstemp's 0600
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def new_run_id(name: str, now: _dt.datetime, n: int = 1) -> str:
@@ -107,6 +89,7 @@ class Run:
         self.completed: set[str] = set(completed_steps(entries))
         self.current = self.frontier
         self.lock: RunLock | None = None
+        self.notices: list[str] = []  # one line each, for the person at the next response
         self.held_by: Holder | None = None  # another Neovim that has this run: read-only here
 
     @classmethod
@@ -161,7 +144,30 @@ class Run:
         except WorkflowInvalid as e:
             raise WorkflowError(f"the run's workflow snapshot is invalid: {e}") from e
         repo = RunRepository.open(directory, create=False)
-        return cls(directory.name, directory, workflow, repo, repo.log(directory.name))
+        history = repo.history(directory.name, workflow.name, [s.id for s in workflow.steps])
+        run = cls(directory.name, directory, workflow, repo, history.entries)
+        guessed = sum(e.from_subject for e in history.entries)
+        if guessed:
+            run.notices.append(
+                f"{count(guessed, 'commit')} had no Workflow-* trailers (a commit-msg hook?): read from subjects"
+            )
+        if history.unread:
+            run.notices.append(
+                f"{count(history.unread, 'commit')} in the run's history could not be read as steps: not counted"
+            )
+        return run
+
+    def recover(self) -> None:
+        """Finish what a commit cut short by the editor quitting or ``kill -9`` left (see history.py).
+
+        Only for the Neovim that holds the run: it is the one that writes."""
+        scratch.clean(self.dir)
+        note = self.repo.recover()
+        if note:
+            self.notices.append(note)
+            self.entries = self.repo.history(self.id, self.workflow.name, [s.id for s in self.workflow.steps]).entries
+            self.completed = set(completed_steps(self.entries))
+            self.current = self.frontier
 
     def take_lock(self, nvim_pid: int | None) -> None:
         """Claim the run for this Neovim; if another one has it, the run is read-only here."""
@@ -281,6 +287,9 @@ class Run:
         if commit is None:
             return f"{what} has not changed since its last commit: nothing to commit"
         self._record(commit, pending.subject, "step", step, pending.revised)
+        warning, self.repo.last_warning = self.repo.last_warning, None
+        if warning:
+            self.notices.append(warning)
         return f"{what} {'revised' if pending.revised else 'done'} (commit {commit[:7]})"
 
     def complete(self, step: Step) -> tuple[Step | None, str]:
@@ -328,10 +337,7 @@ class Run:
         # Also the files of completed later steps that were deleted by hand: their deletion is the revert.
         gone = [self.path(s) for s in later if s.id in files or s.id in self.completed]
         shown = gone[0] if gone else None
-        self.repo.remove(gone)
-        staged = self.repo.changed_paths([self.repo.rel(p) for p in gone])
-        gone = [p for p in gone if self.repo.rel(p) in staged]
-        commit = self.repo.commit(gone, message, f"the revert to step {target.index}")
+        commit = self.repo.commit(gone, message, f"the revert to step {target.index}", delete=gone)
         if commit:
             self._record(commit, subject, "revert", target, False)
         self.completed = set(completed_steps(self.entries))

@@ -30,7 +30,8 @@ from .annotate import (
 from .background import Worker
 from .catalog import Catalog, SearchDir
 from .errors import WorkflowError
-from .run import SNAPSHOT_NAME, PendingCommit, Run, workflow_name, write_atomic
+from .run import SNAPSHOT_NAME, PendingCommit, Run, workflow_name
+from .scratch import write_atomic
 from .spec import Step, count
 
 Response = dict[str, Any]
@@ -96,14 +97,22 @@ class Session:
             raise WorkflowError(f"unknown command '{command}': try :Workflow <Tab>") from None
         if self._worker and command in GIT_COMMANDS:
             # These read or write the history: they see every commit made before them. A hook or
-            # signing that takes long must not freeze the editor, so the wait is short.
-            timeout = WAIT_COMMAND_TIMEOUT if command == "wait" else COMMIT_WAIT_TIMEOUT
+            # signing that takes long must not freeze the editor, so the wait is short. Quitting
+            # Neovim waits less still (params.timeout): a commit it cuts short is made at the next resume.
+            timeout = COMMIT_WAIT_TIMEOUT
+            if command == "wait":
+                with contextlib.suppress(TypeError, ValueError):
+                    timeout = min(max(float(params.get("timeout") or WAIT_COMMAND_TIMEOUT), 0.0), WAIT_COMMAND_TIMEOUT)
             if not self._worker.wait(timeout):
                 raise WorkflowError(
                     "git is still making the last step commit (a slow hook, or signing waiting for a "
                     "passphrase?): try again in a moment"
                 )
         response = fn(params)
+        if self.run is not None and self.run.notices:
+            # Said once: a commit made again after a quit, history read from subjects, a locked index.
+            response["info"] = [*(response.get("info") or []), *self.run.notices]
+            self.run.notices.clear()
         response["state"] = self.run.state() if self.run else None
         return response
 
@@ -139,6 +148,8 @@ class Session:
                 stopped = previous
         if run is not None:
             run.take_lock(params.get("nvim_pid"))
+            if run.held_by is None and run is not previous:
+                run.recover()  # a commit the last Neovim (or Python host) did not see land
         self.run = run
         return stopped
 
@@ -411,10 +422,11 @@ class Session:
             log.exception("commit of step %s failed", step.id)
             self.notify({**done, "error": f"internal error committing step {step.index} ({type(e).__name__}: {e})"})
             return
+        warnings, run.notices[:] = list(run.notices), []
         if note.endswith("nothing to commit"):
-            self.notify({**done, "info": [note]})
+            self.notify({**done, "info": [note, *warnings]})
         else:
-            self.notify({**done, "events": step_events(run, step)})
+            self.notify({**done, "events": step_events(run, step), **({"info": warnings} if warnings else {})})
 
     # -- annotation ----------------------------------------------------------
 
