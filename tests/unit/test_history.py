@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from workflow_nvim import history
 from workflow_nvim.errors import WorkflowError
 from workflow_nvim.history import (
     TRAILER_REVERT,
@@ -677,3 +682,337 @@ def test_a_runs_dir_the_project_ignores_gets_standalone_repositories(project: Pa
         assert git(run_dir, "rev-parse", "--show-toplevel") == str(run_dir)
     finally:
         repo.close()
+
+
+# -- nothing of the run is ever staged in the person's project -------------------
+
+# Child processes run the code under test, wherever it was imported from.
+CODE = str(Path(history.__file__).resolve().parents[1])
+PERSON_STAGED = "README.md"
+
+
+def persons_changes(project: Path, git) -> str:
+    """A staged and an unstaged change of the person's own; returns `git status` of everything but runs/."""
+    (project / "README.md").write_text("# Staged by the person\n", encoding="utf-8")
+    git(project, "add", "README.md")
+    (project / "notes.txt").write_text("untracked\n", encoding="utf-8")
+    (project / "README.md").write_text("# Staged by the person\nand an unstaged line\n", encoding="utf-8")
+    return git(project, "status", "--porcelain", "--", ".", ":!runs")
+
+
+def assert_nothing_of_the_run_staged(project: Path, git, status_before: str) -> None:
+    assert git(project, "diff", "--cached", "--name-only") == PERSON_STAGED
+    assert git(project, "show", ":README.md") == "# Staged by the person"
+    assert git(project, "status", "--porcelain", "--", ".", ":!runs") == status_before
+    assert git(project, "diff", "--cached", "--name-only", "--", "runs") == ""
+
+
+def test_a_refused_pre_commit_hook_leaves_nothing_staged(in_project, project, git):
+    status_before = persons_changes(project, git)
+    hook = project / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'no, not now' >&2\nexit 1\n", encoding="utf-8")
+    hook.chmod(0o755)
+    head = git(project, "rev-parse", "HEAD")
+    step = write_file(in_project.run_dir / "01-topic.md", "Private thoughts\n")
+    with pytest.raises(WorkflowError, match="no, not now"):
+        in_project.commit([step], message(1, "topic"), "step 1")
+    assert git(project, "rev-parse", "HEAD") == head
+    assert_nothing_of_the_run_staged(project, git, status_before)
+    # the person's next ordinary commit holds only what they staged
+    git(project, "commit", "--quiet", "--no-verify", "-m", "Mine")
+    assert git(project, "show", "--name-only", "--format=", "HEAD") == "README.md"
+
+
+def test_a_failed_signature_leaves_nothing_staged(in_project, project, git):
+    status_before = persons_changes(project, git)
+    git(project, "config", "commit.gpgsign", "true")
+    git(project, "config", "gpg.program", "false")  # signing fails, as with a locked key
+    step = write_file(in_project.run_dir / "01-topic.md", "Private thoughts\n")
+    with pytest.raises(WorkflowError) as info:
+        in_project.commit([step], message(1, "topic"), "step 1")
+    assert "gpg failed to sign" in str(info.value)
+    assert_nothing_of_the_run_staged(project, git, status_before)
+
+
+def test_commits_use_an_index_of_their_own_and_remove_it(in_project, project, git):
+    git_dir = project / ".git"
+    # what a process killed -9 in the middle of a commit leaves behind
+    (git_dir / f"workflow-index-{RUN}").write_bytes(b"garbage")
+    (git_dir / f"workflow-index-{RUN}.lock").write_bytes(b"garbage")
+    step = write_file(in_project.run_dir / "01-topic.md", "Cats\n")
+    assert in_project.commit([step], message(1, "topic"), "step 1")
+    assert not list(git_dir.glob("workflow-index-*"))
+    assert not list((git_dir / "workflow-pending").glob("*"))
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_a_standalone_run_repository_keeps_its_index_in_step(standalone, git):
+    d = standalone.run_dir
+    standalone.commit([write_file(d / "01-topic.md", "Cats\n")], message(1, "topic"), "1")
+    standalone.commit([write_file(d / "01-topic.md", "Dogs\n")], message(1, "topic"), "1")
+    assert git(d, "status", "--porcelain", "--untracked-files=all") == ""
+    assert git(d, "ls-files", "--stage") == git(
+        d, "ls-tree", "-r", "--format=%(objectmode) %(objectname) 0\t%(path)", "HEAD"
+    )
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from workflow_nvim.run import Run
+
+run = Run.open(Path(sys.argv[1]))
+if sys.argv[2] == "revert":
+    run.revert(run.workflow.steps[0])
+else:
+    run.complete(run.workflow.steps[int(sys.argv[2]) - 1])
+"""
+
+
+def kill_when(tmp_path: Path, run_dir: Path, what: str, marker: Path) -> None:
+    """Run `what` (a step number, or "revert") on the run in a process of its own; kill -9 its whole
+    process group (Python, git and the hook) once ``marker`` appears."""
+    env = {**os.environ, "PYTHONPATH": CODE}
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(run_dir), what], env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert child.poll() is None, "the committing process ended before the hook ran"
+            assert time.monotonic() < deadline, "the hook never ran"
+            time.sleep(0.01)
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+
+
+def slow_hook(project: Path, name: str, marker: Path) -> Path:
+    hook = project / ".git" / "hooks" / name
+    hook.write_text(f"#!/bin/sh\ntouch '{marker}'\nexec sleep 60\n", encoding="utf-8")
+    hook.chmod(0o755)
+    return hook
+
+
+def test_a_commit_killed_during_a_slow_hook_leaves_nothing_staged_and_is_made_at_the_next_open(
+    blog, project, git, tmp_path
+):
+    run = Run.start(blog, project / "runs", NOW)
+    run.enter(blog.steps[0]).write_text("Private thoughts\n", encoding="utf-8")
+    run.close()
+    status_before = persons_changes(project, git)
+    head = git(project, "rev-parse", "HEAD")
+    marker = tmp_path / "hook-ran"
+    hook = slow_hook(project, "pre-commit", marker)
+
+    kill_when(tmp_path, run.dir, "1", marker)
+
+    assert git(project, "rev-parse", "HEAD") == head
+    assert_nothing_of_the_run_staged(project, git, status_before)
+    prefix = f"runs/{run.id}"
+    assert (
+        git(project, "status", "--porcelain", "--untracked-files=all", "--", prefix)
+        == f"?? {prefix}/01-topic.md\n?? {prefix}/workflow.yaml"
+    )
+
+    hook.unlink()
+    again = Run.open(run.dir)
+    assert again.completed == set()
+    again.recover()
+    commit = git(project, "rev-parse", "HEAD")
+    assert again.notices == [f"step 1 'Pick a topic' was not committed when Neovim quit: committed now ({commit[:7]})"]
+    assert git(project, "log", "-1", "--format=%s") == "blog: 1/3 Pick a topic"
+    assert git(project, "show", "--name-only", "--format=", "HEAD").split() == [
+        f"{prefix}/01-topic.md",
+        f"{prefix}/workflow.yaml",
+    ]
+    assert again.completed == {"topic"}
+    assert again.current.id == "outline"
+    assert git(project, "status", "--porcelain", "--untracked-files=all", "--", prefix) == ""
+    assert_nothing_of_the_run_staged(project, git, status_before)
+    # said once: opening again finds nothing to do
+    again.close()
+    third = Run.open(run.dir)
+    third.recover()
+    assert third.notices == []
+    assert git(project, "rev-parse", "HEAD") == commit
+    third.close()
+
+
+def test_a_commit_killed_after_it_landed_brings_the_index_up_to_date_at_the_next_open(blog, project, git, tmp_path):
+    run = Run.start(blog, project / "runs", NOW)
+    run.enter(blog.steps[0]).write_text("Cats\n", encoding="utf-8")
+    run.close()
+    status_before = persons_changes(project, git)
+    marker = tmp_path / "hook-ran"
+    hook = slow_hook(project, "post-commit", marker)  # runs after the commit landed
+
+    kill_when(tmp_path, run.dir, "1", marker)
+    hook.unlink()
+
+    assert git(project, "log", "-1", "--format=%s") == "blog: 1/3 Pick a topic"
+    again = Run.open(run.dir)
+    again.recover()
+    assert again.notices == []  # nothing to make again
+    assert len(git(project, "log", "--format=%h", "--", f"runs/{run.id}").split()) == 1
+    assert git(project, "status", "--porcelain", "--untracked-files=all", "--", "runs") == ""
+    assert_nothing_of_the_run_staged(project, git, status_before)
+    again.close()
+
+
+def test_a_revert_killed_during_its_commit_is_finished_at_the_next_open(blog, project, git, tmp_path):
+    run = Run.start(blog, project / "runs", NOW)
+    complete(run, 1, "Cats\n")
+    complete(run, 2, "1. Fur\n")
+    run.enter(blog.steps[2]).write_text("half a draft\n", encoding="utf-8")
+    run.close()
+    status_before = persons_changes(project, git)
+    marker = tmp_path / "hook-ran"
+    hook = project / ".git" / "hooks" / "pre-commit"
+    # the commit that keeps the unfinished draft goes through; the revert's own commit is cut short
+    hook.write_text(
+        "#!/bin/sh\n"
+        f"if [ -e '{tmp_path}/saved' ]; then touch '{marker}'; exec sleep 60; fi\n"
+        f"touch '{tmp_path}/saved'\n",
+        encoding="utf-8",
+    )
+    hook.chmod(0o755)
+
+    kill_when(tmp_path, run.dir, "revert", marker)
+    hook.unlink()
+
+    assert git(project, "log", "-1", "--format=%s") == "blog: keep unfinished 3/3"
+    assert_nothing_of_the_run_staged(project, git, status_before)
+    again = Run.open(run.dir)
+    again.recover()
+    made = git(project, "rev-parse", "--short=7", "HEAD")
+    assert again.notices == [f"the revert to step 1 was not committed when Neovim quit: committed now ({made})"]
+    assert git(project, "log", "-1", "--format=%s") == "blog: back to 1/3 Pick a topic"
+    assert again.completed == {"topic"}
+    assert not (run.dir / "02-outline.md").exists() and not (run.dir / "03-draft.txt").exists()
+    assert git(project, "show", "HEAD^:" + f"runs/{run.id}/03-draft.txt") == "half a draft"
+    assert git(project, "status", "--porcelain", "--untracked-files=all", "--", "runs") == ""
+    assert_nothing_of_the_run_staged(project, git, status_before)
+    again.close()
+
+
+def test_an_index_held_by_another_git_command_is_brought_up_to_date_later(in_project, project, git, monkeypatch):
+    monkeypatch.setattr(history, "INDEX_LOCK_PATIENCE", 0.2)
+    status_before = persons_changes(project, git)
+    hook = project / ".git" / "hooks" / "pre-commit"
+    # another git command takes the person's index while the step commit runs
+    hook.write_text('#!/bin/sh\ntouch "$(git rev-parse --git-dir)/index.lock"\n', encoding="utf-8")
+    hook.chmod(0o755)
+    step = write_file(in_project.run_dir / "01-topic.md", "Cats\n")
+    first = in_project.commit([step], message(1, "topic"), "step 1")
+    assert first == git(project, "rev-parse", "HEAD")
+    assert in_project.last_warning == (
+        "step 1 is committed; git's index was locked, so git status lists it until the next step"
+    )
+    lock = project / ".git" / "index.lock"
+    assert lock.exists()  # never taken from its owner
+    hook.unlink()
+    lock.unlink()
+    second = in_project.commit([write_file(in_project.run_dir / "02-outline.md", "x\n")], message(2, "outline"), "2")
+    assert second == git(project, "rev-parse", "HEAD")
+    assert git(project, "status", "--porcelain", "--untracked-files=all", "--", "runs") == ""
+    assert_nothing_of_the_run_staged(project, git, status_before)
+
+
+KILL_AT_RENAME = """
+import os, signal, sys
+from pathlib import Path
+from workflow_nvim.history import RunRepository, commit_message
+
+real_replace = os.replace
+def replace(src, dst):
+    if str(dst).endswith("/index") and str(src).endswith("/index.lock"):
+        os.kill(os.getpid(), signal.SIGKILL)  # holding git's lock, the new index not yet in place
+    return real_replace(src, dst)
+os.replace = replace
+run_dir = Path(sys.argv[1])
+repo = RunRepository.open(run_dir, create=False)
+message = commit_message("blog: 1/3 topic", "Body.", "blog", run_dir.name, "Workflow-Step", 1, 3, "topic")
+repo.commit([run_dir / "01-topic.md"], message, "step 1")
+"""
+
+
+def test_a_kill_while_the_index_is_locked_is_finished_at_the_next_open(in_project, project, git):
+    status_before = persons_changes(project, git)
+    write_file(in_project.run_dir / "01-topic.md", "Cats\n")
+    env = {**os.environ, "PYTHONPATH": CODE}
+    done = subprocess.run([sys.executable, "-c", KILL_AT_RENAME, str(in_project.run_dir)], env=env)
+    assert done.returncode == -signal.SIGKILL
+    assert (project / ".git" / "index.lock").exists()
+    assert git(project, "log", "-1", "--format=%s") == "blog: 1/3 topic"
+
+    assert in_project.recover() is None
+    assert not (project / ".git" / "index.lock").exists()
+    assert not list((project / ".git").glob("workflow-index-*"))
+    assert git(project, "status", "--porcelain", "--untracked-files=all", "--", "runs") == ""
+    assert_nothing_of_the_run_staged(project, git, status_before)
+
+
+# -- a commit-msg hook that strips the trailers ----------------------------------
+
+
+def test_a_commit_msg_hook_that_strips_the_trailers_does_not_lose_the_progress(blog, project, git):
+    hook = project / ".git" / "hooks" / "commit-msg"
+    hook.write_text("#!/bin/sh\nsed -i '/^Workflow/d' \"$1\"\n", encoding="utf-8")
+    hook.chmod(0o755)
+    run = Run.start(blog, project / "runs", NOW)
+    complete(run, 1, "Cats\n")
+    complete(run, 2, "1. Fur\n")
+    complete(run, 1, "Dogs\n")
+    run.enter(blog.steps[2]).write_text("half\n", encoding="utf-8")
+    run.revert(blog.steps[1])
+    assert git(project, "log", "-1", "--format=%(trailers)") == ""
+    run.close()
+
+    again = Run.open(run.dir)
+    assert [(e.kind, e.step_id, e.revised) for e in again.entries] == [
+        ("step", "topic", False),
+        ("step", "outline", False),
+        ("step", "topic", True),
+        ("saved", "draft", False),
+        ("revert", "outline", False),
+    ]
+    assert again.completed == {"topic", "outline"}
+    assert again.current.id == "draft"
+    assert again.notices == ["5 commits had no Workflow-* trailers (a commit-msg hook?): read from subjects"]
+    again.close()
+
+
+def test_commits_that_cannot_be_read_as_steps_are_said_so(blog, tmp_path, git):
+    run = Run.start(blog, tmp_path / "runs", NOW)
+    complete(run, 1, "Cats\n")
+    hook = run.dir / ".git" / "hooks" / "commit-msg"
+    hook.write_text("#!/bin/sh\necho 'JIRA-1 rewritten' > \"$1\"\n", encoding="utf-8")
+    hook.chmod(0o755)
+    complete(run, 2, "1. Fur\n")
+    run.close()
+    again = Run.open(run.dir)
+    assert again.completed == {"topic"}
+    assert again.notices == ["1 commit in the run's history could not be read as steps: not counted"]
+    again.close()
+
+
+# -- revisions and paths from outside ----------------------------------------------
+
+
+def test_show_and_diff_take_only_commit_hashes_and_files_of_the_run(in_project, project, git, tmp_path):
+    path = in_project.run_dir / "01-topic.md"
+    commit = in_project.commit([write_file(path, "Cats\n")], message(1, "topic"), "1")
+    assert commit
+    evil = tmp_path / "written-by-git"
+    for revision in (f"--output={evil}", "-p", "HEAD~0"):
+        with pytest.raises(WorkflowError) as info:
+            in_project.diff(revision, None)
+        assert str(info.value) == f"'{revision[:40]}' is not a commit hash: pick one in :WorkflowLog"
+        with pytest.raises(WorkflowError, match="is not a commit hash"):
+            in_project.show(revision, path)
+    assert not evil.exists()
+    assert not list(tmp_path.glob("written-by-git*"))
+    for outside in (Path("../../README.md"), project / "README.md", Path(".git/config"), in_project.run_dir):
+        with pytest.raises(WorkflowError) as info:
+            in_project.show(commit, outside)
+        assert str(info.value) == f"{outside} is not a file of run {RUN}"
+    assert in_project.show(commit[:7], Path("01-topic.md")) == "Cats\n"

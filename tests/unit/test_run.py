@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from workflow_nvim import scratch
 from workflow_nvim.errors import WorkflowError
 from workflow_nvim.run import SNAPSHOT_NAME, Run, new_run_id, workflow_name
 from workflow_nvim.scratch import write_atomic
@@ -234,3 +238,59 @@ def test_write_atomic_into_a_missing_dir_raises_oserror(tmp_path):
     with pytest.raises(OSError):
         write_atomic(tmp_path / "missing" / "a.md", "x")
     assert os.listdir(tmp_path) == []
+
+
+# Child processes run the code under test, wherever it was imported from.
+CODE = str(Path(write_atomic.__code__.co_filename).resolve().parents[1])
+
+KILL_BEFORE_RENAME = """
+import os, signal, sys
+from pathlib import Path
+from workflow_nvim.run import write_atomic
+
+real_fsync = os.fsync
+def fsync(fd):
+    real_fsync(fd)
+    os.kill(os.getpid(), signal.SIGKILL)  # the new text is written, not yet renamed into place
+os.fsync = fsync
+write_atomic(Path(sys.argv[1]), "text that never arrives\\n")
+"""
+
+
+def killed_while_writing(path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": CODE}
+    done = subprocess.run([sys.executable, "-c", KILL_BEFORE_RENAME, str(path)], env=env)
+    assert done.returncode == -signal.SIGKILL
+
+
+def test_a_write_killed_before_its_rename_leaves_nothing_in_git_status(blog, project, git):
+    run = Run.start(blog, project / "runs", NOW)
+    path = run.enter(blog.steps[0])
+    path.write_text("Cats\n", encoding="utf-8")
+    run.complete(blog.steps[0])
+    run.close()
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+
+    killed_while_writing(path)
+
+    assert path.read_text(encoding="utf-8") == "Cats\n"
+    # nothing a `git add -A` could sweep into the person's next commit
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+    left = list((project / ".git" / "workflow-tmp").iterdir())
+    assert len(left) == 1 and left[0].read_text(encoding="utf-8") == "text that never arrives\n"
+    again = Run.open(run.dir)
+    again.recover()  # what the Neovim that resumes the run does
+    assert list((project / ".git" / "workflow-tmp").iterdir()) == []
+    again.close()
+
+
+def test_a_write_outside_any_repository_is_cleaned_up_at_the_next_open(tmp_path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    killed_while_writing(plain / "a.md")
+    left = [p.name for p in plain.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".a.md.") and left[0].endswith(".workflow-tmp")
+    mine = plain / f".b.md.{os.getpid()}.abcdefgh.workflow-tmp"  # a write of this process, under way
+    mine.write_text("x", encoding="utf-8")
+    scratch.clean(plain)
+    assert [p.name for p in plain.iterdir()] == [mine.name]

@@ -415,7 +415,10 @@ class RunRepository:
         gone = {p.relative_to(self.run_dir).as_posix() if p.is_absolute() else p.as_posix() for p in delete}
         return self._commit(names, [n for n in names if n in gone], message, what)
 
-    def _commit(self, names: Sequence[str], gone: Sequence[str], message: list[str], what: str) -> str | None:
+    def _commit(
+        self, names: Sequence[str], gone: Sequence[str], message: list[str], what: str, replay: bool = False
+    ) -> str | None:
+        """The commit of ``commit`` (``replay``: of ``recover``, whose journal is left to it)."""
         rels = [self.rel(Path(n)) for n in names]
         gone_rels = [self.rel(Path(n)) for n in gone]
         with self._scratch_index() as (env, born):
@@ -431,7 +434,8 @@ class RunRepository:
                 self._stage(env, gone_rels)
                 changed = self._staged_changes(env, rels, born)
             if not changed:
-                self._drop_journal()
+                if not replay:
+                    self._drop_journal()
                 return None
             self._write_journal(names, gone, message, what)
             args = ["commit", "--quiet", "--no-edit"]
@@ -452,8 +456,7 @@ class RunRepository:
         else:
             # The commit is made; the journal stays so that the next commit or resume updates the index.
             self.last_warning = (
-                f"{what} is committed, but another git command held the index of {self.top} too long: "
-                "git status lists the run's files until the next step"
+                f"{what} is committed; git's index was locked, so git status lists it until the next step"
             )
         return commit
 
@@ -592,12 +595,14 @@ class RunRepository:
         if refusal:
             return f"{what} was not committed when Neovim quit; it is not yet either: {refusal}"
         try:
-            commit = self._commit(names, gone, message, what)
+            commit = self._commit(names, gone, message, what, replay=True)
         except WorkflowError as e:
             self._drop_journal()
             return f"{what} was not committed when Neovim quit, nor now: {e}"
-        if commit is None:
-            return None  # it had landed
+        if commit is None:  # it had landed: only the person's index may be behind
+            if self._update_index([self.rel(Path(n)) for n in names]):
+                self._drop_journal()
+            return None
         return f"{what} was not committed when Neovim quit: committed now ({commit[:7]})"
 
     def head(self) -> str:
