@@ -278,17 +278,28 @@ api.nvim_create_autocmd('User', {
   end,
 })
 
---- Make every write of `buf` replace its file whole. `aug`'s autocommands
---- are cleared on detach.
+--- Make every write of `buf` replace its file whole, and never let a
+--- modeline in its text set options: step text comes from templates, which
+--- are not the person's. `group`'s autocommands are cleared on detach.
 ---@param buf integer
 ---@param aug integer
 function M.attach(buf, aug)
+  vim.bo[buf].modeline = false
   M.remove_stale(api.nvim_buf_get_name(buf))
   api.nvim_create_autocmd({ 'BufWriteCmd', 'FileWriteCmd' }, {
     group = aug,
     buffer = buf,
     desc = 'workflow.nvim: replace the step file whole',
     callback = on_write,
+  })
+  -- Loading the file again (after :bdelete) takes the global options anew.
+  api.nvim_create_autocmd('BufReadPre', {
+    group = aug,
+    buffer = buf,
+    desc = 'workflow.nvim: no modelines in step files',
+    callback = function(ev)
+      vim.bo[ev.buf].modeline = false
+    end,
   })
   -- Text is written as UTF-8 with unix line ends: say so.
   for option, value in pairs({ fileencoding = 'utf-8', fileformat = 'unix', bomb = false }) do

@@ -325,6 +325,8 @@ function M.open_step(o, cfg)
     local win = target_window()
     local buf = vim.fn.bufadd(o.path)
     vim.bo[buf].buflisted = true
+    -- Before it is loaded: modelines are applied on loading (see stepfile.attach).
+    vim.bo[buf].modeline = false
     if api.nvim_win_get_buf(win) ~= buf then
       api.nvim_win_call(win, function()
         vim.cmd('keepalt buffer ' .. buf)

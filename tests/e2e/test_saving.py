@@ -55,6 +55,49 @@ def test_a_full_disk_never_damages_the_saved_text(start_nvim: Any, essay: Path, 
     assert nvim.state()["steps"][0]["done"] is True
 
 
+MODELINE = """
+name: modeline
+title: A template with a modeline
+steps:
+  - id: notes
+    title: Notes
+    instructions: Write notes.
+    template: |
+      Notes:
+      vim: set fileencoding=latin1 textwidth=7 :
+  - id: more
+    title: More
+    instructions: More notes.
+    template: |
+      ${notes}
+"""
+
+
+def test_step_buffers_ignore_modelines_in_templates(nvim: Editor, home: Home) -> None:
+    home.write_workflow("modeline", MODELINE)
+    nvim.cmd("set modeline")  # the default for everyone but root
+    nvim.cmd("WorkflowStart modeline")
+    path = step_path(nvim)
+
+    assert nvim.current.buffer.options["textwidth"] == 0
+    assert nvim.current.buffer.options["fileencoding"] == "utf-8"
+    nvim.cmd("edit")  # reading the file again does not apply it either
+    assert nvim.current.buffer.options["textwidth"] == 0
+    nvim.type("ggA café au lait, sans sucre<Esc>")
+    assert nvim.lines()[0] == "Notes: café au lait, sans sucre"  # typed as is, not wrapped at 7 columns
+
+    nvim.cmd("WorkflowNext")
+    assert path.read_bytes().decode("utf-8").startswith("Notes: café au lait, sans sucre\n")
+    assert nvim.state()["step"] == 2
+    assert nvim.lines()[0] == "Notes: café au lait, sans sucre"
+    assert nvim.current.buffer.options["textwidth"] == 0
+    # After :bdelete the buffer is read anew when it is opened again.
+    nvim.cmd("WorkflowGoto notes")
+    nvim.cmd("bdelete")
+    nvim.cmd(f"edit {path}")
+    assert nvim.current.buffer.options["textwidth"] == 0
+
+
 def test_write_replaces_the_step_file_and_behaves_like_write(nvim: Editor, essay: Path, home: Home) -> None:
     nvim.exec_lua(
         "vim.g.written = {}; vim.api.nvim_create_autocmd({'BufWritePre', 'BufWritePost'}, {pattern = '*.md',"
