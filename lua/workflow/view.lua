@@ -83,37 +83,20 @@ function M.save(buf, auto)
     end
     return false
   end
-  local disk = vim.fn.getftime(name)
-  if disk ~= -1 and vim.b[buf].workflow_ftime and disk ~= vim.b[buf].workflow_ftime then
-    -- Changed outside Neovim since we read or wrote it: never overwrite silently.
-    if not (auto and vim.b[buf].workflow_save_error) then
-      notify(
-        ('%s changed on disk since it was opened: :w! keeps your text, :e! takes the file'):format(
-          vim.fn.fnamemodify(name, ':~:.')
-        ),
-        auto and vim.log.levels.WARN or vim.log.levels.ERROR
-      )
-    end
-    vim.b[buf].workflow_save_error = true
-    return false
-  end
-  local ok, err = pcall(api.nvim_buf_call, buf, function()
-    vim.cmd('silent lockmarks keepalt write')
-  end)
-  if ok then
+  local result = require('workflow.stepfile').write(buf)
+  if result.ok then
     vim.b[buf].workflow_save_error = nil
-    remember_disk_time(buf)
-  elseif not (auto and vim.b[buf].workflow_save_error) then
-    vim.b[buf].workflow_save_error = true
-    notify(
-      ('could not save %s (%s): your text is still in the buffer'):format(
-        vim.fn.fnamemodify(name, ':~:.'),
-        M.error_text(err)
-      ),
-      vim.log.levels.ERROR
-    )
+    return true
   end
-  return ok
+  if not auto then
+    notify(result.message, vim.log.levels.ERROR)
+  elseif not vim.b[buf].workflow_save_error then
+    -- An automatic save runs in an autocommand, where an error message comes
+    -- with "Error detected while processing..." and a prompt: one line instead.
+    api.nvim_echo({ { '[workflow] ' .. result.message, result.changed and 'WarningMsg' or 'ErrorMsg' } }, true, {})
+  end
+  vim.b[buf].workflow_save_error = true
+  return false
 end
 
 --- Save every step buffer; false if one could not be saved.
@@ -253,6 +236,7 @@ local function attach(buf, cfg)
   end
   vim.b[buf].workflow_attached = true
   remember_disk_time(buf)
+  require('workflow.stepfile').attach(buf, group)
   api.nvim_create_autocmd({ 'BufLeave', 'FocusLost', 'CursorHold' }, {
     group = group,
     buffer = buf,
@@ -341,6 +325,8 @@ function M.open_step(o, cfg)
     local win = target_window()
     local buf = vim.fn.bufadd(o.path)
     vim.bo[buf].buflisted = true
+    -- Before it is loaded: modelines are applied on loading (see stepfile.attach).
+    vim.bo[buf].modeline = false
     if api.nvim_win_get_buf(win) ~= buf then
       api.nvim_win_call(win, function()
         vim.cmd('keepalt buffer ' .. buf)

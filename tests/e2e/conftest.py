@@ -155,11 +155,12 @@ def start_nvim(home: Home, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Start a Neovim for ``home``; call again after ``quit()`` to reopen it."""
     editors: list[Editor] = []
 
-    def start(python: str | None = None, extra: tuple[str, ...] = ()) -> Editor:
+    def start(python: str | None = None, extra: tuple[str, ...] = (), wrap: tuple[str, ...] = ()) -> Editor:
+        """``extra``: more arguments for Neovim; ``wrap``: a command that runs Neovim (as ``wrap nvim ...``)."""
         monkeypatch.setenv("WORKFLOW_PYTHON", python or home.python)
         for key, value in home.env.items():
             monkeypatch.setenv(key, value)
-        argv = [nvim_binary(), "--embed", "--headless", "-u", str(INIT), "-i", "NONE", *extra]
+        argv = [*wrap, nvim_binary(), "--embed", "--headless", "-u", str(INIT), "-i", "NONE", *extra]
         ed = Editor(pynvim.attach("child", argv=argv))
         editors.append(ed)
         return ed
@@ -173,6 +174,71 @@ def start_nvim(home: Home, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 @pytest.fixture
 def nvim(start_nvim: Any) -> Editor:
     return start_nvim()  # type: ignore[no-any-return]
+
+
+SMALL_DISK_SIZE = "1m"
+
+
+@dataclass
+class SmallDisk:
+    """A tmpfs of 1 MiB to fill up: a real full disk, for Neovim and what it starts.
+
+    As root (CI) it is mounted here, for every process; elsewhere Neovim is
+    started in a user and mount namespace of its own (``wrap``), where it is
+    mounted, and this process reaches it through ``/proc/PID/root``.
+    """
+
+    path: Path
+    wrap: tuple[str, ...] = ()
+    outside: Path | None = None
+
+    def attach(self, nvim: Editor) -> None:
+        """Find the mount as this process sees it, from the Neovim that was started with ``wrap``."""
+        if self.outside is None:
+            self.outside = Path(f"/proc/{nvim.call('getpid')}/root") / self.path.relative_to("/")
+
+    def here(self, path: Path) -> Path:
+        """``path`` (as Neovim sees it) as this process reaches it."""
+        assert self.outside is not None, "call attach() first"
+        return self.outside / path.relative_to(self.path)
+
+    def fill(self) -> None:
+        """Take every free block, until writing fails with ENOSPC."""
+        import errno
+
+        fd = os.open(self.here(self.path / "filler"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            while True:
+                os.write(fd, b"\0" * 65536)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC, e
+        finally:
+            os.close(fd)
+
+    def free(self) -> None:
+        self.here(self.path / "filler").unlink()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A disk that a test can fill (see SmallDisk); skipped where no tmpfs can be mounted."""
+    import shutil
+    import subprocess
+
+    path = tmp_path / "small-disk"
+    path.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", f"size={SMALL_DISK_SIZE}", "tmpfs"]
+    if subprocess.run([*mount, str(path)], capture_output=True, check=False).returncode == 0:
+        yield SmallDisk(path, outside=path)
+        # Lazily: a Neovim of this test may still hold a file open there.
+        subprocess.run(["umount", "--lazy", str(path)], capture_output=True, check=False)
+        return
+    unshare = ["unshare", "--user", "--map-root-user", "--mount"]
+    if shutil.which("unshare") and subprocess.run([*unshare, *mount, "/mnt"], capture_output=True).returncode == 0:
+        # The mount lives, and goes, with Neovim's own mount namespace.
+        yield SmallDisk(path, wrap=(*unshare, "sh", "-c", f'{" ".join(mount)} "$0" && exec "$@"', str(path)))
+        return
+    pytest.skip("a full disk needs a tmpfs: run as root, or where `unshare --user --map-root-user --mount` works")
 
 
 def wait_for(predicate: Any, timeout: float = 10.0) -> Any:

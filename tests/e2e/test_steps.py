@@ -313,7 +313,7 @@ def test_a_file_changed_on_disk_is_never_overwritten_silently(nvim: Editor, essa
     path.write_text("Topic: theirs\n")
     os.utime(path, (time.time() + 5, time.time() + 5))
     message = nvim.error("WorkflowNext")
-    assert "changed on disk since it was opened: :w! keeps your text, :e! takes the file" in message
+    assert message == "[workflow] 01-topic.md changed on disk: :w! keeps your text, :e! takes the file"
     assert path.read_text() == "Topic: theirs\n"
     assert nvim.lines() == ["Topic: mine"]
 
