@@ -223,7 +223,8 @@ class Session:
         yours = [path for d, path in files[1:] if d.kind in ("user", "path")]
         if not yours:
             return None
-        return f"this project's {tilde(files[0][1])} is used, not your {tilde(yours[0])}"
+        project, path = files[0]
+        return f"this project's {path.relative_to(project.path.parent)} is used, not your {tilde(yours[0])}"
 
     def next(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
