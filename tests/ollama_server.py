@@ -6,6 +6,12 @@ transfer encoding, as Ollama does), ``/api/tags``, ``/api/show`` and
 stall, slow tokens, a dropped connection, an error in the middle of the
 stream, broken JSON, prose instead of JSON. It records the requests it got
 and whether the client closed the connection before the answer was done.
+
+A model can be one that runs elsewhere, as Ollama describes its cloud models
+(a model pulled as ``gpt-oss:120b-cloud``, or made ``FROM`` one under any
+name): its ``/api/tags`` entry and its ``/api/show`` answer carry
+``remote_model`` and ``remote_host`` (Ollama's api/types.go, ListModelResponse
+and ShowResponse), and the local server forwards its chats there.
 """
 
 from __future__ import annotations
@@ -73,10 +79,20 @@ def split(text: str, size: int = 7) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
+OLLAMA_CLOUD = "https://ollama.com:443"  # the remote_host Ollama gives its cloud models
+
+
 class FakeOllama:
-    def __init__(self, models: tuple[str, ...] = ("tiny:latest",), context_length: int = 4096):
+    def __init__(
+        self,
+        models: tuple[str, ...] = ("tiny:latest",),
+        context_length: int = 4096,
+        remote: dict[str, str] | None = None,
+    ):
+        """``remote``: model -> the model it is on ``OLLAMA_CLOUD``, for models that run there."""
         self.models = list(models)
         self.context_length = context_length
+        self.remote = dict(remote or {})
         self.script = Script()
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.client_closed = threading.Event()  # the client hung up before the answer was done
@@ -97,7 +113,10 @@ class FakeOllama:
             def do_GET(self) -> None:
                 if self.path == "/api/tags":
                     server.requests.append(("tags", {}))
-                    self._json(200, {"models": [{"name": m, "model": m, "size": 1000} for m in server.models]})
+                    self._json(
+                        200,
+                        {"models": [{"name": m, "model": m, "size": 1000, **server.where(m)} for m in server.models]},
+                    )
                 elif self.path == "/api/version":
                     self._json(200, {"version": "0.0.0-test"})
                 else:
@@ -111,7 +130,8 @@ class FakeOllama:
                     if body.get("model") not in server.models:
                         self._json(404, {"error": f"model '{body.get('model')}' not found"})
                     else:
-                        self._json(200, {"model_info": {"llama.context_length": server.context_length}})
+                        info = {"llama.context_length": server.context_length}
+                        self._json(200, {"model_info": info, **server.where(str(body.get("model")))})
                 elif kind in ("chat", "generate"):
                     self._stream(kind, body)
                 else:
@@ -202,6 +222,17 @@ class FakeOllama:
 
     def chats(self) -> list[dict[str, Any]]:
         return [body for kind, body in self.requests if kind == "chat"]
+
+    def where(self, model: str) -> dict[str, str]:
+        """What Ollama adds to a model's description when it runs elsewhere."""
+        if model not in self.remote:
+            return {}
+        return {"remote_model": self.remote[model], "remote_host": OLLAMA_CLOUD}
+
+    def url_by_name(self) -> str:
+        """This server's URL with its address spelt as a name (2130706433 is 127.0.0.1 to the
+        resolver): not literally loopback, so another machine to the plugin, yet it reaches here."""
+        return self.url.replace("127.0.0.1", str(int.from_bytes(bytes([127, 0, 0, 1]), "big")))
 
 
 def free_port() -> int:

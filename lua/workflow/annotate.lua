@@ -131,10 +131,14 @@ function M.start(opts, cfg)
     request = request,
     model = cfg.model,
     host = cfg.ollama_host,
+    allow_remote = cfg.allow_remote,
     timeout = cfg.annotate_timeout,
   })
   if response.error then
     return require('workflow.view').apply(response, cfg)
+  end
+  for _, line in ipairs(response.info or {}) do
+    notify(line) -- where the text goes, before any of it is sent: a workflow's model, another machine
   end
   local previous = finish(buf)
   -- One anchor per line asked about: a note for line N lands where that line is now.
@@ -261,15 +265,24 @@ function M.models(cfg)
   if #response.models == 0 then
     return notify(('the Ollama server at %s has no models: `ollama pull %s`'):format(response.host, cfg.model))
   end
+  local remote = response.remote or {}
   vim.ui.select(response.models, {
     prompt = ('Model for :WorkflowAnnotate (now %s)'):format(cfg.model),
+    format_item = function(name)
+      return remote[name] and ('%s (runs on %s)'):format(name, remote[name]) or name
+    end,
   }, function(choice)
     if choice then
       vim.cmd('redraw') -- the list is gone before the message: no hit-enter prompt
       local g = vim.g.workflow or {}
       g.model = choice
       vim.g.workflow = g -- assign the whole table: vim.g does not see changes inside one
-      notify('annotations now use ' .. choice)
+      if remote[choice] and not cfg.allow_remote then
+        -- Choosing a model is not consent to send text off this machine.
+        notify(('annotations now use %s, which runs on %s: set g:workflow.allow_remote'):format(choice, remote[choice]))
+      else
+        notify('annotations now use ' .. choice)
+      end
     end
   end)
 end

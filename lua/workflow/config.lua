@@ -12,6 +12,7 @@ M.schema = {
   default_mappings = { 'boolean', 'true or false' },
   model = { 'string', 'an Ollama model name, such as "llama3.2"' },
   ollama_host = { 'string', 'a URL such as "http://127.0.0.1:11434"' },
+  allow_remote = { 'boolean', 'true or false' },
   annotate_timeout = { 'number', 'seconds to wait for the first token' },
 }
 
@@ -22,6 +23,7 @@ function M.defaults()
     default_mappings = true,
     model = 'llama3.2',
     ollama_host = nil, -- then $OLLAMA_HOST, then http://127.0.0.1:11434
+    allow_remote = false, -- text may go to another machine, or a cloud model
     annotate_timeout = 60,
   }
 end

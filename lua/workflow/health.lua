@@ -122,47 +122,54 @@ local function check_git(cfg)
   end
 end
 
-local OLLAMA_PROBE = [[
-import json, sys, urllib.request
-host = sys.argv[1]
-out = {}
-try:
-    with urllib.request.urlopen(host + "/api/version", timeout=2) as r:
-        out["version"] = json.loads(r.read()).get("version")
-    with urllib.request.urlopen(host + "/api/tags", timeout=2) as r:
-        out["models"] = [m.get("model") or m.get("name") for m in json.loads(r.read()).get("models", [])]
-except Exception as e:
-    out["error"] = str(e)
-print(json.dumps(out))
-]]
-
+-- Where annotation text goes is decided in Python (workflow_nvim/destination.py), which
+-- this runs on its own, as dependencies.py above: one rule, with any Python.
 local function check_ollama(cfg, python)
   health.start('Ollama (for :WorkflowAnnotate)')
-  local host = cfg.ollama_host or vim.env.OLLAMA_HOST or 'http://127.0.0.1:11434'
-  if not host:find('://') then
-    host = 'http://' .. host
-  end
-  host = host:gsub('/+$', '')
   if not python then
     health.warn('cannot check Ollama without the python3 host (see above)')
     return
   end
-  local out = run({ python, '-c', OLLAMA_PROBE, host })
-  local ok, probe = pcall(vim.json.decode, out or '')
-  if not ok or type(probe) ~= 'table' or probe.error then
+  local script = config.root .. '/rplugin/python3/workflow_nvim/destination.py'
+  local out, err = run({ python, script, cfg.ollama_host or '', cfg.allow_remote and '1' or '0', cfg.model })
+  local ok, probe = pcall(vim.json.decode, out or '', { luanil = { object = true, array = true } })
+  if not ok or type(probe) ~= 'table' then
+    health.error(('cannot run %s: %s'):format(python, err or '?'))
+    return
+  end
+  local url = probe.url
+  if probe['local'] then
+    health.ok(('text goes to %s: this machine (from %s)'):format(url, probe.source))
+  elseif probe.allowed_by ~= '' then
+    health.info(('text goes to %s: another machine, allowed by %s (host from %s)'):format(url, probe.allowed_by, probe.source))
+  elseif probe.unusable then
+    health.error(probe.unusable)
+    return
+  else
+    health.error(
+      ('text would go to %s: another machine, not allowed (host from %s)'):format(url, probe.source),
+      { 'set vim.g.workflow.allow_remote = true to allow it', 'or point vim.g.workflow.ollama_host at this machine' }
+    )
+  end
+  if cfg.allow_remote then
+    health.info('vim.g.workflow.allow_remote is true: another machine or a cloud model may get text')
+  else
+    health.ok('vim.g.workflow.allow_remote is false: no cloud model, no other machine unless $OLLAMA_HOST')
+  end
+  if probe.error then
     health.warn(
-      ('Ollama is not reachable at %s (%s)'):format(host, ok and type(probe) == 'table' and probe.error or '?'),
+      ('Ollama is not reachable at %s (%s)'):format(url, probe.error),
       { 'start it with `ollama serve`, or set vim.g.workflow.ollama_host', 'everything but :WorkflowAnnotate works without it' }
     )
     return
   end
-  health.ok(('Ollama %s at %s'):format(probe.version or '?', host))
+  health.ok(('Ollama %s at %s'):format(probe.version or '?', url))
   local names = probe.models or {}
   local want = cfg.model
   local found = false
   for _, name in ipairs(names) do
     if name == want or name == want .. ':latest' then
-      found = true
+      found = name
     end
   end
   if found then
@@ -171,6 +178,15 @@ local function check_ollama(cfg, python)
     health.warn(
       ('model %s is not on the server (it has: %s)'):format(want, #names > 0 and table.concat(names, ', ') or 'none'),
       ('ollama pull %s'):format(want)
+    )
+  end
+  local elsewhere = (found and (probe.remote or {})[found]) or (probe.model_runs_on ~= '' and probe.model_runs_on)
+  if elsewhere and cfg.allow_remote then
+    health.info(('model %s runs on %s, not on this machine (allowed)'):format(want, elsewhere))
+  elseif elsewhere then
+    health.warn(
+      ('model %s runs on %s: :WorkflowAnnotate will not send it text'):format(want, elsewhere),
+      { 'set vim.g.workflow.allow_remote = true to allow it', 'or choose a local model with :WorkflowModels' }
     )
   end
 end

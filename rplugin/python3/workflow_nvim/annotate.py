@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import threading
 import time
@@ -22,16 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .destination import DEFAULT_HOST as DEFAULT_HOST
+from .destination import destination, is_loopback, model_refusal, remote_host, runs_on
 from .errors import WorkflowError
 
-DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_MODEL = "llama3.2"
 DEFAULT_FIRST_TOKEN_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 2.0
 DEFAULT_CONTEXT = 4096  # tokens, when the server does not say
 CHARS_PER_TOKEN = 3.5  # a cautious estimate for English and code
 SEVERITIES = ("error", "warning", "info", "hint")
-_CONTEXT_LENGTHS: dict[tuple[str, str], int] = {}  # (host, model) -> tokens, from /api/show
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -64,10 +63,18 @@ Give at most 10 notes, most important first. Do not repeat the text. If there is
 
 def resolve_host(configured: str | None) -> str:
     """The Ollama URL: the option, else $OLLAMA_HOST, else the default."""
-    host = (configured or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST).strip()
-    if "://" not in host:
-        host = "http://" + host
-    return host.rstrip("/")
+    return destination(configured).url
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the server's /api/show says of a model."""
+
+    context: int  # tokens
+    remote_host: str = ""  # where it runs when not on the server itself (an Ollama cloud model)
+
+
+_MODELS: dict[tuple[str, str], ModelFacts] = {}  # (host, model) -> what /api/show said of it, asked once
 
 
 @dataclass
@@ -259,8 +266,11 @@ class Annotation:
         report: Callable[[Progress], None],
         first_token_timeout: float = DEFAULT_FIRST_TOKEN_TIMEOUT,
         batch_interval: float = 0.05,
+        allow_remote: bool = False,
     ):
+        """``allow_remote``: the person's consent to a model that runs off the server (a cloud model)."""
         self.req, self.model, self.host = req, model, host
+        self.allow_remote = allow_remote
         self.report = report
         self.first_token_timeout = first_token_timeout
         self.batch_interval = batch_interval
@@ -327,11 +337,18 @@ class Annotation:
 
         timeout = httpx.Timeout(self.first_token_timeout, connect=CONNECT_TIMEOUT)
         self._client = client = ollama.Client(
-            host=self.host, timeout=timeout, event_hooks={"request": [self._watch_connections]}
+            host=self.host,
+            timeout=timeout,
+            event_hooks={"request": [self._watch_connections]},
+            trust_env=not is_loopback(self.host),  # a proxy from the environment is for other machines
         )
         if self._cancelled.is_set():
             raise WorkflowError("cancelled")
-        context = self._context_length(client)
+        facts = self._model_facts(client)
+        refusal = model_refusal(self.model, facts.remote_host, self.allow_remote)
+        if refusal:
+            raise WorkflowError(refusal)  # before any of the person's text is sent
+        context = facts.context
         messages, last, warning = build_messages(self.req, context)
         first = self.req.first_line
         parser = NoteStream(first, last)
@@ -394,27 +411,35 @@ class Annotation:
         pending.incomplete = not ok
         self.report(pending)
 
-    def _context_length(self, client: Any) -> int:
-        """The model's context, as the server reports it (asked once per host and model)."""
+    def _model_facts(self, client: Any) -> ModelFacts:
+        """The model's context and where it runs, as the server reports them (asked once per host and model)."""
         key = (self.host, self.model)
-        if key in _CONTEXT_LENGTHS:
-            return _CONTEXT_LENGTHS[key]
+        if key in _MODELS:
+            return _MODELS[key]
+        if model_refusal(self.model, "", self.allow_remote):
+            return ModelFacts(DEFAULT_CONTEXT)  # its name says enough: not even its name is sent
         try:
-            info = client.show(self.model)
+            # Raw JSON: the client's ShowResponse drops remote_host, which says where the model runs.
+            info = client._request_raw("POST", "/api/show", json={"model": self.model}).json()
         except Exception:
-            return DEFAULT_CONTEXT  # the chat request will say what is wrong
+            return ModelFacts(DEFAULT_CONTEXT)  # the chat request will say what is wrong
+        if not isinstance(info, dict):
+            return ModelFacts(DEFAULT_CONTEXT)
         length = DEFAULT_CONTEXT
-        for name, value in (getattr(info, "modelinfo", None) or {}).items():
+        model_info = info.get("model_info")
+        for name, value in (model_info if isinstance(model_info, dict) else {}).items():
             if name.endswith(".context_length") and isinstance(value, int):
                 length = max(512, min(value, 32768))
-        _CONTEXT_LENGTHS[key] = length
-        return length
+        facts = _MODELS[key] = ModelFacts(length, remote_host(info))
+        return facts
 
     def explain(self, e: BaseException) -> str:
         """One line saying what went wrong and what to do."""
         import httpx
         import ollama
 
+        if isinstance(e, WorkflowError):
+            return str(e)
         if isinstance(e, (httpx.ConnectError, ConnectionError, httpx.ConnectTimeout)):
             return f"Ollama is not reachable at {self.host}: start it with `ollama serve`"
         if isinstance(e, httpx.TimeoutException):
@@ -440,15 +465,25 @@ class Annotation:
         return f"model '{self.model}' is not on the Ollama server ({have}): run `ollama pull {self.model}`"
 
 
-def list_models(host: str, timeout: float = 5.0) -> list[str]:
-    """The names of the models the server has; WorkflowError saying why not."""
+def list_models(host: str, timeout: float = 5.0) -> dict[str, str]:
+    """The models the server has, in its order, each with where it runs when that is elsewhere
+    (an Ollama cloud model; "" for the others); WorkflowError saying why not."""
     import httpx
     import ollama
 
-    client = None
+    client: Any = None  # its _request_raw is untyped
     try:
-        client = ollama.Client(host=host, timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT))
-        return [m.model for m in client.list().models if m.model]
+        client = ollama.Client(
+            host=host, timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT), trust_env=not is_loopback(host)
+        )
+        # Raw JSON: the client's own model list drops remote_host, which says where a model runs.
+        entries = client._request_raw("GET", "/api/tags").json().get("models") or []
+        found = {}
+        for m in entries:
+            name = m.get("model") or m.get("name") if isinstance(m, dict) else None
+            if isinstance(name, str) and name:
+                found[name] = runs_on(name, remote_host(m))
+        return found
     except (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout):
         raise WorkflowError(f"Ollama is not reachable at {host}: start it with `ollama serve`") from None
     except Exception as e:

@@ -104,6 +104,11 @@ class Catalog:
                 found[name] = entry
         return [found[n] for n in sorted(found)]
 
+    @staticmethod
+    def files(dirs: list[SearchDir], name: str) -> list[tuple[SearchDir, Path]]:
+        """Every file named ``name`` in ``dirs``, the one used first, then those it shadows."""
+        return [(d, d.path / f"{name}{s}") for d in dirs for s in SUFFIXES if (d.path / f"{name}{s}").is_file()]
+
     def find(self, dirs: list[SearchDir], name: str) -> Workflow:
         """The workflow called ``name``; raise WorkflowError saying why not."""
         if not NAME_RE.match(name):

@@ -25,10 +25,10 @@ from .annotate import (
     Progress,
     Request,
     list_models,
-    resolve_host,
 )
 from .background import Worker
 from .catalog import Catalog, SearchDir
+from .destination import ALLOW_OPTION, destination, model_refusal, runs_on
 from .errors import WorkflowError
 from .run import SNAPSHOT_NAME, PendingCommit, Run, workflow_name
 from .scratch import write_atomic
@@ -209,6 +209,9 @@ class Session:
         if previous:
             # Its step buffers become plain buffers, so their maps cannot act on the new run.
             response["stopped"] = previous.id
+        shadowed = self._shadowed_by_project(params, name)
+        if shadowed:
+            response["info"].append([shadowed, "WarningMsg"])
         run = self.run
         response["events"] = [
             {
@@ -222,6 +225,17 @@ class Session:
             }
         ]
         return response
+
+    def _shadowed_by_project(self, params: dict[str, Any], name: str) -> str | None:
+        """A line naming the project's workflow ``name`` and the person's own one it replaces, if it does."""
+        files = self.catalog.files(self._dirs(params), name)
+        if not files or files[0][0].kind != "project":
+            return None
+        yours = [path for d, path in files[1:] if d.kind in ("user", "path")]
+        if not yours:
+            return None
+        project, path = files[0]
+        return f"this project's {path.relative_to(project.path.parent)} is used, not your {tilde(yours[0])}"
 
     def next(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
@@ -460,8 +474,21 @@ class Session:
             req.step_annotate = step.annotate
             req.earlier = [(s.title, run.text(s)) for s in run.workflow.steps[: step.index - 1]]
             step_model = step.model or run.workflow.model
-        model = step_model or str(params.get("model") or "") or DEFAULT_MODEL
-        host = resolve_host(str(params.get("host") or "") or None)
+        yours = str(params.get("model") or "") or DEFAULT_MODEL
+        model = step_model or yours
+        # Only the person's own configuration says where their text may go; a workflow's model: never does.
+        allow_remote = params.get("allow_remote") is True
+        where = destination(str(params.get("host") or "") or None, allow_remote)
+        refusal = where.refusal() or model_refusal(model, "", allow_remote)
+        if refusal:
+            raise WorkflowError(refusal)
+        info = []
+        if model != yours:
+            info.append(f"this workflow asks for model {model} (yours: {yours})")
+        if where.allowed_by:
+            info.append(f"sending to {where.host} (remote; allowed by {where.allowed_by})")
+        if runs_on(model):
+            info.append(f"{model} runs on {runs_on(model)} (allowed by {ALLOW_OPTION})")
         request_id = int(params.get("request") or 0)
         notes_file = run.notes_path(step) if run is not None and step is not None else None
         collected: list[dict[str, Any]] = []
@@ -481,11 +508,14 @@ class Session:
         if previous is not None:
             previous.cancel()
         timeout = float(params.get("timeout") or DEFAULT_FIRST_TOKEN_TIMEOUT)
-        annotation = Annotation(req, model, host, report, first_token_timeout=timeout)
+        annotation = Annotation(req, model, where.url, report, first_token_timeout=timeout, allow_remote=allow_remote)
         self.annotations[buf] = annotation
         annotation.start()
-        info = f"asking {model} at {host}" + ("; the previous annotation was cancelled" if previous else "")
-        return {"annotating": {"buf": buf, "request": request_id, "model": model}, "info": [info]}
+        # info: only what the person should know before the text is sent (the editor shows it).
+        response: Response = {"annotating": {"buf": buf, "request": request_id, "model": model, "host": where.url}}
+        if info:
+            response["info"] = ["; ".join(info)]
+        return response
 
     def annotate_cancel(self, params: dict[str, Any]) -> Response:
         buf = int(params.get("buf") or 0)
@@ -498,8 +528,13 @@ class Session:
         return {} if params.get("quiet") else {"info": ["annotation cancelled"]}
 
     def models(self, params: dict[str, Any]) -> Response:
-        host = resolve_host(str(params.get("host") or "") or None)
-        return {"models": list_models(host), "host": host}
+        """The server's models; ``remote`` says where those run that run elsewhere (cloud models)."""
+        where = destination(str(params.get("host") or "") or None)
+        unusable = where.unusable()
+        if unusable:
+            raise WorkflowError(unusable)
+        found = list_models(where.url)  # names only: none of the person's text is sent
+        return {"models": list(found), "remote": {m: w for m, w in found.items() if w}, "host": where.url}
 
     @staticmethod
     def _save_notes(path: Path, model: str, notes: builtins.list[dict[str, Any]], p: Progress) -> None:

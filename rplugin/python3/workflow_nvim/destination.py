@@ -1,0 +1,223 @@
+"""Where the person's text goes when a model annotates it, and on whose word.
+
+Text is sent to another machine only with the person's own consent, given in
+their own configuration, never by a workflow file (a workflow's ``model:``
+chooses a model, nothing more):
+
+- The Ollama host is this machine: a loopback address (127.0.0.0/8, ::1),
+  the name ``localhost`` itself, or the unspecified address (0.0.0.0, ::),
+  which a client's connection reaches on this machine. Any other name is
+  another machine, whatever DNS or /etc/hosts would say of it today.
+- Another host is allowed when it came from $OLLAMA_HOST (setting it is
+  consent to that host) or when vim.g.workflow.allow_remote is true.
+- A model that runs elsewhere (an Ollama cloud model: a name ending in
+  ``-cloud`` or ``:cloud``, or one that Ollama's /api/show or /api/tags
+  describes with a ``remote_host``) needs vim.g.workflow.allow_remote,
+  whatever the host.
+
+Only http:// and https:// hosts are spoken to (Ollama listens on TCP; a unix
+socket is not a place Ollama serves from).
+
+No imports of the package here: :checkhealth loads this file on its own,
+with any Python (``python -c`` with this directory on sys.path).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import sys
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_HOST = "http://127.0.0.1:11434"
+ALLOW_OPTION = "g:workflow.allow_remote"  # the help tag, and how Vim script names the option
+
+# Where the host came from, as the person would name it.
+FROM_OPTION = "vim.g.workflow.ollama_host"
+FROM_ENVIRONMENT = "$OLLAMA_HOST"
+FROM_DEFAULT = "the default"
+
+OLLAMA_CLOUD = "ollama.com"  # where Ollama's cloud models run (its OLLAMA_REMOTES default)
+
+
+def normalize(host: str) -> str:
+    """``host`` as a URL: a bare ``host:port`` gets http://, a trailing slash goes."""
+    host = host.strip()
+    if "://" not in host:
+        host = "http://" + host
+    return host.rstrip("/")
+
+
+def scheme(url: str) -> str:
+    """The scheme of ``url``, lowered ("" when it cannot be parsed)."""
+    try:
+        return urllib.parse.urlsplit(url).scheme.lower()
+    except ValueError:
+        return ""
+
+
+def hostname(url: str) -> str:
+    """The host part of ``url``, as the HTTP client will connect to it ("" when there is none)."""
+    try:
+        return urllib.parse.urlsplit(url).hostname or ""
+    except ValueError:
+        return url
+
+
+def is_loopback(url: str) -> bool:
+    """True when a connection to ``url`` cannot leave this machine.
+
+    Only literal addresses count, and the name ``localhost``: any other name is
+    resolved by DNS or a hosts file that can change, so it is another machine.
+    """
+    name = hostname(url)
+    if name == "":
+        return True  # Ollama's client connects to 127.0.0.1 when a URL names no host (":11434")
+    if name == "localhost":  # urlsplit lowers the case
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    # Connecting to the unspecified address reaches this machine (Linux, macOS, BSD).
+    return address.is_loopback or address.is_unspecified
+
+
+@dataclass(frozen=True)
+class Destination:
+    """The Ollama server annotation text is sent to, where that setting came from, and the consent."""
+
+    url: str
+    source: str  # FROM_OPTION, FROM_ENVIRONMENT or FROM_DEFAULT
+    allow_remote: bool  # the person's vim.g.workflow.allow_remote
+    environment: str = ""  # $OLLAMA_HOST as a URL, "" when unset
+
+    @property
+    def host(self) -> str:
+        """The machine, for messages."""
+        return hostname(self.url) or "127.0.0.1"
+
+    @property
+    def local(self) -> bool:
+        return is_loopback(self.url)
+
+    @property
+    def allowed_by(self) -> str:
+        """Who allowed text to go to another machine ("" when nobody did, or it stays here)."""
+        if self.local:
+            return ""
+        if self.environment and self.url == self.environment:
+            return FROM_ENVIRONMENT
+        return ALLOW_OPTION if self.allow_remote else ""
+
+    def unusable(self) -> str | None:
+        """Why this is no Ollama server to speak to at all, or None."""
+        if scheme(self.url) not in ("http", "https"):
+            return f"{self.source} must be an http:// or https:// URL (Ollama listens on TCP), not {self.url}"
+        return None
+
+    def refusal(self) -> str | None:
+        """Why no text may be sent to this host (one line saying how to allow it), or None."""
+        unusable = self.unusable()
+        if unusable:
+            return unusable
+        if self.local or self.allowed_by:
+            return None
+        return f"not sent: {self.host} is remote (set {ALLOW_OPTION})"
+
+    def describe(self) -> str:
+        """Where text goes, for :checkhealth and the annotate info line."""
+        if self.local:
+            return f"{self.url} (this machine)"
+        if self.allowed_by:
+            return f"{self.url} (another machine, allowed by {self.allowed_by})"
+        return f"{self.url} (another machine, not allowed)"
+
+
+def destination(
+    configured: str | None, allow_remote: bool = False, environ: Mapping[str, str] | None = None
+) -> Destination:
+    """Where annotation text goes: the option, else $OLLAMA_HOST, else this machine's default."""
+    env = (os.environ if environ is None else environ).get("OLLAMA_HOST", "").strip()
+    environment = normalize(env) if env else ""
+    if configured and configured.strip():
+        return Destination(normalize(configured), FROM_OPTION, allow_remote, environment)
+    if environment:
+        return Destination(environment, FROM_ENVIRONMENT, allow_remote, environment)
+    return Destination(DEFAULT_HOST, FROM_DEFAULT, allow_remote, environment)
+
+
+def cloud_name(model: str) -> bool:
+    """True for the names of Ollama's cloud models: ``gpt-oss:120b-cloud``, ``kimi-k2:cloud``."""
+    return model.strip().lower().endswith(("-cloud", ":cloud"))
+
+
+def remote_host(info: Any) -> str:
+    """The ``remote_host`` an /api/show answer or an /api/tags entry gives a model, or ""."""
+    if not isinstance(info, dict):
+        return ""
+    host = info.get("remote_host")
+    if isinstance(host, str) and host.strip():
+        return host.strip()
+    model = info.get("remote_model")
+    return "another host" if isinstance(model, str) and model.strip() else ""
+
+
+def runs_on(model: str, remote: str = "") -> str:
+    """Where ``model`` runs when that is not the Ollama server itself ("" when it runs there).
+
+    ``remote`` is the ``remote_host`` the server gave for it, if any.
+    """
+    if remote:
+        return hostname(remote) or remote
+    return OLLAMA_CLOUD if cloud_name(model) else ""
+
+
+def model_refusal(model: str, remote: str, allow_remote: bool) -> str | None:
+    """Why no text may be sent to ``model`` (one line saying how to allow it), or None."""
+    elsewhere = runs_on(model, remote)
+    if not elsewhere or allow_remote:
+        return None
+    return f"not sent: {model} runs on {elsewhere} (set {ALLOW_OPTION})"
+
+
+def report(configured: str | None, allow_remote: bool, model: str) -> dict[str, Any]:
+    """What :checkhealth says of where text goes: the host, and what the server says of its models."""
+    import urllib.request
+
+    where = destination(configured, allow_remote)
+    out: dict[str, Any] = {
+        "url": where.url,
+        "source": where.source,
+        "local": where.local,
+        "allowed_by": where.allowed_by,
+        "unusable": where.unusable(),
+        "describe": where.describe(),
+        "model_runs_on": runs_on(model),
+    }
+    if where.unusable():
+        return out
+    # A proxy from the environment is for other machines: this machine is asked directly.
+    opener = urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if where.local else []))
+    try:
+        with opener.open(where.url + "/api/version", timeout=2) as r:
+            out["version"] = json.loads(r.read()).get("version")
+        with opener.open(where.url + "/api/tags", timeout=2) as r:
+            entries = [m for m in json.loads(r.read()).get("models", []) if isinstance(m, dict)]
+        out["models"] = [m.get("model") or m.get("name") for m in entries]
+        out["remote"] = {
+            str(m.get("model") or m.get("name")): runs_on("", remote_host(m)) for m in entries if remote_host(m)
+        }
+    except Exception as e:
+        out["error"] = str(e)
+    return out
+
+
+if __name__ == "__main__":  # python destination.py HOST ALLOW MODEL (HOST "" for none): for :checkhealth
+    print(json.dumps(report(sys.argv[1] or None, sys.argv[2] == "1", sys.argv[3])))
