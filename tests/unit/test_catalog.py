@@ -6,9 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from workflow_nvim import spec
 from workflow_nvim.catalog import BUNDLED_DIR, Catalog, SearchDir, default_dirs
 from workflow_nvim.errors import WorkflowError
-from workflow_nvim.spec import WorkflowInvalid
+from workflow_nvim.spec import LOADERS, WorkflowInvalid
+
+from tests import hostile
 
 
 def workflow(title: str, name: str | None = None) -> str:
@@ -177,3 +180,68 @@ def test_default_dirs_without_xdg(monkeypatch, tmp_path):
 def test_bundled_dir_is_the_repository_workflows_dir():
     assert Path(__file__).resolve().parents[2] / "workflows" == BUNDLED_DIR
     assert BUNDLED_DIR.is_dir()
+
+
+# -- hostile files (issue 10) -------------------------------------------------------------
+
+LIST_AND_FIND = """
+import sys
+from pathlib import Path
+from workflow_nvim.catalog import Catalog, SearchDir
+from workflow_nvim.errors import WorkflowError
+
+dirs = [SearchDir("project", Path(sys.argv[1])), SearchDir("bundled", Path(sys.argv[2]))]
+catalog = Catalog()
+for e in catalog.entries(dirs):
+    print(e.name, e.kind, "ok" if e.ok else e.problems[0].message)
+for name in sys.argv[3:]:
+    try:
+        print(name, "found:", catalog.find(dirs, name).title)
+    except WorkflowError as e:
+        print(name, "error:", e)
+"""
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_a_fifo_or_a_link_to_dev_zero_is_refused_unread_and_the_others_load(write, dirs):
+    project, bundled = dirs[0].path, dirs[1].path
+    write("good.yaml", workflow("Good"), project)
+    os.mkfifo(project / "fifo.yaml")  # reading it would wait for a writer forever
+    (project / "zero.yaml").symlink_to("/dev/zero")  # size 0, and no end
+    write("fifo.yaml", workflow("Bundled fifo"), bundled)
+    r = hostile.in_child(LIST_AND_FIND, str(project), str(bundled), "fifo", "zero", "good")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "fifo project cannot read file: it is a FIFO, not a regular file",
+        "good project ok",
+        "zero project cannot read file: it is a device, not a regular file",
+        # :WorkflowStart picks the file :WorkflowList shows, and says why it cannot be used.
+        f"fifo error: {project / 'fifo.yaml'}:1:1: cannot read file: it is a FIFO, not a regular file",
+        f"zero error: {project / 'zero.yaml'}:1:1: cannot read file: it is a device, not a regular file",
+        "good found: Good",
+    ]
+
+
+def test_a_broken_link_named_like_a_workflow_is_an_error_of_that_name(write, dirs):
+    project, bundled = dirs[0].path, dirs[1].path
+    project.mkdir()
+    (project / "blog.yaml").symlink_to(project / "gone.yaml")
+    write("blog.yaml", workflow("Bundled blog"), bundled)
+    catalog = Catalog()
+    assert [(e.name, e.kind, e.ok) for e in catalog.entries(dirs)] == [("blog", "project", False)]
+    with pytest.raises(WorkflowInvalid) as info:
+        catalog.find(dirs, "blog")
+    assert str(info.value) == f"{project / 'blog.yaml'}:1:1: cannot read file: No such file or directory"
+
+
+@pytest.mark.parametrize("loader", sorted(LOADERS))
+def test_deep_nesting_breaks_only_its_own_file_in_the_list(write, dirs, monkeypatch, loader):
+    monkeypatch.setattr(spec, "LOADER", LOADERS[loader])  # the loader the editor's catalog uses
+    project = dirs[0].path
+    write("good.yaml", workflow("Good"), project)
+    deep = write("deep.yaml", hostile.deep_nesting(500), project)
+    found = {e.name: e for e in Catalog().entries(dirs)}
+    assert found["good"].ok
+    assert [str(p) for p in found["deep"].problems] == [
+        f"{deep}:2:57: values nested more than 50 levels deep (a workflow needs 4)"
+    ]

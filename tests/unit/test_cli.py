@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -188,3 +189,84 @@ def test_log_and_export_read_a_run_outside_neovim(tmp_path, blog_yaml, write):
     )
     assert missing.returncode == 1
     assert "is not a run directory" in missing.stderr
+
+
+# -- hostile input (issue 10) ---------------------------------------------------------
+
+
+def test_validate_a_fifo_does_not_wait_for_a_writer(tmp_path):
+    os.mkfifo(tmp_path / "evil.yaml")
+    r = cli("validate", "evil.yaml", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (1, "evil.yaml:1:1: cannot read file: it is a FIFO, not a regular file\n")
+
+
+def _exported_run(tmp_path: Path, write, blog_yaml: str, notes: str | None = None) -> Path:
+    """A run of 'blog' with step 1 done; ``notes`` is the text of step 1's notes file."""
+    from workflow_nvim.session import Session
+
+    project = tmp_path / "project"
+    write("blog.yaml", blog_yaml, project)
+    session = Session()
+    env = {"dirs": [["project", str(project)]], "runs_dir": str(tmp_path / "runs")}
+    opened = session.handle("start", {**env, "args": ["blog"]})["open"]
+    Path(opened["path"]).write_text("Cats\n", encoding="utf-8")
+    run = session.run
+    assert run is not None
+    if notes is not None:
+        run.notes_path(run.current).write_text(notes, encoding="utf-8")
+    session.handle("next", {**env, "buffer_step": {"run": run.id, "id": "topic"}})
+    return run.dir
+
+
+@pytest.mark.parametrize(
+    ("notes", "shown"),
+    [
+        ("[1, 2]", "> _(the notes file 01-topic.notes.json is not a JSON object)_"),
+        ('"notes"', "> _(the notes file 01-topic.notes.json is not a JSON object)_"),
+        ("null", "> _(the notes file 01-topic.notes.json is not a JSON object)_"),
+        ("{not json", "> _(the notes file 01-topic.notes.json is not JSON)_"),
+        ("[" * 100_000, "> _(the notes file 01-topic.notes.json is not JSON)_"),
+        ('{"model": 3, "summary": ["x"], "notes": "many"}', "> Notes by the model"),
+        (
+            '{"notes": [1, null, {"line": "2", "note": 5}, {"line": true, "severity": 7, "note": "Kept."}]}',
+            "> Notes by the model\n> - line ?: Kept.",
+        ),
+    ],
+    ids=["list", "string", "null", "not-json", "deep", "wrong-types", "wrong-items"],
+)
+def test_export_survives_a_notes_file_that_is_not_what_it_should_be(tmp_path, write, blog_yaml, notes, shown):
+    run_dir = _exported_run(tmp_path, write, blog_yaml, notes)
+    r = cli("export", str(run_dir), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert f"## 1. Pick a topic\n\nCats\n\n{shown}\n\n## 2. Outline (not done)" in r.stdout
+
+
+def test_export_shows_the_models_text_without_letting_it_make_markdown(tmp_path, write, blog_yaml):
+    attack = "Fine.\n# Owned\n<img src=x onerror=alert(1)>\n```\n![pixel](http://example.org/p.png) *bold*"
+    notes = {"model": "tiny\n## Model", "summary": attack, "notes": [{"line": 1, "severity": "<b>", "note": attack}]}
+    title = 'title: "Write\\n# Injected <script>x</script>"'
+    run_dir = _exported_run(tmp_path, write, blog_yaml.replace("title: Write a blog post", title), json.dumps(notes))
+    r = cli("export", str(run_dir), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    shown = r"Fine. # Owned &lt;img src=x onerror=alert(1)&gt; \`\`\` !\[pixel\](http://example.org/p.png) \*bold\*"
+    assert f"> Notes by tiny ## Model: {shown}\n> - line 1 (&lt;b&gt;): {shown}\n" in r.stdout
+    lines = r.stdout.splitlines()
+    assert lines[0] == r"# Write # Injected &lt;script&gt;x&lt;/script&gt;"
+    # The only headings are the export's own, and nothing can open a fence or HTML.
+    assert [line for line in lines if line.startswith("#")] == [
+        lines[0],
+        "## 1. Pick a topic",
+        "## 2. Outline (not done)",
+        "## 3. Draft (not done)",
+    ]
+    assert not [line for line in lines if line.lstrip().startswith(("```", "~~~", "<"))]
+
+
+def test_export_escapes_the_workflow_description_line_by_line(tmp_path, write, blog_yaml):
+    description = "description: |\n  # Not a heading\n  1. not a list\n  <div>no html</div>\n  plain text\n"
+    run_dir = _exported_run(
+        tmp_path, write, blog_yaml.replace("description: |\n  From an idea to a draft.\n", description)
+    )
+    r = cli("export", str(run_dir), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "\n\\# Not a heading\n1\\. not a list\n&lt;div&gt;no html&lt;/div&gt;\nplain text\n" in r.stdout

@@ -13,6 +13,8 @@ from workflow_nvim.run import Run
 from workflow_nvim.session import Session
 from workflow_nvim.spec import load_workflow
 
+from tests import hostile
+
 BROKEN = "title: Broken\nsteps:\n  - id: a\n    title: A\n    intructions: x\n"
 
 
@@ -168,6 +170,7 @@ def test_goto_errors(session, env):
         error(session, env, "goto", "draft")
         == "step 'draft' is not reached yet: complete 'topic' first (:WorkflowNext)"
     )
+    assert error(session, env, "goto", "9" * 5000) == "blog has steps 1 to 3, not 9999999999999999999…"
     assert error(session, env, "goto") == ":WorkflowGoto takes one step id or number"
     assert error(session, env, "goto", "a", "b") == ":WorkflowGoto takes one step id or number"
     assert session.run is not None and session.run.current.id == "topic"
@@ -557,3 +560,29 @@ def test_next_from_outside_the_run_opens_the_current_step_and_completes_nothing(
     assert r["open"]["id"] == "topic"
     assert r["info"] == ["opened step 1 'Pick a topic': :WorkflowNext in it completes it"]
     assert session.run is not None and session.run.completed == set()
+
+
+def test_a_template_that_would_fill_in_too_large_is_refused_and_the_run_goes_on(session, env, write, tmp_path, git):
+    # 188 KB: step b's template is ${a} 47,000 times; 4 KB in step a would make b's file 180 MB.
+    write("repeater.yaml", hostile.repeater(), tmp_path / "project")
+    opened = call(session, env, "start", "repeater")["open"]
+    step_a = Path(opened["path"])
+    step_a.write_text("x" * 4000 + "\n", encoding="utf-8")
+    assert error(session, env, "next") == "template of 'b' would be 179.1 MiB, over 1 MiB: shorten step 'a'"
+    run = session.run
+    assert run is not None
+    assert sorted(p.name for p in run.dir.iterdir()) == [".git", "01-a.md", "workflow.yaml"]
+    assert git(run.dir, "log", "--format=%s") == "repeater: 1/2 A"  # step a is done; only b did not open
+    # The person shortens step a and tries again: b opens, no larger than the limit.
+    step_a.write_text("x\n", encoding="utf-8")
+    r = call(session, env, "next", buffer_step={"run": run.id, "id": "a"})
+    assert r["open"]["id"] == "b"
+    assert Path(r["open"]["path"]).read_text(encoding="utf-8") == "x" * hostile.repeater().count("${a}") + "\n"
+
+
+def test_instructions_that_would_fill_in_too_large_are_refused(session, env, write, tmp_path):
+    text = hostile.repeater().replace("instructions: Read it back.\n    template: |", "instructions: |")
+    write("loud.yaml", text, tmp_path / "project")
+    opened = call(session, env, "start", "loud")["open"]
+    Path(opened["path"]).write_text("x" * 4000 + "\n", encoding="utf-8")
+    assert error(session, env, "next") == "instructions of 'b' would be 179.1 MiB, over 1 MiB: shorten step 'a'"

@@ -7,13 +7,22 @@ from pathlib import Path
 import pytest
 from workflow_nvim.errors import WorkflowError
 from workflow_nvim.spec import (
+    LOADERS,
     MAX_BYTES,
+    MAX_NESTING,
+    MAX_PROBLEMS,
+    MAX_RENDERED,
+    NotRegularFile,
     Problem,
     StepTemplate,
+    TooLarge,
     WorkflowInvalid,
     load_workflow,
+    read_regular,
     render,
 )
+
+from tests import hostile
 
 NAME_RULE = "lowercase letters, digits, '-' or '_', starting with a letter"
 STEP_KEYS = "id, title, instructions, template, filetype, annotate, model"
@@ -87,6 +96,7 @@ def test_workflow_step_by_id_index_or_digit_string(write, blog_yaml):
     assert wf.step("outline").index == 2
     assert wf.step(3).id == "draft"
     assert wf.step("1").id == "topic"
+    assert wf.step("0" * 5000 + "2").id == "outline"
 
 
 @pytest.mark.parametrize(
@@ -98,6 +108,8 @@ def test_workflow_step_by_id_index_or_digit_string(write, blog_yaml):
         ("0", "blog has steps 1 to 3, not 0"),
         (0, "blog has steps 1 to 3, not 0"),
         ("²", "blog has no step '²'"),  # isdigit() but not a number int() accepts
+        ("9" * 5000, "blog has steps 1 to 3, not 9999999999999999999…"),  # past Python's int() digit limit
+        ("x" * 5000, f"blog has no step '{'x' * 69}…'"),
     ],
 )
 def test_workflow_step_unknown_is_a_one_line_error(write, key, message, blog_yaml):
@@ -411,7 +423,7 @@ def test_loading_never_runs_code_from_tags(problems, tmp_path):
     assert not marker.exists()
 
 
-def test_aliases_are_resolved_and_merge_keys_are_just_unknown_keys(problems):
+def test_aliases_are_refused_where_they_are_and_merge_keys_are_just_unknown_keys(problems):
     found = problems(
         """\
         title: &t T
@@ -419,12 +431,21 @@ def test_aliases_are_resolved_and_merge_keys_are_just_unknown_keys(problems):
           - id: a
             title: *t
             <<: {instructions: x}
+            template: *t
         """
     )
     assert found == [
+        (4, 12, "alias '*t': workflows do not allow YAML aliases, write the value out"),
+        (6, 15, "alias '*t': workflows do not allow YAML aliases, write the value out"),
+    ]
+    assert problems("title: T\nsteps:\n  - id: a\n    title: A\n    <<: {instructions: x}\n") == [
         (5, 5, f"unknown key '<<' (keys of step 1: {STEP_KEYS})"),
         (3, 5, "step 1 is missing the required key 'instructions'"),
     ]
+
+
+def test_an_anchor_without_an_alias_is_harmless(write):
+    assert load_workflow(write("wf.yaml", ONE_STEP.replace("title: T", "title: &t T"))).title == "T"
 
 
 # -- the file itself: encoding and size ---------------------------------------------
@@ -682,3 +703,141 @@ def test_the_bundled_workflows_are_valid():
     assert files, f"no bundled workflows in {bundled}"
     for path in files:
         assert load_workflow(path).name == path.stem
+
+
+# -- hostile files: bounded reading and bounded work (issue 10) -----------------------------
+
+
+def test_a_symlink_to_a_workflow_file_loads(write, tmp_path):
+    target = write("real.yaml", ONE_STEP)
+    (tmp_path / "link.yaml").symlink_to(target)
+    assert load_workflow(tmp_path / "link.yaml").name == "link"
+
+
+def test_a_directory_named_like_a_workflow_is_not_read(tmp_path):
+    (tmp_path / "dir.yaml").mkdir()
+    with pytest.raises(WorkflowInvalid) as info:
+        load_workflow(tmp_path / "dir.yaml")
+    assert str(info.value) == f"{tmp_path / 'dir.yaml'}:1:1: cannot read file: it is a directory, not a regular file"
+
+
+def test_read_regular_reads_one_byte_past_the_limit_and_no_more(write, tmp_path):
+    path = write("ten.txt", b"0123456789")
+    assert read_regular(path, 3) == b"0123"
+    assert read_regular(path, 10) == b"0123456789"
+    with pytest.raises(NotRegularFile):
+        read_regular(tmp_path, 10)
+    # A symlink to /dev/zero and a FIFO: see test_catalog.py, which reads them in a child process.
+
+
+def test_an_alias_bomb_is_refused_with_a_bounded_list_of_problems(write):
+    path = write("bomb.yaml", hostile.alias_bomb())
+    assert 19_000 < path.stat().st_size <= 20_000
+    with pytest.raises(WorkflowInvalid) as info:
+        load_workflow(path)
+    found = info.value.problems
+    alias = "alias '*s': workflows do not allow YAML aliases, write the value out"
+    assert [str(p) for p in found[:2]] == [f"{path}:4:5: {alias}", f"{path}:5:5: {alias}"]
+    uses = hostile.alias_bomb().count("*s")
+    assert len(found) == MAX_PROBLEMS + 1
+    more = f"{uses - MAX_PROBLEMS} more aliases from here on: fix the ones above first"
+    assert str(found[-1]) == f"{path}:{MAX_PROBLEMS + 4}:5: {more}"
+    assert info.value.total == uses
+    assert str(info.value) == f"{found[0]} (and {uses - 1} more)"
+
+
+@pytest.mark.parametrize("text", ["title: T\nsteps: &s [*s]\n", "title: &t [*t]\nsteps: []\n"])
+def test_a_recursive_alias_is_refused(problems, text):
+    assert problems(text)[0][2].startswith("alias '*")
+
+
+def test_many_unknown_references_list_100_problems_then_count_the_rest(write):
+    path = write("refs.yaml", hostile.unknown_refs())
+    assert 278_000 <= path.stat().st_size < 279_000
+    with pytest.raises(WorkflowInvalid) as info:
+        load_workflow(path)
+    found = info.value.problems
+    assert len(found) == MAX_PROBLEMS + 1
+    steps = hostile.unknown_refs().count("- id:")
+    assert info.value.total == 4 * steps
+    assert found[0].message == (
+        "'instructions' of step 's1' refers to unknown step 'x1' (write '$${' for a literal '${')"
+    )
+    # The 101st problem is the first not listed: the 1st reference of step 26.
+    assert (found[-1].line, found[-1].col) == (3 * 26 + 2, 19)  # three lines a step, from line 3
+    assert found[-1].message == f"{4 * steps - MAX_PROBLEMS} more problems from here on: fix the ones above first"
+
+
+def test_a_hint_is_computed_once_per_unknown_name_and_given_each_time(problems):
+    text = "title: T\nsteps:\n  - id: outline\n    title: O\n    instructions: x\n"
+    text += "  - id: b\n    title: B\n    instructions: ${outlne} ${outlne}\n"
+    hint = "refers to unknown step 'outlne', did you mean 'outline'?"
+    assert [hint in m for _, _, m in problems(text)] == [True, True]
+
+
+def test_no_hints_past_their_budget_but_the_problems_are_listed(write):
+    # 1 MiB of long, alike ids: a hint would compare the unknown name with 8,000 of them.
+    path = write("alike.yaml", hostile.similar_ids())
+    with pytest.raises(WorkflowInvalid) as info:
+        load_workflow(path)
+    found = info.value.problems
+    assert len(found) == MAX_PROBLEMS + 1
+    assert all("refers to unknown step" in p.message for p in found[:-1])
+    assert not [p for p in found if "did you mean" in p.message]
+
+
+def test_long_values_are_shortened_in_problems(problems):
+    found = problems(ONE_STEP.replace("id: a", "id: " + "a" * 10_000))
+    assert found == [(3, 9, f"step id '{'a' * 69}…' must be {NAME_RULE}")]
+
+
+@pytest.fixture(params=sorted(LOADERS))
+def loader(request):
+    """Each YAML loader this PyYAML has: libyaml's (the default when present) and the pure-Python one."""
+    return LOADERS[request.param]
+
+
+def test_deep_nesting_is_a_problem_of_the_file_with_either_loader(write, loader):
+    path = write("deep.yaml", hostile.deep_nesting(500))
+    with pytest.raises(WorkflowInvalid) as info:
+        load_workflow(path, loader=loader)
+    # The first value nested too deep: the '[' of level MAX_NESTING + 1 (the first '[', column 8, is level 2).
+    assert str(info.value) == (
+        f"{path}:2:{8 + MAX_NESTING - 1}: values nested more than {MAX_NESTING} levels deep (a workflow needs 4)"
+    )
+
+
+def test_nesting_up_to_the_limit_is_checked_as_usual(problems):
+    found = problems(hostile.deep_nesting(MAX_NESTING - 2))
+    assert found == [(2, 9, "step 1 must be a mapping (key: value), got a list")]
+
+
+def test_both_loaders_find_the_same_problems(write, loader):
+    path = write("wf.yaml", hostile.unknown_refs(3000))
+    with pytest.raises(WorkflowInvalid) as info:
+        load_workflow(path, loader=loader)
+    with pytest.raises(WorkflowInvalid) as default:
+        load_workflow(path)
+    assert info.value.problems == default.value.problems
+
+
+# -- rendering: bounded output ------------------------------------------------------------
+
+
+def test_render_up_to_the_limit_and_not_one_character_more():
+    a = "x" * 1024
+    assert len(render("${a}" * 1024, {"a": a})) == MAX_RENDERED
+    with pytest.raises(TooLarge) as info:
+        render("${a}" * 1024 + "!", {"a": a}, "template of 'b'")
+    assert str(info.value) == "template of 'b' would be 1.0 MiB, over 1 MiB: shorten step 'a'"
+    # '$${' is one character shorter once rendered; an unknown reference stays as it is.
+    text = "${a}" * 1023 + "$${" + "${zz}" + "z" * (1024 - 2 - 5)
+    assert len(render(text, {"a": a})) == MAX_RENDERED
+    with pytest.raises(TooLarge):
+        render(text + "z", {"a": a})
+
+
+def test_render_names_the_step_that_makes_up_most_of_the_text():
+    with pytest.raises(TooLarge) as info:
+        render("${a}${b}" * 1000, {"a": "x" * 100, "b": "y" * 2000}, "instructions of 'c'")
+    assert str(info.value) == "instructions of 'c' would be 2.0 MiB, over 1 MiB: shorten step 'b'"

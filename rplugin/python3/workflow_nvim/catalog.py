@@ -116,7 +116,8 @@ class Catalog:
         for d in dirs:
             for suffix in SUFFIXES:
                 path = d.path / f"{name}{suffix}"
-                if path.is_file():
+                # Whatever has the name wins, as in entries(): a FIFO or a broken link is refused, not skipped.
+                if os.path.lexists(path):
                     return self.load(path)
         names = [e.name for e in self.entries(dirs)]
         where = ", ".join(str(d.path) for d in dirs)

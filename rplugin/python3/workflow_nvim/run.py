@@ -218,7 +218,7 @@ class Run:
         return {s.id: self.text(s).rstrip("\n") for s in self.workflow.steps[: step.index - 1] if s.id in used}
 
     def instructions(self, step: Step) -> str:
-        return render(step.instructions, self.texts_before(step)).rstrip("\n")
+        return render(step.instructions, self.texts_before(step), f"instructions of '{step.id}'").rstrip("\n")
 
     @property
     def frontier(self) -> Step:
@@ -241,7 +241,7 @@ class Run:
         path = self.path(step)
         if not path.exists() and self.held_by is None:  # read-only: never write into another's run
             try:
-                write_atomic(path, render(step.template, self.texts_before(step)))
+                write_atomic(path, render(step.template, self.texts_before(step), f"template of '{step.id}'"))
             except OSError as e:
                 raise WorkflowError(f"cannot write {path}: {e.strerror}") from e
         self.current = step

@@ -9,16 +9,28 @@ The YAML is composed into nodes without implicit type resolution, so every
 scalar stays the string the author wrote (``title: NO`` is ``"NO"``, not
 ``False``), and the node marks give exact positions. Nothing is ever
 constructed from tags, so loading is always safe.
+
+Hostile files (a cloned repository's ``.workflows/``) cost bounded work: only
+regular files are read, and at most ``MAX_BYTES`` of them; YAML aliases are
+refused, so the node tree is never larger than the file; nesting is limited;
+at most ``MAX_PROBLEMS`` problems are listed; and "did you mean" hints stop
+after ``SUGGESTION_BUDGET`` comparisons. Filling a template is refused when
+the text would exceed ``MAX_RENDERED`` characters.
 """
 
 from __future__ import annotations
 
 import difflib
+import errno
+import itertools
+import os
 import re
+import stat
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -26,6 +38,18 @@ from .errors import WorkflowError
 
 MAX_BYTES = 1024 * 1024
 """Workflow files larger than this are rejected unread."""
+
+MAX_PROBLEMS = 100
+"""Problems listed per file; the rest are counted in one last line."""
+
+MAX_NESTING = 50
+"""How deep values may be nested (a valid workflow needs 4 levels)."""
+
+SUGGESTION_BUDGET = 1_000_000
+"""Work for "did you mean" hints per file, in characters compared (word length times choices' length)."""
+
+MAX_RENDERED = 1024 * 1024
+"""Characters a filled-in template or instructions may have."""
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}\Z")
 NAME_RULE = "lowercase letters, digits, '-' or '_', starting with a letter"
@@ -93,12 +117,21 @@ class Problem:
 
 
 class WorkflowInvalid(WorkflowError):
-    """A workflow file with one or more problems."""
+    """A workflow file with one or more problems.
 
-    def __init__(self, problems: list[Problem]):
+    ``problems`` lists at most ``MAX_PROBLEMS`` of them, then one line saying
+    how many more there are; ``total`` counts them all.
+    """
+
+    def __init__(self, problems: list[Problem], total: int | None = None):
         self.problems = problems
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        self.total = len(problems) if total is None else total
+        more = f" (and {self.total - 1} more)" if self.total > 1 else ""
         super().__init__(f"{problems[0]}{more}")
+
+
+class TooLarge(WorkflowError):
+    """A template or instructions that would be longer than ``MAX_RENDERED`` once filled in."""
 
 
 # Only the braced form: ``$HOME`` or ``$5`` in a template stay as they are.
@@ -179,14 +212,17 @@ class Workflow:
     def step(self, key: str | int) -> Step:
         """The step with this id, or this 1-based index (as int or digit string)."""
         if isinstance(key, int) or key.isdecimal():
-            i = int(key)
-            if 1 <= i <= len(self.steps):
+            # Python refuses int() of a few thousand digits; no step number is that long anyway.
+            digits = str(key).lstrip("0")
+            i = key if isinstance(key, int) else int(digits or "0") if len(digits) <= 18 else None
+            if i is not None and 1 <= i <= len(self.steps):
                 return self.steps[i - 1]
-            raise WorkflowError(f"{self.name} has steps 1 to {len(self.steps)}, not {i}")
+            number = shown(str(i) if i is not None else digits, 20)
+            raise WorkflowError(f"{self.name} has steps 1 to {len(self.steps)}, not {number}")
         for s in self.steps:
             if s.id == key:
                 return s
-        raise WorkflowError(f"{self.name} has no step '{key}'{did_you_mean(key, [s.id for s in self.steps])}")
+        raise WorkflowError(f"{self.name} has no step '{shown(key)}'{did_you_mean(key, [s.id for s in self.steps])}")
 
     def filename(self, step: Step) -> str:
         """The step's file name in a run directory, e.g. ``01-topic.md``."""
@@ -195,19 +231,60 @@ class Workflow:
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:
+    """', did you mean 'x'?' for the choice closest to ``word``, or ''."""
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f", did you mean '{close[0]}'?" if close else ""
 
 
-def _loader_base() -> type:
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def shown(text: str, limit: int = 70) -> str:
+    """``text`` as a one-line message quotes it: line breaks written out, at most ``limit`` characters."""
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class _StrictLoader(_loader_base()):  # type: ignore[misc]
-    """Composes nodes only; no implicit resolvers, so every plain scalar is a str."""
+class _TooDeep(yaml.composer.ComposerError):
+    """Values nested deeper than ``MAX_NESTING``."""
+
+    def __init__(self, mark: yaml.Mark):
+        super().__init__(None, None, f"values nested more than {MAX_NESTING} levels deep (a workflow needs 4)", mark)
 
 
-_StrictLoader.yaml_implicit_resolvers = {}
+class PythonLoader(yaml.SafeLoader):
+    """PyYAML's pure-Python loader, composing nodes only: no implicit resolvers, so every plain scalar is a str.
+
+    Its composer recurses once per level of nesting, so it stops at
+    ``MAX_NESTING`` levels, long before Python's recursion limit would.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.depth >= MAX_NESTING:
+            raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+PythonLoader.yaml_implicit_resolvers = {}
+
+LOADERS: dict[str, type] = {"python": PythonLoader}
+"""The loaders ``parse`` can use, by name: ``python`` always, ``libyaml`` when PyYAML was built with it."""
+
+if hasattr(yaml, "CSafeLoader"):
+
+    class LibyamlLoader(yaml.CSafeLoader):
+        """libyaml's loader, composing nodes only (no implicit resolvers); it has its own nesting limit."""
+
+    LibyamlLoader.yaml_implicit_resolvers = {}
+    LOADERS["libyaml"] = LibyamlLoader
+
+LOADER = LOADERS.get("libyaml", PythonLoader)
+"""The loader ``parse`` uses unless told otherwise: libyaml's when there is one (faster)."""
 
 
 class _Checker:
@@ -218,14 +295,54 @@ class _Checker:
         self.display = str(path)
         self.lines = text.splitlines()
         self.problems: list[Problem] = []
+        self.unlisted = 0  # problems found past MAX_PROBLEMS
+        self.first_unlisted = (1, 1)
+        self.suggestions: dict[tuple[str, int], str] = {}
+        self.budget = SUGGESTION_BUDGET
+        self.lengths: dict[int, int] = {}
+
+    @property
+    def full(self) -> bool:
+        """True once MAX_PROBLEMS problems are listed: later ones are only counted."""
+        return len(self.problems) >= MAX_PROBLEMS
 
     def at(self, node: yaml.Node, message: str, offset: int | None = None) -> None:
+        if self.full and self.unlisted:
+            self.unlisted += 1
+            return
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
         if offset is not None and isinstance(node, yaml.ScalarNode):
             line, col = self._locate(node, offset)
+        if self.full:
+            self.unlisted, self.first_unlisted = 1, (line, col)
+            return
         # A problem is one line (``file:line:col: message``), even if a quoted value holds a line break.
         message = message.replace("\r", "\\r").replace("\n", "\\n")
         self.problems.append(Problem(self.display, line, col, message))
+
+    def suggest(self, word: str, choices: tuple[str, ...]) -> str:
+        """did_you_mean, once per word, and only while problems are listed and the budget lasts."""
+        if self.full:
+            return ""
+        key = (word, id(choices))  # the choices are tuples that live as long as the check
+        if key not in self.suggestions:
+            if id(choices) not in self.lengths:
+                self.lengths[id(choices)] = sum(len(c) for c in choices)
+            cost = len(word) * self.lengths[id(choices)]  # what difflib's ratio costs, at worst
+            if cost > self.budget:
+                return ""
+            self.budget -= cost
+            self.suggestions[key] = did_you_mean(word, list(choices))
+        return self.suggestions[key]
+
+    def invalid(self) -> WorkflowInvalid:
+        """The error listing the problems found, the unlisted ones counted in a last line."""
+        problems = list(self.problems)
+        if self.unlisted:
+            line, col = self.first_unlisted
+            more = count(self.unlisted, "more problem")
+            problems.append(Problem(self.display, line, col, f"{more} from here on: fix the ones above first"))
+        return WorkflowInvalid(problems, len(self.problems) + self.unlisted)
 
     def _locate(self, node: yaml.ScalarNode, offset: int) -> tuple[int, int]:
         """File position of character ``offset`` of a scalar's value."""
@@ -237,7 +354,7 @@ class _Checker:
             # Literal block: value lines map one to one onto the lines after the header.
             first = start.line + 1
             indent = 0
-            for text in self.lines[first:]:
+            for text in itertools.islice(self.lines, first, None):
                 if text.strip():
                     indent = len(text) - len(text.lstrip(" "))
                     break
@@ -268,7 +385,7 @@ class _Checker:
                 continue
             if key.value in entries:
                 first = entries[key.value][0].start_mark.line + 1
-                self.at(key, f"duplicate key '{key.value}' (first given on line {first})")
+                self.at(key, f"duplicate key '{shown(key.value)}' (first given on line {first})")
                 continue
             entries[key.value] = (key, value)
         return entries
@@ -278,7 +395,7 @@ class _Checker:
             if name not in allowed:
                 self.at(
                     key,
-                    f"unknown key '{name}'{did_you_mean(name, list(allowed))} (keys of {what}: {', '.join(allowed)})",
+                    f"unknown key '{shown(name)}'{self.suggest(name, allowed)} (keys of {what}: {', '.join(allowed)})",
                 )
 
     def required(
@@ -322,18 +439,67 @@ def _kind(node: yaml.Node) -> str:
     return f"'{node.value}'" if len(node.value) < 40 and "\n" not in node.value else "text"
 
 
+class NotRegularFile(OSError):
+    """A path that names a FIFO, a device, a directory or a socket, not a regular file."""
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _regular(path: Path, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+        raise NotRegularFile(errno.EINVAL, f"it is {kind}, not a regular file", str(path))
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path`` (a symlink to one is followed), at most ``limit + 1`` of them.
+
+    Anything else raises NotRegularFile before a byte is read: a FIFO would
+    block forever, a symlink to ``/dev/zero`` never ends (and says its size
+    is 0), and merely opening some devices does something. Reading one byte
+    past ``limit`` tells a file that is too long without reading it all.
+    """
+    _regular(path, os.stat(path).st_mode)
+    # O_NONBLOCK: should a FIFO take the file's place after the stat, opening it does not wait for a writer.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        _regular(path, os.fstat(fd).st_mode)  # what was opened, whatever the path names by now
+        chunks, left = [], limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_text(path: Path) -> tuple[bytes, str]:
-    """The bytes and decoded text of a workflow file, or WorkflowInvalid."""
+    """The bytes and decoded text of a workflow file, or WorkflowInvalid.
+
+    Only a regular file (or a symlink to one) is read, and no more than
+    ``MAX_BYTES`` of it.
+    """
     display = str(path)
+    too_big = "workflow files are limited to 1 MiB"
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise WorkflowInvalid(
-                [Problem(display, 1, 1, f"file is {size} bytes; workflow files are limited to 1 MiB")]
-            )
-        data = path.read_bytes()
+            raise WorkflowInvalid([Problem(display, 1, 1, f"file is {size} bytes; {too_big}")])
+        data = read_regular(path, MAX_BYTES)
     except OSError as e:
         raise WorkflowInvalid([Problem(display, 1, 1, f"cannot read file: {e.strerror}")]) from e
+    if len(data) > MAX_BYTES:  # it grew since the stat
+        raise WorkflowInvalid([Problem(display, 1, 1, f"file is over {MAX_BYTES} bytes; {too_big}")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -352,29 +518,34 @@ def read_text(path: Path) -> tuple[bytes, str]:
     return data, text
 
 
-def parse(path: Path, data: bytes, text: str, name: str | None = None) -> Workflow:
+def parse(path: Path, data: bytes, text: str, name: str | None = None, loader: type | None = None) -> Workflow:
     """Validate the text of a workflow file; raise WorkflowInvalid listing every problem.
 
     The workflow's name is the file's stem unless ``name`` is given (a run's
-    ``workflow.yaml`` snapshot is named after its run).
+    ``workflow.yaml`` snapshot is named after its run). ``loader`` is one of
+    ``LOADERS`` (default ``LOADER``).
     """
     display = str(path)
+    loader = loader or LOADER
     try:
-        root = yaml.compose(text, Loader=_StrictLoader)
+        root = yaml.compose(text, Loader=loader)
+    except _TooDeep as e:
+        raise WorkflowInvalid([Problem(display, *_position(e.problem_mark), str(e.problem))]) from e
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = e.problem or e.context or "invalid YAML"
-        raise WorkflowInvalid([Problem(display, line, col, f"YAML syntax error: {what}")]) from e
+        what = shown(e.problem or e.context or "invalid YAML", 200)
+        raise WorkflowInvalid(
+            [Problem(display, *_position(e.problem_mark or e.context_mark), f"YAML syntax error: {what}")]
+        ) from e
     except yaml.YAMLError as e:
-        raise WorkflowInvalid([Problem(display, 1, 1, f"YAML error: {e}")]) from e
+        raise WorkflowInvalid([Problem(display, 1, 1, f"YAML error: {shown(str(e), 200)}")]) from e
     if root is None:
         raise WorkflowInvalid([Problem(display, 1, 1, "file is empty: a workflow needs a title and steps")])
+    _check_shape(display, text, root, loader)
 
     check = _Checker(path, text)
     top = check.mapping(root, "a workflow")
     if top is None:
-        raise WorkflowInvalid(check.problems)
+        raise check.invalid()
     check.known_keys(top, WORKFLOW_KEYS, "the workflow")
     check.required(top, REQUIRED_WORKFLOW_KEYS, root, "the workflow")
 
@@ -382,7 +553,7 @@ def parse(path: Path, data: bytes, text: str, name: str | None = None) -> Workfl
     name = check.string(top, "name")
     if name is not None:
         if not NAME_RE.match(name):
-            check.at(top["name"][1], f"name '{name}' must be {NAME_RULE}")
+            check.at(top["name"][1], f"name '{shown(name)}' must be {NAME_RULE}")
         elif name != stem:
             check.at(
                 top["name"][1],
@@ -390,7 +561,7 @@ def parse(path: Path, data: bytes, text: str, name: str | None = None) -> Workfl
                 f"rename the file to {name}{path.suffix} or the name to {stem}",
             )
     elif not NAME_RE.match(stem):
-        check.at(root, f"file name '{path.name}' is not a valid workflow name: use {NAME_RULE}")
+        check.at(root, f"file name '{shown(path.name)}' is not a valid workflow name: use {NAME_RULE}")
     title = check.string(top, "title")
     description = check.string(top, "description", empty_ok=True) or ""
 
@@ -399,7 +570,7 @@ def parse(path: Path, data: bytes, text: str, name: str | None = None) -> Workfl
         steps = _steps(check, top["steps"][1])
 
     if check.problems:
-        raise WorkflowInvalid(check.problems)
+        raise check.invalid()
     return Workflow(
         name=name or stem,
         title=title or "",
@@ -409,6 +580,67 @@ def parse(path: Path, data: bytes, text: str, name: str | None = None) -> Workfl
         path=path,
         source=data,
     )
+
+
+def _position(mark: Any) -> tuple[int, int]:
+    """1-based (line, column) of a PyYAML or libyaml mark."""
+    return (mark.line + 1, mark.column + 1) if mark else (1, 1)
+
+
+def _check_shape(display: str, text: str, root: yaml.Node, loader: type) -> None:
+    """Refuse values nested too deep and YAML aliases, in one walk that visits each node once.
+
+    Aliases are refused, not followed: an alias is the only way the node tree
+    can be larger than the file (a list of a thousand ``*s`` is a thousand
+    steps, each with all the problems of ``&s``), and the references in a
+    value shared by several steps must be checked again for each of them, so
+    following aliases, even each node once, would not bound the work. A step
+    reached twice is a duplicate anyway, and a workflow is read by people:
+    the value written out is what they read.
+    """
+    seen: set[int] = set()
+    aliased = False
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:  # a node is reached again only through an alias (even a recursive one)
+            aliased = True
+            continue
+        seen.add(id(node))
+        if depth > MAX_NESTING:  # libyaml stops at 1,000 levels; the Python loader at MAX_NESTING
+            raise WorkflowInvalid(
+                [Problem(display, *_position(node.start_mark), str(_TooDeep(node.start_mark).problem))]
+            )
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [item for pair in node.value for item in pair]
+        else:
+            continue
+        stack.extend((child, depth + 1) for child in reversed(children))
+    if aliased:
+        # The node tree no longer says where the aliases are: the parser's events do.
+        problems: list[Problem] = []
+        total, first_unlisted = 0, (1, 1)
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
+                total += 1
+                if total == MAX_PROBLEMS + 1:
+                    first_unlisted = _position(event.start_mark)
+                if len(problems) < MAX_PROBLEMS:
+                    problems.append(
+                        Problem(
+                            display,
+                            *_position(event.start_mark),
+                            f"alias '*{shown(event.anchor or '')}': workflows do not allow YAML aliases,"
+                            " write the value out",
+                        )
+                    )
+        if total > len(problems):
+            n = total - len(problems)
+            more = f"{n} more {'alias' if n == 1 else 'aliases'}"
+            problems.append(Problem(display, *first_unlisted, f"{more} from here on: fix the ones above first"))
+        raise WorkflowInvalid(problems, total)
 
 
 def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
@@ -434,7 +666,7 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
         if sid is not None:
             id_node = entries["id"][1]
             if not NAME_RE.match(sid):
-                check.at(id_node, f"step id '{sid}' must be {NAME_RULE}")
+                check.at(id_node, f"step id '{shown(sid)}' must be {NAME_RULE}")
             elif sid in seen:
                 check.at(id_node, f"duplicate step id '{sid}' (also step {seen[sid]})")
             else:
@@ -442,7 +674,7 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
             what = f"step '{sid}'"
         filetype = check.string(entries, "filetype") or DEFAULT_FILETYPE
         if "filetype" in entries and not FILETYPE_RE.match(filetype):
-            check.at(entries["filetype"][1], f"filetype '{filetype}' is not a Vim filetype name")
+            check.at(entries["filetype"][1], f"filetype '{shown(filetype)}' is not a Vim filetype name")
         step = Step(
             index=len(steps) + 1,
             id=sid or f"step{len(steps) + 1}",
@@ -460,39 +692,58 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
         steps.append(step)
 
     order = {s.id: s.index for s in steps}
+    ids = tuple(order)
     for step, value_node, key in pending_refs:
+        where = f"'{key}' of step '{shown(step.id)}'"
         for offset, ref in StepTemplate(value_node.value).references():
             if ref is None:
                 check.at(
                     value_node,
-                    f"'${{' in '{key}' of step '{step.id}' must be followed by a step id and '}}'"
-                    " (write '$${' for a literal '${')",
+                    f"'${{' in {where} must be followed by a step id and '}}' (write '$${{' for a literal '${{')",
                     offset,
                 )
             elif ref not in order:
                 check.at(
                     value_node,
-                    f"'{key}' of step '{step.id}' refers to unknown step '{ref}'"
-                    f"{did_you_mean(ref, list(order))} (write '$${{' for a literal '${{')",
+                    f"{where} refers to unknown step '{shown(ref)}'"
+                    f"{check.suggest(ref, ids)} (write '$${{' for a literal '${{')",
                     offset,
                 )
             elif order[ref] >= step.index:
                 later = "itself" if ref == step.id else f"a later step (step {order[ref]})"
                 check.at(
                     value_node,
-                    f"'{key}' of step '{step.id}' refers to '{ref}', which is {later}:"
-                    " a step can only use the text of earlier steps",
+                    f"{where} refers to '{ref}', which is {later}: a step can only use the text of earlier steps",
                     offset,
                 )
     return steps
 
 
-def load_workflow(path: Path, name: str | None = None) -> Workflow:
+def load_workflow(path: Path, name: str | None = None, loader: type | None = None) -> Workflow:
     """Read and validate a workflow file; raise WorkflowInvalid with every problem."""
     data, text = read_text(path)
-    return parse(path, data, text, name)
+    return parse(path, data, text, name, loader)
 
 
-def render(text: str, texts: dict[str, str]) -> str:
-    """Fill ``${step_id}`` references in ``text`` from earlier steps' texts."""
+def render(text: str, texts: dict[str, str], what: str = "the text") -> str:
+    """Fill ``${step_id}`` references in ``text`` from earlier steps' texts.
+
+    The length is added up from the lengths of the parts before anything is
+    built: a template that would be over ``MAX_RENDERED`` characters raises
+    TooLarge (``what`` names it in the message), which names the step whose
+    text makes up most of it.
+    """
+    size = len(text)
+    used: dict[str, int] = {}
+    for m in StepTemplate.pattern.finditer(text):  # type: ignore[attr-defined]  # compiled by string.Template
+        ref = m.group("braced")
+        if ref is not None and ref in texts:
+            size += len(texts[ref]) - len(m.group())
+            used[ref] = used.get(ref, 0) + len(texts[ref])
+        elif m.group("escaped") is not None:
+            size -= 1
+    if size > MAX_RENDERED:
+        largest = max(used, key=lambda ref: used[ref], default=None)
+        fix = f"shorten step '{largest}'" if largest else "shorten it"
+        raise TooLarge(f"{what} would be {size / 2**20:.1f} MiB, over 1 MiB: {fix}")
     return StepTemplate(text).safe_substitute(texts)
