@@ -176,6 +176,25 @@ local function write_undo(buf, name)
   end)
 end
 
+-- Undo files to write again once Neovim has marked the undo states as
+-- changed (after the BufWriteCmd returns): soon, or as Neovim exits (:wq).
+local undo_pending = {}
+
+local function rewrite_undo()
+  for buf, name in pairs(undo_pending) do
+    undo_pending[buf] = nil
+    if api.nvim_buf_is_loaded(buf) and not vim.bo[buf].modified then -- still the text written
+      write_undo(buf, name)
+    end
+  end
+end
+
+api.nvim_create_autocmd('VimLeavePre', {
+  group = group,
+  desc = 'workflow.nvim: write undo files of the last saves',
+  callback = rewrite_undo,
+})
+
 -- The step file itself: checked, then replaced whole.
 local function write_own(buf, name, whole, first, last, force)
   local disk = vim.fn.getftime(name)
@@ -203,13 +222,9 @@ local function write_own(buf, name, whole, first, last, force)
     vim.bo[buf].modified = false
     if vim.bo[buf].undofile then
       write_undo(buf, name)
-      -- Again once Neovim has marked them (:wq quits before), if the text is
-      -- still what was written.
-      vim.schedule(function()
-        if api.nvim_buf_is_loaded(buf) and not vim.bo[buf].modified then
-          write_undo(buf, name)
-        end
-      end)
+      -- Again once Neovim has marked them, which it does after this returns.
+      undo_pending[buf] = name
+      vim.schedule(rewrite_undo)
     end
   end
   doautocmd(post, name)
