@@ -234,7 +234,7 @@ def test_a_project_workflow_that_shadows_the_persons_own_says_so_at_start(sessio
     env = {"dirs": dirs, "runs_dir": str(tmp_path / "runs")}
     r = session.handle("start", {**env, "args": ["cloudy"]})
     assert r["info"][1] == [
-        f"this project's project/cloudy.yaml is used, not your {user / 'cloudy.yaml'}",
+        f"this project's project/cloudy.yaml replaces your {user / 'cloudy.yaml'}",
         "WarningMsg",
     ]
     assert len(session.handle("start", {**env, "args": ["mine"]})["info"]) == 1  # the person's own
