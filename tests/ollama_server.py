@@ -11,7 +11,8 @@ A model can be one that runs elsewhere, as Ollama describes its cloud models
 (a model pulled as ``gpt-oss:120b-cloud``, or made ``FROM`` one under any
 name): its ``/api/tags`` entry and its ``/api/show`` answer carry
 ``remote_model`` and ``remote_host`` (Ollama's api/types.go, ListModelResponse
-and ShowResponse), and the local server forwards its chats there.
+and ShowResponse), and the local server forwards its chats there, each
+streamed line naming them too (ChatResponse).
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ class FakeOllama:
 
             def _line(self, kind: str, model: str, content: str, done: bool) -> bytes:
                 part: dict[str, Any] = {"model": model, "created_at": "2026-01-01T00:00:00Z", "done": done}
+                part.update(server.where(model))  # as Ollama says which upstream answered
                 if kind == "chat":
                     part["message"] = {"role": "assistant", "content": content}
                 else:

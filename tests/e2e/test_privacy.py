@@ -127,7 +127,7 @@ def test_a_project_workflow_in_place_of_the_persons_own_says_so(nvim: Editor, ho
     nvim.cmd("set columns=200")  # the test's paths are long; a person's are ~/.config/nvim/workflows/...
     nvim.clear_messages()
     nvim.cmd("WorkflowStart essay")
-    assert f"\nthis project's .workflows/essay.yaml is used, not your {tilde(mine)}" in nvim.messages()
+    assert f"\nthis project's .workflows/essay.yaml replaces your {tilde(mine)}" in nvim.messages()
 
 
 def test_models_marks_those_that_run_elsewhere(nvim: Editor, ollama: FakeOllama) -> None:

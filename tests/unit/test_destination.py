@@ -124,6 +124,7 @@ def test_what_the_server_says_of_a_model_that_runs_elsewhere():
     assert remote_host(shown) == "https://ollama.com:443"
     assert runs_on("reviewer", remote_host(shown)) == "ollama.com"
     assert remote_host({"remote_model": "x"}) == "another host"
+    assert runs_on("x", remote_host({"remote_host": "<b>Evil</b> text"})) == "another host"
     assert remote_host({"model_info": {}}) == remote_host(None) == remote_host({"remote_host": 3}) == ""
 
 

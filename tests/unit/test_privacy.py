@@ -234,8 +234,36 @@ def test_a_project_workflow_that_shadows_the_persons_own_says_so_at_start(sessio
     env = {"dirs": dirs, "runs_dir": str(tmp_path / "runs")}
     r = session.handle("start", {**env, "args": ["cloudy"]})
     assert r["info"][1] == [
-        f"this project's project/cloudy.yaml is used, not your {user / 'cloudy.yaml'}",
+        f"this project's project/cloudy.yaml replaces your {user / 'cloudy.yaml'}",
         "WarningMsg",
     ]
     assert len(session.handle("start", {**env, "args": ["mine"]})["info"]) == 1  # the person's own
     assert len(session.handle("start", {**env, "args": ["theirs"]})["info"]) == 1  # a bundled one
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        '"tiny:latest (yours: tiny:latest)"',  # would make the line that names it say something else
+        '"tiny\\n[workflow] all on this machine"',
+        "tiny latest",
+    ],
+)
+@pytest.mark.parametrize("where", ["workflow", "step"])
+def test_a_workflows_model_is_only_ever_a_model_name(problems, model, where):
+    text = CLOUDY.format(model="tiny") if where == "step" else CLOUDY.format(model=model)
+    if where == "step":
+        text += f"    model: {model}\n"
+    [(line, _, message)] = problems(text)
+    assert line == (7 if where == "step" else 2)
+    assert message.startswith("'model' must be an Ollama model name, such as qwen2.5:7b, not '")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "model", ["llama3.2", "qwen2.5:7b", "gpt-oss:120b-cloud", "hf.co/org/repo:Q4_K_M", "x@sha256:0a"]
+)
+def test_model_names_as_ollama_writes_them(write, tmp_path, model):
+    from workflow_nvim.spec import load_workflow
+
+    assert load_workflow(write("cloudy.yaml", CLOUDY.format(model=model))).model == model

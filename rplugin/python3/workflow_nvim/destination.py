@@ -27,6 +27,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import sys
 import urllib.parse
 from collections.abc import Mapping
@@ -42,6 +43,7 @@ FROM_ENVIRONMENT = "$OLLAMA_HOST"
 FROM_DEFAULT = "the default"
 
 OLLAMA_CLOUD = "ollama.com"  # where Ollama's cloud models run (its OLLAMA_REMOTES default)
+_HOST_NAME_RE = re.compile(r"[A-Za-z0-9._:-]{1,253}\Z")  # what a server's remote_host may show in a message
 
 
 def normalize(host: str) -> str:
@@ -175,7 +177,8 @@ def runs_on(model: str, remote: str = "") -> str:
     ``remote`` is the ``remote_host`` the server gave for it, if any.
     """
     if remote:
-        return hostname(remote) or remote
+        name = hostname(remote) or remote
+        return name if _HOST_NAME_RE.match(name) else "another host"  # never raw server text in a message
     return OLLAMA_CLOUD if cloud_name(model) else ""
 
 

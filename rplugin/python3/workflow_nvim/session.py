@@ -235,7 +235,7 @@ class Session:
         if not yours:
             return None
         project, path = files[0]
-        return f"this project's {path.relative_to(project.path.parent)} is used, not your {tilde(yours[0])}"
+        return f"this project's {path.relative_to(project.path.parent)} replaces your {tilde(yours[0])}"
 
     def next(self, params: dict[str, Any]) -> Response:
         run = self._active(params)

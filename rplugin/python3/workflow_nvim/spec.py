@@ -54,6 +54,8 @@ MAX_RENDERED = 1024 * 1024
 NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}\Z")
 NAME_RULE = "lowercase letters, digits, '-' or '_', starting with a letter"
 FILETYPE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
+# An Ollama model name ([host/][namespace/]model[:tag][@digest]): it is shown in messages, so only a name.
+MODEL_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/@-]{0,254}\Z")
 
 WORKFLOW_KEYS = ("name", "title", "description", "model", "steps")
 STEP_KEYS = ("id", "title", "instructions", "template", "filetype", "annotate", "model")
@@ -344,6 +346,16 @@ class _Checker:
             problems.append(Problem(self.display, line, col, f"{more} from here on: fix the ones above first"))
         return WorkflowInvalid(problems, len(self.problems) + self.unlisted)
 
+    def model(self, entries: dict[str, tuple[yaml.Node, yaml.Node]]) -> str:
+        """The ``model`` of ``entries`` ("" when there is none), if it is a model name."""
+        value = (self.string(entries, "model", empty_ok=True) or "").strip()
+        if value and not MODEL_RE.match(value):
+            self.at(
+                entries["model"][1], f"'model' must be an Ollama model name, such as qwen2.5:7b, not '{value[:60]}'"
+            )
+            return ""
+        return value
+
     def _locate(self, node: yaml.ScalarNode, offset: int) -> tuple[int, int]:
         """File position of character ``offset`` of a scalar's value."""
         value = node.value
@@ -564,6 +576,7 @@ def parse(path: Path, data: bytes, text: str, name: str | None = None, loader: t
         check.at(root, f"file name '{shown(path.name)}' is not a valid workflow name: use {NAME_RULE}")
     title = check.string(top, "title")
     description = check.string(top, "description", empty_ok=True) or ""
+    model = check.model(top)
 
     steps: list[Step] = []
     if "steps" in top:
@@ -575,7 +588,7 @@ def parse(path: Path, data: bytes, text: str, name: str | None = None, loader: t
         name=name or stem,
         title=title or "",
         description=description.strip(),
-        model=(check.string(top, "model", empty_ok=True) or "").strip(),
+        model=model,
         steps=tuple(steps),
         path=path,
         source=data,
@@ -683,7 +696,7 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
             template=check.string(entries, "template", empty_ok=True) or "",
             filetype=filetype,
             annotate=check.string(entries, "annotate", empty_ok=True) or "",
-            model=(check.string(entries, "model", empty_ok=True) or "").strip(),
+            model=check.model(entries),
         )
         for key in TEMPLATED_STEP_KEYS:
             value = entries[key][1] if key in entries else None
