@@ -279,12 +279,11 @@ def test_a_model_looping_in_one_note_is_stopped_holding_a_bounded_text():
 
 
 def test_an_answer_past_its_limit_is_stopped_with_the_notes_before():
-    long_note = {"line": 1, "severity": "info", "note": "Long " * 700}
+    head, item = '{"notes": [', json.dumps({"line": 1, "severity": "info", "note": "Long " * 700}) + ", "
     stream = NoteStream(1, 5)
-    chunks = itertools.chain(['{"notes": ['], itertools.repeat(json.dumps(long_note) + ", ", 1000))
-    kept = fed(stream, split("".join(chunks), 10))
+    kept = fed(stream, split(head + item * 1000, 10))  # 3.5 million characters
     assert stream.stopped == f"the answer ran past {MAX_ANSWER_CHARS:,} characters"
-    assert len(kept) == MAX_ANSWER_CHARS // len(json.dumps(long_note) + ", ")
+    assert len(kept) == (MAX_ANSWER_CHARS - len(head) + len(", ")) // len(item)  # every note that fit
     assert stream.held <= MAX_ANSWER_CHARS + MAX_NOTE_CHARS
     assert fed(stream, ["more"]) == []
 

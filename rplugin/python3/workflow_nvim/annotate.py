@@ -4,7 +4,9 @@ The model is asked for structured output (Ollama's ``format`` with a JSON
 schema): ``{"notes": [{"line", "severity", "note"}], "summary"}``. Small
 models often write broken JSON or prose instead, so nothing here trusts the
 answer: notes are picked out of the stream as soon as each one is complete,
-and whatever cannot be parsed becomes a plain summary.
+and whatever cannot be parsed becomes a plain summary. Nor does it trust the
+server: the stream is read with a bound on each line, and a looping or
+endless answer is stopped at the limits below (MAX_*), keeping its notes.
 
 ``ollama`` (and with it httpx and pydantic, ~0.35 s) is imported only when an
 annotation is first asked for.
@@ -81,7 +83,7 @@ def _parse_int(digits: str) -> int | float:
     return int(digits) if len(digits) <= 30 else float(digits)
 
 
-def loads(text: str) -> Any:
+def _loads(text: str) -> Any:
     """``json.loads`` for a model's answer: NaN, Infinity and huge numbers parse; no RecursionError."""
     try:
         return json.loads(text, parse_int=_parse_int)
@@ -242,7 +244,7 @@ class NoteStream:
             self._where = "end"
             return
         try:
-            note = note_from(loads(text), self.first, self.last)
+            note = note_from(_loads(text), self.first, self.last)
         except ValueError:
             note = None
         if note is None:
@@ -260,7 +262,7 @@ class NoteStream:
         answer = None
         if self.stopped is None:
             with contextlib.suppress(ValueError):
-                answer = loads(text)
+                answer = _loads(text)
         if isinstance(answer, dict):
             items = answer.get("notes")
             items = items if isinstance(items, list) else []  # {"notes": 3} is not worth a traceback
@@ -576,7 +578,7 @@ class Annotation:
                 if not line.strip():
                     continue
                 try:
-                    part = loads(line.decode("utf-8"))
+                    part = _loads(line.decode("utf-8"))
                 except ValueError:  # UnicodeDecodeError is one too
                     raise BadStream("a line that is not its API's JSON") from None
                 if not isinstance(part, dict):
