@@ -273,7 +273,7 @@ def test_a_model_looping_in_one_note_is_stopped_holding_a_bounded_text():
     stream = NoteStream(1, 5)
     tokens = itertools.islice(endless_note(NOTES), 32_000)  # 32,000 tokens, as a looping model sent
     assert fed(stream, tokens) == EXPECTED
-    assert stream.stopped == f"a note ran past {MAX_NOTE_CHARS:,} characters"
+    assert stream.stopped == f"a note passed {MAX_NOTE_CHARS:,} characters"
     assert stream.held <= len(answer(NOTES)) + MAX_NOTE_CHARS + 100  # not 320,000 characters
     assert stream.finish() == (EXPECTED, "", False)
 
@@ -282,7 +282,8 @@ def test_an_answer_past_its_limit_is_stopped_with_the_notes_before():
     head, item = '{"notes": [', json.dumps({"line": 1, "severity": "info", "note": "Long " * 700}) + ", "
     stream = NoteStream(1, 5)
     kept = fed(stream, split(head + item * 1000, 10))  # 3.5 million characters
-    assert stream.stopped == f"the answer ran past {MAX_ANSWER_CHARS:,} characters"
+    assert stream.stopped == f"the answer passed {MAX_ANSWER_CHARS:,} characters"
+    assert len(f"[workflow] {stream.stopped}: stopped, notes so far are kept") <= 80  # the line shown
     assert len(kept) == (MAX_ANSWER_CHARS - len(head) + len(", ")) // len(item)  # every note that fit
     assert stream.held <= MAX_ANSWER_CHARS + MAX_NOTE_CHARS
     assert fed(stream, ["more"]) == []
@@ -660,7 +661,8 @@ def test_a_model_looping_in_one_note_is_stopped_and_the_notes_before_it_kept(oll
     annotation, reports = start(ollama.url)
     last = finished(annotation, reports)
     assert all_notes(reports) == EXPECTED
-    assert last.error == "a note ran past 4,000 characters: stopped, notes so far are kept"
+    assert last.error == "a note passed 4,000 characters: stopped, notes so far are kept"
+    assert len("[workflow] " + last.error) <= 80
     assert last.incomplete and not last.cancelled
     assert ollama.client_closed.wait(WAIT)  # the model is not left generating
 
@@ -689,6 +691,7 @@ def test_a_huge_line_stops_with_one_line_and_keeps_the_notes(ollama):
     last = finished(annotation, reports)
     assert all_notes(reports) == [EXPECTED[0]]
     assert last.error == "Ollama sent a line over 1 MiB: stopped, notes so far are kept"
+    assert len("[workflow] " + last.error) <= 80
     assert last.incomplete
     assert ollama.client_closed.wait(WAIT)
     # The client hung up after about 1 MiB (what socket buffers hold besides), not 64 MiB read.
@@ -709,7 +712,7 @@ def test_a_line_that_is_not_json_in_the_middle_keeps_the_notes(ollama):
     annotation, reports = start(ollama.url)
     last = finished(annotation, reports)
     assert all_notes(reports) == [EXPECTED[0]]
-    assert last.error == "Ollama sent a line that is not its API's JSON: stopped, notes so far are kept"
+    assert last.error == "Ollama sent a line of bad JSON: stopped, notes so far are kept"
     assert last.incomplete
 
 

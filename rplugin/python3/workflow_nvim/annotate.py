@@ -168,7 +168,7 @@ class NoteStream:
             return []
         if self.size + len(chunk) > MAX_ANSWER_CHARS:
             chunk = chunk[: MAX_ANSWER_CHARS - self.size]
-            self.stopped = f"the answer ran past {MAX_ANSWER_CHARS:,} characters"
+            self.stopped = f"the answer passed {MAX_ANSWER_CHARS:,} characters"
         self._chunks.append(chunk)
         self.size += len(chunk)
         new: list[Note] = []
@@ -240,7 +240,7 @@ class NoteStream:
         text, size = "".join(self._note), self._note_size
         self._note, self._note_size, self._where = [], 0, "list"
         if size > MAX_NOTE_CHARS:  # a model looping inside one note: it would go on for ever
-            self.stopped = f"a note ran past {MAX_NOTE_CHARS:,} characters"
+            self.stopped = f"a note passed {MAX_NOTE_CHARS:,} characters"
             self._where = "end"
             return
         try:
@@ -580,15 +580,15 @@ class Annotation:
                 try:
                     part = _loads(line.decode("utf-8"))
                 except ValueError:  # UnicodeDecodeError is one too
-                    raise BadStream("a line that is not its API's JSON") from None
+                    raise BadStream("a line of bad JSON") from None
                 if not isinstance(part, dict):
-                    raise BadStream("a line that is not its API's JSON")
+                    raise BadStream("a line of bad JSON")
                 if part.get("error"):
                     raise _response_error(str(part["error"]))
                 message = part.get("message")
                 content = message.get("content", "") if isinstance(message, dict) else ""
                 if not isinstance(content, str):
-                    raise BadStream("a line that is not its API's JSON")
+                    raise BadStream("a line of bad JSON")
                 yield content
                 if part.get("done") is True:
                     return
