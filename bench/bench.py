@@ -481,6 +481,42 @@ def bench_load_workflow(n: int) -> Row:
     )
 
 
+def bench_note_parser(n: int) -> Row:
+    """Row 11: the note parser on 32,000-token answers, fed a token at a time, vs json.loads of the same text."""
+    import itertools
+    import json
+
+    from workflow_nvim.annotate import NoteStream
+
+    from tests.ollama_server import answer, endless_note, split
+
+    def parse(chunks: list[str]) -> None:
+        stream = NoteStream(1, 200)
+        for chunk in chunks:
+            stream.feed(chunk)
+        stream.finish()
+
+    # A model looping inside one note: 32,000 tokens (the parser stops reading at its note limit).
+    looping = list(itertools.islice(endless_note([]), 32_000))
+    looping_json = json.dumps({"notes": [{"line": 1, "severity": "info", "note": "".join(looping[2:])}]})
+    # A long answer the limits let through: 200 notes of ~600 characters, in 4-character tokens.
+    long_text = answer([{"line": i + 1, "severity": "info", "note": "word " * 120} for i in range(200)])
+    long_tokens = split(long_text, 4)
+    loop, loop_base = timed(lambda: parse(looping), n), timed(lambda: json.loads(looping_json), n)
+    long, long_base = timed(lambda: parse(long_tokens), n), timed(lambda: json.loads(long_text), n)
+    return Row(
+        "11",
+        "note parser: a 32,000-token looping note; a 32,000-token answer of 200 notes, a token at a time",
+        "`json.loads` of the same text, whole",
+        "linear: report ratio",
+        f"looping note {loop.ms()} vs json.loads of its {len(looping_json):,} characters {loop_base.ms()} "
+        f"({loop.median / loop_base.median:.2f}x); 200 notes in {len(long_tokens):,} tokens {long.ms()} "
+        f"vs json.loads {long_base.ms()} ({long.median / long_base.median:.1f}x)",
+        "reported",
+        "in-process, `NoteStream.feed` per token then `finish()`; the looping note is cut at 4,000 characters",
+    )
+
+
 def _rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -601,6 +637,7 @@ def main() -> int:
         bench_complete_step(5 if args.quick else 60),
         *bench_annotation(3 if args.quick else 20),
         bench_load_workflow(n),
+        bench_note_parser(n),
         bench_history(n, 100 if args.quick else 1000, 10),
     ]
     if not args.quick:

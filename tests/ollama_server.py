@@ -4,8 +4,11 @@ It serves ``/api/chat`` and ``/api/generate`` (NDJSON streamed with chunked
 transfer encoding, as Ollama does), ``/api/tags``, ``/api/show`` and
 ``/api/version``, and can misbehave on purpose: an unknown model (404), a
 stall, slow tokens, a dropped connection, an error in the middle of the
-stream, broken JSON, prose instead of JSON. It records the requests it got
-and whether the client closed the connection before the answer was done.
+stream, broken JSON, prose instead of JSON, and what a hostile server or a
+broken model sends: thousands of notes (``flood``), a model looping inside
+one note for ever (``endless_note``), one NDJSON line of many megabytes
+(fault "huge-line"). It records the requests it got, the bytes it sent and
+whether the client closed the connection before the answer was done.
 
 A model can be one that runs elsewhere, as Ollama describes its cloud models
 (a model pulled as ``gpt-oss:120b-cloud``, or made ``FROM`` one under any
@@ -17,11 +20,14 @@ streamed line naming them too (ChatResponse).
 
 from __future__ import annotations
 
+import itertools
 import json
 import select
 import socket
+import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -31,11 +37,12 @@ from typing import Any
 class Script:
     """How the next chat answers."""
 
-    chunks: list[str] = field(default_factory=list)  # content pieces, streamed one per line
+    chunks: Iterable[str] = field(default_factory=list)  # content pieces, streamed one per line; may be endless
     delay: float = 0.0  # seconds between chunks
-    fault: str | None = None  # None, "stall", "disconnect", "error", "invalid-line"
+    fault: str | None = None  # None, "stall", "disconnect", "error", "invalid-line", "huge-line"
     fault_after: int = 0  # chunks sent before the fault
     status: int = 200
+    huge_line: int = 64 << 20  # bytes of the "huge-line" fault's line, if the client reads them all
 
 
 class OllamaReplies(BaseHTTPRequestHandler):
@@ -83,6 +90,26 @@ def split(text: str, size: int = 7) -> list[str]:
 OLLAMA_CLOUD = "https://ollama.com:443"  # the remote_host Ollama gives its cloud models
 
 
+def flood(count: int, summary: str = "Many notes.") -> list[str]:
+    """An answer of ``count`` notes, one note a chunk: a model that never stops finding things."""
+    notes = [json.dumps({"line": 1 + i % 5, "severity": "info", "note": f"Note {i + 1}."}) for i in range(count)]
+    return ['{"notes": [', *(n if i == 0 else ", " + n for i, n in enumerate(notes)), f'], "summary": "{summary}"}}']
+
+
+def endless_note(before: list[dict[str, Any]], token: str = "and again ") -> Iterator[str]:
+    """The notes ``before``, then a note whose text a looping model writes for ever, a token a chunk."""
+    head = json.dumps({"notes": before})[:-2]  # without the closing "]}"
+    opening = (", " if before else "") + '{"line": 1, "severity": "info", "note": "It '
+    return itertools.chain([head, opening], itertools.repeat(token))
+
+
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client may hang up at any time (cancel, a bound reached): Ollama says nothing either.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeOllama:
     def __init__(
         self,
@@ -99,10 +126,15 @@ class FakeOllama:
         self.client_closed = threading.Event()  # the client hung up before the answer was done
         self.answer_started = threading.Event()
         self.sent: list[float] = []  # monotonic time each chunk was written
+        self.bytes_sent = 0  # bytes of answer lines written to the socket
         self._stop = threading.Event()
         server = self
 
         class Handler(OllamaReplies):
+            def _chunk(self, data: bytes) -> None:
+                super()._chunk(data)
+                server.bytes_sent += len(data)
+
             def _body(self) -> dict[str, Any]:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b"{}"
@@ -168,22 +200,27 @@ class FakeOllama:
                 script = server.script
                 self._start_stream(script.status)
                 server.answer_started.set()
+                count = 0  # chunks sent
                 try:
-                    for i, piece in enumerate(script.chunks):
-                        if script.fault and i == script.fault_after and self._fault(script.fault, kind, model):
+                    for piece in script.chunks:
+                        if server._stop.is_set():
+                            return
+                        if script.fault and count == script.fault_after and self._fault(script.fault, kind, model):
                             return
                         if script.delay and self._client_gone(script.delay):
                             server.client_closed.set()
                             return
                         self._chunk(self._line(kind, model, piece, False))
                         server.sent.append(time.monotonic())
-                    ends = script.fault and script.fault_after >= len(script.chunks)
+                        count += 1
+                    ends = script.fault and script.fault_after >= count
                     if ends and self._fault(str(script.fault), kind, model):
                         return
                     self._chunk(self._line(kind, model, "", True))
                     self._chunk(b"")
                 except (BrokenPipeError, ConnectionResetError):
                     server.client_closed.set()
+                    self.close_connection = True
 
             def _fault(self, fault: str, kind: str, model: str) -> bool:
                 """Misbehave; True when the answer ends here."""
@@ -206,9 +243,22 @@ class FakeOllama:
                     self._chunk(b"this is not json\n")
                     self._chunk(b"")
                     return True
+                if fault == "huge-line":
+                    # One valid line of script.huge_line bytes, in pieces, as long as the client reads.
+                    head = self._line(kind, model, "", False).split(b'"content": ""')[0] + b'"content": "'
+                    self._chunk(head)
+                    piece = b"x" * (64 << 10)
+                    for _ in range(server.script.huge_line // len(piece)):
+                        if server._stop.is_set():
+                            return True
+                        self._chunk(piece)
+                    self._chunk(b'"}, "done": false}\n')
+                    self._chunk(self._line(kind, model, "", True))
+                    self._chunk(b"")
+                    return True
                 return False
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

@@ -22,14 +22,28 @@ vim.diagnostic.config({ virtual_text = { prefix = '●', spacing = 2 }, severity
 
 local SPINNER = { '⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏' }
 
--- buffer -> { request, first, anchors = {line -> extmark}, notes = {{mark, severity, note}}, model, tokens }
+-- buffer -> { request, first, anchors = {line -> extmark}, model, tokens, progress, fresh }
 local running = {}
--- buffer -> notes shown, same shape (kept after the request ends, for re-anchoring)
+-- buffer -> { notes = {{mark, severity, note, line}}, diags = the diagnostics set from them, model }
+-- (kept after the request ends, for re-anchoring)
 local shown = {}
 local next_request = 0
 
 local function notify(msg, level)
   vim.notify('[workflow] ' .. msg, level or vim.log.levels.INFO)
+end
+
+local function diagnostic(buf, s, n)
+  local pos = api.nvim_buf_get_extmark_by_id(buf, M.ns, n.mark, {})
+  if pos[1] then
+    return {
+      lnum = pos[1],
+      col = 0,
+      severity = SEVERITY[n.severity] or vim.diagnostic.severity.INFO,
+      message = n.note,
+      source = s.model,
+    }
+  end
 end
 
 -- Diagnostics from the notes' extmarks, so they follow the lines as the text is edited.
@@ -38,20 +52,11 @@ local function publish(buf)
   if not s or not api.nvim_buf_is_valid(buf) then
     return
   end
-  local diags = {}
+  s.diags = {}
   for _, n in ipairs(s.notes) do
-    local pos = api.nvim_buf_get_extmark_by_id(buf, M.ns, n.mark, {})
-    if pos[1] then
-      diags[#diags + 1] = {
-        lnum = pos[1],
-        col = 0,
-        severity = SEVERITY[n.severity] or vim.diagnostic.severity.INFO,
-        message = n.note,
-        source = s.model,
-      }
-    end
+    s.diags[#s.diags + 1] = diagnostic(buf, s, n)
   end
-  vim.diagnostic.set(M.ns, buf, diags)
+  vim.diagnostic.set(M.ns, buf, s.diags)
 end
 
 local function set_progress(buf, r, text)
@@ -173,18 +178,21 @@ function M.update(a)
   if r.fresh and (#(a.notes or {}) > 0 or (a.done and not a.error and not a.cancelled)) then
     r.fresh = false
     M.clear(buf)
-    shown[buf] = { notes = {}, model = r.model }
+    shown[buf] = { notes = {}, diags = {}, model = r.model }
   end
-  local s = shown[buf] or { notes = {}, model = r.model }
+  local s = shown[buf] or { notes = {}, diags = {}, model = r.model }
+  -- A batch adds its own notes: the ones shown already keep their diagnostics (Python caps the count).
   for _, n in ipairs(a.notes or {}) do
     local anchor = r.anchors[n.line] or r.anchors[r.first]
     local pos = anchor and api.nvim_buf_get_extmark_by_id(buf, anchor_ns, anchor, {}) or {}
     local row = pos[1] or math.min(n.line - 1, api.nvim_buf_line_count(buf) - 1)
     local mark = api.nvim_buf_set_extmark(buf, M.ns, row, 0, {})
-    s.notes[#s.notes + 1] = { mark = mark, severity = n.severity, note = n.note, line = n.line }
+    local note = { mark = mark, severity = n.severity, note = n.note, line = n.line }
+    s.notes[#s.notes + 1] = note
+    s.diags[#s.diags + 1] = diagnostic(buf, s, note)
   end
   if #(a.notes or {}) > 0 then
-    publish(buf)
+    vim.diagnostic.set(M.ns, buf, s.diags)
   end
   r.tokens = a.tokens or r.tokens
   if not a.done then
@@ -212,6 +220,7 @@ function M.update(a)
     incomplete = a.incomplete,
     covered = a.covered,
     notes = #s.notes,
+    dropped = a.dropped,
   }
   if not a.error then
     require('workflow.view').fire('WorkflowAnnotated', vim.tbl_extend('force', { buf = buf }, vim.b[buf].workflow_annotation))
@@ -228,6 +237,9 @@ function M.update(a)
       'WorkflowAnnotateSummary',
     },
   }
+  if a.dropped then
+    chunks[#chunks + 1] = { (' (%d more notes dropped)'):format(a.dropped), 'WarningMsg' }
+  end
   if a.warning then
     chunks[#chunks + 1] = { ' (' .. a.warning .. ')', 'WarningMsg' }
   end

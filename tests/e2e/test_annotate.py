@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ..ollama_server import FakeOllama, Script, answer, free_port, split
+from ..ollama_server import FakeOllama, Script, answer, flood, free_port, split
 from .conftest import Editor, Home, wait_for
 from .test_steps import ESSAY
 
@@ -349,3 +349,27 @@ def test_notes_show_their_text_at_the_end_of_the_line(nvim: Editor, ollama: Fake
         "return table.concat(texts, '|')"
     )
     assert "Subject and verb disagree" in shown
+
+
+def test_a_flood_of_notes_shows_the_limit_and_says_how_many_were_dropped(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    # What the plugin hands vim.diagnostic.set, batch by batch: the editor's work, not its time.
+    nvim.exec_lua(
+        "local ns, set = require('workflow.annotate').ns, vim.diagnostic.set; _G.published = {};"
+        "vim.diagnostic.set = function(n, b, d, o)"
+        " if n == ns then table.insert(_G.published, #d) end; return set(n, b, d, o) end"
+    )
+    ollama.script = Script(chunks=flood(3_000), delay=0.001)  # a trickle: many batches
+    nvim.clear_messages()
+    nvim.cmd("WorkflowAnnotate")
+    trips = 0
+    while not annotation_done(nvim):  # the editor answers while the notes pour in
+        nvim.api.get_mode()
+        trips += 1
+    assert trips > 1
+    assert len(diagnostics(nvim)) == 200
+    assert "tiny:latest: 200 notes (2800 more notes dropped): Many notes." in nvim.messages()
+    assert annotation_done(nvim)["dropped"] == 2800
+    published = nvim.exec_lua("return _G.published")
+    assert len(published) > 1 and max(published) == 200  # no batch republishes more than the limit

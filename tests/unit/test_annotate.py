@@ -6,30 +6,39 @@ misbehaves on request. The machine may be busy, so waits are generous and no tes
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from workflow_nvim import annotate
 from workflow_nvim.annotate import (
     DEFAULT_HOST,
+    MAX_ANSWER_CHARS,
+    MAX_LINE_BYTES,
+    MAX_NOTE_CHARS,
+    MAX_NOTES,
     SCHEMA,
     SYSTEM_PROMPT,
     Annotation,
+    BadStream,
     Note,
     NoteStream,
     Progress,
     Request,
     build_messages,
+    ndjson_lines,
     resolve_host,
 )
 from workflow_nvim.errors import WorkflowError
 from workflow_nvim.session import Session
 
-from tests.ollama_server import FakeOllama, Script, answer, free_port, split
+from tests.ollama_server import FakeOllama, Script, answer, endless_note, flood, free_port, split
 
 WAIT = 30.0  # seconds: an upper bound for a busy machine, never a measure of speed
 
@@ -200,6 +209,142 @@ def test_valid_json_of_the_wrong_shape_is_no_crash():
     stream = NoteStream(1, 5)
     assert fed(stream, ["[1, 2]"]) == []
     assert stream.finish() == ([], "[1, 2]", False)
+
+
+# -- a hostile or broken model ----------------------------------------------------
+
+# "line" values a model may send, each valid JSON for Python, and where the note lands in lines 1..5.
+ODD_LINES = [
+    ("1e999", 5),
+    ("-1e999", 1),
+    ("Infinity", 5),
+    ("-Infinity", 1),
+    ("NaN", 1),
+    ("9" * 3000, 5),  # an int far past any line
+    ("-" + "9" * 3000, 1),
+    ('"1e999"', 5),
+    ('"12"', 5),
+    ("-5", 1),
+    ("2.9", 2),
+    ("true", 1),
+    ("null", 1),
+    ("[3]", 1),
+    ('{"n": 3}', 1),
+]
+
+
+def odd_answer() -> tuple[str, list[Note]]:
+    """An answer with a good note, a note for each odd line, another good note; what it gives."""
+    odd = [f'{{"line": {raw}, "severity": "info", "note": "Odd {i}."}}' for i, (raw, _) in enumerate(ODD_LINES)]
+    deep = '{"line": 2, "severity": "info", "note": "Deep.", "x": ' + "[" * 1500 + "]" * 1500 + "}"
+    text = '{"notes": [' + ", ".join([json.dumps(NOTES[0]), *odd, deep, json.dumps(NOTES[1])]) + '], "summary": "Odd."}'
+    odd_notes = [Note(line, "info", f"Odd {i}.") for i, (_, line) in enumerate(ODD_LINES)]
+    return text, [EXPECTED[0], *odd_notes, EXPECTED[1]]
+
+
+@pytest.mark.parametrize("size", [1, 7, 100_000])
+def test_a_line_that_is_infinity_nan_or_no_number_costs_no_other_note(size):
+    text, expected = odd_answer()
+    stream = NoteStream(1, 5)
+    assert fed(stream, split(text, size)) == expected  # the 1,500-deep note is dropped, alone
+    notes, _, ok = stream.finish()
+    assert (notes, ok) == (expected, False)  # json.loads refuses the depth: the streamed notes stay
+
+
+def test_infinity_and_huge_numbers_in_a_whole_answer_keep_every_note():
+    text, expected = odd_answer()
+    text = text.replace("[" * 1500 + "]" * 1500, "[]")
+    stream = NoteStream(1, 5)
+    fed(stream, [text])
+    assert stream.finish() == ([*expected[:-1], Note(2, "info", "Deep."), expected[-1]], "Odd.", True)
+
+
+def test_no_more_than_the_limit_of_notes_is_kept_and_the_rest_counted():
+    stream = NoteStream(1, 5)
+    kept = fed(stream, flood(3_000))
+    assert MAX_NOTES == 200
+    assert [n.note for n in kept] == [f"Note {i}." for i in range(1, 201)]
+    assert stream.dropped == 2_800
+    notes, summary, ok = stream.finish()
+    assert (notes, summary, ok, stream.dropped) == (kept, "Many notes.", True, 2_800)
+
+
+def test_a_model_looping_in_one_note_is_stopped_holding_a_bounded_text():
+    stream = NoteStream(1, 5)
+    tokens = itertools.islice(endless_note(NOTES), 32_000)  # 32,000 tokens, as a looping model sent
+    assert fed(stream, tokens) == EXPECTED
+    assert stream.stopped == f"a note passed {MAX_NOTE_CHARS:,} characters"
+    assert stream.held <= len(answer(NOTES)) + MAX_NOTE_CHARS + 100  # not 320,000 characters
+    assert stream.finish() == (EXPECTED, "", False)
+
+
+def test_an_answer_past_its_limit_is_stopped_with_the_notes_before():
+    head, item = '{"notes": [', json.dumps({"line": 1, "severity": "info", "note": "Long " * 700}) + ", "
+    stream = NoteStream(1, 5)
+    kept = fed(stream, split(head + item * 1000, 10))  # 3.5 million characters
+    assert stream.stopped == f"the answer passed {MAX_ANSWER_CHARS:,} characters"
+    assert len(f"[workflow] {stream.stopped}: stopped, notes so far are kept") <= 80  # the line shown
+    assert len(kept) == (MAX_ANSWER_CHARS - len(head) + len(", ")) // len(item)  # every note that fit
+    assert stream.held <= MAX_ANSWER_CHARS + MAX_NOTE_CHARS
+    assert fed(stream, ["more"]) == []
+
+
+def work(feed: Callable[[], object]) -> int:
+    """Lines of annotate.py run by ``feed()``: a count of work, not of time."""
+    count = 0
+
+    def line(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal count
+        count += event == "line"
+        return line
+
+    def call(frame: Any, event: str, arg: Any) -> Any:
+        return line if frame.f_code.co_filename == annotate.__file__ else None
+
+    sys.settrace(call)
+    try:
+        feed()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def test_parsing_a_note_streamed_a_character_at_a_time_is_linear():
+    def note_of(size: int) -> Callable[[], object]:
+        text = answer([{"line": 1, "severity": "info", "note": "x" * size}])
+        return lambda: fed(NoteStream(1, 5), list(text))
+
+    once, twice = work(note_of(600)), work(note_of(1200))
+    # Each character is looked at once: twice the note, about twice the work (rescanning gives 4x).
+    assert twice < 2.3 * once
+
+
+def test_an_ndjson_line_is_held_only_up_to_its_limit():
+    read = 0
+
+    def endless() -> Iterator[bytes]:
+        nonlocal read
+        yield b'{"a": 1}\n\n{"b": '
+        while True:
+            read += 65536
+            assert read <= 4 * MAX_LINE_BYTES, "read on far past the limit of a line"
+            yield b"x" * 65536
+
+    lines = ndjson_lines(endless(), MAX_LINE_BYTES)
+    assert (next(lines), next(lines)) == (b'{"a": 1}', b"")
+    with pytest.raises(BadStream, match=r"^a line over 1 MiB$"):
+        next(lines)
+    assert read <= MAX_LINE_BYTES + 65536
+
+
+def test_ndjson_lines_split_anywhere():
+    stream = b'{"a": 1}\n{"b": 2}\n\n{"c": 3}'
+    for size in (1, 2, 5, 100):
+        pieces = [stream[i : i + size] for i in range(0, len(stream), size)]
+        assert list(ndjson_lines(pieces, 100)) == [b'{"a": 1}', b'{"b": 2}', b"", b'{"c": 3}']
+    assert list(ndjson_lines([b"12345678\n"], 8)) == [b"12345678"]
+    with pytest.raises(BadStream, match=r"^a line over 8 bytes$"):
+        list(ndjson_lines([b"123456789\n"], 8))
 
 
 # -- build_messages ----------------------------------------------------------------
@@ -502,6 +647,75 @@ def test_a_text_too_long_for_the_model_warns_and_says_which_lines_were_annotated
     assert all_notes(reports) == [Note(covered_to, "info", "Late.")]  # not on a line the model never saw
 
 
+def test_a_flood_of_notes_keeps_the_limit_and_says_how_many_were_dropped(ollama):
+    ollama.script = Script(chunks=flood(3_000))
+    annotation, reports = start(ollama.url)
+    last = finished(annotation, reports)
+    assert [n.note for n in all_notes(reports)] == [f"Note {i}." for i in range(1, MAX_NOTES + 1)]
+    assert (last.dropped, last.summary, last.incomplete, last.error) == (2_800, "Many notes.", False, None)
+    assert [p.dropped for p in reports[:-1]] == [0] * (len(reports) - 1)  # said once
+
+
+def test_a_model_looping_in_one_note_is_stopped_and_the_notes_before_it_kept(ollama):
+    ollama.script = Script(chunks=endless_note(NOTES))  # it would never end
+    annotation, reports = start(ollama.url)
+    last = finished(annotation, reports)
+    assert all_notes(reports) == EXPECTED
+    assert last.error == "a note passed 4,000 characters: stopped, notes so far are kept"
+    assert len("[workflow] " + last.error) <= 80
+    assert last.incomplete and not last.cancelled
+    assert ollama.client_closed.wait(WAIT)  # the model is not left generating
+
+
+def test_infinity_and_nan_lines_from_the_server_cost_no_note(ollama):
+    text, expected = odd_answer()
+    ollama.script = Script(chunks=split(text.replace("[" * 1500 + "]" * 1500, "[]"), 5))
+    annotation, reports = start(ollama.url)
+    last = finished(annotation, reports)
+    assert all_notes(reports) == [*expected[:-1], Note(2, "info", "Deep."), expected[-1]]
+    assert (last.summary, last.error) == ("Odd.", None)
+
+
+def after_the_first_note() -> tuple[list[str], int]:
+    """The chunks of a good answer, and how many of them complete the first note only."""
+    text = answer(NOTES)
+    chunks = split(text)
+    after = next(i for i in range(len(chunks)) if len("".join(chunks[:i])) >= end_of(text, NOTES[0]))
+    return chunks, after
+
+
+def test_a_huge_line_stops_with_one_line_and_keeps_the_notes(ollama):
+    chunks, after = after_the_first_note()
+    ollama.script = Script(chunks=chunks, fault="huge-line", fault_after=after, huge_line=64 << 20)
+    annotation, reports = start(ollama.url)
+    last = finished(annotation, reports)
+    assert all_notes(reports) == [EXPECTED[0]]
+    assert last.error == "Ollama sent a line over 1 MiB: stopped, notes so far are kept"
+    assert len("[workflow] " + last.error) <= 80
+    assert last.incomplete
+    assert ollama.client_closed.wait(WAIT)
+    # The client hung up after about 1 MiB (what socket buffers hold besides), not 64 MiB read.
+    assert ollama.bytes_sent < 24 << 20
+
+
+def test_a_huge_first_line_asks_whether_it_is_ollama(ollama):
+    ollama.script = Script(fault="huge-line", fault_after=0, huge_line=64 << 20)
+    annotation, reports = start(ollama.url)
+    last = finished(annotation, reports)
+    assert reports == [last]
+    assert last.error == f"Ollama at {ollama.url} sent a line over 1 MiB: is it Ollama?"
+
+
+def test_a_line_that_is_not_json_in_the_middle_keeps_the_notes(ollama):
+    chunks, after = after_the_first_note()
+    ollama.script = Script(chunks=chunks, fault="invalid-line", fault_after=after)
+    annotation, reports = start(ollama.url)
+    last = finished(annotation, reports)
+    assert all_notes(reports) == [EXPECTED[0]]
+    assert last.error == "Ollama sent a line of bad JSON: stopped, notes so far are kept"
+    assert last.incomplete
+
+
 # -- Session ---------------------------------------------------------------------
 
 OUTLINE_TEMPLATE = "      Outline for: ${topic}\n"
@@ -746,3 +960,17 @@ def test_models_without_a_server(session):
     with pytest.raises(WorkflowError) as info:
         session.handle("models", {"host": url})
     assert str(info.value) == f"Ollama is not reachable at {url}: start it with `ollama serve`"
+
+
+def test_a_flood_of_notes_shows_and_saves_only_the_limit(session, ollama, messages, env):
+    buffer_step = outline_of_a_run(session, env)
+    run = session.run
+    assert run is not None
+    ollama.script = Script(chunks=flood(3_000))
+    ask(session, ollama, lines=OUTLINE, buffer_step=buffer_step)
+    done = annotation_done(messages, 1)
+    assert (done["dropped"], done["summary"]) == (2_800, "Many notes.")
+    sent = [n for m in messages if "annotation" in m for n in m["annotation"]["notes"]]
+    assert len(sent) == MAX_NOTES
+    saved = json.loads((run.dir / "02-outline.notes.json").read_text(encoding="utf-8"))
+    assert (len(saved["notes"]), saved["dropped"]) == (MAX_NOTES, 2_800)

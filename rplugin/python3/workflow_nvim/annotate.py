@@ -4,7 +4,9 @@ The model is asked for structured output (Ollama's ``format`` with a JSON
 schema): ``{"notes": [{"line", "severity", "note"}], "summary"}``. Small
 models often write broken JSON or prose instead, so nothing here trusts the
 answer: notes are picked out of the stream as soon as each one is complete,
-and whatever cannot be parsed becomes a plain summary.
+and whatever cannot be parsed becomes a plain summary. Nor does it trust the
+server: the stream is read with a bound on each line, and a looping or
+endless answer is stopped at the limits below (MAX_*), keeping its notes.
 
 ``ollama`` (and with it httpx and pydantic, ~0.35 s) is imported only when an
 annotation is first asked for.
@@ -14,10 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +34,10 @@ CONNECT_TIMEOUT = 2.0
 DEFAULT_CONTEXT = 4096  # tokens, when the server does not say
 CHARS_PER_TOKEN = 3.5  # a cautious estimate for English and code
 SEVERITIES = ("error", "warning", "info", "hint")
+MAX_NOTES = 200  # notes kept from one answer; more are counted and dropped
+MAX_NOTE_CHARS = 4_000  # one note object: longer, the model is looping, and the answer is stopped
+MAX_ANSWER_CHARS = 200_000  # the whole answer (a 32K-token context holds about 115,000)
+MAX_LINE_BYTES = 1 << 20  # one line of Ollama's NDJSON stream
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -77,6 +84,32 @@ class ModelFacts:
 _MODELS: dict[tuple[str, str], ModelFacts] = {}  # (host, model) -> what /api/show said of it, asked once
 
 
+def _parse_int(digits: str) -> int | float:
+    # Python refuses to turn more than 4,300 digits into an int (ValueError): as a float, a huge
+    # line number is just infinitely far and is clamped like any other.
+    return int(digits) if len(digits) <= 30 else float(digits)
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` for a model's answer: NaN, Infinity and huge numbers parse; no RecursionError."""
+    try:
+        return json.loads(text, parse_int=_parse_int)
+    except RecursionError:  # a thousand nested brackets
+        raise ValueError("nested too deeply") from None
+
+
+def _line_number(value: Any, first: int, last: int) -> int:
+    """``value`` as a line in first..last: out of range is clamped; no number at all is the first line."""
+    if isinstance(value, str):  # "12", or "1e999": a number a model put in quotes
+        try:
+            value = float(value)
+        except ValueError:
+            return first
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:  # NaN != NaN
+        return first
+    return int(min(max(value, first), last))  # ±Infinity clamps too
+
+
 @dataclass
 class Note:
     line: int  # 1-based, in the annotated text
@@ -94,93 +127,158 @@ def note_from(obj: Any, first: int, last: int) -> Note | None:
     text = obj.get("note") or obj.get("message") or obj.get("text")
     if not isinstance(text, str) or not text.strip():
         return None
-    try:
-        line = int(obj.get("line", first))
-    except (TypeError, ValueError):
-        line = first
-    severity = str(obj.get("severity", "info")).lower()
+    severity = obj.get("severity", "info")
+    severity = severity.lower() if isinstance(severity, str) else "info"
     if severity not in SEVERITIES:
         severity = {"warn": "warning", "err": "error", "suggestion": "hint"}.get(severity, "info")
-    return Note(min(max(line, first), last), severity, " ".join(text.split()))
+    return Note(_line_number(obj.get("line", first), first, last), severity, " ".join(text.split()))
+
+
+# What the scanner stops at: in a string, its end or an escape; in an object, a string or a brace;
+# between the notes, the next object or the end of the list.
+_STRING_STOP = re.compile(r'["\\]')
+_OBJECT_STOP = re.compile(r'["{}]')
+_ARRAY_STOP = re.compile(r"[{\]]")
+_KEY = '"notes"'
 
 
 class NoteStream:
-    """Picks complete note objects out of a JSON answer as it streams in."""
+    """Picks complete note objects out of a JSON answer as it streams in.
+
+    Each character is looked at once: the scanner keeps its place (inside a string, after an
+    escape, how deep in braces) from one chunk to the next. It keeps at most MAX_NOTES notes,
+    counting the rest in ``dropped``, and stops reading (``stopped`` says why) when one note
+    runs past MAX_NOTE_CHARS or the answer past MAX_ANSWER_CHARS.
+    """
 
     def __init__(self, first: int, last: int):
         self.first, self.last = first, last
-        self.text = ""
         self.notes: list[Note] = []
-        self._scan = 0  # where to look for the next object in self.text
-        self._array_at: int | None = None
+        self.dropped = 0  # notes past MAX_NOTES
+        self.stopped: str | None = None  # why the rest of the answer was not read
+        self.size = 0  # characters of the answer read
+        self._chunks: list[str] = []  # the answer, joined once at the end
+        self._tail = ""  # the last characters before a chunk, where '"notes"' may have begun
+        self._where = "key"  # "key", "bracket" (then "["), "list" (between notes), "note", "end"
+        self._note: list[str] = []  # the note object read so far, in pieces
+        self._note_size = 0
+        self._depth, self._in_string, self._escaped = 0, False, False
+
+    @property
+    def held(self) -> int:
+        """How many characters of the answer the parser holds."""
+        return self.size + self._note_size
 
     def feed(self, chunk: str) -> list[Note]:
         """Add ``chunk``; return the notes it completed."""
-        self.text += chunk
-        if self._array_at is None:
-            key = self.text.find('"notes"')
-            if key < 0:
-                return []
-            bracket = self.text.find("[", key)
-            if bracket < 0:
-                return []
-            self._array_at = self._scan = bracket + 1
+        if self.stopped is not None or not chunk:
+            return []
+        if self.size + len(chunk) > MAX_ANSWER_CHARS:
+            chunk = chunk[: MAX_ANSWER_CHARS - self.size]
+            self.stopped = f"the answer passed {MAX_ANSWER_CHARS:,} characters"
+        self._chunks.append(chunk)
+        self.size += len(chunk)
         new: list[Note] = []
-        while True:
-            start = self.text.find("{", self._scan)
-            close = self.text.find("]", self._scan)
-            if start < 0 or (0 <= close < start):
-                break
-            end = _object_end(self.text, start)
-            if end is None:
-                break
-            self._scan = end
-            try:
-                note = note_from(json.loads(self.text[start:end]), self.first, self.last)
-            except ValueError:
-                note = None
-            if note:
-                new.append(note)
-        self.notes += new
+        pos = 0
+        while pos < len(chunk) and self._where != "end":
+            pos = self._step(chunk, pos, new)
         return new
+
+    def _step(self, chunk: str, pos: int, new: list[Note]) -> int:
+        """Scan ``chunk`` from ``pos`` to the next change of place; the position after it."""
+        if self._where == "key":
+            window = self._tail + chunk[pos:]
+            found = window.find(_KEY)
+            if found < 0:
+                self._tail = window[-(len(_KEY) - 1) :]
+                return len(chunk)
+            after = pos + found + len(_KEY) - len(self._tail)
+            self._tail, self._where = "", "bracket"
+            return after
+        if self._where == "bracket":
+            found = chunk.find("[", pos)
+            if found < 0:
+                return len(chunk)
+            self._where = "list"
+            return found + 1
+        if self._where == "list":
+            m = _ARRAY_STOP.search(chunk, pos)
+            if m is None:
+                return len(chunk)
+            if m.group() == "]":
+                self._where = "end"
+                return len(chunk)
+            self._where, self._note, self._note_size = "note", [], 0
+            self._depth, self._in_string, self._escaped = 0, False, False
+            return self._scan_note(chunk, m.start(), new)
+        return self._scan_note(chunk, pos, new)
+
+    def _scan_note(self, chunk: str, pos: int, new: list[Note]) -> int:
+        """Read the note object from ``pos`` to its end, or to the end of ``chunk``."""
+        start, end = pos, len(chunk)
+        while pos < end:
+            if self._escaped:
+                self._escaped, pos = False, pos + 1
+                continue
+            m = (_STRING_STOP if self._in_string else _OBJECT_STOP).search(chunk, pos)
+            if m is None:
+                break
+            c, pos = m.group(), m.end()
+            if c == "\\":
+                self._escaped = True
+            elif c == '"':
+                self._in_string = not self._in_string
+            elif c == "{":
+                self._depth += 1
+            else:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._note.append(chunk[start:pos])
+                    self._note_size += pos - start
+                    self._end_note(new)
+                    return pos
+        self._note.append(chunk[start:])
+        self._note_size += end - start
+        if self._note_size > MAX_NOTE_CHARS:
+            self._end_note(new)
+        return end
+
+    def _end_note(self, new: list[Note]) -> None:
+        text, size = "".join(self._note), self._note_size
+        self._note, self._note_size, self._where = [], 0, "list"
+        if size > MAX_NOTE_CHARS:  # a model looping inside one note: it would go on for ever
+            self.stopped = f"a note passed {MAX_NOTE_CHARS:,} characters"
+            self._where = "end"
+            return
+        try:
+            note = note_from(_loads(text), self.first, self.last)
+        except ValueError:
+            note = None
+        if note is None:
+            return
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(note)
+            new.append(note)
+        else:
+            self.dropped += 1
 
     def finish(self) -> tuple[list[Note], str, bool]:
         """The final notes, the summary, and whether the answer was the JSON asked for."""
-        try:
-            answer = json.loads(self.text)
-        except ValueError:
-            answer = None
+        text = "".join(self._chunks)
+        self._chunks = [text]
+        answer = None
+        if self.stopped is None:
+            with contextlib.suppress(ValueError):
+                answer = _loads(text)
         if isinstance(answer, dict):
             items = answer.get("notes")
             items = items if isinstance(items, list) else []  # {"notes": 3} is not worth a traceback
             notes = [n for n in (note_from(o, self.first, self.last) for o in items) if n]
+            self.dropped = max(0, len(notes) - MAX_NOTES)
             summary = answer.get("summary")
-            return notes, summary if isinstance(summary, str) else "", True
-        # Prose, or broken JSON: keep the notes that were parsed, and show the rest as it came.
-        return self.notes, " ".join(self.text.split())[:2000], False
-
-
-def _object_end(text: str, start: int) -> int | None:
-    """The index after the JSON object starting at ``start``, or None if it is not complete yet."""
-    depth, in_string, escaped = 0, False, False
-    for i in range(start, len(text)):
-        c = text[i]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == "\\":
-                escaped = True
-            elif c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-        elif c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return None
+            return notes[:MAX_NOTES], summary if isinstance(summary, str) else "", True
+        # Prose, broken JSON or a stopped answer: keep the notes that were parsed, and show the rest as it came.
+        return self.notes, "" if self.stopped else " ".join(text.split())[:2000], False
 
 
 @dataclass
@@ -253,6 +351,66 @@ class Progress:
     incomplete: bool = False
     covered: tuple[int, int] | None = None
     cancelled: bool = False
+    dropped: int = 0  # notes past MAX_NOTES, said once, with the last batch
+
+
+class BadStream(Exception):
+    """The server's stream is not Ollama's; the message says what came ("a line over 1 MiB")."""
+
+
+def ndjson_lines(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    """The lines of a stream of byte chunks; BadStream as soon as one runs past ``limit`` bytes.
+
+    No more than ``limit`` bytes of a line are ever held, besides the chunk being split.
+    """
+    held = bytearray()
+    for chunk in chunks:
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            if len(held) + end - start > limit:
+                raise BadStream(f"a line over {_size(limit)}")
+            if held:
+                held += chunk[start:end]
+                yield bytes(held)
+                held.clear()
+            else:
+                yield chunk[start:end]
+            start = end + 1
+        if len(held) + len(chunk) - start > limit:
+            raise BadStream(f"a line over {_size(limit)}")
+        held += chunk[start:]
+    if held:
+        yield bytes(held)
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):g} MiB" if n >= 1 << 20 else f"{n:,} bytes"
+
+
+def _read_at_most(response: Any, limit: int) -> str:
+    """The start of a response's body, never more than about ``limit`` bytes of it."""
+    body = bytearray()
+    for chunk in response.iter_raw():
+        body += chunk
+        if len(body) >= limit:
+            break
+    return body[:limit].decode("utf-8", "replace")
+
+
+def _response_error(text: str, status: int = -1) -> Exception:
+    """ollama.ResponseError for what the server said (its constructor trips on JSON that is no object)."""
+    import ollama
+
+    try:
+        return ollama.ResponseError(text, status)
+    except AttributeError:
+        return ollama.ResponseError(f"HTTP {status}: {text}", status)
+
+
+def _one_line(text: object, limit: int = 200) -> str:
+    """Server text fit for a one-line message: whitespace folded, cut at ``limit`` characters."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 class Annotation:
@@ -352,64 +510,106 @@ class Annotation:
         messages, last, warning = build_messages(self.req, context)
         first = self.req.first_line
         parser = NoteStream(first, last)
-        stream = client.chat(
-            model=self.model,
-            messages=messages,
-            format=SCHEMA,
-            stream=True,
-            options={"num_ctx": context, "temperature": 0.2},
+        stream = self._chat(
+            client,
+            {
+                "model": self.model,
+                "messages": messages,
+                "format": SCHEMA,
+                "stream": True,
+                "options": {"num_ctx": context, "temperature": 0.2},
+            },
         )
         pending = Progress(warning=warning, covered=(first, last))
         tokens, last_sent = 0, 0.0
         try:
-            for part in stream:
+            for text in stream:
                 if self._cancelled.is_set():
                     break
-                text = part.message.content or ""
                 tokens += 1
                 pending.notes += parser.feed(text)
                 pending.tokens = tokens
+                if parser.stopped:
+                    break
                 now = time.monotonic()
                 # The first chunk goes out at once (the person sees the model has started), then batches.
                 if tokens == 1 or (pending.notes and last_sent == 0.0) or now - last_sent >= self.batch_interval:
                     self.report(pending)
                     pending, last_sent = Progress(tokens=tokens), now
-        except ollama.ResponseError as e:
+        except (ollama.ResponseError, BadStream) as e:
             if tokens == 0:
                 raise
-            # An error in the middle of the stream: keep what came, marked incomplete.
-            notes, summary, _ = parser.finish()
-            self.report(
-                Progress(
-                    notes=pending.notes,
-                    tokens=tokens,
-                    done=True,
-                    incomplete=True,
-                    summary=summary,
-                    warning=warning,
-                    covered=(first, last),
-                    error=f"the model stopped with an error after {tokens} chunks ({e.error}): notes so far are kept",
-                )
-            )
+            # A fault in the middle of the stream: keep what came, marked incomplete.
+            if isinstance(e, BadStream):
+                error = f"Ollama sent {e}: stopped, notes so far are kept"
+            else:
+                why = _one_line(e.error)
+                error = f"the model stopped with an error after {tokens} chunks ({why}): notes so far are kept"
+            self._report_stopped(pending, parser, tokens, error, warning)
             return
         finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()
+            stream.close()  # the response, and with it the connection: the server stops generating
         if self._cancelled.is_set():
             self.report(Progress(done=True, cancelled=True, tokens=tokens))
+            return
+        if parser.stopped:
+            self._report_stopped(pending, parser, tokens, f"{parser.stopped}: stopped, notes so far are kept", warning)
             return
         notes, summary, ok = parser.finish()
         known = {(n.line, n.note) for n in parser.notes}
         late = [n for n in notes if (n.line, n.note) not in known]  # only at the end (odd JSON)
-        pending.notes += late
+        pending.notes += late[: max(0, MAX_NOTES - len(parser.notes))]
         pending.done = True
         pending.tokens = tokens
+        pending.dropped = parser.dropped
         # The editor shows the warning and keeps the covered lines (notes.json too) from the last batch.
         pending.warning, pending.covered = warning, (first, last)
         pending.summary = summary if ok else f"(not the JSON asked for) {summary}"
         pending.incomplete = not ok
         self.report(pending)
+
+    def _report_stopped(
+        self, pending: Progress, parser: NoteStream, tokens: int, error: str, warning: str | None
+    ) -> None:
+        """The last report of an answer cut short: the notes so far, marked incomplete, and why."""
+        _, summary, _ = parser.finish()
+        pending.done, pending.incomplete, pending.error = True, True, error
+        pending.tokens, pending.summary, pending.dropped = tokens, summary, parser.dropped
+        pending.warning, pending.covered = warning, (self.req.first_line, parser.last)
+        self.report(pending)
+
+    def _chat(self, client: Any, body: dict[str, Any]) -> Generator[str, None, None]:
+        """The content of each part of a streamed /api/chat answer, read with a bound on each line.
+
+        ollama's own chat() reads lines without a bound (one 300 MB line is held whole): this asks
+        through the httpx client that ``client`` holds (its host, headers and hooks) and splits the
+        bytes itself. Raises ollama.ResponseError for an error the server sends, BadStream for a
+        line that is too long or not Ollama's JSON.
+        """
+        # No compression: a few kilobytes of gzip could unpack into gigabytes before any line is split.
+        headers = {"Accept-Encoding": "identity"}
+        # No redirects: a server answering 307 would have the text sent on to wherever it names.
+        with client._client.stream("POST", "/api/chat", json=body, headers=headers, follow_redirects=False) as response:
+            if not response.is_success:
+                raise _response_error(_read_at_most(response, 4096), response.status_code)
+            for line in ndjson_lines(response.iter_raw(), MAX_LINE_BYTES):
+                if not line.strip():
+                    continue
+                try:
+                    part = _loads(line.decode("utf-8"))
+                except ValueError:  # UnicodeDecodeError is one too
+                    raise BadStream("a line of bad JSON") from None
+                if not isinstance(part, dict):
+                    raise BadStream("a line of bad JSON")
+                if part.get("error"):
+                    raise _response_error(str(part["error"]))
+                message = part.get("message")
+                content = message.get("content", "") if isinstance(message, dict) else ""
+                if not isinstance(content, str):
+                    raise BadStream("a line of bad JSON")
+                yield content
+                if part.get("done") is True:
+                    return
 
     def _model_facts(self, client: Any) -> ModelFacts:
         """The model's context and where it runs, as the server reports them (asked once per host and model)."""
@@ -450,7 +650,9 @@ class Annotation:
         if isinstance(e, ollama.ResponseError):
             if e.status_code == 404:
                 return self._missing_model()
-            return f"Ollama answered with an error: {e.error}"
+            return f"Ollama answered with an error: {_one_line(e.error)}"
+        if isinstance(e, BadStream):
+            return f"Ollama at {self.host} sent {e}: is it Ollama?"
         if isinstance(e, (httpx.RemoteProtocolError, httpx.ReadError)):
             return f"the connection to Ollama at {self.host} broke off: try again"
         if isinstance(e, ValueError):

@@ -21,6 +21,7 @@ from . import dependencies
 from .annotate import (
     DEFAULT_FIRST_TOKEN_TIMEOUT,
     DEFAULT_MODEL,
+    MAX_NOTES,
     Annotation,
     Progress,
     Request,
@@ -495,7 +496,7 @@ class Session:
         notify = self.notify
 
         def report(p: Progress) -> None:
-            collected.extend(n.to_dict() for n in p.notes)
+            collected.extend(n.to_dict() for n in p.notes[: MAX_NOTES - len(collected)])
             # The file says what the screen shows: a new answer replaces the notes once it brings
             # one (or ends well); a failure or cancel before any note leaves the old ones.
             if p.done and notes_file is not None and (collected or not (p.cancelled or p.error)):
@@ -539,13 +540,15 @@ class Session:
     @staticmethod
     def _save_notes(path: Path, model: str, notes: builtins.list[dict[str, Any]], p: Progress) -> None:
         """The latest notes, next to the step; committed with it."""
-        data = {
+        data: dict[str, Any] = {
             "model": model,
             "lines": list(p.covered) if p.covered else None,
             "incomplete": p.incomplete,
             "summary": p.summary,
-            "notes": sorted(notes, key=lambda n: n["line"]),
+            "notes": sorted(notes[:MAX_NOTES], key=lambda n: n["line"]),
         }
+        if p.dropped:
+            data["dropped"] = p.dropped  # notes past the limit, not kept
         try:
             write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         except OSError:
@@ -564,6 +567,7 @@ def _progress_dict(p: Progress) -> dict[str, Any]:
         "incomplete": p.incomplete,
         "covered": list(p.covered) if p.covered else None,
         "cancelled": p.cancelled,
+        "dropped": p.dropped or None,
     }
     return {k: v for k, v in full.items() if v is not None}
 
