@@ -155,11 +155,14 @@ def start_nvim(home: Home, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Start a Neovim for ``home``; call again after ``quit()`` to reopen it."""
     editors: list[Editor] = []
 
-    def start(python: str | None = None, extra: tuple[str, ...] = ()) -> Editor:
+    def start(python: str | None = None, extra: tuple[str, ...] = (), own_session: bool = False) -> Editor:
+        """``own_session``: Neovim leads a process group of its own, which a test may kill whole."""
         monkeypatch.setenv("WORKFLOW_PYTHON", python or home.python)
         for key, value in home.env.items():
             monkeypatch.setenv(key, value)
         argv = [nvim_binary(), "--embed", "--headless", "-u", str(INIT), "-i", "NONE", *extra]
+        if own_session:
+            argv = [sys.executable, "-c", "import os, sys; os.setsid(); os.execv(sys.argv[1], sys.argv[1:])", *argv]
         ed = Editor(pynvim.attach("child", argv=argv))
         editors.append(ed)
         return ed

@@ -84,6 +84,10 @@ class GitRefused(WorkflowError):
     """The repository is in a state where committing would do harm."""
 
 
+class CommitCutShort(WorkflowError):
+    """git was killed while committing (Neovim quit): whether it landed, the next resume finds out."""
+
+
 @dataclass(frozen=True)
 class Entry:
     """One commit of a run, as ``git log`` tells it."""
@@ -446,6 +450,8 @@ class RunRepository:
             except BaseException:
                 self._drop_journal()
                 raise
+            if status < 0:  # killed: it may have landed or not; the journal tells the next resume
+                raise CommitCutShort(f"git was stopped while committing {what}: :WorkflowResume finishes it")
             if status != 0:
                 self._drop_journal()
                 detail = _one_line(err or out) or f"git commit exited with {status}"
@@ -596,6 +602,8 @@ class RunRepository:
             return f"{what} was not committed when Neovim quit; it is not yet either: {refusal}"
         try:
             commit = self._commit(names, gone, message, what, replay=True)
+        except CommitCutShort:
+            raise
         except WorkflowError as e:
             self._drop_journal()
             return f"{what} was not committed when Neovim quit, nor now: {e}"
