@@ -917,6 +917,22 @@ def test_an_index_held_by_another_git_command_is_brought_up_to_date_later(in_pro
     assert_nothing_of_the_run_staged(project, git, status_before)
 
 
+def test_what_the_person_stages_while_a_step_commit_runs_stays_staged(in_project, project, git):
+    status_before = persons_changes(project, git)
+    (project / "later.txt").write_text("staged during the commit\n", encoding="utf-8")
+    hook = project / ".git" / "hooks" / "pre-commit"
+    # the person runs `git add` in another terminal while the hook runs
+    hook.write_text("#!/bin/sh\nenv -u GIT_INDEX_FILE git add later.txt\n", encoding="utf-8")
+    hook.chmod(0o755)
+    step = write_file(in_project.run_dir / "01-topic.md", "Cats\n")
+    assert in_project.commit([step], message(1, "topic"), "step 1") == git(project, "rev-parse", "HEAD")
+    assert git(project, "show", "--name-only", "--format=", "HEAD") == f"runs/{RUN}/01-topic.md"
+    assert git(project, "diff", "--cached", "--name-only").split() == ["README.md", "later.txt"]
+    assert git(project, "show", ":README.md") == "# Staged by the person"
+    assert git(project, "status", "--porcelain", "--", "runs") == ""
+    assert status_before.splitlines()[0] in git(project, "status", "--porcelain")
+
+
 KILL_AT_RENAME = """
 import os, signal, sys
 from pathlib import Path
