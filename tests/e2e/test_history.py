@@ -280,6 +280,7 @@ def test_revert_makes_later_steps_pending_and_keeps_their_text(nvim: Editor, ess
     nvim.type("Goold outline<Esc>")
     nvim.cmd("WorkflowNext")
     nvim.type("iunfinished draft<Esc>")  # not saved, not committed
+    nvim.settle()  # step 2's commit is made in the background
     commits_before = len(git(d, "log", "--format=%h").split())
 
     nvim.cmd("WorkflowRevert topic")
