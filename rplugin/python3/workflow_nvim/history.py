@@ -264,6 +264,7 @@ class RunRepository:
         self._repo = repo
         self._init_lock = threading.Lock()
         self.last_warning: str | None = None  # what the last commit() has to say besides its hash
+        self._index_lock = threading.Lock()  # installing the person's index vs finishing an interrupted one
         self.run_dir = run_dir
         self.standalone = standalone
         self.top = top or Path(str(repo.working_tree_dir if repo else run_dir)).resolve()
@@ -363,6 +364,7 @@ class RunRepository:
     def refusal(self) -> str | None:
         """Why committing here now would be wrong, or None. Reads files only: no git process."""
         where = "the run repository" if self.standalone else f"the repository {self.top}"
+        self._finish_index_update()  # an index.lock of our own, left by a kill, is no one's to wait for
         lock = self.git_dir / "index.lock"
         if lock.exists():
             return (
@@ -413,7 +415,6 @@ class RunRepository:
         refusal = self.refusal()
         if refusal:
             raise GitRefused(f"cannot commit {what}: {refusal}")
-        self._finish_index_update()
         if self._journal.exists():
             # An earlier commit landed while the person's index was locked: update it now.
             self.last_warning = self.recover()
@@ -550,15 +551,17 @@ class RunRepository:
             return None
         lock = self._lock_path()
         deadline = time.monotonic() + INDEX_LOCK_PATIENCE
-        while not _lock_with(lock, Path(new)):
+        while True:
+            with self._index_lock:
+                if _lock_with(lock, Path(new)):
+                    if _identity(self._index_path) != expected:  # changed before we held the lock
+                        lock.unlink()
+                        return None
+                    os.replace(lock, self._index_path)
+                    return True
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
-        if _identity(self._index_path) != expected:  # changed before we held the lock
-            lock.unlink()
-            return None
-        os.replace(lock, self._index_path)
-        return True
 
     def _update_index(self, rels: Sequence[str]) -> bool:
         """Make the person's index hold HEAD's version of exactly ``rels``; False if it stayed locked.
@@ -586,11 +589,13 @@ class RunRepository:
     def _finish_index_update(self) -> None:
         """Complete an index update that a kill cut between taking the lock and the rename."""
         lock = self._lock_path()
-        for new in (self._scratch_index_path, self._index_copy_path):
-            with contextlib.suppress(OSError):
-                if new.exists() and lock.exists() and os.path.samefile(lock, new):
-                    os.replace(lock, self._index_path)  # the lock held the new index: nobody could change it since
-        self._index_copy_path.unlink(missing_ok=True)
+        if not lock.exists():
+            return
+        with self._index_lock:
+            for new in (self._scratch_index_path, self._index_copy_path):
+                with contextlib.suppress(OSError):
+                    if os.path.samefile(lock, new):
+                        os.replace(lock, self._index_path)  # it held the new index: nobody could change it since
 
     # -- the journal of a commit under way -------------------------------------
 
