@@ -1034,3 +1034,19 @@ def test_show_and_diff_take_only_commit_hashes_and_files_of_the_run(in_project, 
             in_project.show(commit, outside)
         assert str(info.value) == f"{outside} is not a file of run {RUN}"
     assert in_project.show(commit[:7], Path("01-topic.md")) == "Cats\n"
+
+
+def test_a_change_git_could_miss_by_its_file_status_is_committed(standalone, git):
+    """An edit that keeps a file's size and time: git finds it only because the index file is as new as it."""
+    d = standalone.run_dir
+    git(d, "config", "core.trustctime", "false")
+    path = write_file(d / "01-topic.md", "Cats\n")
+    old = 1_000_000_000 * 10**9  # 2001: the time the entry in the index caches
+    os.utime(path, ns=(old, old))
+    assert standalone.commit([path], message(1, "topic"), "step 1")
+    os.utime(d / ".git" / "index", ns=(old, old))  # the index written in that same instant
+    write_file(path, "Dogs\n")
+    os.utime(path, ns=(old, old))
+    second = standalone.commit([path], message(1, "topic"), "step 1")
+    assert second == git(d, "rev-parse", "HEAD")
+    assert git(d, "show", "HEAD:01-topic.md") == "Dogs"

@@ -495,7 +495,7 @@ class RunRepository:
         identity = _identity(self._index_path)
         if seed and identity is not None:
             try:
-                shutil.copyfile(self._index_path, index)
+                shutil.copy2(self._index_path, index)  # its time too: git trusts entries older than the file
             except FileNotFoundError:
                 identity = None  # replaced meanwhile: no seed, and no installing it afterwards
             identity = identity if identity == _identity(self._index_path) else None
@@ -513,7 +513,7 @@ class RunRepository:
             raise WorkflowError(f"git update-index failed in {self.top}: {_one_line(err)}")
 
     def _staged_changes(self, env: dict[str, str], rels: Sequence[str]) -> set[str]:
-        """Those of ``rels`` whose entry in the index of ``env`` (holding only ``rels``) differs from HEAD."""
+        """Those of ``rels`` whose entry in the index of ``env`` differs from HEAD."""
         args = ("--name-only", "--no-renames", "-z", "HEAD", "--", *rels)
         status, out, err = self._run("diff-index", "--cached", *args, env=env)
         if status != 0 and self._run("rev-parse", "--quiet", "--verify", "HEAD")[0] != 0:
@@ -534,6 +534,7 @@ class RunRepository:
     def _index_copy_path(self) -> Path:
         return self.git_dir / (_SCRATCH_INDEX.format(self.run_dir.name) + ".update")
 
+    @property
     def _lock_path(self) -> Path:
         index = self._index_path
         return index.with_name(index.name + ".lock")
@@ -549,7 +550,7 @@ class RunRepository:
         """
         if _identity(self._index_path) != expected:
             return None
-        lock = self._lock_path()
+        lock = self._lock_path
         deadline = time.monotonic() + INDEX_LOCK_PATIENCE
         while True:
             with self._index_lock:
@@ -569,26 +570,28 @@ class RunRepository:
         A copy of the index is changed (``git reset -- rels``) and installed.
         """
         copy = self._index_copy_path
+        deadline = time.monotonic() + INDEX_LOCK_PATIENCE
         try:
-            while True:
+            while time.monotonic() < deadline:  # another git command may change the index meanwhile
                 before = _identity(self._index_path)
                 copy.unlink(missing_ok=True)
                 copy.with_name(copy.name + ".lock").unlink(missing_ok=True)
                 if before is not None:
                     with contextlib.suppress(FileNotFoundError):
-                        shutil.copyfile(self._index_path, copy)
+                        shutil.copy2(self._index_path, copy)  # see _scratch_index
                 status, _, err = self._run("reset", "--quiet", "--", *rels, env={"GIT_INDEX_FILE": str(copy)})
                 if status != 0:
                     raise WorkflowError(f"git reset failed in {self.top}: {_one_line(err)}")
                 done = self._install_index(copy, before)
                 if done is not None:
                     return done
+            return False
         finally:
             copy.unlink(missing_ok=True)
 
     def _finish_index_update(self) -> None:
         """Complete an index update that a kill cut between taking the lock and the rename."""
-        lock = self._lock_path()
+        lock = self._lock_path
         if not lock.exists():
             return
         with self._index_lock:
