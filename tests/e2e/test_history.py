@@ -147,6 +147,8 @@ def test_a_rejecting_hook_keeps_the_text_and_says_why(nvim: Editor, essay: Path,
     assert git(project, "rev-parse", "HEAD") == head
     assert path.read_text() == "Topic: trains\n"
     assert nvim.state()["steps"][0]["done"] is False
+    # nothing of the run is left staged for the person's next commit
+    assert git(project, "diff", "--cached", "--name-only").split() == ["notes.txt"]
     # Step 2 cannot be completed before step 1.
     assert "step 1 'Pick a topic' is not done yet" in nvim.error("WorkflowNext")
 
