@@ -421,8 +421,9 @@ def gone(pid: int) -> bool:
 
 
 def slow_hook(project: Path, marker: Path) -> Path:
+    """A pre-commit hook that writes its process id to ``marker``, then waits for a minute."""
     hook = project / ".git" / "hooks" / "pre-commit"
-    hook.write_text(f"#!/bin/sh\ntouch '{marker}'\nexec sleep 60\n")
+    hook.write_text(f"#!/bin/sh\necho $$ > '{marker}.new' && mv '{marker}.new' '{marker}'\nexec sleep 60\n")
     hook.chmod(0o755)
     return hook
 
@@ -535,3 +536,48 @@ def test_kill_9_during_next_never_stages_the_run_nor_loses_text(  # type: ignore
     commits = git(project, "log", "--format=%(trailers:key=Workflow-Step,valueonly)", "--", str(d)).split("\n")
     steps = [c for c in commits if c]
     assert len(steps) == len(set(steps)) == done.count(True)
+
+
+def git_commits_running_in(repo: Path) -> list[int]:
+    """The `git commit` processes working in ``repo``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or gone(int(proc.name)):
+            continue
+        with contextlib.suppress(OSError):
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if argv[:2] == [b"git", b"commit"] and Path(os.readlink(proc / "cwd")) == repo:
+                found.append(int(proc.name))
+    return found
+
+
+def test_a_crashed_neovim_leaves_no_commit_to_land_behind_the_resume(  # type: ignore[no-untyped-def]
+    start_nvim, essay: Path, project: Path, home: Home
+) -> None:
+    from .test_errors import host_pid
+
+    marker = home.root / "hook-ran"
+    hook = slow_hook(project, marker)
+    first = start_nvim()
+    in_project(first, project)
+    first.cmd("WorkflowStart essay")
+    run_id = first.state()["run"]
+    first.type("A trains<Esc>")
+    first.cmd("WorkflowNext")
+    assert wait_for(marker.exists)
+    host = host_pid(first)
+    assert git_commits_running_in(project)
+
+    os.kill(first.call("getpid"), signal.SIGKILL)  # Neovim alone: its Python host sees its input end
+
+    assert wait_for(lambda: gone(host)), "the Python host outlived its Neovim"
+    assert wait_for(lambda: not git_commits_running_in(project)), "a step commit outlived the editor"
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(int(marker.read_text()), signal.SIGKILL)  # the hook git left behind
+    hook.unlink()
+    again = start_nvim()
+    in_project(again, project)
+    again.cmd(f"WorkflowResume {run_id}")
+    assert "step 1 'Pick a topic' was not committed when Neovim quit: committed now (" in again.messages()
+    assert trailers(project) == ["1/3 topic"]
+    assert git(project, "diff", "--cached", "--name-only").split() == ["notes.txt"]
