@@ -427,17 +427,24 @@ function M.fire(name, data)
   end
 end
 
+-- How long quitting waits for a step commit still running (a slow hook, signing).
+local QUIT_WAIT_SECONDS = 1
+
 -- Nothing typed is lost when Neovim exits, even with :qa!
 api.nvim_create_autocmd({ 'VimLeavePre', 'VimSuspend' }, {
   group = group,
   desc = 'workflow.nvim: save step buffers',
   callback = function(ev)
+    if ev.event == 'VimLeavePre' and next(M.committing) and package.loaded['workflow.host'] then
+      -- A step commit still running dies with Neovim. Wait a moment, no longer: one cut short is
+      -- made again at the next :WorkflowResume (a journal in the git directory says what it was).
+      pcall(require('workflow.host').call, 'wait', { timeout = QUIT_WAIT_SECONDS })
+      for name in pairs(M.committing) do
+        M.committing[name] = nil -- that commit ends with Neovim anyway: keep the text on disk
+      end
+    end
     for _, buf in ipairs(M.step_buffers()) do
       M.save(buf, true)
-    end
-    -- A step commit still running in the Python host would die with Neovim: let it finish.
-    if ev.event == 'VimLeavePre' and state.peek() and package.loaded['workflow.host'] then
-      pcall(require('workflow.host').call, 'wait', {})
     end
   end,
 })

@@ -155,12 +155,17 @@ def start_nvim(home: Home, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Start a Neovim for ``home``; call again after ``quit()`` to reopen it."""
     editors: list[Editor] = []
 
-    def start(python: str | None = None, extra: tuple[str, ...] = (), wrap: tuple[str, ...] = ()) -> Editor:
-        """``extra``: more arguments for Neovim; ``wrap``: a command that runs Neovim (as ``wrap nvim ...``)."""
+    def start(
+        python: str | None = None, extra: tuple[str, ...] = (), wrap: tuple[str, ...] = (), own_session: bool = False
+    ) -> Editor:
+        """``extra``: more arguments for Neovim; ``wrap``: a command that runs Neovim (as ``wrap nvim ...``);
+        ``own_session``: Neovim leads a process group of its own, which a test may kill whole."""
         monkeypatch.setenv("WORKFLOW_PYTHON", python or home.python)
         for key, value in home.env.items():
             monkeypatch.setenv(key, value)
         argv = [*wrap, nvim_binary(), "--embed", "--headless", "-u", str(INIT), "-i", "NONE", *extra]
+        if own_session:
+            argv = [sys.executable, "-c", "import os, sys; os.setsid(); os.execv(sys.argv[1], sys.argv[1:])", *argv]
         ed = Editor(pynvim.attach("child", argv=argv))
         editors.append(ed)
         return ed

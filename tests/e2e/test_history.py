@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +147,8 @@ def test_a_rejecting_hook_keeps_the_text_and_says_why(nvim: Editor, essay: Path,
     assert git(project, "rev-parse", "HEAD") == head
     assert path.read_text() == "Topic: trains\n"
     assert nvim.state()["steps"][0]["done"] is False
+    # nothing of the run is left staged for the person's next commit
+    assert git(project, "diff", "--cached", "--name-only").split() == ["notes.txt"]
     # Step 2 cannot be completed before step 1.
     assert "step 1 'Pick a topic' is not done yet" in nvim.error("WorkflowNext")
 
@@ -276,6 +282,7 @@ def test_revert_makes_later_steps_pending_and_keeps_their_text(nvim: Editor, ess
     nvim.type("Goold outline<Esc>")
     nvim.cmd("WorkflowNext")
     nvim.type("iunfinished draft<Esc>")  # not saved, not committed
+    nvim.settle()  # step 2's commit is made in the background
     commits_before = len(git(d, "log", "--format=%h").split())
 
     nvim.cmd("WorkflowRevert topic")
@@ -403,3 +410,174 @@ def test_statusline_component(nvim: Editor, essay: Path) -> None:
     nvim.cmd("set statusline=%{v:lua.require'workflow'.statusline()}")
     nvim.cmd("redrawstatus")
     assert nvim.eval("nvim_eval_statusline(&statusline, {}).str") == "essay 2/3"
+
+
+def gone(pid: int) -> bool:
+    """True when process ``pid`` has exited (a zombie waiting for its parent counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z")
+    except OSError:
+        return True
+
+
+def slow_hook(project: Path, marker: Path) -> Path:
+    """A pre-commit hook that writes its process id to ``marker``, then waits for a minute."""
+    hook = project / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f"#!/bin/sh\necho $$ > '{marker}.new' && mv '{marker}.new' '{marker}'\nexec sleep 60\n")
+    hook.chmod(0o755)
+    return hook
+
+
+def test_quitting_during_a_slow_hook_stages_nothing_and_resume_makes_the_commit(  # type: ignore[no-untyped-def]
+    start_nvim, essay: Path, project: Path, home: Home
+) -> None:
+    from .test_errors import host_pid
+
+    marker = home.root / "hook-ran"
+    hook = slow_hook(project, marker)
+    first = start_nvim()
+    in_project(first, project)
+    first.cmd("WorkflowStart essay")
+    run_id = first.state()["run"]
+    first.type("A trains<Esc>")
+    head = git(project, "rev-parse", "HEAD")
+    first.cmd("WorkflowNext")
+    assert wait_for(marker.exists)
+    host = host_pid(first)
+
+    first.quit()
+
+    assert wait_for(lambda: gone(host)), "the Python host outlived its Neovim"
+    assert git(project, "rev-parse", "HEAD") == head
+    assert git(project, "diff", "--cached", "--name-only").split() == ["notes.txt"]  # the person's own, only
+    hook.unlink()
+    again = start_nvim()
+    in_project(again, project)
+    again.cmd(f"WorkflowResume {run_id}")
+    assert "step 1 'Pick a topic' was not committed when Neovim quit: committed now (" in again.messages()
+    assert trailers(project) == ["1/3 topic"]
+    assert git(project, "show", f"HEAD:.workflow-runs/{run_id}/01-topic.md") == "Topic: trains\n"
+    state = again.state()
+    assert [s["done"] for s in state["steps"]] == [True, False, False]
+    assert state["step"] == 2
+    assert git(project, "diff", "--cached", "--name-only").split() == ["notes.txt"]
+    assert git(project, "diff", "--name-only").split() == ["code.py"]
+
+
+KILLS = 20
+
+
+def test_kill_9_during_next_never_stages_the_run_nor_loses_text(  # type: ignore[no-untyped-def]
+    start_nvim, project: Path, home: Home
+) -> None:
+    """Neovim, its Python host and their git children killed -9 at random moments of :WorkflowNext,
+    in a project with its own staged and unstaged changes; after each kill, a new Neovim resumes."""
+    from .test_errors import host_pid
+
+    steps = "".join(f"  - id: s{i}\n    title: S{i}\n    instructions: Step {i}.\n" for i in range(1, KILLS + 6))
+    home.write_workflow("long", f"name: long\ntitle: Long\nsteps:\n{steps}")
+    hooks = project / ".git" / "hooks"
+    for name, seconds in (("pre-commit", "0.1"), ("post-commit", "0.03")):  # commits that take a while
+        (hooks / name).write_text(f"#!/bin/sh\nsleep {seconds}\n")
+        (hooks / name).chmod(0o755)
+    staged_notes = git(project, "show", ":notes.txt")
+    rng = random.Random(20261126)
+    typed: list[str] = []
+    run_id = ""
+
+    for i in range(KILLS):
+        ed = start_nvim(own_session=True)
+        in_project(ed, project)
+        if run_id:
+            ed.cmd(f"WorkflowResume {run_id}")
+        else:
+            ed.cmd("WorkflowStart long")
+            run_id = ed.state()["run"]
+        d = project / ".workflow-runs" / run_id
+
+        # what a person would find after each crash
+        fsck = subprocess.run(["git", "fsck", "--no-dangling"], cwd=project, capture_output=True, text=True)
+        assert fsck.returncode == 0 and "error" not in fsck.stdout + fsck.stderr, fsck.stdout + fsck.stderr
+        assert git(project, "diff", "--cached", "--name-only").split() == ["notes.txt"], f"after kill {i}"
+        assert git(project, "show", ":notes.txt") == staged_notes
+        assert (project / "code.py").read_text() == "x = 2  # unstaged\n"
+        assert not [
+            line
+            for line in git(project, "status", "--porcelain", "--untracked-files=all").splitlines()
+            if line.endswith(".workflow-tmp") or line.endswith(".tmp")
+        ]
+        history = git(project, "log", "-p", "--format=", "--", str(d)) + "".join(p.read_text() for p in d.glob("*.md"))
+        assert [t for t in typed if t not in history] == [], f"typed text lost after kill {i}"
+        state = ed.state()
+        assert state["run"] == run_id and state["readonly"] is False
+
+        marker = f"typed before kill {i}"
+        ed.type(f"Go{marker}<Esc>")
+        ed.cmd("write")
+        typed.append(marker)
+        nvim_pid, host = int(ed.call("getpid")), os.getpgid(host_pid(ed))
+        ed.nvim.command("WorkflowNext", async_=True)
+        time.sleep(rng.uniform(0.0, 0.3))
+        for group in (host, nvim_pid):  # Neovim, its Python host, git and the hooks: all at once
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+        assert wait_for(lambda pids=(nvim_pid, host): all(gone(p) for p in pids))
+        with contextlib.suppress(Exception):
+            ed.nvim.close()
+
+    ed = start_nvim()
+    in_project(ed, project)
+    ed.cmd(f"WorkflowResume {run_id}")
+    ed.settle()
+    assert git(project, "diff", "--cached", "--name-only").split() == ["notes.txt"]
+    done = [s["done"] for s in ed.state()["steps"]]
+    assert done == sorted(done, reverse=True)  # the steps done are the first ones
+    # every commit of the run is a step commit, none was made twice
+    commits = git(project, "log", "--format=%(trailers:key=Workflow-Step,valueonly)", "--", str(d)).split("\n")
+    steps = [c for c in commits if c]
+    assert len(steps) == len(set(steps)) == done.count(True)
+
+
+def git_commits_running_in(repo: Path) -> list[int]:
+    """The `git commit` processes working in ``repo``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or gone(int(proc.name)):
+            continue
+        with contextlib.suppress(OSError):
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if argv[:2] == [b"git", b"commit"] and Path(os.readlink(proc / "cwd")) == repo:
+                found.append(int(proc.name))
+    return found
+
+
+def test_a_crashed_neovim_leaves_no_commit_to_land_behind_the_resume(  # type: ignore[no-untyped-def]
+    start_nvim, essay: Path, project: Path, home: Home
+) -> None:
+    from .test_errors import host_pid
+
+    marker = home.root / "hook-ran"
+    hook = slow_hook(project, marker)
+    first = start_nvim()
+    in_project(first, project)
+    first.cmd("WorkflowStart essay")
+    run_id = first.state()["run"]
+    first.type("A trains<Esc>")
+    first.cmd("WorkflowNext")
+    assert wait_for(marker.exists)
+    host = host_pid(first)
+    assert git_commits_running_in(project)
+
+    os.kill(first.call("getpid"), signal.SIGKILL)  # Neovim alone: its Python host sees its input end
+
+    assert wait_for(lambda: gone(host)), "the Python host outlived its Neovim"
+    assert wait_for(lambda: not git_commits_running_in(project)), "a step commit outlived the editor"
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(int(marker.read_text()), signal.SIGKILL)  # the hook git left behind
+    hook.unlink()
+    again = start_nvim()
+    in_project(again, project)
+    again.cmd(f"WorkflowResume {run_id}")
+    assert "step 1 'Pick a topic' was not committed when Neovim quit: committed now (" in again.messages()
+    assert trailers(project) == ["1/3 topic"]
+    assert git(project, "diff", "--cached", "--name-only").split() == ["notes.txt"]

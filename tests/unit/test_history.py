@@ -917,6 +917,22 @@ def test_an_index_held_by_another_git_command_is_brought_up_to_date_later(in_pro
     assert_nothing_of_the_run_staged(project, git, status_before)
 
 
+def test_what_the_person_stages_while_a_step_commit_runs_stays_staged(in_project, project, git):
+    status_before = persons_changes(project, git)
+    (project / "later.txt").write_text("staged during the commit\n", encoding="utf-8")
+    hook = project / ".git" / "hooks" / "pre-commit"
+    # the person runs `git add` in another terminal while the hook runs
+    hook.write_text("#!/bin/sh\nenv -u GIT_INDEX_FILE git add later.txt\n", encoding="utf-8")
+    hook.chmod(0o755)
+    step = write_file(in_project.run_dir / "01-topic.md", "Cats\n")
+    assert in_project.commit([step], message(1, "topic"), "step 1") == git(project, "rev-parse", "HEAD")
+    assert git(project, "show", "--name-only", "--format=", "HEAD") == f"runs/{RUN}/01-topic.md"
+    assert git(project, "diff", "--cached", "--name-only").split() == ["README.md", "later.txt"]
+    assert git(project, "show", ":README.md") == "# Staged by the person"
+    assert git(project, "status", "--porcelain", "--", "runs") == ""
+    assert status_before.splitlines()[0] in git(project, "status", "--porcelain")
+
+
 KILL_AT_RENAME = """
 import os, signal, sys
 from pathlib import Path
@@ -944,8 +960,10 @@ def test_a_kill_while_the_index_is_locked_is_finished_at_the_next_open(in_projec
     assert (project / ".git" / "index.lock").exists()
     assert git(project, "log", "-1", "--format=%s") == "blog: 1/3 topic"
 
-    assert in_project.recover() is None
+    # the lock is the plugin's own, left by the kill: finished, not a reason to refuse
+    assert in_project.refusal() is None
     assert not (project / ".git" / "index.lock").exists()
+    assert in_project.recover() is None
     assert not list((project / ".git").glob("workflow-index-*"))
     assert git(project, "status", "--porcelain", "--untracked-files=all", "--", "runs") == ""
     assert_nothing_of_the_run_staged(project, git, status_before)
@@ -1016,3 +1034,19 @@ def test_show_and_diff_take_only_commit_hashes_and_files_of_the_run(in_project, 
             in_project.show(commit, outside)
         assert str(info.value) == f"{outside} is not a file of run {RUN}"
     assert in_project.show(commit[:7], Path("01-topic.md")) == "Cats\n"
+
+
+def test_a_change_git_could_miss_by_its_file_status_is_committed(standalone, git):
+    """An edit that keeps a file's size and time: git finds it only because the index file is as new as it."""
+    d = standalone.run_dir
+    git(d, "config", "core.trustctime", "false")
+    path = write_file(d / "01-topic.md", "Cats\n")
+    old = 1_000_000_000 * 10**9  # 2001: the time the entry in the index caches
+    os.utime(path, ns=(old, old))
+    assert standalone.commit([path], message(1, "topic"), "step 1")
+    os.utime(d / ".git" / "index", ns=(old, old))  # the index written in that same instant
+    write_file(path, "Dogs\n")
+    os.utime(path, ns=(old, old))
+    second = standalone.commit([path], message(1, "topic"), "step 1")
+    assert second == git(d, "rev-parse", "HEAD")
+    assert git(d, "show", "HEAD:01-topic.md") == "Dogs"

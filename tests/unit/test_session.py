@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import workflow_nvim
 from workflow_nvim.errors import WorkflowError
 from workflow_nvim.run import Run
 from workflow_nvim.session import Session
@@ -586,3 +591,86 @@ def test_instructions_that_would_fill_in_too_large_are_refused(session, env, wri
     opened = call(session, env, "start", "loud")["open"]
     Path(opened["path"]).write_text("x" * 4000 + "\n", encoding="utf-8")
     assert error(session, env, "next") == "instructions of 'b' would be 179.1 MiB, over 1 MiB: shorten step 'a'"
+
+
+# -- commits cut short ----------------------------------------------------------
+
+COMPLETE_STEP_1 = """
+import sys
+from pathlib import Path
+from workflow_nvim.run import Run
+
+run = Run.open(Path(sys.argv[1]))
+run.complete(run.workflow.steps[0])
+"""
+
+
+def hook_that_waits(repo: Path, marker: Path) -> Path:
+    """A pre-commit hook that writes its process id to ``marker``, then waits for a minute."""
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f"#!/bin/sh\necho $$ > '{marker}.tmp' && mv '{marker}.tmp' '{marker}'\nexec sleep 60\n")
+    hook.chmod(0o755)
+    return hook
+
+
+def wait_for_file(path: Path) -> str:
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.01)
+    return path.read_text().strip()
+
+
+def test_a_commit_cut_short_is_made_at_resume_and_said_in_one_line(session, env, git, tmp_path):
+    write_step(call(session, env, "start", "blog"), "Cats\n")
+    run = session.run
+    assert run is not None
+    run.repo.prepare()
+    call(session, env, "stop")
+    marker = tmp_path / "hook-pid"
+    hook = hook_that_waits(run.dir, marker)
+    code = str(Path(workflow_nvim.__file__).resolve().parents[1])  # the code under test, for the child
+    child = subprocess.Popen(
+        [sys.executable, "-c", COMPLETE_STEP_1, str(run.dir)],
+        env={**os.environ, "PYTHONPATH": code},
+        start_new_session=True,
+    )
+    wait_for_file(marker)
+    os.killpg(child.pid, signal.SIGKILL)  # the editor, its Python and git, gone at once
+    child.wait()
+    hook.unlink()
+
+    r = call(Session(), env, "resume", run.id)
+
+    commit = git(run.dir, "rev-parse", "--short=7", "HEAD")
+    assert r["info"] == [
+        f"resumed run {run.id}: 1/3 done",
+        f"step 1 'Pick a topic' was not committed when Neovim quit: committed now ({commit})",
+    ]
+    assert r["open"]["id"] == "outline"
+    assert git(run.dir, "log", "--format=%s") == "blog: 1/3 Pick a topic"
+    assert git(run.dir, "status", "--porcelain", "--untracked-files=all") == "?? 02-outline.md"
+
+
+def test_wait_takes_a_shorter_timeout_for_quitting(env, git, tmp_path):
+    notes: list[dict[str, Any]] = []
+    session = Session(notify=notes.append)
+    write_step(call(session, env, "start", "blog"), "Cats\n")
+    call(session, env, "wait")
+    run = session.run
+    assert run is not None
+    marker = tmp_path / "hook-pid"
+    hook_that_waits(run.dir, marker)
+    call(session, env, "next")
+    hook = int(wait_for_file(marker))
+    assert error(session, env, "wait", timeout=0) == (
+        "git is still making the last step commit (a slow hook, or signing waiting for a passphrase?): "
+        "try again in a moment"
+    )
+    os.kill(hook, signal.SIGKILL)  # the hook fails: git refuses the commit
+    assert call(session, env, "wait")["idle"] is True
+    assert "git refused the commit of step 1" in notes[-1]["error"]
+    assert (
+        git(run.dir, "status", "--porcelain", "--untracked-files=all")
+        == "?? 01-topic.md\n?? 02-outline.md\n?? workflow.yaml"
+    )

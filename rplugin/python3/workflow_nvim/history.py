@@ -40,7 +40,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 from . import scratch
 from .errors import WorkflowError
@@ -78,10 +78,16 @@ _SCRATCH_INDEX = "workflow-index-{}"
 _PENDING_DIR = "workflow-pending"
 # How long to wait for another git command to release the person's index after a commit landed.
 INDEX_LOCK_PATIENCE = 5.0  # seconds
+# What tells one version of the index file from the next one git renames over it; None: no file.
+Identity = Optional[tuple[int, int, int]]
 
 
 class GitRefused(WorkflowError):
     """The repository is in a state where committing would do harm."""
+
+
+class CommitCutShort(WorkflowError):
+    """git was killed while committing (Neovim quit): whether it landed, the next resume finds out."""
 
 
 @dataclass(frozen=True)
@@ -258,6 +264,7 @@ class RunRepository:
         self._repo = repo
         self._init_lock = threading.Lock()
         self.last_warning: str | None = None  # what the last commit() has to say besides its hash
+        self._index_lock = threading.Lock()  # installing the person's index vs finishing an interrupted one
         self.run_dir = run_dir
         self.standalone = standalone
         self.top = top or Path(str(repo.working_tree_dir if repo else run_dir)).resolve()
@@ -357,6 +364,7 @@ class RunRepository:
     def refusal(self) -> str | None:
         """Why committing here now would be wrong, or None. Reads files only: no git process."""
         where = "the run repository" if self.standalone else f"the repository {self.top}"
+        self._finish_index_update()  # an index.lock of our own, left by a kill, is no one's to wait for
         lock = self.git_dir / "index.lock"
         if lock.exists():
             return (
@@ -407,7 +415,6 @@ class RunRepository:
         refusal = self.refusal()
         if refusal:
             raise GitRefused(f"cannot commit {what}: {refusal}")
-        self._finish_index_update()
         if self._journal.exists():
             # An earlier commit landed while the person's index was locked: update it now.
             self.last_warning = self.recover()
@@ -421,9 +428,9 @@ class RunRepository:
         """The commit of ``commit`` (``replay``: of ``recover``, whose journal is left to it)."""
         rels = [self.rel(Path(n)) for n in names]
         gone_rels = [self.rel(Path(n)) for n in gone]
-        with self._scratch_index() as (env, born):
+        with self._scratch_index(seed=True) as (env, seed):
             self._stage(env, rels)
-            changed = self._staged_changes(env, rels, born)
+            changed = self._staged_changes(env, rels)
             unsaved = [r for r in gone_rels if r in changed and (self.top / r).exists()]
             if unsaved:
                 raise WorkflowError(f"cannot commit {what}: {unsaved[0]} has text that is in no commit yet")
@@ -432,7 +439,7 @@ class RunRepository:
                 for r in gone_rels:
                     (self.top / r).unlink(missing_ok=True)
                 self._stage(env, gone_rels)
-                changed = self._staged_changes(env, rels, born)
+                changed = self._staged_changes(env, rels)
             if not changed:
                 if not replay:
                     self._drop_journal()
@@ -446,12 +453,18 @@ class RunRepository:
             except BaseException:
                 self._drop_journal()
                 raise
+            if status < 0:  # killed: it may have landed or not; the journal tells the next resume
+                raise CommitCutShort(f"git was stopped while committing {what}: :WorkflowResume finishes it")
             if status != 0:
                 self._drop_journal()
                 detail = _one_line(err or out) or f"git commit exited with {status}"
                 raise WorkflowError(f"git refused the commit of {what} (your text is kept): {detail}")
+            # The scratch index is now the person's, with the run's paths as committed.
+            updated = self._install_index(env["GIT_INDEX_FILE"], seed)
         commit = self.head()
-        if self._update_index(rels):
+        if updated is None:  # the person's index changed meanwhile: update it in place of ours
+            updated = self._update_index(rels)
+        if updated:
             self._drop_journal()
         else:
             # The commit is made; the journal stays so that the next commit or resume updates the index.
@@ -465,20 +478,29 @@ class RunRepository:
         return self.git_dir / _SCRATCH_INDEX.format(self.run_dir.name)
 
     @contextlib.contextmanager
-    def _scratch_index(self) -> Iterator[tuple[dict[str, str], bool]]:
-        """An index of the run's own holding HEAD: (the environment that makes git use it, whether HEAD exists)."""
+    def _scratch_index(self, seed: bool = False) -> Iterator[tuple[dict[str, str], Identity]]:
+        """The environment that makes git use an index of the run's own, in the git directory.
+
+        With ``seed`` it starts as a copy of the person's index (yielded with
+        what identifies that version of it): ``git commit --only`` takes the
+        file status it caches, instead of reading every file of the project
+        again, and afterwards the copy is what the person's index must become.
+        Without, it starts empty.
+        """
         _ = self.repo
         index = self._scratch_index_path
         files = (index, index.with_name(index.name + ".lock"))
         for f in files:  # stale, from a process killed before its cleanup
             f.unlink(missing_ok=True)
-        env = {"GIT_INDEX_FILE": str(index)}
+        identity = _identity(self._index_path)
+        if seed and identity is not None:
+            try:
+                shutil.copy2(self._index_path, index)  # its time too: git trusts entries older than the file
+            except FileNotFoundError:
+                identity = None  # replaced meanwhile: no seed, and no installing it afterwards
+            identity = identity if identity == _identity(self._index_path) else None
         try:
-            status, _, err = self._run("read-tree", "HEAD", env=env)
-            born = status == 0
-            if not born and self._run("rev-parse", "--quiet", "--verify", "HEAD")[0] == 0:
-                raise WorkflowError(f"cannot read HEAD in {self.top}: {_one_line(err)}")
-            yield env, born
+            yield {"GIT_INDEX_FILE": str(index)}, identity if seed else None
         finally:
             for f in files:
                 with contextlib.suppress(OSError):
@@ -490,13 +512,12 @@ class RunRepository:
         if status != 0:
             raise WorkflowError(f"git update-index failed in {self.top}: {_one_line(err)}")
 
-    def _staged_changes(self, env: dict[str, str], rels: Sequence[str], born: bool) -> set[str]:
+    def _staged_changes(self, env: dict[str, str], rels: Sequence[str]) -> set[str]:
         """Those of ``rels`` whose entry in the index of ``env`` differs from HEAD."""
-        if born:
-            status, out, err = self._run(
-                "diff-index", "--cached", "--name-only", "--no-renames", "-z", "HEAD", "--", *rels, env=env
-            )
-        else:
+        args = ("--name-only", "--no-renames", "-z", "HEAD", "--", *rels)
+        status, out, err = self._run("diff-index", "--cached", *args, env=env)
+        if status != 0 and self._run("rev-parse", "--quiet", "--verify", "HEAD")[0] != 0:
+            # No commit yet: everything in the index is new.
             status, out, err = self._run("ls-files", "--cached", "-z", "--", *rels, env=env)
         if status != 0:
             raise WorkflowError(f"git diff-index failed in {self.top}: {_one_line(err)}")
@@ -513,47 +534,71 @@ class RunRepository:
     def _index_copy_path(self) -> Path:
         return self.git_dir / (_SCRATCH_INDEX.format(self.run_dir.name) + ".update")
 
+    @property
+    def _lock_path(self) -> Path:
+        index = self._index_path
+        return index.with_name(index.name + ".lock")
+
+    def _install_index(self, new: str | Path, expected: Identity) -> bool | None:
+        """Rename ``new`` over the person's index if that is still the version ``expected`` (None: none).
+
+        Git's own lock is taken by creating the lock file as a hard link to
+        ``new``, so the index is at every moment either the old one or the new
+        one, and another git command changing it meanwhile is never undone.
+        True when done, None when the index is not the expected one, False
+        when another git command kept it locked.
+        """
+        if _identity(self._index_path) != expected:
+            return None
+        lock = self._lock_path
+        deadline = time.monotonic() + INDEX_LOCK_PATIENCE
+        while True:
+            with self._index_lock:
+                if _lock_with(lock, Path(new)):
+                    if _identity(self._index_path) != expected:  # changed before we held the lock
+                        lock.unlink()
+                        return None
+                    os.replace(lock, self._index_path)
+                    return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
     def _update_index(self, rels: Sequence[str]) -> bool:
         """Make the person's index hold HEAD's version of exactly ``rels``; False if it stayed locked.
 
-        A copy of the index is changed (``git reset -- rels``) and renamed over
-        it while git's own lock is held: the lock file is created as a hard link
-        to the copy, so that the index is either untouched or complete, and
-        another git command changing the index meanwhile is never undone.
+        A copy of the index is changed (``git reset -- rels``) and installed.
         """
-        index, copy = self._index_path, self._index_copy_path
-        lock = index.with_name("index.lock")
+        copy = self._index_copy_path
         deadline = time.monotonic() + INDEX_LOCK_PATIENCE
-        while True:
-            before = _identity(index)
-            copy.unlink(missing_ok=True)
-            copy.with_name(copy.name + ".lock").unlink(missing_ok=True)
-            if before is not None:
-                shutil.copyfile(index, copy)
-            status, _, err = self._run("reset", "--quiet", "--", *rels, env={"GIT_INDEX_FILE": str(copy)})
-            if status != 0:
+        try:
+            while time.monotonic() < deadline:  # another git command may change the index meanwhile
+                before = _identity(self._index_path)
                 copy.unlink(missing_ok=True)
-                raise WorkflowError(f"git reset failed in {self.top}: {_one_line(err)}")
-            if not _lock_with(lock, copy):
-                if time.monotonic() > deadline:
-                    copy.unlink(missing_ok=True)
-                    return False
-                time.sleep(0.05)
-                continue
-            if _identity(index) != before:  # changed between the copy and the lock: start again
-                lock.unlink()
-                continue
-            os.replace(lock, index)
+                copy.with_name(copy.name + ".lock").unlink(missing_ok=True)
+                if before is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        shutil.copy2(self._index_path, copy)  # see _scratch_index
+                status, _, err = self._run("reset", "--quiet", "--", *rels, env={"GIT_INDEX_FILE": str(copy)})
+                if status != 0:
+                    raise WorkflowError(f"git reset failed in {self.top}: {_one_line(err)}")
+                done = self._install_index(copy, before)
+                if done is not None:
+                    return done
+            return False
+        finally:
             copy.unlink(missing_ok=True)
-            return True
 
     def _finish_index_update(self) -> None:
         """Complete an index update that a kill cut between taking the lock and the rename."""
-        lock, copy = self._index_path.with_name("index.lock"), self._index_copy_path
-        with contextlib.suppress(OSError):
-            if copy.exists() and lock.exists() and os.path.samefile(lock, copy):
-                os.replace(lock, self._index_path)  # the lock held the new index: nobody could change it since
-        copy.unlink(missing_ok=True)
+        lock = self._lock_path
+        if not lock.exists():
+            return
+        with self._index_lock:
+            for new in (self._scratch_index_path, self._index_copy_path):
+                with contextlib.suppress(OSError):
+                    if os.path.samefile(lock, new):
+                        os.replace(lock, self._index_path)  # it held the new index: nobody could change it since
 
     # -- the journal of a commit under way -------------------------------------
 
@@ -596,6 +641,8 @@ class RunRepository:
             return f"{what} was not committed when Neovim quit; it is not yet either: {refusal}"
         try:
             commit = self._commit(names, gone, message, what, replay=True)
+        except CommitCutShort:
+            raise
         except WorkflowError as e:
             self._drop_journal()
             return f"{what} was not committed when Neovim quit, nor now: {e}"
@@ -622,9 +669,9 @@ class RunRepository:
         """Those of ``rels`` that differ from their committed version (or are new, or deleted)."""
         if not rels:
             return set()
-        with self._scratch_index() as (env, born):
+        with self._scratch_index() as (env, _):
             self._stage(env, rels)
-            return self._staged_changes(env, rels, born)
+            return self._staged_changes(env, rels)
 
     # -- reading -------------------------------------------------------------
 
@@ -668,7 +715,7 @@ class RunRepository:
         return out
 
 
-def _identity(path: Path) -> tuple[int, int, int] | None:
+def _identity(path: Path) -> Identity:
     """What tells one version of a file from the next one git renames over it."""
     try:
         st = path.stat()

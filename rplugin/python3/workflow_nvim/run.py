@@ -287,9 +287,7 @@ class Run:
         if commit is None:
             return f"{what} has not changed since its last commit: nothing to commit"
         self._record(commit, pending.subject, "step", step, pending.revised)
-        warning, self.repo.last_warning = self.repo.last_warning, None
-        if warning:
-            self.notices.append(warning)
+        self._take_warning()
         return f"{what} {'revised' if pending.revised else 'done'} (commit {commit[:7]})"
 
     def complete(self, step: Step) -> tuple[Step | None, str]:
@@ -340,12 +338,19 @@ class Run:
         commit = self.repo.commit(gone, message, f"the revert to step {target.index}", delete=gone)
         if commit:
             self._record(commit, subject, "revert", target, False)
+        self._take_warning()
         self.completed = set(completed_steps(self.entries))
         self.current = target
         where = f"git show {before[:7]}:{self.repo.rel(shown)}" if shown else ":WorkflowLog"
         return list(files.values()), (
             f"back at step {target.index}: steps {target.index + 1}-{total} pending again; old text: {where}"
         )
+
+    def _take_warning(self) -> None:
+        """What the last commits had to say besides their hash (the person's index was locked)."""
+        warning, self.repo.last_warning = self.repo.last_warning, None
+        if warning:
+            self.notices.append(warning)
 
     def _record(self, commit: str, subject: str, kind: str, step: Step, revised: bool) -> None:
         self.entries.append(

@@ -102,8 +102,9 @@ class Session:
             # Neovim waits less still (params.timeout): a commit it cuts short is made at the next resume.
             timeout = COMMIT_WAIT_TIMEOUT
             if command == "wait":
+                timeout = WAIT_COMMAND_TIMEOUT
                 with contextlib.suppress(TypeError, ValueError):
-                    timeout = min(max(float(params.get("timeout") or WAIT_COMMAND_TIMEOUT), 0.0), WAIT_COMMAND_TIMEOUT)
+                    timeout = min(max(float(params.get("timeout", timeout)), 0.0), WAIT_COMMAND_TIMEOUT)
             if not self._worker.wait(timeout):
                 raise WorkflowError(
                     "git is still making the last step commit (a slow hook, or signing waiting for a "
