@@ -16,13 +16,20 @@ local group = api.nvim_create_augroup('workflow_stepfile', { clear = true })
 local DISK_FULL = 'the disk is full: free some space; your text is still in the buffer'
 
 --- The temporary file that a write of `path` by this process goes through:
---- hidden, in the same directory (a rename never crosses file systems), and
---- named after the process, so that one left by a killed editor can be told
---- from one being written (the Python side's write_atomic names its own so).
+--- in `scratch` (the run's git directory, where `git status` never looks)
+--- when the Python side named one, else hidden beside the file; on the same
+--- file system either way (a rename never crosses them), and named after the
+--- process as the Python side's scratch.write_atomic names its own, so that
+--- one left by a killed editor is told from one being written and removed.
 ---@param path string
+---@param scratch string?
 ---@return string
-function M.temp_name(path)
-  return ('%s/.%s.%d.tmp'):format(vim.fs.dirname(path), vim.fs.basename(path), uv.os_getpid())
+function M.temp_name(path, scratch)
+  local pid, nonce = uv.os_getpid(), ('%08x'):format(uv.hrtime() % 0x100000000)
+  if scratch then
+    return ('%s/%d.%s.workflow-tmp'):format(scratch, pid, nonce)
+  end
+  return ('%s/.%s.%d.%s.workflow-tmp'):format(vim.fs.dirname(path), vim.fs.basename(path), pid, nonce)
 end
 
 local function running(pid)
@@ -33,19 +40,24 @@ local function running(pid)
   return ok ~= nil or name == 'EPERM'
 end
 
---- Remove the temporary files left beside `path` by writers that were
---- killed mid-write (they would show in `git status`).
+--- Remove the temporary files left by writers killed mid-write, beside
+--- `path` and in `scratch` (those beside it would show in `git status`).
 ---@param path string
-function M.remove_stale(path)
-  local dir, prefix = vim.fs.dirname(path), '.' .. vim.fs.basename(path) .. '.'
-  local ok, entries = pcall(vim.fs.dir, dir)
-  if not ok then
-    return
+---@param scratch string?
+function M.remove_stale(path, scratch)
+  local places = { { vim.fs.dirname(path), '^%.' .. vim.pesc(vim.fs.basename(path)) .. '%.(%d+)%.%x+%.workflow%-tmp$' } }
+  if scratch then
+    places[2] = { scratch, '^(%d+)%.[^.]+%.workflow%-tmp$' }
   end
-  for entry, kind in entries do
-    local pid = kind == 'file' and vim.startswith(entry, prefix) and entry:sub(#prefix + 1):match('^(%d+)%.tmp$')
-    if pid and not running(tonumber(pid)) then
-      uv.fs_unlink(dir .. '/' .. entry)
+  for _, place in ipairs(places) do
+    local ok, entries = pcall(vim.fs.dir, place[1])
+    if ok then
+      for entry, kind in entries do
+        local pid = kind == 'file' and entry:match(place[2])
+        if pid and not running(tonumber(pid)) then
+          uv.fs_unlink(place[1] .. '/' .. entry)
+        end
+      end
     end
   end
 end
@@ -66,16 +78,17 @@ end
 --- crash, see the old text or the new one, never a part.
 ---@param path string
 ---@param text string
+---@param scratch string? where the temporary file goes (see M.temp_name)
 ---@return boolean ok
 ---@return string? errname like "ENOSPC", on failure
 ---@return string? message on failure
-function M.write_atomic(path, text)
+function M.write_atomic(path, text, scratch)
   local link = uv.fs_lstat(path)
   if link and link.type == 'link' then
     path = uv.fs_realpath(path) or path -- replace the file, keep the link
   end
   local old = uv.fs_stat(path)
-  local tmp = M.temp_name(path)
+  local tmp = M.temp_name(path, scratch)
   uv.fs_unlink(tmp)
   local fd, err, name = uv.fs_open(tmp, 'wx', 438) -- 0666, less the umask, as for any new file
   if not fd then
@@ -195,6 +208,12 @@ api.nvim_create_autocmd('VimLeavePre', {
   callback = rewrite_undo,
 })
 
+-- Where the Python side said temporary files for this step go (nil: beside it).
+local function scratch_of(buf)
+  local dir = vim.b[buf].workflow_scratch
+  return type(dir) == 'string' and dir ~= '' and dir or nil
+end
+
 -- The step file itself: checked, then replaced whole.
 local function write_own(buf, name, whole, first, last, force)
   local disk = vim.fn.getftime(name)
@@ -213,7 +232,7 @@ local function write_own(buf, name, whole, first, last, force)
     last = api.nvim_buf_line_count(buf) -- a BufWritePre (a formatter) may change the lines
   end
   local text = M.text(buf, first, last)
-  local ok, errname, err = M.write_atomic(name, text)
+  local ok, errname, err = M.write_atomic(name, text, scratch_of(buf))
   if not ok then
     return finish({ ok = false, message = M.failure(name, errname, err) })
   end
@@ -300,7 +319,7 @@ api.nvim_create_autocmd('User', {
 ---@param aug integer
 function M.attach(buf, aug)
   vim.bo[buf].modeline = false
-  M.remove_stale(api.nvim_buf_get_name(buf))
+  M.remove_stale(api.nvim_buf_get_name(buf), scratch_of(buf))
   api.nvim_create_autocmd({ 'BufWriteCmd', 'FileWriteCmd' }, {
     group = aug,
     buffer = buf,

@@ -295,7 +295,13 @@ function M.detach(buf)
       pcall(vim.keymap.del, 'n', m[1], { buffer = buf })
     end
   end
-  for _, key in ipairs({ 'workflow_step', 'workflow_attached', 'workflow_instructions', 'workflow_instructions_height' }) do
+  for _, key in ipairs({
+    'workflow_step',
+    'workflow_attached',
+    'workflow_instructions',
+    'workflow_instructions_height',
+    'workflow_scratch',
+  }) do
     vim.b[buf][key] = nil
   end
   for _, win in ipairs(vim.fn.win_findbuf(buf)) do
@@ -346,6 +352,7 @@ function M.open_step(o, cfg)
     title = o.title,
     workflow = o.workflow,
   }
+  vim.b[buf].workflow_scratch = o.scratch
   if vim.bo[buf].filetype ~= o.filetype then
     vim.bo[buf].filetype = o.filetype
   end
@@ -435,9 +442,10 @@ api.nvim_create_autocmd({ 'VimLeavePre', 'VimSuspend' }, {
   group = group,
   desc = 'workflow.nvim: save step buffers',
   callback = function(ev)
-    if ev.event == 'VimLeavePre' and next(M.committing) and package.loaded['workflow.host'] then
-      -- A step commit still running dies with Neovim. Wait a moment, no longer: one cut short is
-      -- made again at the next :WorkflowResume (a journal in the git directory says what it was).
+    if ev.event == 'VimLeavePre' and (next(M.committing) or state.peek()) and package.loaded['workflow.host'] then
+      -- A step commit (or a new run's `git init`) still running dies with Neovim. Wait a moment, no
+      -- longer: a commit cut short is made again at the next :WorkflowResume (a journal in the git
+      -- directory says what it was), and a run without its repository gets one there.
       pcall(require('workflow.host').call, 'wait', { timeout = QUIT_WAIT_SECONDS })
       for name in pairs(M.committing) do
         M.committing[name] = nil -- that commit ends with Neovim anyway: keep the text on disk

@@ -47,7 +47,7 @@ def test_a_full_disk_never_damages_the_saved_text(start_nvim: Any, essay: Path, 
     assert nvim.lines() == ["Topic: saved words", typed]
     assert nvim.current.buffer.options["modified"]
     assert nvim.state()["steps"][0]["done"] is False
-    assert [p.name for p in on_disk.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert [p.name for p in on_disk.parent.iterdir() if p.name.endswith("tmp")] == []
 
     small_disk.free()
     nvim.cmd("WorkflowNext")
@@ -114,7 +114,7 @@ def test_write_replaces_the_step_file_and_behaves_like_write(nvim: Editor, essay
     assert path.stat().st_ino != inode  # a new file took the old one's name
     assert nvim.eval("g:written") == ["BufWritePre", "BufWritePost"]
     assert not nvim.current.buffer.options["modified"]
-    assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert [p.name for p in path.parent.iterdir() if p.name.endswith("tmp")] == []
     nvim.type("u")  # the text on disk is newer than the buffer now
     assert nvim.current.buffer.options["modified"]
     nvim.type("<C-r>")
@@ -183,9 +183,13 @@ def test_a_temporary_file_left_by_a_killed_editor_is_removed(start_nvim: Any, es
     run_id = nvim.state()["run"]
     nvim.quit()
     run = path.parent
-    dead = run / f".{path.name}.{2**22 + 1}.tmp"  # above the largest pid Linux hands out
+    dead_pid = 2**22 + 1  # above the largest pid Linux hands out
+    dead = run / f".{path.name}.{dead_pid}.0badf00d.workflow-tmp"  # beside the file: git status shows it
     dead.write_text("half a text")
-    alive = run / f".{path.name}.{os.getpid()}.tmp"  # a running process may be writing it
+    dead_scratch = run / ".git" / "workflow-tmp" / f"{dead_pid}.0badf00d.workflow-tmp"
+    dead_scratch.parent.mkdir(exist_ok=True)
+    dead_scratch.write_text("half a text")
+    alive = run / f".{path.name}.{os.getpid()}.0badf00d.workflow-tmp"  # a running process may be writing it
     alive.write_text("being written")
     assert dead.name in git(run, "status", "--porcelain", "--untracked-files=all")
 
@@ -193,4 +197,11 @@ def test_a_temporary_file_left_by_a_killed_editor_is_removed(start_nvim: Any, es
     again.cmd(f"WorkflowResume {run_id}")
     assert step_path(again) == path
     assert not dead.exists()
+    assert not dead_scratch.exists()
     assert alive.exists()
+    # Its own saves go through the run's git directory, where git status never looks.
+    assert again.eval("b:workflow_scratch") == str(dead_scratch.parent)
+    again.type("A saved<Esc>")
+    again.cmd("write")
+    assert path.read_text(encoding="utf-8").endswith("saved\n")
+    assert list(dead_scratch.parent.iterdir()) == []

@@ -86,6 +86,7 @@ def test_start_opens_the_first_step(session, env):
     assert path.parent.parent == Path(env["runs_dir"])
     assert r["open"] == {
         "path": str(path),
+        "scratch": str(run.dir / ".git" / "workflow-tmp"),  # where the editor's saves write first
         "run": run.id,
         "id": "topic",
         "index": 1,
@@ -674,3 +675,26 @@ def test_wait_takes_a_shorter_timeout_for_quitting(env, git, tmp_path):
         git(run.dir, "status", "--porcelain", "--untracked-files=all")
         == "?? 01-topic.md\n?? 02-outline.md\n?? workflow.yaml"
     )
+
+
+def test_a_run_whose_editor_quit_before_its_git_init_gets_its_repository_at_resume(env, git):
+    # With an editor, `git init` of a new standalone run runs in the background; quitting at once
+    # can cut it off. Listing runs must not make repositories; resuming the run does.
+    notes: list[dict[str, Any]] = []
+    session = Session(notify=notes.append)
+    runs = Path(env["runs_dir"])
+    workflow = load_workflow(Path(env["dirs"][0][1]) / "blog.yaml")
+    run = Run.start(workflow, runs, lazy=True)  # as the editor starts it, before the background job
+    (run.dir / "01-topic.md").write_text("Cats\n", encoding="utf-8")
+    assert not (run.dir / ".git").exists()
+
+    listed = call(session, env, "runs")
+    assert (listed["runs"], len(listed["problems"])) == ([], 1)
+    assert not (run.dir / ".git").exists()
+
+    r = call(session, env, "resume", run.id)
+    assert r["open"]["id"] == "topic"
+    assert Path(r["open"]["path"]).read_text(encoding="utf-8") == "Cats\n"
+    call(session, env, "next")
+    call(session, env, "wait")
+    assert git(run.dir, "log", "--format=%s") == "blog: 1/3 Pick a topic"

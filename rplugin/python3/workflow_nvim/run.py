@@ -130,10 +130,11 @@ class Run:
         return cls(run_id, directory, workflow, repo, [])
 
     @classmethod
-    def open(cls, directory: Path, catalog: Catalog | None = None) -> Run:
+    def open(cls, directory: Path, catalog: Catalog | None = None, create: bool = False) -> Run:
         """Reopen an existing run from its directory and its history (after a restart or crash).
 
-        ``catalog`` remembers parsed snapshots, so listing many runs stays cheap."""
+        ``catalog`` remembers parsed snapshots, so listing many runs stays cheap. With ``create``
+        (resuming it), a run whose editor quit before its repository was made gets one now."""
         directory = directory.resolve()
         name = workflow_name(directory.name)
         snapshot = directory / SNAPSHOT_NAME
@@ -143,7 +144,7 @@ class Run:
             workflow = catalog.load(snapshot, name) if catalog else load_workflow(snapshot, name=name)
         except WorkflowInvalid as e:
             raise WorkflowError(f"the run's workflow snapshot is invalid: {e}") from e
-        repo = RunRepository.open(directory, create=False)
+        repo = RunRepository.open(directory, create=create)
         history = repo.history(directory.name, workflow.name, [s.id for s in workflow.steps])
         run = cls(directory.name, directory, workflow, repo, history.entries)
         guessed = sum(e.from_subject for e in history.entries)

@@ -32,7 +32,7 @@ from .catalog import Catalog, SearchDir
 from .destination import ALLOW_OPTION, destination, model_refusal, runs_on
 from .errors import WorkflowError
 from .run import SNAPSHOT_NAME, PendingCommit, Run, workflow_name
-from .scratch import write_atomic
+from .scratch import scratch_dir, write_atomic
 from .spec import Step, count
 
 Response = dict[str, Any]
@@ -188,6 +188,9 @@ class Session:
                 "readonly": run.held_by is not None,
             }
         }
+        scratch = scratch_dir(run.dir)
+        if scratch is not None:  # the editor's saves put their temporary files there too
+            response["open"]["scratch"] = str(scratch)
         if message:
             response["info"] = [message]
         return response
@@ -405,7 +408,7 @@ class Session:
         directory = Path(key) if Path(key).is_absolute() else runs_dir / key
         if not directory.is_dir():
             raise WorkflowError(f"no run '{key}' in {runs_dir}: :WorkflowResume without an argument lists them")
-        run = Run.open(directory, self.catalog)
+        run = Run.open(directory, self.catalog, create=True)
         self._switch(run, params)
         step = run.frontier
         done = len(run.completed)
