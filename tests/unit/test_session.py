@@ -586,3 +586,15 @@ def test_instructions_that_would_fill_in_too_large_are_refused(session, env, wri
     opened = call(session, env, "start", "loud")["open"]
     Path(opened["path"]).write_text("x" * 4000 + "\n", encoding="utf-8")
     assert error(session, env, "next") == "instructions of 'b' would be 179.1 MiB, over 1 MiB: shorten step 'a'"
+
+
+def test_list_shows_a_few_problems_of_a_file_that_has_thousands(session, env, write, tmp_path):
+    bomb = write("bomb.yaml", hostile.alias_bomb(), tmp_path / "project")
+    info = call(session, env, "list")["info"]
+    at = info.index(f"bomb             INVALID  (project: {bomb})")
+    alias = "alias '*s': workflows do not allow YAML aliases, write the value out"
+    uses = hostile.alias_bomb().count("*s")
+    assert info[at + 1 : at + 7] == [
+        *([f"  {bomb}:{line}:5: {alias}", "ErrorMsg"] for line in range(4, 9)),
+        [f"  and {uses - 5} more problems", "ErrorMsg"],
+    ]
