@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import hostile
+
 from .conftest import Editor, Home, wait_for
 
 GOOD = """
@@ -209,3 +211,41 @@ def test_python_without_pynvim_says_how_to_fix(start_nvim, tmp_path: Path) -> No
     message = nvim.error("WorkflowList")
     assert "pynvim" in message
     assert ":checkhealth workflow" in message
+
+
+def test_hostile_workflow_files_are_listed_with_their_problems(nvim: Editor, home: Home) -> None:
+    """A cloned .workflows/ with a FIFO, a link to /dev/zero, an alias bomb and 500 levels of '['."""
+    home.write_workflow("good", GOOD)
+    folder = home.project / ".workflows"
+    os.mkfifo(folder / "fifo.yaml")
+    (folder / "zero.yaml").symlink_to("/dev/zero")
+    (folder / "bomb.yaml").write_text(hostile.alias_bomb(), encoding="utf-8")
+    (folder / "deep.yaml").write_text(hostile.deep_nesting(500), encoding="utf-8")
+    nvim.cmd("set lines=60 columns=200")  # room for the whole list: no -- More -- prompt
+    nvim.clear_messages()
+    nvim.cmd("WorkflowList")
+    out = nvim.messages()
+    assert "A good one" in out
+    assert f"{folder / 'fifo.yaml'}:1:1: cannot read file: it is a FIFO, not a regular file" in out
+    assert f"{folder / 'zero.yaml'}:1:1: cannot read file: it is a device, not a regular file" in out
+    assert f"{folder / 'bomb.yaml'}:4:5: alias '*s': workflows do not allow YAML aliases" in out
+    assert f"  and {hostile.alias_bomb().count('*s') - 5} more problems" in out
+    assert f"{folder / 'deep.yaml'}:2:57: values nested more than 50 levels deep" in out
+    message = nvim.error("WorkflowStart fifo")
+    assert message == f"[workflow] {folder / 'fifo.yaml'}:1:1: cannot read file: it is a FIFO, not a regular file"
+    nvim.cmd("WorkflowStart good")
+    assert nvim.state()["workflow"] == "good"
+
+
+def test_a_template_too_large_is_refused_and_the_run_goes_on(nvim: Editor, home: Home) -> None:
+    home.write_workflow("repeater", hostile.repeater())  # step b: ${a} 47,000 times
+    nvim.cmd("WorkflowStart repeater")
+    nvim.type("i" + "x" * 4000 + "<Esc>")
+    message = nvim.error("WorkflowNext")
+    assert message == "[workflow] template of 'b' would be 179.1 MiB, over 1 MiB: shorten step 'a'"
+    assert nvim.state()["step"] == 1
+    nvim.type("0d$ishort<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    assert nvim.state()["step"] == 2
+    assert nvim.lines() == ["short" * hostile.repeater().count("${a}")]

@@ -698,3 +698,15 @@ def test_a_run_whose_editor_quit_before_its_git_init_gets_its_repository_at_resu
     call(session, env, "next")
     call(session, env, "wait")
     assert git(run.dir, "log", "--format=%s") == "blog: 1/3 Pick a topic"
+
+
+def test_list_shows_a_few_problems_of_a_file_that_has_thousands(session, env, write, tmp_path):
+    bomb = write("bomb.yaml", hostile.alias_bomb(), tmp_path / "project")
+    info = call(session, env, "list")["info"]
+    at = info.index(f"bomb             INVALID  (project: {bomb})")
+    alias = "alias '*s': workflows do not allow YAML aliases, write the value out"
+    uses = hostile.alias_bomb().count("*s")
+    assert info[at + 1 : at + 7] == [
+        *([f"  {bomb}:{line}:5: {alias}", "ErrorMsg"] for line in range(4, 9)),
+        [f"  and {uses - 5} more problems", "ErrorMsg"],
+    ]

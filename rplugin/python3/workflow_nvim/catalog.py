@@ -37,6 +37,7 @@ class Entry:
     workflow: Workflow | None = None
     problems: list[Problem] = field(default_factory=list)
     shadowed: list[Path] = field(default_factory=list)
+    problem_count: int = 0  # all of them; ``problems`` lists at most MAX_PROBLEMS (and a line for the rest)
 
     @property
     def ok(self) -> bool:
@@ -100,7 +101,7 @@ class Catalog:
                 try:
                     entry.workflow = self.load(path)
                 except WorkflowInvalid as e:
-                    entry.problems = e.problems
+                    entry.problems, entry.problem_count = e.problems, e.total
                 found[name] = entry
         return [found[n] for n in sorted(found)]
 

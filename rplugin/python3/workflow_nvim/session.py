@@ -42,6 +42,7 @@ log = logging.getLogger("workflow_nvim")
 GIT_COMMANDS = frozenset({"start", "next", "revert", "log", "show", "runs", "resume", "stop", "wait"})
 COMMIT_WAIT_TIMEOUT = 2.0  # seconds
 WAIT_COMMAND_TIMEOUT = 10.0
+LIST_PROBLEMS = 5  # problems :WorkflowList shows per file
 
 
 def tilde(path: Path | str) -> str:
@@ -313,7 +314,11 @@ class Session:
                 )
             else:
                 lines.append(f"{e.name:<16} INVALID  ({e.kind}: {e.path})")
-                lines += [[f"  {p}", "ErrorMsg"] for p in e.problems]
+                # A few per file, so that the list stays a list (:checkhealth shows a hundred).
+                shown = e.problems[:LIST_PROBLEMS] if e.problem_count > LIST_PROBLEMS + 1 else e.problems
+                lines += [[f"  {p}", "ErrorMsg"] for p in shown]
+                if e.problem_count > len(shown):
+                    lines.append([f"  and {count(e.problem_count - len(shown), 'more problem')}", "ErrorMsg"])
             lines += [f"{'':<16} shadows {p}" for p in e.shadowed]
         return {"info": lines}
 
