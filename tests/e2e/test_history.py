@@ -141,9 +141,7 @@ def test_a_rejecting_hook_keeps_the_text_and_says_why(nvim: Editor, essay: Path,
     nvim.settle()
 
     message = wait_for(lambda: "git refused" in nvim.messages() and nvim.messages())
-    assert "[workflow] git refused the commit of step 1 'Pick a topic' (your text is kept)" in message
-    assert "pre-commit: no trains allowed" in message
-    assert "step 1 is not done: fix that, then :WorkflowGoto topic and :WorkflowNext" in message
+    assert message.splitlines()[-1] == "[workflow] git refused the commit of step 1: pre-commit: no trains allowed"
     assert git(project, "rev-parse", "HEAD") == head
     assert path.read_text() == "Topic: trains\n"
     assert nvim.state()["steps"][0]["done"] is False

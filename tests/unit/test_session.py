@@ -548,9 +548,8 @@ def test_a_background_commit_that_git_refuses_is_notified_and_the_step_is_not_do
     r = call(session, env, "wait")
     assert len(notes) == 1
     assert notes[0]["committed"] == str(path)
-    assert notes[0]["error"].startswith("git refused the commit of step 1 'Pick a topic' (your text is kept): ")
-    assert "no cats allowed" in notes[0]["error"]
-    assert notes[0]["error"].endswith("; step 1 is not done: fix that, then :WorkflowGoto topic and :WorkflowNext")
+    # One line that fits 80 columns with the "[workflow] " before it; git's words are in the log.
+    assert notes[0]["error"] == "git refused the commit of step 1 'Pick a topic': no cats allowed"
     assert [s["done"] for s in r["state"]["steps"]] == [False, False, False]
     assert path.read_text(encoding="utf-8") == "Cats\n"
     assert git(run.dir, "rev-list", "--all") == ""

@@ -250,6 +250,23 @@ def _one_line(text: str, limit: int = 400) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+class CommitRefused(WorkflowError):
+    """Git refused a commit (a hook, signing): its message fits one line, ``detail`` has git's whole words."""
+
+    LIMIT = 68  # with "[workflow] " before it, the line fits 80 columns
+
+    def __init__(self, what: str, detail: str):
+        self.detail = detail
+        words = re.sub(r"^(?:error|fatal|hint): ", "", detail)
+        head = f"git refused the commit of {what}: "
+        if len(head) + len(words) > self.LIMIT:
+            short = re.sub(r" '.*'\Z", "", what)  # without the step's title
+            head = f"git refused the commit of {short}: "
+            room = max(self.LIMIT - len(head), 16)
+            words = words if len(words) <= room else words[: room - 1] + "…"
+        super().__init__(head + words)
+
+
 class RunRepository:
     """The git repository that holds a run's commits: its own, or the project's around it."""
 
@@ -457,8 +474,7 @@ class RunRepository:
                 raise CommitCutShort(f"git was stopped while committing {what}: :WorkflowResume finishes it")
             if status != 0:
                 self._drop_journal()
-                detail = _one_line(err or out) or f"git commit exited with {status}"
-                raise WorkflowError(f"git refused the commit of {what} (your text is kept): {detail}")
+                raise CommitRefused(what, _one_line(err or out) or f"git commit exited with {status}")
             # The scratch index is now the person's, with the run's paths as committed.
             updated = self._install_index(env["GIT_INDEX_FILE"], seed)
         commit = self.head()

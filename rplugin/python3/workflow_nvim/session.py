@@ -31,6 +31,7 @@ from .background import Worker
 from .catalog import Catalog, SearchDir
 from .destination import ALLOW_OPTION, destination, model_refusal, runs_on
 from .errors import WorkflowError
+from .history import CommitRefused
 from .run import SNAPSHOT_NAME, PendingCommit, Run, workflow_name
 from .scratch import scratch_dir, write_atomic
 from .spec import Step, count
@@ -432,6 +433,11 @@ class Session:
         done = {"committed": str(run.path(step))}
         try:
             note = run.finish_complete(pending)
+        except CommitRefused as e:
+            # One line for the screen (:help workflow-messages says what to do); git's whole words in the log.
+            log.warning("git refused the commit of step %s: %s", step.id, e.detail)
+            self.notify({**done, "error": str(e), "state": run.state() if run is self.run else None})
+            return
         except WorkflowError as e:
             self.notify(
                 {
