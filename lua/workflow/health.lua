@@ -234,7 +234,8 @@ local function check_workflows(cfg, python, have_yaml)
   end
   for _, e in ipairs(entries) do
     if #e.problems == 0 then
-      health.ok(('%s: %s (%d steps, %s: %s)'):format(e.name, e.title, e.steps, e.kind, e.path))
+      local steps = e.steps == 1 and '1 step' or ('%d steps'):format(e.steps)
+      health.ok(('%s: %s (%s, %s: %s)'):format(e.name, e.title, steps, e.kind, e.path))
     else
       health.error(('%s is invalid (%s)'):format(e.name, e.path), e.problems)
     end
