@@ -551,6 +551,17 @@ def parse(path: Path, data: bytes, text: str, name: str | None = None, loader: t
         raise WorkflowInvalid(
             [Problem(display, *_position(e.problem_mark or e.context_mark), f"YAML syntax error: {what}")]
         ) from e
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow, such as NUL
+        offset = e.position
+        if "libyaml" in LOADERS and issubclass(loader, LOADERS["libyaml"]):  # libyaml counts UTF-8 bytes
+            offset = len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "ignore"))
+        line, col = text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+        what = (
+            f"unacceptable character #x{e.character:04x}: {e.reason}"
+            if isinstance(e.character, int)
+            else shown(str(e), 200)
+        )
+        raise WorkflowInvalid([Problem(display, line, col, f"YAML error: {what}")]) from e
     except yaml.YAMLError as e:
         raise WorkflowInvalid([Problem(display, 1, 1, f"YAML error: {shown(str(e), 200)}")]) from e
     if root is None:
