@@ -59,12 +59,19 @@ def similar_ids(size: int = 1024 * 1024 - 1) -> str:
     return "".join(parts)
 
 
+def many_values(size: int = 1024 * 1024 - 1) -> str:
+    """1 MiB of steps that are one-letter values: the most YAML nodes and problems a file can hold."""
+    head = "title: Many values\nsteps: ["
+    return head + "a, " * ((size - len(head) - 2) // len("a, ")) + "]\n"
+
+
 HOSTILE = {
     "alias bomb (20 KB)": alias_bomb,
     "unknown references (278 KB)": unknown_refs,
     "${a} repeater (188 KB)": repeater,
     "500 levels of [": deep_nesting,
     "alike ids, unknown references (1 MiB)": similar_ids,
+    "350,000 one-letter steps (1 MiB)": many_values,
 }
 """Every hostile file by what it is, for the benchmark."""
 

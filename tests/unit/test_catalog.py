@@ -245,3 +245,15 @@ def test_deep_nesting_breaks_only_its_own_file_in_the_list(write, dirs, monkeypa
     assert [str(p) for p in found["deep"].problems] == [
         f"{deep}:2:57: values nested more than 50 levels deep (a workflow needs 4)"
     ]
+
+
+def test_a_link_pointed_at_another_file_of_the_same_size_and_time_is_read_again(write, tmp_path):
+    one, two = write("one.yaml", workflow("One")), write("two.yaml", workflow("Two"))
+    os.utime(two, ns=(one.stat().st_atime_ns, one.stat().st_mtime_ns))
+    link = tmp_path / "link.yaml"
+    link.symlink_to(one)
+    catalog = Catalog()
+    assert catalog.load(link).title == "One"
+    link.unlink()
+    link.symlink_to(two)
+    assert catalog.load(link).title == "Two"

@@ -841,3 +841,12 @@ def test_render_names_the_step_that_makes_up_most_of_the_text():
     with pytest.raises(TooLarge) as info:
         render("${a}${b}" * 1000, {"a": "x" * 100, "b": "y" * 2000}, "instructions of 'c'")
     assert str(info.value) == "instructions of 'c' would be 2.0 MiB, over 1 MiB: shorten step 'b'"
+
+
+def test_a_character_yaml_does_not_allow_is_located_with_either_loader(write, loader):
+    path = write("nul.yaml", "title: Café\nsteps: x\x00y\n")
+    with pytest.raises(WorkflowInvalid) as info:
+        load_workflow(path, loader=loader)
+    (problem,) = info.value.problems
+    assert (problem.line, problem.col) == (2, 9)
+    assert problem.message.startswith("YAML error: unacceptable character #x0000: ")

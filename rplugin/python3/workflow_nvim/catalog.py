@@ -64,18 +64,18 @@ def _files(directory: Path) -> list[Path]:
 
 
 class Catalog:
-    """Loads workflow files, remembering each by size and modification time."""
+    """Loads workflow files, remembering each by which file it is (a link may be pointed elsewhere), size and time."""
 
     def __init__(self) -> None:
-        self._cache: dict[Path, tuple[tuple[int, int], Workflow | WorkflowInvalid]] = {}
+        self._cache: dict[Path, tuple[tuple[int, ...], Workflow | WorkflowInvalid]] = {}
 
     def load(self, path: Path, name: str | None = None) -> Workflow:
         """The validated workflow in ``path`` (named ``name`` if given); raise WorkflowInvalid if it is not."""
         try:
             st = path.stat()
-            stamp = (st.st_mtime_ns, st.st_size)
+            stamp: tuple[int, ...] = (st.st_dev, st.st_ino, st.st_mode, st.st_mtime_ns, st.st_size)
         except OSError:
-            stamp = (0, -1)
+            stamp = (-1,)
         cached = self._cache.get(path)
         if cached is None or cached[0] != stamp:
             try:

@@ -30,7 +30,7 @@ import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -251,7 +251,24 @@ class _TooDeep(yaml.composer.ComposerError):
         super().__init__(None, None, f"values nested more than {MAX_NESTING} levels deep (a workflow needs 4)", mark)
 
 
-class PythonLoader(yaml.SafeLoader):
+class _StandardTags:
+    """Every untagged node gets the standard tag of its kind: no implicit types, so ``NO`` stays text.
+
+    What PyYAML's resolver does with no implicit resolvers, without its
+    lookups: it is called for every node, and a 1 MiB file can hold 350,000.
+    """
+
+    TAGS: ClassVar[dict[type, str]] = {
+        yaml.ScalarNode: _STR_TAG,
+        yaml.SequenceNode: _SEQ_TAG,
+        yaml.MappingNode: _MAP_TAG,
+    }
+
+    def resolve(self, kind: type, value: object, implicit: object) -> str:
+        return self.TAGS[kind]
+
+
+class PythonLoader(_StandardTags, yaml.SafeLoader):
     """PyYAML's pure-Python loader, composing nodes only: no implicit resolvers, so every plain scalar is a str.
 
     Its composer recurses once per level of nesting, so it stops at
@@ -272,17 +289,14 @@ class PythonLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
-PythonLoader.yaml_implicit_resolvers = {}
-
 LOADERS: dict[str, type] = {"python": PythonLoader}
 """The loaders ``parse`` can use, by name: ``python`` always, ``libyaml`` when PyYAML was built with it."""
 
 if hasattr(yaml, "CSafeLoader"):
 
-    class LibyamlLoader(yaml.CSafeLoader):
+    class LibyamlLoader(_StandardTags, yaml.CSafeLoader):
         """libyaml's loader, composing nodes only (no implicit resolvers); it has its own nesting limit."""
 
-    LibyamlLoader.yaml_implicit_resolvers = {}
     LOADERS["libyaml"] = LibyamlLoader
 
 LOADER = LOADERS.get("libyaml", PythonLoader)
@@ -386,7 +400,8 @@ class _Checker:
     def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
         """The entries of a mapping node by key, reporting duplicates and bad keys."""
         if not isinstance(node, yaml.MappingNode):
-            self.at(node, f"{what} must be a mapping (key: value), got {_kind(node)}")
+            # Once the list is full a problem is only counted: a list of 350,000 values costs no messages.
+            self.at(node, "" if self.full else f"{what} must be a mapping (key: value), got {_kind(node)}")
             return None
         if node.tag != _MAP_TAG:
             self.at(node, f"{what} has the YAML tag {node.tag}: tags are not allowed, remove it")
@@ -548,6 +563,17 @@ def parse(path: Path, data: bytes, text: str, name: str | None = None, loader: t
         raise WorkflowInvalid(
             [Problem(display, *_position(e.problem_mark or e.context_mark), f"YAML syntax error: {what}")]
         ) from e
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow, such as NUL
+        offset = e.position
+        if "libyaml" in LOADERS and issubclass(loader, LOADERS["libyaml"]):  # libyaml counts UTF-8 bytes
+            offset = len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "ignore"))
+        line, col = text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+        what = (
+            f"unacceptable character #x{e.character:04x}: {e.reason}"
+            if isinstance(e.character, int)
+            else shown(str(e), 200)
+        )
+        raise WorkflowInvalid([Problem(display, line, col, f"YAML error: {what}")]) from e
     except yaml.YAMLError as e:
         raise WorkflowInvalid([Problem(display, 1, 1, f"YAML error: {shown(str(e), 200)}")]) from e
     if root is None:
@@ -611,26 +637,30 @@ def _check_shape(display: str, text: str, root: yaml.Node, loader: type) -> None
     reached twice is a duplicate anyway, and a workflow is read by people:
     the value written out is what they read.
     """
-    seen: set[int] = set()
+    # Without an anchor there is no alias: then the walk need not remember the nodes it saw.
+    track = "&" in text
+    seen = {id(root)}
     aliased = False
-    stack = [(root, 1)]
+    stack = [(root, 1)]  # collections only: a scalar has no children to nest
     while stack:
         node, depth = stack.pop()
-        if id(node) in seen:  # a node is reached again only through an alias (even a recursive one)
-            aliased = True
-            continue
-        seen.add(id(node))
-        if depth > MAX_NESTING:  # libyaml stops at 1,000 levels; the Python loader at MAX_NESTING
-            raise WorkflowInvalid(
-                [Problem(display, *_position(node.start_mark), str(_TooDeep(node.start_mark).problem))]
-            )
         if isinstance(node, yaml.SequenceNode):
             children = node.value
         elif isinstance(node, yaml.MappingNode):
             children = [item for pair in node.value for item in pair]
         else:
             continue
-        stack.extend((child, depth + 1) for child in reversed(children))
+        if children and depth >= MAX_NESTING:  # libyaml stops at 1,000 levels; the Python loader at MAX_NESTING
+            mark = children[0].start_mark
+            raise WorkflowInvalid([Problem(display, *_position(mark), str(_TooDeep(mark).problem))])
+        for child in reversed(children):
+            if track:
+                if id(child) in seen:  # a node is reached again only through an alias (even a recursive one)
+                    aliased = True
+                    continue
+                seen.add(id(child))
+            if not isinstance(child, yaml.ScalarNode):
+                stack.append((child, depth + 1))
     if aliased:
         # The node tree no longer says where the aliases are: the parser's events do.
         problems: list[Problem] = []
