@@ -661,9 +661,10 @@ NOTES = [
     "  next buffer, or opening it without highlighting. Profiled with timers around `host.call` and",
     "  `view.apply` (see the commit 'Commit steps in the background').",
     "- **Row 11.** Before the caps the alias bomb took 17-36 s and the 278 KB file of unknown references",
-    "  over two minutes (every problem listed, a 'did you mean' per reference). Now the work is YAML",
-    "  parsing, linear in the file: the worst file is the one with the most values, 1 MiB of one-letter",
-    "  steps. PyYAML's pure-Python loader, used only without libyaml, is about ten times slower.",
+    "  over two minutes (every problem listed, a 'did you mean' per reference). Now the work is bounded",
+    "  by the 50,000 values a file may hold and is mostly PyYAML composing them; the slowest file is the",
+    "  one with the most values within the limit. PyYAML's pure-Python parser, used only without",
+    "  libyaml, is three to four times slower on it.",
     "- **Row 8.** Over 1,000 step commits both commands stay under 100 ms; most of the time is `git log`",
     "  itself and parsing its records. At 10,000 commits they grow linearly with git log (ratio ~1.3-2x).",
 ]

@@ -10,6 +10,7 @@ from workflow_nvim.spec import (
     LOADERS,
     MAX_BYTES,
     MAX_NESTING,
+    MAX_NODES,
     MAX_PROBLEMS,
     MAX_RENDERED,
     NotRegularFile,
@@ -776,7 +777,7 @@ def test_a_hint_is_computed_once_per_unknown_name_and_given_each_time(problems):
 
 
 def test_no_hints_past_their_budget_but_the_problems_are_listed(write):
-    # 1 MiB of long, alike ids: a hint would compare the unknown name with 8,000 of them.
+    # 880 KB of long, alike ids: a hint would compare the unknown name with 7,000 of them.
     path = write("alike.yaml", hostile.similar_ids())
     with pytest.raises(WorkflowInvalid) as info:
         load_workflow(path)
@@ -805,6 +806,22 @@ def test_deep_nesting_is_a_problem_of_the_file_with_either_loader(write, loader)
     assert str(info.value) == (
         f"{path}:2:{8 + MAX_NESTING - 1}: values nested more than {MAX_NESTING} levels deep (a workflow needs 4)"
     )
+
+
+def test_more_values_than_a_workflow_needs_are_a_problem_of_the_file_with_either_loader(write, loader):
+    path = write("many.yaml", hostile.many_values())  # 1 MiB: 350,000 values
+    with pytest.raises(WorkflowInvalid) as info:
+        load_workflow(path, loader=loader)
+    assert str(info.value) == f"{path}:1:1: more than {MAX_NODES:,} values: a workflow needs far fewer"
+
+
+def test_values_up_to_the_limit_are_checked_as_usual(write, loader):
+    head = "title: Many values\nsteps: ["
+    path = write("many.yaml", hostile.many_values(len(head) + 2 + 3 * (MAX_NODES - 5)))
+    with pytest.raises(WorkflowInvalid) as info:
+        load_workflow(path, loader=loader)
+    assert info.value.total == MAX_NODES - 5
+    assert info.value.problems[0].message == "step 1 must be a mapping (key: value), got 'a'"
 
 
 def test_nesting_up_to_the_limit_is_checked_as_usual(problems):

@@ -12,9 +12,9 @@ constructed from tags, so loading is always safe.
 
 Hostile files (a cloned repository's ``.workflows/``) cost bounded work: only
 regular files are read, and at most ``MAX_BYTES`` of them; YAML aliases are
-refused, so the node tree is never larger than the file; nesting is limited;
-at most ``MAX_PROBLEMS`` problems are listed; and "did you mean" hints stop
-after ``SUGGESTION_BUDGET`` comparisons. Filling a template is refused when
+refused, so the node tree is never larger than the file; nesting and the
+number of values are limited; at most ``MAX_PROBLEMS`` problems are listed;
+and "did you mean" hints stop after ``SUGGESTION_BUDGET`` comparisons. Filling a template is refused when
 the text would exceed ``MAX_RENDERED`` characters.
 """
 
@@ -45,8 +45,11 @@ MAX_PROBLEMS = 100
 MAX_NESTING = 50
 """How deep values may be nested (a valid workflow needs 4 levels)."""
 
-SUGGESTION_BUDGET = 1_000_000
-"""Work for "did you mean" hints per file, in characters compared (word length times choices' length)."""
+MAX_NODES = 50_000
+"""Values (keys, texts, lists, mappings) a file may hold: a 500-step workflow has 5,000."""
+
+SUGGESTION_BUDGET = 20_000
+"""Work for "did you mean" hints per file: names compared, a long name with a long name counting more."""
 
 MAX_RENDERED = 1024 * 1024
 """Characters a filled-in template or instructions may have."""
@@ -244,18 +247,15 @@ def shown(text: str, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class _TooDeep(yaml.composer.ComposerError):
-    """Values nested deeper than ``MAX_NESTING``."""
-
-    def __init__(self, mark: yaml.Mark):
-        super().__init__(None, None, f"values nested more than {MAX_NESTING} levels deep (a workflow needs 4)", mark)
+class _OverLimit(yaml.composer.ComposerError):
+    """A file over MAX_NESTING or MAX_NODES: a problem of the file, found while composing."""
 
 
 class _StandardTags:
     """Every untagged node gets the standard tag of its kind: no implicit types, so ``NO`` stays text.
 
     What PyYAML's resolver does with no implicit resolvers, without its
-    lookups: it is called for every node, and a 1 MiB file can hold 350,000.
+    lookups: it is called for every node.
     """
 
     TAGS: ClassVar[dict[type, str]] = {
@@ -268,20 +268,41 @@ class _StandardTags:
         return self.TAGS[kind]
 
 
-class PythonLoader(_StandardTags, yaml.SafeLoader):
-    """PyYAML's pure-Python loader, composing nodes only: no implicit resolvers, so every plain scalar is a str.
+class _BoundedComposer(_StandardTags, yaml.composer.Composer):
+    """PyYAML's composer, in Python whichever parser feeds it, with a workflow file's limits.
 
-    Its composer recurses once per level of nesting, so it stops at
-    ``MAX_NESTING`` levels, long before Python's recursion limit would.
+    It stops at ``MAX_NESTING`` levels (it recurses once per level: long
+    before Python's recursion limit) and at ``MAX_NODES`` values, so the work
+    is bounded before the tree is built, not after; and it notes where each
+    YAML alias is, for parse to refuse them. Aliases are refused, not
+    followed: an alias is the only way a file can hold more values than it has
+    text (a list of a thousand ``*s`` is a thousand steps, each with all the
+    problems of ``&s``), and a value shared by several steps would have its
+    ``${id}`` references checked again for each of them. A step reached twice
+    is a duplicate anyway, and a workflow is read by people: the value
+    written out is what they read.
     """
 
     def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+        """Each loader starts its parser and PyYAML's composer, then this (``stream`` is theirs)."""
         self.depth = 0
+        self.nodes = 0
+        self.aliases: list[tuple[Any, str]] = []  # (mark, anchor) of the first MAX_PROBLEMS + 1
+        self.alias_count = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[attr-defined]
         if self.depth >= MAX_NESTING:
-            raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            problem = f"values nested more than {MAX_NESTING} levels deep (a workflow needs 4)"
+            raise _OverLimit(None, None, problem, event.start_mark)
+        if isinstance(event, yaml.AliasEvent):
+            self.alias_count += 1
+            if len(self.aliases) <= MAX_PROBLEMS:
+                self.aliases.append((event.start_mark, event.anchor or ""))
+        else:
+            self.nodes += 1
+            if self.nodes > MAX_NODES:
+                raise _OverLimit(None, None, f"more than {MAX_NODES:,} values: a workflow needs far fewer", None)
         self.depth += 1
         try:
             return super().compose_node(parent, index)
@@ -289,18 +310,35 @@ class PythonLoader(_StandardTags, yaml.SafeLoader):
             self.depth -= 1
 
 
-LOADERS: dict[str, type] = {"python": PythonLoader}
+class PythonLoader(_BoundedComposer, yaml.SafeLoader):
+    """PyYAML's pure-Python loader, composing nodes only, within the limits of _BoundedComposer."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.SafeLoader.__init__(self, stream)
+        _BoundedComposer.__init__(self, stream)
+
+
+LOADERS: dict[str, type[_BoundedComposer]] = {"python": PythonLoader}
 """The loaders ``parse`` can use, by name: ``python`` always, ``libyaml`` when PyYAML was built with it."""
 
 if hasattr(yaml, "CSafeLoader"):
 
-    class LibyamlLoader(_StandardTags, yaml.CSafeLoader):
-        """libyaml's loader, composing nodes only (no implicit resolvers); it has its own nesting limit."""
+    class LibyamlLoader(_BoundedComposer, yaml.CSafeLoader):
+        """libyaml's parser (in C, ten times faster) feeding the composer of _BoundedComposer.
+
+        libyaml's own composer builds the whole tree before anything can be
+        counted: a 1 MiB file of 350,000 values took two seconds.
+        """
+
+        def __init__(self, stream: str) -> None:
+            yaml.CSafeLoader.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            _BoundedComposer.__init__(self, stream)
 
     LOADERS["libyaml"] = LibyamlLoader
 
 LOADER = LOADERS.get("libyaml", PythonLoader)
-"""The loader ``parse`` uses unless told otherwise: libyaml's when there is one (faster)."""
+"""The loader ``parse`` uses unless told otherwise: libyaml's when there is one."""
 
 
 class _Checker:
@@ -344,7 +382,8 @@ class _Checker:
         if key not in self.suggestions:
             if id(choices) not in self.lengths:
                 self.lengths[id(choices)] = sum(len(c) for c in choices)
-            cost = len(word) * self.lengths[id(choices)]  # what difflib's ratio costs, at worst
+            # difflib's cost: a little per choice, and at worst the product of the lengths.
+            cost = len(choices) + len(word) * self.lengths[id(choices)] // 100
             if cost > self.budget:
                 return ""
             self.budget -= cost
@@ -545,7 +584,9 @@ def read_text(path: Path) -> tuple[bytes, str]:
     return data, text
 
 
-def parse(path: Path, data: bytes, text: str, name: str | None = None, loader: type | None = None) -> Workflow:
+def parse(
+    path: Path, data: bytes, text: str, name: str | None = None, loader: type[_BoundedComposer] | None = None
+) -> Workflow:
     """Validate the text of a workflow file; raise WorkflowInvalid listing every problem.
 
     The workflow's name is the file's stem unless ``name`` is given (a run's
@@ -554,9 +595,11 @@ def parse(path: Path, data: bytes, text: str, name: str | None = None, loader: t
     """
     display = str(path)
     loader = loader or LOADER
+    composer = None
     try:
-        root = yaml.compose(text, Loader=loader)
-    except _TooDeep as e:
+        composer = loader(text)  # PyYAML's own reader checks the characters here
+        root = composer.get_single_node()
+    except _OverLimit as e:
         raise WorkflowInvalid([Problem(display, *_position(e.problem_mark), str(e.problem))]) from e
     except yaml.MarkedYAMLError as e:
         what = shown(e.problem or e.context or "invalid YAML", 200)
@@ -565,7 +608,7 @@ def parse(path: Path, data: bytes, text: str, name: str | None = None, loader: t
         ) from e
     except yaml.reader.ReaderError as e:  # a character YAML does not allow, such as NUL
         offset = e.position
-        if "libyaml" in LOADERS and issubclass(loader, LOADERS["libyaml"]):  # libyaml counts UTF-8 bytes
+        if isinstance(composer, getattr(yaml, "CSafeLoader", ())):  # libyaml counts UTF-8 bytes
             offset = len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "ignore"))
         line, col = text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
         what = (
@@ -576,9 +619,13 @@ def parse(path: Path, data: bytes, text: str, name: str | None = None, loader: t
         raise WorkflowInvalid([Problem(display, line, col, f"YAML error: {what}")]) from e
     except yaml.YAMLError as e:
         raise WorkflowInvalid([Problem(display, 1, 1, f"YAML error: {shown(str(e), 200)}")]) from e
+    finally:
+        if composer is not None:
+            composer.dispose()  # type: ignore[attr-defined]
+    if composer.aliases:
+        raise _aliases_refused(display, composer)
     if root is None:
         raise WorkflowInvalid([Problem(display, 1, 1, "file is empty: a workflow needs a title and steps")])
-    _check_shape(display, text, root, loader)
 
     check = _Checker(path, text)
     top = check.mapping(root, "a workflow")
@@ -626,64 +673,22 @@ def _position(mark: Any) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark else (1, 1)
 
 
-def _check_shape(display: str, text: str, root: yaml.Node, loader: type) -> None:
-    """Refuse values nested too deep and YAML aliases, in one walk that visits each node once.
-
-    Aliases are refused, not followed: an alias is the only way the node tree
-    can be larger than the file (a list of a thousand ``*s`` is a thousand
-    steps, each with all the problems of ``&s``), and the references in a
-    value shared by several steps must be checked again for each of them, so
-    following aliases, even each node once, would not bound the work. A step
-    reached twice is a duplicate anyway, and a workflow is read by people:
-    the value written out is what they read.
-    """
-    # Without an anchor there is no alias: then the walk need not remember the nodes it saw.
-    track = "&" in text
-    seen = {id(root)}
-    aliased = False
-    stack = [(root, 1)]  # collections only: a scalar has no children to nest
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, yaml.SequenceNode):
-            children = node.value
-        elif isinstance(node, yaml.MappingNode):
-            children = [item for pair in node.value for item in pair]
-        else:
-            continue
-        if children and depth >= MAX_NESTING:  # libyaml stops at 1,000 levels; the Python loader at MAX_NESTING
-            mark = children[0].start_mark
-            raise WorkflowInvalid([Problem(display, *_position(mark), str(_TooDeep(mark).problem))])
-        for child in reversed(children):
-            if track:
-                if id(child) in seen:  # a node is reached again only through an alias (even a recursive one)
-                    aliased = True
-                    continue
-                seen.add(id(child))
-            if not isinstance(child, yaml.ScalarNode):
-                stack.append((child, depth + 1))
-    if aliased:
-        # The node tree no longer says where the aliases are: the parser's events do.
-        problems: list[Problem] = []
-        total, first_unlisted = 0, (1, 1)
-        for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, yaml.AliasEvent):
-                total += 1
-                if total == MAX_PROBLEMS + 1:
-                    first_unlisted = _position(event.start_mark)
-                if len(problems) < MAX_PROBLEMS:
-                    problems.append(
-                        Problem(
-                            display,
-                            *_position(event.start_mark),
-                            f"alias '*{shown(event.anchor or '')}': workflows do not allow YAML aliases,"
-                            " write the value out",
-                        )
-                    )
-        if total > len(problems):
-            n = total - len(problems)
-            more = f"{n} more {'alias' if n == 1 else 'aliases'}"
-            problems.append(Problem(display, *first_unlisted, f"{more} from here on: fix the ones above first"))
-        raise WorkflowInvalid(problems, total)
+def _aliases_refused(display: str, composer: _BoundedComposer) -> WorkflowInvalid:
+    """The problems of a file with YAML aliases: where each is (see _BoundedComposer for why)."""
+    problems = [
+        Problem(
+            display,
+            *_position(mark),
+            f"alias '*{shown(anchor)}': workflows do not allow YAML aliases, write the value out",
+        )
+        for mark, anchor in composer.aliases[:MAX_PROBLEMS]
+    ]
+    more = composer.alias_count - len(problems)
+    if more:
+        mark = composer.aliases[MAX_PROBLEMS][0]
+        n = f"{more} more {'alias' if more == 1 else 'aliases'}"
+        problems.append(Problem(display, *_position(mark), f"{n} from here on: fix the ones above first"))
+    return WorkflowInvalid(problems, composer.alias_count)
 
 
 def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
