@@ -95,7 +95,7 @@ function M.call(command, params)
     return res
   end
   local raw = tostring(res)
-  local why = require('workflow.view').error_text(raw)
+  local why = require('workflow.message').error_text(raw)
   local lost = raw:find('Invalid channel') or raw:find('closed') or raw:find('Channel')
   if lost then
     dead = true

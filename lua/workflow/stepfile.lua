@@ -266,7 +266,7 @@ local function write_other(target, whole, force)
     ('keepalt %swrite%s%s %s'):format(range, bang, vim.v.cmdarg, vim.fn.fnameescape(target))
   )
   if not ok then
-    return finish({ ok = false, message = require('workflow.view').error_text(err) })
+    return finish({ ok = false, message = require('workflow.message').error_text(err) })
   end
   doautocmd(post, target)
   finish({ ok = true })
@@ -306,7 +306,7 @@ api.nvim_create_autocmd('User', {
     end)
     if not ok and not outcome.result then
       -- Refused before the BufWriteCmd ran ('readonly', ...).
-      local why = require('workflow.view').error_text(err)
+      local why = require('workflow.message').error_text(err)
       outcome.result = { ok = false, message = M.failure(api.nvim_buf_get_name(ev.data.buf), nil, why) }
     end
   end,
@@ -362,7 +362,7 @@ function M.write(buf)
   end
   local name = api.nvim_buf_get_name(buf)
   if not ok then
-    return { ok = false, message = M.failure(name, nil, require('workflow.view').error_text(err)) }
+    return { ok = false, message = M.failure(name, nil, require('workflow.message').error_text(err)) }
   elseif done.ran then
     -- BufWriteCmd is in 'eventignore': Neovim wrote the file itself, or failed to.
     return { ok = not vim.bo[buf].modified, message = M.failure(name, nil, 'not written') }

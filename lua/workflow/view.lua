@@ -25,16 +25,8 @@ local function notify(msg, level)
   vim.notify('[workflow] ' .. msg, level or vim.log.levels.INFO)
 end
 
---- The useful part of a Vim or Lua error: "E37: No write since last change", not the call chain.
-function M.error_text(err)
-  local text = tostring(err)
-  local e = text:match('(E%d+: [^\n]*)')
-  if e then
-    return e
-  end
-  text = text:gsub('^Vim%(%a+%):', ''):gsub('^Vim:', '')
-  return vim.trim(vim.split(text, '\n', { plain = true })[1] or text)
-end
+--- The useful part of a Vim or Lua error (see workflow.message).
+M.error_text = require('workflow.message').error_text
 
 --- Buffers that show a step of a run (all runs when `run` is nil).
 function M.step_buffers(run)
