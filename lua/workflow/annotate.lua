@@ -129,7 +129,7 @@ function M.start(opts, cfg)
   local lines = api.nvim_buf_get_lines(buf, first - 1, last, false)
   next_request = next_request + 1
   local request = next_request
-  local response = require('workflow.command').call('annotate', opts.fargs, cfg, {
+  local response = require('workflow.host').command('annotate', opts.fargs, cfg, {
     buf = buf,
     lines = lines,
     first_line = first,
@@ -256,7 +256,7 @@ function M.cancel(cfg)
     return notify('no annotation is running in this buffer', vim.log.levels.WARN)
   end
   finish(buf)
-  local response = require('workflow.command').call('annotate_cancel', {}, cfg, { buf = buf, quiet = true })
+  local response = require('workflow.host').command('annotate_cancel', {}, cfg, { buf = buf, quiet = true })
   if response.error then
     return notify(response.error, vim.log.levels.ERROR)
   end
@@ -270,7 +270,7 @@ end
 
 --- :WorkflowModels: the server's models; choose one for vim.g.workflow.model.
 function M.models(cfg)
-  local response = require('workflow.command').call('models', {}, cfg, { host = cfg.ollama_host })
+  local response = require('workflow.host').command('models', {}, cfg, { host = cfg.ollama_host })
   if response.error then
     return notify(response.error, vim.log.levels.ERROR)
   end

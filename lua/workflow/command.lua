@@ -109,24 +109,15 @@ function M.run(sub, opts)
   if sub == 'resume' and #args == 0 then
     return M.pick_run(cfg)
   end
-  view.apply(M.call(sub, args, cfg), cfg)
+  local response = M.call(sub, args, cfg)
+  view.apply(response, cfg)
+  if response.log then
+    require('workflow.log').open(response.log, cfg)
+  end
 end
 
---- Ask the Python side; `args` are the command's arguments, `extra` more parameters.
-function M.call(sub, args, cfg, extra)
-  local current = require('workflow.state').peek()
-  local params = {
-    args = args,
-    dirs = config.dirs(cfg),
-    runs_dir = cfg.runs_dir,
-    log_file = config.log_file(),
-    buffer_step = vim.b.workflow_step,
-    -- lets a restarted Python host pick the run up again, and lock it for this Neovim
-    run_dir = current and current.dir or nil,
-    nvim_pid = vim.fn.getpid(),
-  }
-  return require('workflow.host').call(sub, vim.tbl_extend('force', params, extra or {}))
-end
+--- Ask the Python side (see workflow.host.command; kept here for scripts).
+M.call = require('workflow.host').command
 
 --- A result that arrives later from the Python side (a background commit).
 function M.deliver(response)

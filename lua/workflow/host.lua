@@ -115,4 +115,27 @@ function M.call(command, params)
   }
 end
 
+--- Ask the Python side to run command `sub`: `args` are the command's
+--- arguments, `extra` more parameters; every call carries what the Python
+--- side needs to find the workflows and the run.
+---@param sub string
+---@param args string[]
+---@param cfg table the options (workflow.config.get())
+---@param extra table?
+---@return table response
+function M.command(sub, args, cfg, extra)
+  local current = require('workflow.state').peek()
+  local params = {
+    args = args,
+    dirs = config.dirs(cfg),
+    runs_dir = cfg.runs_dir,
+    log_file = config.log_file(),
+    buffer_step = vim.b.workflow_step,
+    -- lets a restarted Python host pick the run up again, and lock it for this Neovim
+    run_dir = current and current.dir or nil,
+    nvim_pid = vim.fn.getpid(),
+  }
+  return M.call(sub, vim.tbl_extend('force', params, extra or {}))
+end
+
 return M

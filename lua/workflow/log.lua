@@ -57,7 +57,7 @@ local function show(buf, diff)
   end
   local cfg = require('workflow.config').get()
   local file = (diff and e.kind ~= 'step') and '' or step.file
-  local response = require('workflow.command').call('show', { e.hash, file, diff and 'diff' or nil }, cfg)
+  local response = require('workflow.host').command('show', { e.hash, file, diff and 'diff' or nil }, cfg)
   if response.error then
     return require('workflow.view').apply(response, cfg)
   end

@@ -402,9 +402,6 @@ function M.apply(response, cfg)
   if response.open then
     M.open_step(response.open, cfg)
   end
-  if response.log then
-    require('workflow.log').open(response.log, cfg)
-  end
   M.refresh_winbars()
   if response.info then
     echo(response.info)
