@@ -25,50 +25,40 @@ if vim.fn.has('nvim-0.10') == 0 then
   return
 end
 
--- name -> { subcommand, nargs, description, completion kind }
-local commands = {
-  Workflow = { nil, '+', 'workflow.nvim: :Workflow {subcommand} [args]' },
-  WorkflowStart = { 'start', 1, 'Start a workflow by name', 'workflows' },
-  WorkflowNext = { 'next', 0, 'Complete the current step and open the next' },
-  WorkflowPrev = { 'prev', 0, 'Open the previous step' },
-  WorkflowGoto = { 'goto', 1, 'Open a step by id or number', 'steps' },
-  WorkflowStatus = { 'status', 0, 'Show the progress of the current run' },
-  WorkflowList = { 'list', 0, 'List the workflows found, with errors' },
-  WorkflowStop = { 'stop', 0, 'Stop the current run (its files stay)' },
-  WorkflowRevert = { 'revert', 1, 'Go back to a step: later steps become pending (history kept)', 'steps' },
-  WorkflowLog = { 'log', 0, "Show the run's history: one line per step commit" },
-  WorkflowResume = { 'resume', '?', 'Resume an unfinished run', 'runs' },
-  WorkflowAnnotate = { 'annotate', '*', 'Ask the local model for notes on the buffer or range' },
-  WorkflowAnnotateCancel = { 'annotate_cancel', 0, 'Stop the running annotation' },
-  WorkflowAnnotateClear = { 'annotate_clear', 0, "Remove the model's notes from the buffer" },
-  WorkflowModels = { 'models', 0, "Choose the Ollama model from the server's list" },
-}
+-- The command table (a copy of protocol.py's, checked by a test): data only, no Python.
+local commands = require('workflow.commands')
+local by_command = {}
 
-for name, spec in pairs(commands) do
-  local sub, nargs, desc, kind = spec[1], spec[2], spec[3], spec[4]
-  local opts = {
+api.nvim_create_user_command('Workflow', function(o)
+  require('workflow.command').run(nil, o)
+end, {
+  nargs = '+',
+  desc = 'workflow.nvim: :Workflow {subcommand} [args]',
+  complete = function(arglead, cmdline, pos)
+    return require('workflow.command').complete(nil, arglead, cmdline, pos)
+  end,
+})
+for _, c in ipairs(commands) do
+  by_command[c.command] = c
+  api.nvim_create_user_command(c.command, function(o)
+    require('workflow.command').run(c.name, o)
+  end, {
     -- Arguments are checked by workflow.command, so that a missing or extra one
     -- gets a [workflow] message rather than E471/E488.
-    nargs = nargs == 0 and 0 or '*',
-    bar = sub ~= 'annotate', -- :WorkflowAnnotate takes free text, which may hold a |
-    range = sub == 'annotate' and '%' or nil,
-    desc = desc,
-    complete = function(arglead, cmdline, pos)
-      return require('workflow.command').complete(sub, kind, arglead, cmdline, pos)
-    end,
-  }
-  if nargs == 0 then
-    opts.complete = nil
-  end
-  api.nvim_create_user_command(name, function(o)
-    require('workflow.command').run(sub, o)
-  end, opts)
+    nargs = c.most == 0 and 0 or '*',
+    bar = c.most ~= -1, -- free text (:WorkflowAnnotate's instruction) may hold a |
+    range = c.takes_range and '%' or nil,
+    desc = c.desc,
+    complete = c.most ~= 0 and function(arglead, cmdline, pos)
+      return require('workflow.command').complete(c.name, arglead, cmdline, pos)
+    end or nil,
+  })
 end
 
 api.nvim_set_keymap('n', '<Plug>(WorkflowAnnotate)', '<Cmd>WorkflowAnnotate<CR>', {
   noremap = true,
   silent = true,
-  desc = commands.WorkflowAnnotate[3],
+  desc = by_command.WorkflowAnnotate.desc,
 })
 api.nvim_set_keymap('x', '<Plug>(WorkflowAnnotate)', ':WorkflowAnnotate<CR>', {
   noremap = true,
@@ -78,14 +68,14 @@ api.nvim_set_keymap('x', '<Plug>(WorkflowAnnotate)', ':WorkflowAnnotate<CR>', {
 api.nvim_set_keymap('n', '<Plug>(WorkflowAnnotateCancel)', '<Cmd>WorkflowAnnotateCancel<CR>', {
   noremap = true,
   silent = true,
-  desc = commands.WorkflowAnnotateCancel[3],
+  desc = by_command.WorkflowAnnotateCancel.desc,
 })
 
 for _, name in ipairs({ 'Next', 'Prev', 'Status' }) do
   api.nvim_set_keymap('n', '<Plug>(Workflow' .. name .. ')', '<Cmd>Workflow' .. name .. '<CR>', {
     noremap = true,
     silent = true,
-    desc = commands['Workflow' .. name][3],
+    desc = by_command['Workflow' .. name].desc,
   })
 end
 

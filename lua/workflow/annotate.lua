@@ -299,4 +299,6 @@ function M.models(cfg)
   end)
 end
 
+require('workflow.host').on('annotation', M.update)
+
 return M

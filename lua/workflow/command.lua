@@ -5,38 +5,16 @@ local M = {}
 
 local config = require('workflow.config')
 
---- subcommand -> completion kind (nil: takes no argument)
-M.subcommands = {
-  start = 'workflows',
-  next = false,
-  prev = false,
-  ['goto'] = 'steps',
-  status = false,
-  list = false,
-  stop = false,
-  revert = 'steps',
-  log = false,
-  resume = 'runs',
-  annotate = false,
-  annotate_cancel = false,
-  annotate_clear = false,
-  models = false,
-}
+local host = require('workflow.host')
 
--- Subcommands that work on any buffer, without a run: they neither save step
--- buffers nor need the arguments checked below.
-local ANNOTATION = { annotate = true, annotate_cancel = true, annotate_clear = true, models = true }
-
---- subcommand -> { fewest, most } arguments, and what the argument is
-M.arity = {
-  start = { 1, 1, 'a workflow name' },
-  ['goto'] = { 1, 1, 'a step id or number' },
-  revert = { 1, 1, 'a step id or number' },
-  resume = { 0, 1, 'a run id' },
-}
+--- name -> workflow.Command (lua/workflow/commands.lua: the one table)
+M.by_name = {}
+for _, c in ipairs(require('workflow.commands')) do
+  M.by_name[c.name] = c
+end
 
 local function names()
-  local list = vim.tbl_keys(M.subcommands)
+  local list = vim.tbl_keys(M.by_name)
   table.sort(list)
   return list
 end
@@ -53,7 +31,7 @@ function M.run(sub, opts)
     if sub == nil then
       return fail(('which subcommand? :Workflow {%s}'):format(table.concat(names(), '|')))
     end
-    if M.subcommands[sub] == nil then
+    if M.by_name[sub] == nil then
       return fail(
         ("unknown subcommand '%s'%s (try :Workflow <Tab>: %s)"):format(
           tostring(sub),
@@ -63,7 +41,11 @@ function M.run(sub, opts)
       )
     end
   end
-  if ANNOTATION[sub] then
+  local spec = M.by_name[sub]
+  if sub == 'install' then
+    return require('workflow.install').run()
+  end
+  if not spec.needs_run then
     local ok, cfg = pcall(config.get)
     if not ok then
       return fail(cfg)
@@ -78,13 +60,12 @@ function M.run(sub, opts)
     end
     return annotate.models(cfg)
   end
-  local arity = M.arity[sub] or { 0, 0 }
-  if #args < arity[1] or #args > arity[2] then
-    local usage = (':Workflow%s%s'):format(sub:sub(1, 1):upper(), sub:sub(2))
-    if arity[2] == 0 then
+  if #args < spec.fewest or (spec.most >= 0 and #args > spec.most) then
+    local usage = ':' .. spec.command
+    if spec.most == 0 then
       return fail(('%s takes no argument'):format(usage))
     end
-    return fail(('%s takes %s%s (<Tab> completes)'):format(usage, arity[1] == 0 and 'at most ' or '', arity[3]))
+    return fail(('%s takes %s%s (<Tab> completes)'):format(usage, spec.fewest == 0 and 'at most ' or '', spec.what))
   end
   local ok, cfg = pcall(config.get)
   if not ok then
@@ -117,16 +98,13 @@ function M.run(sub, opts)
 end
 
 --- Ask the Python side (see workflow.host.command; kept here for scripts).
-M.call = require('workflow.host').command
+M.call = host.command
 
---- A result that arrives later from the Python side (a background commit).
-function M.deliver(response)
-  if response.annotation then
-    return require('workflow.annotate').update(response.annotation)
-  end
+-- A background commit's outcome, pushed by the server.
+host.on('commit', function(response)
   local ok, cfg = pcall(config.get)
   require('workflow.view').apply(response, ok and cfg or config.defaults())
-end
+end)
 
 --- :WorkflowResume without argument: choose among the unfinished runs.
 function M.pick_run(cfg)
@@ -164,67 +142,6 @@ function M.pick_run(cfg)
   end)
 end
 
--- Workflow names found on disk, without starting Python: a workflow's name is
--- its file name.
-local function workflow_names()
-  local ok, cfg = pcall(config.get)
-  if not ok then
-    return {}
-  end
-  local seen, list = {}, {}
-  for _, d in ipairs(config.dirs(cfg)) do
-    for name, kind in vim.fs.dir(d[2]) do
-      local stem = name:match('^(.+)%.ya?ml$')
-      if stem and (kind == 'file' or kind == 'link') and not seen[stem] and not stem:match('^%.') then
-        seen[stem] = true
-        list[#list + 1] = stem
-      end
-    end
-  end
-  table.sort(list)
-  return list
-end
-
--- Step ids and numbers that `sub` accepts now: for goto the steps done and the
--- first one not done, for revert the steps done.
-local function step_ids(sub)
-  local state = require('workflow.state').peek()
-  local list = {}
-  for i, s in ipairs(state and state.steps or {}) do
-    if s.done or sub ~= 'revert' then
-      list[#list + 1] = s.id
-      list[#list + 1] = tostring(i)
-    end
-    if not s.done and sub ~= 'revert' then
-      break
-    end
-  end
-  return list
-end
-
--- Run ids under runs_dir, newest first, without starting Python.
-local function run_ids()
-  local ok, cfg = pcall(config.get)
-  if not ok then
-    return {}
-  end
-  local list = {}
-  for name, kind in vim.fs.dir(cfg.runs_dir) do
-    if kind == 'directory' and name:match('^%d%d%d%d%d%d%d%d%-%d%d%d%d%d%d%-') then
-      list[#list + 1] = name
-    end
-  end
-  -- Newest first: by start second, then by N of the N-th run started in that second.
-  local function key(id)
-    local second, n = id:match('^(%d+%-%d+)%-(%d+)%-')
-    return (second or id:sub(1, 15)) .. ('%06d'):format(tonumber(n) or 1)
-  end
-  table.sort(list, function(a, b)
-    return key(a) > key(b)
-  end)
-  return list
-end
-
 local function filter(list, arglead)
   return vim.tbl_filter(function(x)
     return vim.startswith(x, arglead)
@@ -232,7 +149,9 @@ local function filter(list, arglead)
 end
 
 --- Completion for a command; `sub` is nil for :Workflow itself.
-function M.complete(sub, kind, arglead, cmdline, pos)
+--- The candidates come from the Python side, which owns the rules (where workflows are,
+--- which steps may be reverted, how runs sort); only command names are known here.
+function M.complete(sub, arglead, cmdline, pos)
   if not sub then
     local words = vim.split(cmdline:sub(1, pos), '%s+', { trimempty = false })
     if #words <= 2 then
@@ -241,16 +160,17 @@ function M.complete(sub, kind, arglead, cmdline, pos)
     if #words > 3 then
       return {}
     end
-    sub, kind = words[2], M.subcommands[words[2]]
+    sub = words[2]
   end
-  if kind == 'workflows' then
-    return filter(workflow_names(), arglead)
-  elseif kind == 'steps' then
-    return filter(step_ids(sub), arglead)
-  elseif kind == 'runs' then
-    return filter(run_ids(), arglead)
+  local spec = M.by_name[sub]
+  if not spec or spec.complete == '' then
+    return {}
   end
-  return {}
+  local ok, cfg = pcall(config.get)
+  if not ok then
+    return {}
+  end
+  return host.complete(spec.complete, arglead, cfg, { args = { sub } })
 end
 
 return M

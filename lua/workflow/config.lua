@@ -14,6 +14,7 @@ M.schema = {
   ollama_host = { 'string', 'a URL such as "http://127.0.0.1:11434"' },
   allow_remote = { 'boolean', 'true or false' },
   annotate_timeout = { 'number', 'seconds to wait for the first token' },
+  python = { 'string', 'the path of a Python 3 interpreter' },
 }
 
 function M.defaults()

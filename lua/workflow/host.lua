@@ -1,141 +1,325 @@
--- The Python side: registering the remote plugin and calling it.
+-- The Python side: the one module that talks to it.
 --
--- The plugin registers itself on first use, so nobody needs to run
--- :UpdateRemotePlugins. It runs in its own instance of the python3 host (a
--- clone, as Neovim's legacy provider does): registering on the shared python3
--- host fails once another plugin has started it, and our imports stay out of
--- other plugins' way. If :UpdateRemotePlugins did put us in the manifest, that
--- registration is used and nothing is registered twice.
+-- On first use it starts `python -m workflow_nvim serve`, a child of this
+-- Neovim speaking msgpack-RPC over its stdin and stdout (jobstart's rpc mode),
+-- and calls it with vim.rpcrequest. What the server sends later (a background
+-- commit's outcome, annotation progress) arrives in M.receive on that channel
+-- alone, and is handed to the handler a module above registered with M.on:
+-- the only way up. The contract is rplugin/python3/workflow_nvim/protocol.py
+-- (:help workflow-protocol).
+--
+-- The interpreter, first that has the required packages: vim.g.workflow.python,
+-- the plugin's own environment (stdpath('data')/workflow/venv, made by
+-- :WorkflowInstall), g:python3_host_prog, python3 on PATH. The choice is
+-- cached in stdpath('cache'), so a cold start probes nothing.
 local M = {}
 
 local config = require('workflow.config')
+local message = require('workflow.message')
 
-M.host = 'workflow'
-M.path = config.root .. '/rplugin/python3/workflow_nvim'
--- Must match what pynvim reports for plugin.py's @pynvim.function (a test checks).
-M.specs = { { type = 'function', name = 'WorkflowRpc', sync = true, opts = vim.empty_dict() } }
+--- Must equal PROTOCOL in protocol.py (a test checks).
+M.PROTOCOL = 1
 
-local registered_on = nil ---@type string?
-local dead = false
-local answered = false -- the host has answered at least once
+M.package_dir = config.root .. '/rplugin/python3'
 
--- True when :UpdateRemotePlugins put this plugin in the manifest.
-local function in_manifest()
-  for _, p in ipairs(vim.fn['remote#host#PluginsForHost']('python3')) do
-    if p.path == M.path then
-      return true
+---@class workflow.Server
+---@field chan integer
+---@field job integer
+---@field python string
+---@field pid integer
+---@field stderr string[] the last lines it wrote before its log was set up
+
+local server = nil ---@type workflow.Server?
+local died = nil ---@type string? why the last server stopped, said at the next command
+local handlers = {} ---@type table<string, fun(msg: table)>
+local passed_over = {} ---@type { python: string, why: string }[]
+
+--- Register the handler of pushed messages of `kind` ('commit' or 'annotation').
+---@param kind string
+---@param fn fun(msg: table)
+function M.on(kind, fn)
+  handlers[kind] = fn
+end
+
+--- Called by the server (nvim_exec_lua on its own channel) with a protocol.Push.
+---@param msg table
+function M.receive(msg)
+  local kind = msg.annotation and 'annotation' or 'commit'
+  local fn = handlers[kind]
+  if fn then
+    fn(kind == 'annotation' and msg.annotation or msg)
+  end
+end
+
+local function cache_file()
+  return vim.fn.stdpath('cache') .. '/workflow/python.json'
+end
+
+-- What identifies an interpreter's file: a changed one is probed again.
+local function stamp(python)
+  local real = vim.uv.fs_realpath(python)
+  local st = real and vim.uv.fs_stat(real)
+  return st and ('%s:%d:%d'):format(real, st.mtime.sec, st.size) or nil
+end
+
+--- The interpreters to try, in order: { {python, why-this-one}, ... }.
+---@param cfg table
+---@return { [1]: string, [2]: string }[]
+function M.candidates(cfg)
+  local list = {}
+  local function add(prog, origin)
+    if type(prog) == 'string' and prog ~= '' then
+      list[#list + 1] = { vim.fn.expand(prog), origin }
     end
   end
-  return false
+  if cfg.python then
+    -- Named by the person: that one or a clear no, never another one behind their back.
+    add(cfg.python, 'vim.g.workflow.python')
+    return list
+  end
+  add(M.venv() .. '/bin/python', "the plugin's own environment")
+  add(vim.g.python3_host_prog, 'g:python3_host_prog')
+  add(vim.fn.exepath('python3'), 'python3 on PATH')
+  return list
 end
 
---- The host our plugin is registered on, registering it if needed.
-function M.register()
-  if registered_on then
-    return registered_on
-  end
-  if in_manifest() then
-    registered_on = 'python3'
-    return registered_on
-  end
-  vim.fn['remote#host#RegisterClone'](M.host, 'python3')
-  vim.fn['remote#host#RegisterPlugin'](M.host, M.path, M.specs)
-  registered_on = M.host
-  return registered_on
+--- The plugin's own environment, made by :WorkflowInstall.
+function M.venv()
+  return vim.fn.stdpath('data') .. '/workflow/venv'
 end
 
---- True when the plugin is registered (by the manifest or by us).
-function M.registered()
-  return registered_on ~= nil or in_manifest()
+local function read_cache()
+  local f = io.open(cache_file(), 'r')
+  if not f then
+    return nil
+  end
+  local ok, data = pcall(vim.json.decode, f:read('*a'))
+  f:close()
+  return ok and type(data) == 'table' and data or nil
 end
 
--- After the host process died, forget it so that the next call starts a new one.
-local function reset()
-  if registered_on ~= M.host then
-    return false
+local function write_cache(data)
+  vim.fn.mkdir(vim.fs.dirname(cache_file()), 'p')
+  local tmp = cache_file() .. '.tmp'
+  local f = io.open(tmp, 'w')
+  if f then
+    f:write(vim.json.encode(data))
+    f:close()
+    vim.uv.fs_rename(tmp, cache_file())
   end
-  pcall(vim.cmd, 'delfunction! WorkflowRpc')
-  vim.fn['remote#host#RegisterClone'](M.host, 'python3')
-  vim.fn['remote#define#FunctionOnHost'](M.host, M.path .. ':function:WorkflowRpc', 1, 'WorkflowRpc', vim.empty_dict())
-  return true
 end
 
---- Why the python3 provider cannot run, or nil when it can.
-function M.python_problem()
-  local prog = vim.g.python3_host_prog
-  if type(prog) == 'string' and prog ~= '' and vim.fn.executable(vim.fn.expand(prog)) == 0 then
-    return ('g:python3_host_prog is %s, which is not an executable file: fix the path in your config'):format(prog)
+-- Start one server with `python`; returns the server, or nil and why not.
+local function spawn(python)
+  if vim.fn.executable(python) == 0 then
+    return nil, 'not an executable file'
   end
-  if vim.fn.has('python3') == 0 then
-    return 'Neovim found no Python 3 with pynvim: make a venv with pynvim and set g:python3_host_prog to its'
-      .. ' python (see :help workflow-python-deps and :checkhealth workflow)'
+  local pythonpath = M.package_dir
+  if vim.env.PYTHONPATH and vim.env.PYTHONPATH ~= '' then
+    pythonpath = pythonpath .. ':' .. vim.env.PYTHONPATH
   end
-  return nil
+  local s = { python = python, stderr = {} }
+  local ok, job = pcall(vim.fn.jobstart, { python, '-m', 'workflow_nvim', 'serve', '--log', config.log_file() }, {
+    rpc = true,
+    env = { PYTHONPATH = pythonpath },
+    on_stderr = function(_, data)
+      for _, line in ipairs(data) do
+        if line ~= '' then
+          table.insert(s.stderr, line)
+          if #s.stderr > 20 then
+            table.remove(s.stderr, 1)
+          end
+        end
+      end
+    end,
+    on_exit = function(_, code, _)
+      if server == s then
+        server = nil
+        died = code >= 128 and ('killed by signal %d'):format(code - 128) or ('exit code %d'):format(code)
+      end
+    end,
+  })
+  if not ok or job <= 0 then
+    return nil, ok and 'could not be started' or message.error_text(job)
+  end
+  s.chan, s.job = job, job
+  server = s
+  local hello_ok, welcome = pcall(vim.rpcrequest, job, 'hello', {
+    protocol = M.PROTOCOL,
+    front = 'neovim',
+    version = tostring(vim.version()),
+  })
+  if not hello_ok or type(welcome) ~= 'table' then
+    server = nil
+    -- It said why on stderr before exiting (no msgpack, a broken install): wait for its last words.
+    if vim.fn.jobwait({ job }, 2000)[1] == -1 then
+      pcall(vim.fn.jobstop, job)
+    end
+    vim.wait(500, function()
+      return #s.stderr > 0
+    end)
+    local why = s.stderr[#s.stderr] or message.error_text(welcome)
+    return nil, why
+  end
+  s.pid = welcome.pid
+  if welcome.error then
+    return s, nil, welcome.error
+  end
+  if welcome.problem then
+    server = nil
+    pcall(vim.fn.jobstop, job)
+    return nil, welcome.problem
+  end
+  return s
 end
 
---- The Python interpreter the host runs with.
-function M.python()
-  local prog = require('vim.provider.python').detect_by_module('neovim')
-  return prog and vim.fn.exepath(prog) or nil
+--- The running server, starting one if needed; nil and a one-line message on failure.
+---@param cfg table
+---@return workflow.Server?, string?
+function M.ensure(cfg)
+  if server then
+    return server
+  end
+  local candidates = M.candidates(cfg)
+  local keys = vim.tbl_map(function(c)
+    return c[1]
+  end, candidates)
+  local cached = read_cache()
+  if cached and vim.deep_equal(cached.candidates, keys) and cached.stamp == stamp(cached.python) then
+    local s, _, refused = spawn(cached.python)
+    if s then
+      return s, refused
+    end
+  end
+  passed_over = {}
+  for _, c in ipairs(candidates) do
+    local s, why, refused = spawn(c[1])
+    if s then
+      write_cache({ candidates = keys, python = c[1], origin = c[2], stamp = stamp(c[1]) })
+      return s, refused
+    end
+    passed_over[#passed_over + 1] = { python = c[1], origin = c[2], why = why }
+  end
+  if #passed_over == 1 then
+    return nil, ('%s (%s): %s'):format(passed_over[1].python, passed_over[1].origin, passed_over[1].why)
+  end
+  local tried = vim.tbl_map(function(p)
+    return ('%s (%s): %s'):format(p.python, p.origin, p.why)
+  end, passed_over)
+  return nil,
+    ('no Python with the packages workflow.nvim needs: run :WorkflowInstall (tried %s)'):format(
+      #tried > 0 and table.concat(tried, '; ') or 'none: no python3 on PATH'
+    )
 end
 
---- Call the Python side: returns its response table ({ error = msg } on failure).
-function M.call(command, params)
-  local problem = M.python_problem()
-  if problem then
-    return { error = problem }
+--- The interpreters passed over at the last start, and why (for :checkhealth).
+function M.passed_over()
+  return passed_over
+end
+
+--- The running server, if any (for :checkhealth and tests): { python, pid, chan }.
+function M.running()
+  return server
+end
+
+--- Stop the server (tests, :checkhealth): the next call starts a new one.
+function M.stop()
+  if server then
+    local job = server.job
+    server = nil
+    pcall(vim.fn.jobstop, job)
   end
-  if dead then
-    dead = not reset()
+end
+
+-- A request to the server; nil and a one-line message when it cannot answer.
+local function request(cfg, method, ...)
+  local s, err = M.ensure(cfg)
+  if not s then
+    return nil, err
   end
-  M.register()
-  local ok, res = pcall(vim.fn.WorkflowRpc, command, params)
-  if ok and type(res) == 'table' then
-    answered = true
+  if err then -- another protocol version
+    return nil, err
+  end
+  local ok, res = pcall(vim.rpcrequest, s.chan, method, ...)
+  if ok then
     return res
   end
-  local raw = tostring(res)
-  local why = require('workflow.message').error_text(raw)
-  local lost = raw:find('Invalid channel') or raw:find('closed') or raw:find('Channel')
-  if lost then
-    dead = true
+  if server ~= s or not pcall(vim.fn.jobpid, s.job) then
+    -- It died under this request: what it did is unknown, so the request is not sent again.
+    server = nil
+    died = nil
+    return nil,
+      ('the Python server stopped while running this command; your saved text is safe on disk: run it again'
+        .. ' (the log: %s)'):format(config.log_file())
   end
-  if lost and answered then
-    return {
-      error = 'the Python host stopped; your saved text is safe on disk. Run the command again to restart it ('
-        .. why
-        .. ')',
-      -- The run stays in WorkflowState(): the next host reopens it from git.
-    }
+  return nil, 'internal error talking to the Python server: ' .. message.error_text(res)
+end
+
+--- Call command `command` of the server with `params`: its response ({ error = msg } on failure).
+---@param command string
+---@param params table
+---@param cfg table?
+---@return table
+function M.call(command, params, cfg)
+  local ok, c = pcall(config.get)
+  cfg = cfg or (ok and c or config.defaults())
+  local restarted = died
+  local res, err = request(cfg, 'command', command, params)
+  if not res then
+    return { error = err }
   end
-  local python = M.python() or 'python3'
+  if restarted and server then
+    died = nil
+    res.info = res.info or {}
+    table.insert(
+      res.info,
+      1,
+      ('the Python server had stopped (%s); a new one took over (the log: %s)'):format(restarted, config.log_file())
+    )
+  end
+  return res
+end
+
+--- The parameters every request carries: where to look, and the run and buffer the person is in.
+---@param cfg table
+---@return table
+function M.params(cfg)
+  local current = require('workflow.state').peek()
   return {
-    error = ('could not start the Python host (%s): check that it has pynvim (`%s -m pip install pynvim`)'
-      .. ' and run :checkhealth workflow (%s)'):format(python, python, why),
+    cwd = vim.fn.getcwd(),
+    config_dir = vim.fn.stdpath('config'),
+    paths = cfg.paths,
+    runs_dir = cfg.runs_dir,
+    log_file = config.log_file(),
+    options = vim.g.workflow or vim.empty_dict(),
+    buffer_step = vim.b.workflow_step,
+    -- lets a restarted server pick the run up again, and lock it for this Neovim
+    run_dir = current and current.dir or nil,
+    editor_pid = vim.fn.getpid(),
   }
 end
 
 --- Ask the Python side to run command `sub`: `args` are the command's
---- arguments, `extra` more parameters; every call carries what the Python
---- side needs to find the workflows and the run.
+--- arguments, `extra` more parameters.
 ---@param sub string
 ---@param args string[]
 ---@param cfg table the options (workflow.config.get())
 ---@param extra table?
 ---@return table response
 function M.command(sub, args, cfg, extra)
-  local current = require('workflow.state').peek()
-  local params = {
-    args = args,
-    dirs = config.dirs(cfg),
-    runs_dir = cfg.runs_dir,
-    log_file = config.log_file(),
-    buffer_step = vim.b.workflow_step,
-    -- lets a restarted Python host pick the run up again, and lock it for this Neovim
-    run_dir = current and current.dir or nil,
-    nvim_pid = vim.fn.getpid(),
-  }
-  return M.call(sub, vim.tbl_extend('force', params, extra or {}))
+  local params = vim.tbl_extend('force', M.params(cfg), { args = args }, extra or {})
+  return M.call(sub, params, cfg)
+end
+
+--- Completion candidates of `kind` for `arglead` (starts the server if needed; {} on failure).
+---@param kind string
+---@param arglead string
+---@param cfg table
+---@param extra table? more parameters (args = { subcommand })
+---@return string[]
+function M.complete(kind, arglead, cfg, extra)
+  local res = request(cfg, 'complete', kind, arglead, vim.tbl_extend('force', M.params(cfg), extra or {}))
+  return type(res) == 'table' and res or {}
 end
 
 return M

@@ -471,27 +471,27 @@ def test_a_restarted_host_continues_the_run_named_by_run_dir(session, env, git):
 
 
 def test_a_run_open_in_another_nvim_is_read_only_here(session, env, fake_nvim, git):
-    write_step(call(session, env, "start", "blog", nvim_pid=fake_nvim.pid), "Cats\n")
+    write_step(call(session, env, "start", "blog", editor_pid=fake_nvim.pid), "Cats\n")
     run = session.run
     assert run is not None
     other = Session()
-    r = call(other, env, "resume", run.id, nvim_pid=os.getpid())
+    r = call(other, env, "resume", run.id, editor_pid=os.getpid())
     assert r["info"] == [
         f"resumed run {run.id}: 0/3 done; it is open in another Neovim (Neovim pid {fake_nvim.pid}), "
         "so it is read-only here"
     ]
     assert r["open"]["readonly"] is True
     assert r["state"]["readonly"] is True
-    assert error(other, env, "next", nvim_pid=os.getpid()) == (
+    assert error(other, env, "next", editor_pid=os.getpid()) == (
         f"run {run.id} is open in another Neovim (Neovim pid {fake_nvim.pid}): it is read-only here; "
         "finish there, or quit that Neovim and :WorkflowResume here"
     )
     assert git(run.dir, "rev-list", "--all") == ""
     # the Neovim that has it is unaffected, and once it stops, the run is free
-    assert call(session, env, "status", nvim_pid=fake_nvim.pid)["state"]["readonly"] is False
-    call(session, env, "stop", nvim_pid=fake_nvim.pid)
-    call(other, env, "stop", nvim_pid=os.getpid())
-    r = call(other, env, "resume", run.id, nvim_pid=os.getpid())
+    assert call(session, env, "status", editor_pid=fake_nvim.pid)["state"]["readonly"] is False
+    call(session, env, "stop", editor_pid=fake_nvim.pid)
+    call(other, env, "stop", editor_pid=os.getpid())
+    r = call(other, env, "resume", run.id, editor_pid=os.getpid())
     assert r["open"]["readonly"] is False
 
 

@@ -1,6 +1,5 @@
-import importlib.util
+"""workflow.nvim's Python side: the rules of workflows, runs and their git history.
 
-# The remote plugin class, for pynvim's host. Without pynvim (the command-line
-# validator in CI, say) the rest of the package still imports.
-if importlib.util.find_spec("pynvim") is not None:
-    from .plugin import WorkflowPlugin as WorkflowPlugin
+Importing the package imports nothing else: ``python -m workflow_nvim serve``
+(server.py) is what an editor starts, and it loads the rest as a command needs it.
+"""

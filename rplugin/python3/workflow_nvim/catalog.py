@@ -44,13 +44,21 @@ class Entry:
         return self.workflow is not None
 
 
-def default_dirs(cwd: Path | None = None, extra: list[str] | None = None) -> list[SearchDir]:
-    """The search path Neovim uses, reconstructed outside it (for the command line)."""
+def default_dirs(
+    cwd: Path | None = None, config_dir: Path | None = None, extra: list[str] | None = None
+) -> list[SearchDir]:
+    """Where workflows are searched, nearest first: the project's ``.workflows/`` (under ``cwd``),
+    the person's own (``config_dir``/workflows, the editor's configuration directory: Neovim's
+    ``stdpath('config')``, found from $XDG_CONFIG_HOME and $NVIM_APPNAME when not given), the
+    ``paths`` option (``extra``), then the bundled ones. The one statement of this rule."""
     cwd = cwd or Path.cwd()
-    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    appname = os.environ.get("NVIM_APPNAME") or "nvim"
-    dirs = [SearchDir("project", cwd / ".workflows"), SearchDir("user", config_home / appname / "workflows")]
-    dirs += [SearchDir("path", Path(p).expanduser()) for p in extra or []]
+    if config_dir is None:
+        config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+        config_dir = config_home / (os.environ.get("NVIM_APPNAME") or "nvim")
+    dirs = [SearchDir("project", cwd / ".workflows"), SearchDir("user", config_dir / "workflows")]
+    for p in extra or []:
+        path = Path(os.path.expandvars(p)).expanduser()
+        dirs.append(SearchDir("path", Path(os.path.normpath(cwd / path))))
     dirs.append(SearchDir("bundled", BUNDLED_DIR))
     return dirs
 

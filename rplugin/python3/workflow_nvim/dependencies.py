@@ -1,7 +1,7 @@
 """The Python packages workflow.nvim needs: one list, for the host's errors, :checkhealth and the packaging test.
 
-No imports of the package here, so :checkhealth can load this file on its own
-with any Python (``python -c`` with this directory on sys.path), pynvim or not.
+No imports of the package here: ``python -m workflow_nvim install`` runs this
+with any Python 3, before any of these packages is there.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import sys
 
 # import name -> (distribution name, what needs it when not everything does)
 DEPENDENCIES = {
-    "pynvim": ("pynvim", ""),
     "msgpack": ("msgpack", ""),
     "yaml": ("pyyaml", ""),
     "git": ("gitpython", ""),
@@ -23,6 +22,11 @@ DEPENDENCIES = {
 def missing() -> list[str]:
     """Distribution names of the dependencies this interpreter cannot import."""
     return [dist for mod, (dist, _) in DEPENDENCIES.items() if importlib.util.find_spec(mod) is None]
+
+
+def import_name(dist: str) -> str | None:
+    """The import name of distribution ``dist``."""
+    return next((mod for mod, (d, _) in DEPENDENCIES.items() if d == dist), None)
 
 
 def install_command(dists: list[str]) -> str:

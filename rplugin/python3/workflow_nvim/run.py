@@ -170,11 +170,11 @@ class Run:
             self.completed = set(completed_steps(self.entries))
             self.current = self.frontier
 
-    def take_lock(self, nvim_pid: int | None) -> None:
+    def take_lock(self, editor_pid: int | None) -> None:
         """Claim the run for this Neovim; if another one has it, the run is read-only here."""
-        if not nvim_pid:
+        if not editor_pid:
             return
-        self.lock = RunLock(self.repo.git_dir / "workflow-locks" / f"{self.id}.lock", int(nvim_pid))
+        self.lock = RunLock(self.repo.git_dir / "workflow-locks" / f"{self.id}.lock", int(editor_pid))
         try:
             self.held_by = self.lock.acquire()
         except OSError:

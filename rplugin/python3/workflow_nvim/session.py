@@ -28,7 +28,7 @@ from .annotate import (
     list_models,
 )
 from .background import Worker
-from .catalog import Catalog, SearchDir
+from .catalog import Catalog, SearchDir, default_dirs
 from .destination import ALLOW_OPTION, destination, model_refusal, runs_on
 from .errors import WorkflowError
 from .history import CommitRefused
@@ -124,7 +124,13 @@ class Session:
 
     @staticmethod
     def _dirs(params: dict[str, Any]) -> list[SearchDir]:
-        return [SearchDir(kind, Path(path)) for kind, path in params.get("dirs", [])]
+        """Where workflows are searched, nearest first (the rule is catalog.default_dirs)."""
+        if params.get("dirs") is not None:
+            return [SearchDir(kind, Path(path)) for kind, path in params.get("dirs") or []]
+        cwd = params.get("cwd")
+        config_dir = params.get("config_dir")
+        paths = [str(p) for p in params.get("paths") or [] if isinstance(p, str)]
+        return default_dirs(Path(str(cwd)) if cwd else None, Path(str(config_dir)) if config_dir else None, paths)
 
     @staticmethod
     def _arg(params: dict[str, Any], what: str, usage: str) -> str:
@@ -136,7 +142,8 @@ class Session:
     def _active(self, params: dict[str, Any] | None = None) -> Run:
         if self.run is None and params and params.get("run_dir"):
             # The Python host restarted (a crash) while Neovim kept the run: reopen it from git.
-            self._switch(Run.open(Path(str(params["run_dir"])), self.catalog), params)
+            # A server that died during :WorkflowStart may have left the run without its repository.
+            self._switch(Run.open(Path(str(params["run_dir"])), self.catalog, create=True), params)
         if self.run is None:
             raise WorkflowError("no workflow is running: start one with :WorkflowStart {name} (see :WorkflowList)")
         return self.run
@@ -151,7 +158,7 @@ class Session:
                 previous.close()
                 stopped = previous
         if run is not None:
-            run.take_lock(params.get("nvim_pid"))
+            run.take_lock(params.get("editor_pid"))
             if run.held_by is None and run is not previous:
                 run.recover()  # a commit the last Neovim (or Python host) did not see land
         self.run = run
@@ -422,6 +429,37 @@ class Session:
         if run.held_by is not None:
             note += f"; it is open in another Neovim ({run.held_by.describe()}), so it is read-only here"
         return self._open(run, step, note)
+
+    def complete(self, kind: str, arglead: str, params: dict[str, Any]) -> builtins.list[str]:
+        """What <Tab> offers for an argument of completion ``kind`` (protocol.Command.complete)."""
+        if kind == "workflows":
+            names = {e.name for e in self.catalog.entries(self._dirs(params))}
+        elif kind == "steps":
+            names = self._step_keys(str((params.get("args") or [""])[0]), params)
+        elif kind == "runs":
+            try:
+                dirs = sorted((d for d in self._runs_dir(params).iterdir() if d.is_dir()), key=_started, reverse=True)
+            except OSError:
+                return []
+            return [d.name for d in dirs if workflow_name(d.name) and d.name.startswith(arglead)]
+        else:
+            return []
+        return sorted(n for n in names if n.startswith(arglead))
+
+    def _step_keys(self, command: str, params: dict[str, Any]) -> set[str]:
+        """Step ids and numbers ``command`` accepts now: for goto the steps done and the first not
+        done, for revert the steps done."""
+        if self.run is None and not params.get("run_dir"):
+            return set()
+        run = self._active(params)
+        keys: set[str] = set()
+        for s in run.workflow.steps:
+            done = s.id in run.completed
+            if done or command != "revert":
+                keys |= {s.id, str(s.index)}
+            if not done and command != "revert":
+                break
+        return keys
 
     def wait(self, params: dict[str, Any]) -> Response:
         """Nothing but the wait for pending commits that every command does (for scripts and tests)."""

@@ -1,0 +1,234 @@
+"""The contract between an editor front and the server: written once, here.
+
+A front (Neovim's Lua side today) starts ``python -m workflow_nvim serve`` and
+speaks msgpack-RPC with it over the child's stdin and stdout (the protocol
+Neovim speaks with ``jobstart(..., {rpc = true})``). Everything a front may
+ask, everything the server answers, and everything the server sends later of
+its own accord is declared in this module, and documented for people who
+write another front in ``:help workflow-protocol``.
+
+Requests (msgpack-RPC ``[0, id, method, params]``; the answer is
+``[1, id, error, result]``):
+
+``hello(Hello) -> Welcome``
+    First, always. A front and a server of different ``PROTOCOL`` versions
+    get one line saying so (``Welcome.error``), and every later request is
+    refused with the same line.
+``command(name, Params) -> Response``
+    Run one of ``COMMANDS`` (``:Workflow {name}``).
+``complete(kind, arglead, Params) -> list[str]``
+    The candidates for an argument of completion kind ``kind``.
+
+Pushed messages (the server's notifications, sent to the front that started
+it and to nobody else): ``Push``, a finished background commit or a batch of
+annotation progress. Neovim receives them as a call of
+``require('workflow.host').receive(push)`` (an ``nvim_exec_lua``
+notification on the server's own channel).
+
+Responses carry meaning, never an editor's words: ``error``, ``warning`` and
+``info`` are lines for the person; the front chooses how to show them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
+
+# Bumped on every change a front must know of: a field renamed or removed, a method added.
+PROTOCOL = 1
+
+
+class Hello(TypedDict, total=False):
+    """What a front says first."""
+
+    protocol: int  # the PROTOCOL the front speaks
+    front: str  # "neovim", "vim", ...
+    version: str  # the editor's version, for the log
+
+
+class Welcome(TypedDict, total=False):
+    """The server's answer to hello."""
+
+    protocol: int
+    python: str  # sys.executable
+    python_version: str
+    pid: int
+    missing: list[str]  # distributions this Python lacks, required ones first
+    required_missing: list[str]  # the subset without which no command runs
+    problem: str  # when required_missing: one line saying what to do (the front tries another Python)
+    error: str  # set when the versions differ: one line for the person
+
+
+class Params(TypedDict, total=False):
+    """What every command carries: where to look, and which run and buffer the person is in."""
+
+    args: list[str]  # the command's arguments
+    cwd: str  # the editor's working directory (a project's .workflows/ is found there)
+    config_dir: str  # the person's own workflows live in CONFIG_DIR/workflows
+    paths: list[str]  # vim.g.workflow.paths
+    dirs: list[list[str]]  # [kind, path] search directories, nearest first (derived from the above when absent)
+    runs_dir: str
+    log_file: str
+    buffer_step: dict[str, Any]  # {run, id} of the step buffer the command was given in
+    run_dir: str  # the run the front shows: a restarted server reopens it from git
+    editor_pid: int  # the editor that holds the run's lock
+    options: dict[str, Any]  # vim.g.workflow as the person set it (the server applies the defaults)
+    # per command
+    buf: int
+    request: int
+    timeout: float
+    quiet: bool
+    text: list[str]
+    first: int
+    last: int
+    name: str
+
+
+class StepOpen(TypedDict, total=False):
+    """A step file to open: the front edits ``file``, shows ``instructions`` above its first line."""
+
+    file: str
+    run: str
+    id: str
+    index: int
+    total: int
+    title: str
+    workflow: str
+    instructions: list[str]
+    readonly: bool
+    filetype: str
+    scratch: str
+
+
+class Response(TypedDict, total=False):
+    """A command's answer. Every field is optional; the front shows what is there."""
+
+    error: str  # what went wrong and what to do: one line
+    warning: str
+    info: list[str]  # lines to say, in order
+    open: StepOpen  # a step to open
+    state: dict[str, Any] | None  # the run, as WorkflowState() returns it (None: no run)
+    stopped: str  # the run that was stopped: close its buffers
+    log: dict[str, Any]  # :WorkflowLog's entries and their lines
+    show: dict[str, Any]  # a file at a commit (or its diff)
+    runs: list[dict[str, Any]]
+    problems: list[str]
+    committing: str  # a step file whose commit now runs in the background
+    committed: str
+    events: list[dict[str, Any]]  # User autocommands to fire: {name, data}
+    idle: bool  # wait: no commit is running
+    models: list[str]
+    annotating: dict[str, Any]
+
+
+class AnnotationProgress(TypedDict, total=False):
+    """Progress of one annotation request, pushed as it streams."""
+
+    buf: int
+    request: int
+    notes: list[dict[str, Any]]  # {line, severity, text}: new since the last push
+    chunks: int
+    done: bool
+    cancelled: bool
+    error: str
+    summary: str
+    incomplete: bool
+    model: str
+    dropped: int
+
+
+class Push(TypedDict, total=False):
+    """A message the server sends of its own accord: a background commit's outcome (a Response
+    naming ``committed``), or annotation progress (``annotation``)."""
+
+    annotation: AnnotationProgress
+    committed: str
+    error: str
+    info: list[str]
+    events: list[dict[str, Any]]
+    state: dict[str, Any] | None
+
+
+Completion = Literal["workflows", "steps", "runs", ""]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: ``:Workflow {name}`` and its own ``:WorkflowXxx``."""
+
+    name: str
+    command: str  # the Ex command
+    fewest: int  # arguments
+    most: int  # -1: any number (free text)
+    complete: Completion  # what <Tab> offers for the argument
+    what: str  # the argument, for messages ("a workflow name")
+    description: str
+    needs_run: bool = True  # False: works on any buffer, without a run (saves no step buffer)
+    takes_range: bool = False
+
+
+# The table a front mirrors (plugin/workflow.lua; a test proves they agree).
+COMMANDS: tuple[Command, ...] = (
+    Command("start", "WorkflowStart", 1, 1, "workflows", "a workflow name", "Start a workflow by name"),
+    Command("next", "WorkflowNext", 0, 0, "", "", "Complete the current step and open the next"),
+    Command("prev", "WorkflowPrev", 0, 0, "", "", "Open the previous step"),
+    Command("goto", "WorkflowGoto", 1, 1, "steps", "a step id or number", "Open a step by id or number"),
+    Command("status", "WorkflowStatus", 0, 0, "", "", "Show the progress of the current run"),
+    Command("list", "WorkflowList", 0, 0, "", "", "List the workflows found, with errors"),
+    Command("stop", "WorkflowStop", 0, 0, "", "", "Stop the current run (its files stay)"),
+    Command(
+        "revert",
+        "WorkflowRevert",
+        1,
+        1,
+        "steps",
+        "a step id or number",
+        "Go back to a step: later steps become pending (history kept)",
+    ),
+    Command("log", "WorkflowLog", 0, 0, "", "", "Show the run's history: one line per step commit"),
+    Command("resume", "WorkflowResume", 0, 1, "runs", "a run id", "Resume an unfinished run"),
+    Command(
+        "annotate",
+        "WorkflowAnnotate",
+        0,
+        -1,
+        "",
+        "an instruction",
+        "Ask the local model for notes on the buffer or range",
+        needs_run=False,
+        takes_range=True,
+    ),
+    Command("annotate_cancel", "WorkflowAnnotateCancel", 0, 0, "", "", "Stop the running annotation", needs_run=False),
+    Command(
+        "annotate_clear",
+        "WorkflowAnnotateClear",
+        0,
+        0,
+        "",
+        "",
+        "Remove the model's notes from the buffer",
+        needs_run=False,
+    ),
+    Command(
+        "models", "WorkflowModels", 0, 0, "", "", "Choose the Ollama model from the server's list", needs_run=False
+    ),
+    Command("install", "WorkflowInstall", 0, 0, "", "", "Install the plugin's own Python environment", needs_run=False),
+)
+
+BY_NAME = {c.name: c for c in COMMANDS}
+
+# Requests that are not commands but the front's own business (never typed by a person).
+INTERNAL = ("wait", "show", "runs", "annotate_cancel")
+
+Method = Literal["hello", "command", "complete"]
+METHODS: tuple[str, ...] = ("hello", "command", "complete")
+
+
+def mismatch(front: object) -> str | None:
+    """One line when a front speaks another protocol version, else None."""
+    if front == PROTOCOL:
+        return None
+    return (
+        f"the plugin's editor side speaks protocol {front!s} and its Python server protocol {PROTOCOL}: "
+        "they come from different versions of workflow.nvim; update the plugin as a whole, then restart the editor"
+    )
