@@ -32,7 +32,7 @@ local by_command = {}
 api.nvim_create_user_command('Workflow', function(o)
   require('workflow.command').run(nil, o)
 end, {
-  nargs = '+',
+  nargs = '*', -- a missing subcommand gets a [workflow] message listing them
   desc = 'workflow.nvim: :Workflow {subcommand} [args]',
   complete = function(arglead, cmdline, pos)
     return require('workflow.command').complete(nil, arglead, cmdline, pos)

@@ -156,3 +156,14 @@ def fake_nvim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.P
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_model_facts() -> Iterator[None]:
+    """Each test asks the server about its models afresh: a loopback port (and so a host URL) is
+    reused by later tests' servers, which may serve a model of the same name with another context."""
+    from workflow_nvim import annotate
+
+    annotate._MODELS.clear()
+    yield
+    annotate._MODELS.clear()

@@ -433,7 +433,7 @@ class Session:
     def complete(self, kind: str, arglead: str, params: dict[str, Any]) -> builtins.list[str]:
         """What <Tab> offers for an argument of completion ``kind`` (protocol.Command.complete)."""
         if kind == "workflows":
-            names = {e.name for e in self.catalog.entries(self._dirs(params))}
+            names = sorted({e.name for e in self.catalog.entries(self._dirs(params))})
         elif kind == "steps":
             names = self._step_keys(str((params.get("args") or [""])[0]), params)
         elif kind == "runs":
@@ -441,22 +441,22 @@ class Session:
                 dirs = sorted((d for d in self._runs_dir(params).iterdir() if d.is_dir()), key=_started, reverse=True)
             except OSError:
                 return []
-            return [d.name for d in dirs if workflow_name(d.name) and d.name.startswith(arglead)]
+            names = [d.name for d in dirs if workflow_name(d.name)]
         else:
             return []
-        return sorted(n for n in names if n.startswith(arglead))
+        return [n for n in names if n.startswith(arglead)]
 
-    def _step_keys(self, command: str, params: dict[str, Any]) -> set[str]:
-        """Step ids and numbers ``command`` accepts now: for goto the steps done and the first not
-        done, for revert the steps done."""
+    def _step_keys(self, command: str, params: dict[str, Any]) -> builtins.list[str]:
+        """Step ids and numbers, in step order, that ``command`` accepts now: for goto the steps done
+        and the first not done, for revert the steps done."""
         if self.run is None and not params.get("run_dir"):
-            return set()
+            return []
         run = self._active(params)
-        keys: set[str] = set()
+        keys: builtins.list[str] = []
         for s in run.workflow.steps:
             done = s.id in run.completed
             if done or command != "revert":
-                keys |= {s.id, str(s.index)}
+                keys += [s.id, str(s.index)]
             if not done and command != "revert":
                 break
         return keys
