@@ -268,6 +268,9 @@ function M.call(command, params, cfg)
   if not res then
     return { error = err }
   end
+  if res.restart then
+    M.stop() -- stuck: the next command starts a new server, which reopens the run from git
+  end
   if restarted and server then
     died = nil
     res.info = res.info or {}

@@ -579,3 +579,37 @@ def test_a_crashed_neovim_leaves_no_commit_to_land_behind_the_resume(  # type: i
     assert "step 1 'Pick a topic' was not committed when Neovim quit: committed now (" in again.messages()
     assert trailers(project) == ["1/3 topic"]
     assert git(project, "diff", "--cached", "--name-only").split() == ["notes.txt"]
+
+
+def test_a_command_that_overruns_its_deadline_frees_the_editor_and_the_next_starts_afresh(  # type: ignore[no-untyped-def]
+    start_nvim, essay: Path, project: Path, home: Home, monkeypatch
+) -> None:
+    from .test_errors import host_pid
+
+    monkeypatch.setenv("WORKFLOW_COMMAND_SECONDS", "2")  # read by the server Neovim starts
+    nvim = start_nvim()
+    in_project(nvim, project)
+    nvim.cmd("WorkflowStart essay")
+    nvim.type("A trains<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowNext")
+    nvim.type("iA draft kept<Esc>")
+    assert wait_for(lambda: trailers(project) == ["2/3 outline", "1/3 topic"])
+    first = host_pid(nvim)
+    marker = home.root / "hook-ran"
+    slow_hook(project, marker)  # :WorkflowRevert commits the unfinished step itself, through this hook
+
+    message = nvim.error("WorkflowRevert 1")  # waits 2 s, not the hook's minute
+
+    assert message == (
+        "[workflow] :Workflow revert did not finish in 2 s; the Python server was restarted and your saved "
+        f"text is safe (details in {home.root / 'state' / 'nvim' / 'workflow.log'}; please report it)"
+    )
+    assert gone(first) or wait_for(lambda: gone(first)), "the stuck server is still running"
+    with contextlib.suppress(ProcessLookupError, FileNotFoundError, ValueError):
+        os.kill(int(marker.read_text()), signal.SIGKILL)
+    (project / ".git" / "hooks" / "pre-commit").unlink()
+    nvim.cmd("WorkflowStatus")  # a new server, which reads the run from git
+    assert host_pid(nvim) != first
+    assert "2/3 done" in nvim.messages()  # the revert never happened: nothing half-done
+    assert (run_dir(nvim) / "03-draft.md").read_text(encoding="utf-8").startswith("A draft kept")

@@ -294,3 +294,33 @@ def test_a_write_outside_any_repository_is_cleaned_up_at_the_next_open(tmp_path)
     mine.write_text("x", encoding="utf-8")
     scratch.clean(plain)
     assert [p.name for p in plain.iterdir()] == [mine.name]
+
+
+def test_a_step_file_that_is_a_fifo_is_refused_without_waiting_for_a_writer(run: Run) -> None:
+    import threading
+
+    topic = run.workflow.steps[0]
+    run.path(topic).unlink(missing_ok=True)
+    os.mkfifo(run.path(topic))  # reading it would wait for a writer forever: the server would hang
+    outcome: list[object] = []
+
+    def read() -> None:
+        try:
+            outcome.append(run.text(topic))
+        except WorkflowError as e:
+            outcome.append(e)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(10)
+    assert outcome, "run.text() is waiting on the FIFO"
+    assert isinstance(outcome[0], WorkflowError)
+    assert str(outcome[0]) == f"{run.path(topic)} is a FIFO, not a regular file: replace it with a text file"
+
+
+def test_a_step_file_that_links_to_dev_zero_is_refused_unread(run: Run) -> None:
+    topic = run.workflow.steps[0]
+    run.path(topic).unlink(missing_ok=True)
+    run.path(topic).symlink_to("/dev/zero")  # it never ends, and says its size is 0
+    with pytest.raises(WorkflowError, match="is a device, not a regular file"):
+        run.text(topic)

@@ -85,25 +85,27 @@ class Params(TypedDict, total=False):
 
 
 class StepOpen(TypedDict, total=False):
-    """A step file to open: the front edits ``file``, shows ``instructions`` above its first line."""
+    """A step file to open: the front edits ``path``, shows ``instructions`` above its first line."""
 
-    file: str
+    path: str
+    scratch: str  # where the front writes a save first, before renaming it over ``path``
     run: str
     id: str
     index: int
     total: int
     title: str
-    workflow: str
-    instructions: list[str]
-    readonly: bool
     filetype: str
-    scratch: str
+    workflow: str  # the workflow's title
+    progress: str  # "Step 2/5: Outline"
+    instructions: list[str]
+    readonly: bool  # another editor holds the run
 
 
 class Response(TypedDict, total=False):
     """A command's answer. Every field is optional; the front shows what is there."""
 
     error: str  # what went wrong and what to do: one line
+    restart: bool  # the server cannot go on: the front stops it (the next command starts another)
     warning: str
     info: list[str]  # lines to say, in order
     open: StepOpen  # a step to open

@@ -39,9 +39,10 @@ from .history import (
 )
 from .lock import Holder, RunLock
 from .scratch import write_atomic
-from .spec import Step, Workflow, WorkflowInvalid, count, load_workflow, render
+from .spec import NotRegularFile, Step, Workflow, WorkflowInvalid, count, load_workflow, read_regular, render
 
 SNAPSHOT_NAME = "workflow.yaml"
+MAX_STEP_BYTES = 16 << 20  # a step's text, read back for templates and the model's context
 
 
 def new_run_id(name: str, now: _dt.datetime, n: int = 1) -> str:
@@ -206,12 +207,21 @@ class Run:
 
     def text(self, step: Step) -> str:
         """The saved text of a step ('' if it was never opened)."""
+        path = self.path(step)
         try:
-            return self.path(step).read_text(encoding="utf-8")
+            data = read_regular(path, MAX_STEP_BYTES)  # never waits on a FIFO, never reads /dev/zero
         except FileNotFoundError:
             return ""
+        except NotRegularFile as e:
+            raise WorkflowError(
+                f"{path} is {str(e.strerror).removeprefix('it is ')}: replace it with a text file"
+            ) from None
+        if len(data) > MAX_STEP_BYTES:
+            raise WorkflowError(f"{path} is over {MAX_STEP_BYTES >> 20} MiB: too long for a step's text")
+        try:
+            return data.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise WorkflowError(f"{self.path(step)} is not UTF-8 text: save it as UTF-8") from e
+            raise WorkflowError(f"{path} is not UTF-8 text: save it as UTF-8") from e
 
     def texts_before(self, step: Step) -> dict[str, str]:
         """The texts of the earlier steps that ``step`` uses (``${step_id}``), without the final newline."""

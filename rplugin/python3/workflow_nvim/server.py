@@ -41,6 +41,9 @@ log = logging.getLogger("workflow_nvim")
 REQUIRED = ("msgpack", "yaml", "git")
 READ_SIZE = 1 << 16
 MAX_MESSAGE = 64 << 20  # a message larger than this is a broken front, not a big buffer
+# The longest a command may keep the editor waiting. Commands wait at most a few seconds for
+# a background commit (session.py); past this, something is wrong, and the editor is told.
+COMMAND_SECONDS = float(os.environ.get("WORKFLOW_COMMAND_SECONDS", "20"))
 
 
 class Transport:
@@ -122,7 +125,7 @@ class Server:
         self.transport = transport
         self._session: Session | None = None
         self._refused: str | None = None  # set by a hello of another protocol version
-        self._log_file: str | None = None
+        self._stuck: str | None = None  # set when a command overran COMMAND_SECONDS
         self._methods: dict[str, Callable[[list[Any]], Any]] = {
             "hello": self.hello,
             "command": self.command,
@@ -193,6 +196,26 @@ class Server:
         args: dict[str, Any] = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
         with contextlib.suppress(OSError):  # logging helps; it never fails a command
             configure_log(args.get("log_file"))
+        if self._stuck:
+            return {"error": self._stuck, "restart": True}
+        # The editor waits for this answer: a command that does not finish (a bug, a hung file
+        # system) must not freeze it. It runs in a thread; past the deadline the editor is told,
+        # and replaces this server (the run reopens from git).
+        answer: list[protocol.Response] = []
+        worker = threading.Thread(target=lambda: answer.append(self._command(name, args)), name=f"command-{name}")
+        worker.daemon = True
+        worker.start()
+        worker.join(COMMAND_SECONDS)
+        if not answer:
+            log.error("command %r still running after %g s: this server stops answering", name, COMMAND_SECONDS)
+            self._stuck = (
+                f":Workflow {name} did not finish in {COMMAND_SECONDS:g} s; the Python server was restarted "
+                f"and your saved text is safe (details in {args.get('log_file') or 'the log'}; please report it)"
+            )
+            return {"error": self._stuck, "restart": True}
+        return answer[0]
+
+    def _command(self, name: str, args: dict[str, Any]) -> protocol.Response:
         try:
             return self._get_session().handle(name, args)  # type: ignore[return-value]
         except WorkflowError as e:
