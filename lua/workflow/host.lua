@@ -249,8 +249,10 @@ local function request(cfg, method, ...)
     server = nil
     died = nil
     return nil,
-      ('the Python server stopped while running this command; your saved text is safe on disk: run it again'
-        .. ' (the log: %s)'):format(config.log_file())
+      (
+        'the Python server stopped while running this command; your saved text is safe on disk: run it again'
+        .. ' (the log: %s)'
+      ):format(config.log_file())
   end
   return nil, 'internal error talking to the Python server: ' .. message.error_text(res)
 end
