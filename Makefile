@@ -10,12 +10,13 @@ STAMP  := $(VENV)/.installed
 DEMO   := $(CURDIR)/.demo
 
 # The Lua side's tools: StyLua from npm, pinned, in .tools/ (installed by `make lint` itself);
-# luacheck from Debian's lua-check (.ci/run installs it).
+# luacheck and luarocks from Debian's lua-check and luarocks (.ci/run installs them).
 STYLUA_VERSION := 2.5.2
 TOOLS  := .tools
 STYLUA := $(TOOLS)/node_modules/.bin/stylua
 STYLUA_STAMP := $(TOOLS)/.stylua-$(STYLUA_VERSION)
-LUA    := lua plugin tests/init.lua
+LUA    := lua plugin tests/init.lua lazy.lua
+ROCKSPEC := workflow.nvim-scm-1.rockspec
 
 .PHONY: all demo test test-llm unit e2e lint format bench bench-smoke clean help
 all: test
@@ -23,7 +24,7 @@ all: test
 help:
 	@echo "make demo   open Neovim (isolated config) with :WorkflowStart tutorial"
 	@echo "make test   set up .venv and run every test"
-	@echo "make lint   ruff, mypy, StyLua, luacheck, workflow validation"
+	@echo "make lint   ruff, mypy, StyLua, luacheck, luarocks lint, workflow validation"
 	@echo "make bench  measure against the baselines; writes BENCHMARKS.md"
 	@echo "make clean  remove .venv, .demo and caches"
 
@@ -66,9 +67,10 @@ lint: $(STAMP) $(STYLUA_STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(STYLUA) --check $(LUA)
-	@command -v luacheck >/dev/null || \
-	  { echo 'make lint needs luacheck: apt-get install lua-check'; exit 1; }
+	@command -v luacheck >/dev/null && command -v luarocks >/dev/null || \
+	  { echo 'make lint needs luacheck and luarocks: apt-get install lua-check luarocks'; exit 1; }
 	luacheck --quiet --no-color $(LUA)
+	luarocks lint $(ROCKSPEC)
 	$(PY) -m workflow_nvim validate workflows/*.yaml
 
 $(STYLUA_STAMP):

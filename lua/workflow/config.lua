@@ -1,8 +1,15 @@
 -- Options: vim.g.workflow, merged over the defaults and validated on use.
 local M = {}
 
---- The plugin's root directory (the one holding plugin/, lua/, rplugin/).
+--- The plugin's root directory (the one holding plugin/, rplugin/, workflows/).
+---@type string
 M.root = vim.fs.dirname(vim.fs.dirname(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2))))
+if not vim.uv.fs_stat(M.root .. '/rplugin/python3/workflow_nvim') then
+  -- Installed as a rock (luarocks, rocks.nvim), the Lua modules live apart from the rest,
+  -- whose directory is on the runtimepath.
+  local main = vim.api.nvim_get_runtime_file('rplugin/python3/workflow_nvim/__main__.py', false)[1]
+  M.root = main and vim.fs.dirname(vim.fs.dirname(vim.fs.dirname(vim.fs.dirname(main)))) or M.root
+end
 M.root = vim.uv.fs_realpath(M.root) or M.root
 
 --- option -> { Lua type, description }
