@@ -9,13 +9,22 @@ NVIM   := $(VENV)/bin/nvim
 STAMP  := $(VENV)/.installed
 DEMO   := $(CURDIR)/.demo
 
+# The Lua side's tools: StyLua from npm, pinned, in .tools/ (installed by `make lint` itself);
+# luacheck and luarocks from Debian's lua-check and luarocks (.ci/run installs them).
+STYLUA_VERSION := 2.5.2
+TOOLS  := .tools
+STYLUA := $(TOOLS)/node_modules/.bin/stylua
+STYLUA_STAMP := $(TOOLS)/.stylua-$(STYLUA_VERSION)
+LUA    := lua plugin tests/init.lua lazy.lua
+ROCKSPEC := workflow.nvim-scm-1.rockspec
+
 .PHONY: all demo test test-llm unit e2e lint format bench bench-smoke clean help
 all: test
 
 help:
 	@echo "make demo   open Neovim (isolated config) with :WorkflowStart tutorial"
 	@echo "make test   set up .venv and run every test"
-	@echo "make lint   ruff, ruff format --check, mypy, workflow validation"
+	@echo "make lint   ruff, mypy, StyLua, luacheck, luarocks lint, workflow validation"
 	@echo "make bench  measure against the baselines; writes BENCHMARKS.md"
 	@echo "make clean  remove .venv, .demo and caches"
 
@@ -53,11 +62,23 @@ unit: $(STAMP)
 e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e
 
-lint: $(STAMP)
+lint: $(STAMP) $(STYLUA_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(STYLUA) --check $(LUA)
+	@command -v luacheck >/dev/null && command -v luarocks >/dev/null || \
+	  { echo 'make lint needs luacheck and luarocks: apt-get install lua-check luarocks'; exit 1; }
+	luacheck --quiet --no-color $(LUA)
+	luarocks lint $(ROCKSPEC)
 	$(PY) -m workflow_nvim validate workflows/*.yaml
+
+$(STYLUA_STAMP):
+	@command -v npm >/dev/null || { echo 'StyLua comes from npm: install Node.js and npm first'; exit 1; }
+	npm install --prefix $(TOOLS) --no-save --no-audit --no-fund --loglevel=error \
+	  @johnnymorganz/stylua-bin@$(STYLUA_VERSION)
+	$(STYLUA) --version
+	touch $@
 
 # Numbers, not pass/fail: see BENCHMARKS.md.
 bench: $(STAMP)
@@ -67,9 +88,10 @@ bench: $(STAMP)
 bench-smoke: $(STAMP)
 	$(PY) bench/bench.py --quick
 
-format: $(STAMP)
+format: $(STAMP) $(STYLUA_STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+	$(STYLUA) $(LUA)
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache doc/tags
+	rm -rf $(VENV) $(DEMO) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache doc/tags

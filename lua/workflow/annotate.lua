@@ -223,7 +223,10 @@ function M.update(a)
     dropped = a.dropped,
   }
   if not a.error then
-    require('workflow.view').fire('WorkflowAnnotated', vim.tbl_extend('force', { buf = buf }, vim.b[buf].workflow_annotation))
+    require('workflow.view').fire(
+      'WorkflowAnnotated',
+      vim.tbl_extend('force', { buf = buf }, vim.b[buf].workflow_annotation)
+    )
   end
   if a.error then
     -- Errors come right after the command: no buffer name, so the line keeps its advice.
@@ -233,7 +236,12 @@ function M.update(a)
   local chunks = {
     { ('[workflow] %s: '):format(vim.fn.fnamemodify(api.nvim_buf_get_name(buf), ':t')), nil },
     {
-      ('%s: %d note%s%s'):format(r.model, #s.notes, #s.notes == 1 and '' or 's', a.incomplete and ' (incomplete)' or ''),
+      ('%s: %d note%s%s'):format(
+        r.model,
+        #s.notes,
+        #s.notes == 1 and '' or 's',
+        a.incomplete and ' (incomplete)' or ''
+      ),
       'WorkflowAnnotateSummary',
     },
   }

@@ -1,11 +1,41 @@
 -- Options: vim.g.workflow, merged over the defaults and validated on use.
 local M = {}
 
---- The plugin's root directory (the one holding plugin/, lua/, rplugin/).
+--- The plugin's root directory (the one holding plugin/, rplugin/, workflows/).
+---@type string
 M.root = vim.fs.dirname(vim.fs.dirname(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2))))
+if not vim.uv.fs_stat(M.root .. '/rplugin/python3/workflow_nvim') then
+  -- Installed as a rock (luarocks, rocks.nvim), the Lua modules live apart from the rest,
+  -- whose directory is on the runtimepath.
+  local main = vim.api.nvim_get_runtime_file('rplugin/python3/workflow_nvim/__main__.py', false)[1]
+  M.root = main and vim.fs.dirname(vim.fs.dirname(vim.fs.dirname(vim.fs.dirname(main)))) or M.root
+end
 M.root = vim.uv.fs_realpath(M.root) or M.root
 
+---The effective options (get()): vim.g.workflow over the defaults. :help g:workflow has the defaults.
+---@class workflow.Config
+---@field runs_dir string where runs are made
+---@field paths string[] more directories searched for workflows, after the project's and yours
+---@field default_mappings boolean buffer-local <LocalLeader> maps in step buffers
+---@field model string the Ollama model for :WorkflowAnnotate
+---@field ollama_host? string the Ollama server's URL
+---@field allow_remote boolean text may go to another machine, or a cloud model
+---@field annotate_timeout number seconds to wait for the model's first token
+---@field python? string the Python interpreter that runs the server
+
+---What a person sets, in vim.g.workflow or require('workflow').setup(): any of workflow.Config's fields.
+---@class workflow.Options
+---@field runs_dir? string
+---@field paths? string[]
+---@field default_mappings? boolean
+---@field model? string
+---@field ollama_host? string
+---@field allow_remote? boolean
+---@field annotate_timeout? number
+---@field python? string
+
 --- option -> { Lua type, description }
+---@type table<string, { [1]: type, [2]: string }>
 M.schema = {
   runs_dir = { 'string', 'a directory path' },
   paths = { 'table', 'a list of directory paths' },
@@ -17,6 +47,7 @@ M.schema = {
   python = { 'string', 'the path of a Python 3 interpreter' },
 }
 
+---@return workflow.Config
 function M.defaults()
   return {
     runs_dir = vim.fn.stdpath('data') .. '/workflow/runs',
@@ -52,6 +83,9 @@ local function distance(a, b)
 end
 
 --- ", did you mean 'x'?" for the closest of `choices`, or ''.
+---@param word string
+---@param choices string[]
+---@return string
 function M.did_you_mean(word, choices)
   local best, best_d
   for _, c in ipairs(choices) do
@@ -64,6 +98,8 @@ function M.did_you_mean(word, choices)
 end
 
 --- Check options; return nil or a one-line message naming the bad field.
+---@param opts any vim.g.workflow, or what setup() was given
+---@return string?
 function M.validate(opts)
   if opts == nil then
     return nil
@@ -100,6 +136,7 @@ function M.validate(opts)
 end
 
 --- The effective options; raises a one-line error message if vim.g.workflow is invalid.
+---@return workflow.Config
 function M.get()
   local user = vim.g.workflow
   local err = M.validate(user)
@@ -112,6 +149,8 @@ function M.get()
 end
 
 --- Directories searched for workflows, nearest first: { {kind, path}, ... }.
+---@param cfg workflow.Config
+---@return { [1]: string, [2]: string }[]
 function M.dirs(cfg)
   local dirs = {
     { 'project', vim.fn.getcwd() .. '/.workflows' },
@@ -125,6 +164,7 @@ function M.dirs(cfg)
 end
 
 --- Path of the log file for unexpected errors.
+---@return string
 function M.log_file()
   return vim.fn.stdpath('log') .. '/workflow.log'
 end

@@ -141,7 +141,9 @@ local function check_ollama(cfg, python)
   if probe['local'] then
     health.ok(('text goes to %s: this machine (from %s)'):format(url, probe.source))
   elseif probe.allowed_by ~= '' then
-    health.info(('text goes to %s: another machine, allowed by %s (host from %s)'):format(url, probe.allowed_by, probe.source))
+    health.info(
+      ('text goes to %s: another machine, allowed by %s (host from %s)'):format(url, probe.allowed_by, probe.source)
+    )
   elseif probe.unusable then
     health.error(probe.unusable)
     return
@@ -157,10 +159,10 @@ local function check_ollama(cfg, python)
     health.ok('vim.g.workflow.allow_remote is false: no cloud model, no other machine unless $OLLAMA_HOST')
   end
   if probe.error then
-    health.warn(
-      ('Ollama is not reachable at %s (%s)'):format(url, probe.error),
-      { 'start it with `ollama serve`, or set vim.g.workflow.ollama_host', 'everything but :WorkflowAnnotate works without it' }
-    )
+    health.warn(('Ollama is not reachable at %s (%s)'):format(url, probe.error), {
+      'start it with `ollama serve`, or set vim.g.workflow.ollama_host',
+      'everything but :WorkflowAnnotate works without it',
+    })
     return
   end
   health.ok(('Ollama %s at %s'):format(probe.version or '?', url))

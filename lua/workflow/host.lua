@@ -31,18 +31,18 @@ M.package_dir = config.root .. '/rplugin/python3'
 
 local server = nil ---@type workflow.Server?
 local died = nil ---@type string? why the last server stopped, said at the next command
-local handlers = {} ---@type table<string, fun(msg: table)>
+local handlers = {} ---@type table<string, fun(msg: workflow.Push|workflow.AnnotationProgress)>
 local passed_over = {} ---@type { python: string, why: string }[]
 
 --- Register the handler of pushed messages of `kind` ('commit' or 'annotation').
 ---@param kind string
----@param fn fun(msg: table)
+---@param fn fun(msg: workflow.Push|workflow.AnnotationProgress) a commit's outcome, or annotation progress
 function M.on(kind, fn)
   handlers[kind] = fn
 end
 
 --- Called by the server (nvim_exec_lua on its own channel) with a protocol.Push.
----@param msg table
+---@param msg workflow.Push
 function M.receive(msg)
   local kind = msg.annotation and 'annotation' or 'commit'
   local fn = handlers[kind]
@@ -63,7 +63,7 @@ local function stamp(python)
 end
 
 --- The interpreters to try, in order: { {python, why-this-one}, ... }.
----@param cfg table
+---@param cfg workflow.Config
 ---@return { [1]: string, [2]: string }[]
 function M.candidates(cfg)
   local list = {}
@@ -174,7 +174,7 @@ local function spawn(python)
 end
 
 --- The running server, starting one if needed; nil and a one-line message on failure.
----@param cfg table
+---@param cfg workflow.Config
 ---@return workflow.Server?, string?
 function M.ensure(cfg)
   if server then
@@ -249,8 +249,10 @@ local function request(cfg, method, ...)
     server = nil
     died = nil
     return nil,
-      ('the Python server stopped while running this command; your saved text is safe on disk: run it again'
-        .. ' (the log: %s)'):format(config.log_file())
+      (
+        'the Python server stopped while running this command; your saved text is safe on disk: run it again'
+        .. ' (the log: %s)'
+      ):format(config.log_file())
   end
   return nil, 'internal error talking to the Python server: ' .. message.error_text(res)
 end
@@ -258,8 +260,8 @@ end
 --- Call command `command` of the server with `params`: its response ({ error = msg } on failure).
 ---@param command string
 ---@param params table
----@param cfg table?
----@return table
+---@param cfg workflow.Config?
+---@return workflow.Response
 function M.call(command, params, cfg)
   local ok, c = pcall(config.get)
   cfg = cfg or (ok and c or config.defaults())
@@ -284,8 +286,8 @@ function M.call(command, params, cfg)
 end
 
 --- The parameters every request carries: where to look, and the run and buffer the person is in.
----@param cfg table
----@return table
+---@param cfg workflow.Config
+---@return table params protocol.py's Params
 function M.params(cfg)
   local current = require('workflow.state').peek()
   return {
@@ -306,9 +308,9 @@ end
 --- arguments, `extra` more parameters.
 ---@param sub string
 ---@param args string[]
----@param cfg table the options (workflow.config.get())
+---@param cfg workflow.Config
 ---@param extra table?
----@return table response
+---@return workflow.Response
 function M.command(sub, args, cfg, extra)
   local params = vim.tbl_extend('force', M.params(cfg), { args = args }, extra or {})
   return M.call(sub, params, cfg)
@@ -317,7 +319,7 @@ end
 --- Completion candidates of `kind` for `arglead` (starts the server if needed; {} on failure).
 ---@param kind string
 ---@param arglead string
----@param cfg table
+---@param cfg workflow.Config
 ---@param extra table? more parameters (args = { subcommand })
 ---@return string[]
 function M.complete(kind, arglead, cfg, extra)

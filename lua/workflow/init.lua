@@ -1,10 +1,11 @@
 -- workflow.nvim's Lua API. Calling setup() is optional: it only merges and
 -- validates options into vim.g.workflow, which can also be set directly.
+-- The types (workflow.Options, workflow.State, ...) are in config.lua and protocol.lua.
 local M = {}
 
 --- Merge `opts` over the current vim.g.workflow, after validating them.
 --- Raises an error naming the bad field.
----@param opts table|nil
+---@param opts? workflow.Options
 function M.setup(opts)
   local config = require('workflow.config')
   local merged = vim.tbl_extend('force', vim.g.workflow or {}, opts or {})
@@ -16,12 +17,14 @@ function M.setup(opts)
 end
 
 --- The current run, as WorkflowState() returns it ({} when no run).
+---@return workflow.State|{}
 function M.state()
   return require('workflow.state').get()
 end
 
 --- A short text for a statusline: "blog-post 2/6" (with " ✓" when finished), or "" when no run.
 --- Cheap: it reads the state the plugin keeps in Lua and never starts Python.
+---@return string
 function M.statusline()
   local s = require('workflow.state').peek()
   if not s then

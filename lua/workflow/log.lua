@@ -75,7 +75,7 @@ local function show(buf, diff)
 end
 
 --- Show the log response `log` in a buffer of its own.
-function M.open(log, cfg)
+function M.open(log)
   local count = #log.entries == 1 and '1 commit' or (#log.entries .. ' commits')
   local lines = { ('%s, run %s: %s (<CR> text, d diff, q close)'):format(log.title, log.run, count) }
   for _, e in ipairs(log.entries) do

@@ -4,6 +4,7 @@ local M = {}
 
 local current = nil
 
+---@param state workflow.State|vim.NIL|nil
 function M.set(state)
   if state == vim.NIL then
     state = nil
@@ -13,6 +14,7 @@ end
 
 --- The current run: { workflow, title, run, dir, step, total, finished,
 --- steps = { {id, title, done, file}, ... } }, or an empty dict.
+---@return workflow.State|{}
 function M.get()
   if not current then
     return vim.empty_dict()
@@ -21,6 +23,7 @@ function M.get()
 end
 
 --- The raw table, for the plugin's own use (no copy; do not modify).
+---@return workflow.State?
 function M.peek()
   return current
 end

@@ -45,7 +45,8 @@ end
 ---@param path string
 ---@param scratch string?
 function M.remove_stale(path, scratch)
-  local places = { { vim.fs.dirname(path), '^%.' .. vim.pesc(vim.fs.basename(path)) .. '%.(%d+)%.%x+%.workflow%-tmp$' } }
+  local places =
+    { { vim.fs.dirname(path), '^%.' .. vim.pesc(vim.fs.basename(path)) .. '%.(%d+)%.%x+%.workflow%-tmp$' } }
   if scratch then
     places[2] = { scratch, '^(%d+)%.[^.]+%.workflow%-tmp$' }
   end
@@ -261,10 +262,8 @@ local function write_other(target, whole, force)
   doautocmd(pre, target)
   -- Inside this autocommand the :write below triggers no autocommand, this one included.
   local range, bang = whole and '' or "'[,']", force and '!' or ''
-  local ok, err = pcall(
-    vim.cmd,
-    ('keepalt %swrite%s%s %s'):format(range, bang, vim.v.cmdarg, vim.fn.fnameescape(target))
-  )
+  local ok, err =
+    pcall(vim.cmd, ('keepalt %swrite%s%s %s'):format(range, bang, vim.v.cmdarg, vim.fn.fnameescape(target)))
   if not ok then
     return finish({ ok = false, message = require('workflow.message').error_text(err) })
   end

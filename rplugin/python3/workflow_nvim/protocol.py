@@ -112,7 +112,7 @@ class Response(TypedDict, total=False):
     state: dict[str, Any] | None  # the run, as WorkflowState() returns it (None: no run)
     stopped: str  # the run that was stopped: close its buffers
     log: dict[str, Any]  # :WorkflowLog's entries and their lines
-    show: dict[str, Any]  # a file at a commit (or its diff)
+    text: str  # show: a step file at a commit, or a commit's diff
     runs: list[dict[str, Any]]
     problems: list[str]
     committing: str  # a step file whose commit now runs in the background
@@ -121,6 +121,9 @@ class Response(TypedDict, total=False):
     idle: bool  # wait: no commit is running
     models: list[str]
     annotating: dict[str, Any]
+    removed: list[str]  # step files a revert made pending again: close their buffers
+    remote: dict[str, str]  # models: a model -> the machine it runs on, for those not on this one
+    host: str  # models: the Ollama server asked
 
 
 class AnnotationProgress(TypedDict, total=False):
@@ -128,14 +131,15 @@ class AnnotationProgress(TypedDict, total=False):
 
     buf: int
     request: int
-    notes: list[dict[str, Any]]  # {line, severity, text}: new since the last push
-    chunks: int
+    notes: list[dict[str, Any]]  # {line, severity, note}: new since the last push
+    tokens: int  # chunks of the answer so far
     done: bool
     cancelled: bool
     error: str
     summary: str
+    warning: str
     incomplete: bool
-    model: str
+    covered: list[int]  # [first, last]: the lines the answer covered
     dropped: int
 
 

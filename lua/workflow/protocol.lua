@@ -1,0 +1,81 @@
+---@meta
+-- What the Python server sends, as LuaCATS types for lua-language-server: a mirror of the
+-- TypedDicts in rplugin/python3/workflow_nvim/protocol.py, the contract (a test proves the fields
+-- agree). Only types: nothing requires this file, and it does nothing when loaded.
+
+---The run, as WorkflowState() returns it (run.py's Run.state()).
+---@class workflow.State
+---@field workflow string the workflow's name
+---@field title string the workflow's title
+---@field run string the run id
+---@field dir string the run directory
+---@field step integer the current step, from 1
+---@field total integer the number of steps
+---@field finished boolean every step is done
+---@field readonly boolean another Neovim holds the run
+---@field steps { id: string, title: string, done: boolean, file: string }[]
+
+---A step file to open: the front edits `path` and shows `instructions` above its first line.
+---@class workflow.StepOpen
+---@field path? string the step file
+---@field run? string the run id
+---@field id? string the step id
+---@field index? integer the step's number, from 1
+---@field total? integer the number of steps
+---@field title? string the step's title
+---@field workflow? string the workflow's title
+---@field progress? string the heading above the instructions
+---@field instructions? string[] the lines shown above the first line
+---@field readonly? boolean another Neovim holds the run: look, do not write
+---@field filetype? string
+---@field scratch? string the directory for temporary files of the step buffer's writes
+
+---A command's answer. Every field is optional: the front shows what is there.
+---@class workflow.Response
+---@field error? string what went wrong and what to do: one line
+---@field warning? string
+---@field info? string[] lines to say, in order
+---@field open? workflow.StepOpen a step to open
+---@field state? workflow.State|vim.NIL the run (vim.NIL: no run)
+---@field stopped? string the run that was stopped: close its buffers
+---@field log? table<string, any> :WorkflowLog's entries and their lines
+---@field text? string show: a step file at a commit, or a commit's diff
+---@field runs? table<string, any>[] the unfinished runs (:WorkflowResume without argument)
+---@field problems? string[] run directories that could not be read
+---@field committing? string a step file whose commit now runs in the background
+---@field committed? string a step file whose background commit ended
+---@field events? { name: string, data: table<string, any> }[] User autocommands to fire
+---@field idle? boolean wait: no commit is running
+---@field models? string[] the Ollama server's models
+---@field annotating? table<string, any> the annotation just started: { buf, request, model, host }
+---@field removed? string[] step files a revert made pending again: close their buffers
+---@field remote? table<string, string> models: a model -> the machine it runs on, for those not on this one
+---@field host? string models: the Ollama server asked
+
+---Progress of one annotation request, pushed as the model's answer streams.
+---@class workflow.AnnotationProgress
+---@field buf? integer the buffer annotated
+---@field request? integer the request's number: a batch of a superseded request is dropped
+---@field notes? { line: integer, severity: string, note: string }[] new since the last batch
+---@field tokens? integer chunks of the answer so far
+---@field done? boolean
+---@field cancelled? boolean
+---@field error? string
+---@field summary? string
+---@field warning? string
+---@field incomplete? boolean
+---@field covered? integer[] { first, last }: the lines the answer covered
+---@field dropped? integer notes past the limit, not kept
+
+---A message the server sends of its own accord: a background commit's outcome (naming
+---`committed`), or annotation progress (`annotation`). host.receive hands it to the handler
+---registered with host.on.
+---@class workflow.Push
+---@field annotation? workflow.AnnotationProgress
+---@field committed? string
+---@field error? string
+---@field info? string[]
+---@field events? { name: string, data: table<string, any> }[]
+---@field state? workflow.State|vim.NIL
+
+return {}
