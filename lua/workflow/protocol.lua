@@ -40,6 +40,7 @@
 ---@field stopped? string the run that was stopped: close its buffers
 ---@field log? table<string, any> :WorkflowLog's entries and their lines
 ---@field text? string show: a step file at a commit, or a commit's diff
+---@field restart? boolean the server cannot go on: the front stops it (the next command starts another)
 ---@field runs? table<string, any>[] the unfinished runs (:WorkflowResume without argument)
 ---@field problems? string[] run directories that could not be read
 ---@field committing? string a step file whose commit now runs in the background
