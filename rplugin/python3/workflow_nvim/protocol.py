@@ -162,12 +162,12 @@ class Command:
     most: int  # -1: any number (free text)
     complete: Completion  # what <Tab> offers for the argument
     what: str  # the argument, for messages ("a workflow name")
-    description: str
+    desc: str  # one line, for :command and menus
     needs_run: bool = True  # False: works on any buffer, without a run (saves no step buffer)
     takes_range: bool = False
 
 
-# The table a front mirrors (plugin/workflow.lua; a test proves they agree).
+# The table a front mirrors (lua/workflow/commands.lua; tests/e2e/test_agreement.py proves they agree).
 COMMANDS: tuple[Command, ...] = (
     Command("start", "WorkflowStart", 1, 1, "workflows", "a workflow name", "Start a workflow by name"),
     Command("next", "WorkflowNext", 0, 0, "", "", "Complete the current step and open the next"),
