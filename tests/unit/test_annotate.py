@@ -933,12 +933,12 @@ def test_the_cancelled_first_does_not_unregister_the_second(session, ollama, mes
 def test_annotate_cancel(session, ollama, messages):
     with pytest.raises(WorkflowError, match=r"^no annotation is running in this buffer$"):
         session.handle("annotate_cancel", {"buf": 3})
-    assert session.annotate_cancel({"buf": 3, "quiet": True}) == {}
+    assert session.cmd_annotate_cancel({"buf": 3, "quiet": True}) == {}
     ollama.script = Script(fault="stall")
     ask(session, ollama)
     assert ollama.answer_started.wait(WAIT)
-    assert session.annotate_cancel({"buf": 4, "quiet": True}) == {}  # another buffer's is not touched
-    assert session.annotate_cancel({"buf": 3, "quiet": True}) == {}
+    assert session.cmd_annotate_cancel({"buf": 4, "quiet": True}) == {}  # another buffer's is not touched
+    assert session.cmd_annotate_cancel({"buf": 3, "quiet": True}) == {}
     assert annotation_done(messages, 1)["cancelled"] is True
     assert ollama.client_closed.wait(WAIT)
     assert session.annotations == {}

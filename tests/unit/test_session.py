@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import os
 import signal
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import workflow_nvim
+from workflow_nvim import protocol
 from workflow_nvim.errors import WorkflowError
 from workflow_nvim.run import Run
 from workflow_nvim.session import Session
@@ -55,25 +57,10 @@ def error(session: Session, env: dict[str, Any], command: str, *args: str, **ext
     return message
 
 
-def test_commands(session):
-    assert session.commands == [
-        "start",
-        "next",
-        "prev",
-        "goto",
-        "status",
-        "list",
-        "stop",
-        "revert",
-        "log",
-        "show",
-        "runs",
-        "resume",
-        "wait",
-        "annotate",
-        "annotate_cancel",
-        "models",
-    ]
+def test_the_server_handles_the_protocols_commands_and_no_others(session):
+    handled = {c.name for c in protocol.COMMANDS if c.name not in protocol.FRONT_ONLY} | set(protocol.INTERNAL)
+    assert sorted(session.commands) == sorted(handled)
+    assert [name for name in vars(Session) if not name.startswith("__") and name in dir(builtins)] == []
 
 
 def test_start_opens_the_first_step(session, env):

@@ -220,6 +220,9 @@ BY_NAME = {c.name: c for c in COMMANDS}
 # Requests that are not commands but the front's own business (never typed by a person).
 INTERNAL = ("wait", "show", "runs", "annotate_cancel")
 
+# Commands the front carries out alone: the server has no handler for them.
+FRONT_ONLY = ("annotate_clear", "install")
+
 Method = Literal["hello", "command", "complete"]
 METHODS: tuple[str, ...] = ("hello", "command", "complete")
 

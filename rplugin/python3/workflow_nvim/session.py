@@ -8,7 +8,6 @@ command can be tested without an editor.
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import importlib.util
 import json
@@ -68,23 +67,9 @@ class Session:
         self.run: Run | None = None
         self.notify = notify
         self._worker = Worker() if notify else None
+        # The handlers are the cmd_ methods: protocol.COMMANDS less FRONT_ONLY, and protocol.INTERNAL.
         self._commands: dict[str, Callable[[dict[str, Any]], Response]] = {
-            "start": self.start,
-            "next": self.next,
-            "prev": self.prev,
-            "goto": self.goto,
-            "status": self.status,
-            "list": self.list,
-            "stop": self.stop,
-            "revert": self.revert,
-            "log": self.log,
-            "show": self.show,
-            "runs": self.runs,
-            "resume": self.resume,
-            "wait": self.wait,
-            "annotate": self.annotate,
-            "annotate_cancel": self.annotate_cancel,
-            "models": self.models,
+            name.removeprefix("cmd_"): getattr(self, name) for name in vars(Session) if name.startswith("cmd_")
         }
         self.annotations: dict[int, Annotation] = {}  # buffer number -> the running one
 
@@ -206,7 +191,7 @@ class Session:
 
     # -- commands ------------------------------------------------------------
 
-    def start(self, params: dict[str, Any]) -> Response:
+    def cmd_start(self, params: dict[str, Any]) -> Response:
         name = self._arg(params, "workflow name", ":WorkflowStart")
         workflow = self.catalog.find(self._dirs(params), name)
         runs_dir = self._runs_dir(params)
@@ -251,7 +236,7 @@ class Session:
         project, path = files[0]
         return f"this project's {path.relative_to(project.path.parent)} replaces your {tilde(yours[0])}"
 
-    def next(self, params: dict[str, Any]) -> Response:
+    def cmd_next(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         here = params.get("buffer_step")
         if not (isinstance(here, dict) and here.get("run") == run.id):
@@ -285,19 +270,19 @@ class Session:
             response["events"] = events
         return response
 
-    def prev(self, params: dict[str, Any]) -> Response:
+    def cmd_prev(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         step = self._current(run, params)
         if step.index == 1:
             raise WorkflowError("already at the first step")
         return self._open(run, run.workflow.steps[step.index - 2])
 
-    def goto(self, params: dict[str, Any]) -> Response:
+    def cmd_goto(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         key = self._arg(params, "step id or number", ":WorkflowGoto")
         return self._open(run, run.workflow.step(key))
 
-    def status(self, params: dict[str, Any]) -> Response:
+    def cmd_status(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         wf = run.workflow
         lines = [f"{wf.title} ({wf.name}), run {run.id}", f"  {run.dir}"]
@@ -309,7 +294,7 @@ class Session:
         lines.append(f"{done}/{len(wf.steps)} done" + (", finished" if run.finished else ""))
         return {"info": lines}
 
-    def list(self, params: dict[str, Any]) -> Response:
+    def cmd_list(self, params: dict[str, Any]) -> Response:
         entries = self.catalog.entries(self._dirs(params))
         if not entries:
             where = ", ".join(str(d.path) for d in self._dirs(params))
@@ -330,14 +315,14 @@ class Session:
             lines += [f"{'':<16} shadows {p}" for p in e.shadowed]
         return {"info": lines}
 
-    def stop(self, params: dict[str, Any]) -> Response:
+    def cmd_stop(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         self._switch(None, params)
         return {"info": [f"run {run.id} stopped; its files stay in {tilde(run.dir)}"], "stopped": run.id}
 
     # -- history -------------------------------------------------------------
 
-    def revert(self, params: dict[str, Any]) -> Response:
+    def cmd_revert(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         target = run.workflow.step(self._arg(params, "step id or number", ":WorkflowRevert"))
         if target.id not in run.completed:
@@ -347,7 +332,7 @@ class Session:
         response["removed"] = [str(p) for p in removed]
         return response
 
-    def log(self, params: dict[str, Any]) -> Response:
+    def cmd_log(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         # Each entry is small (a long history is thousands of them); the steps are sent once.
         entries = [
@@ -368,7 +353,7 @@ class Session:
             "log": {"run": run.id, "title": run.workflow.title, "dir": str(run.dir), "entries": entries, "steps": steps}
         }
 
-    def show(self, params: dict[str, Any]) -> Response:
+    def cmd_show(self, params: dict[str, Any]) -> Response:
         """The text of a step file at a commit (args: hash, file), or the commit's diff (args: hash, file, 'diff')."""
         run = self._active(params)
         args = [str(a) for a in params.get("args") or []]
@@ -379,7 +364,7 @@ class Session:
             return {"text": run.repo.diff(commit, file if args[1] else None)}
         return {"text": run.repo.show(commit, file)}
 
-    def runs(self, params: dict[str, Any]) -> Response:
+    def cmd_runs(self, params: dict[str, Any]) -> Response:
         """The unfinished runs under runs_dir, newest first."""
         runs_dir = self._runs_dir(params)
         found = []
@@ -415,7 +400,7 @@ class Session:
                 run.repo.close()
         return {"runs": found, "problems": problems}
 
-    def resume(self, params: dict[str, Any]) -> Response:
+    def cmd_resume(self, params: dict[str, Any]) -> Response:
         key = self._arg(params, "run id", ":WorkflowResume")
         runs_dir = self._runs_dir(params)
         directory = Path(key) if Path(key).is_absolute() else runs_dir / key
@@ -430,7 +415,7 @@ class Session:
             note += f"; it is open in another Neovim ({run.held_by.describe()}), so it is read-only here"
         return self._open(run, step, note)
 
-    def complete(self, kind: str, arglead: str, params: dict[str, Any]) -> builtins.list[str]:
+    def complete(self, kind: str, arglead: str, params: dict[str, Any]) -> list[str]:
         """What <Tab> offers for an argument of completion ``kind`` (protocol.Command.complete)."""
         if kind == "workflows":
             names = {e.name for e in self.catalog.entries(self._dirs(params))}
@@ -461,7 +446,7 @@ class Session:
                 break
         return keys
 
-    def wait(self, params: dict[str, Any]) -> Response:
+    def cmd_wait(self, params: dict[str, Any]) -> Response:
         """Nothing but the wait for pending commits that every command does (for scripts and tests)."""
         return {"idle": True}
 
@@ -498,7 +483,7 @@ class Session:
 
     # -- annotation ----------------------------------------------------------
 
-    def annotate(self, params: dict[str, Any]) -> Response:
+    def cmd_annotate(self, params: dict[str, Any]) -> Response:
         """Start annotating a buffer's text in the background; progress comes through notify."""
         if self.notify is None:
             raise WorkflowError("annotation needs an editor to report to")
@@ -571,7 +556,7 @@ class Session:
             response["info"] = ["; ".join(info)]
         return response
 
-    def annotate_cancel(self, params: dict[str, Any]) -> Response:
+    def cmd_annotate_cancel(self, params: dict[str, Any]) -> Response:
         buf = int(params.get("buf") or 0)
         annotation = self.annotations.pop(buf, None)
         if annotation is None:
@@ -581,7 +566,7 @@ class Session:
         annotation.cancel()
         return {} if params.get("quiet") else {"info": ["annotation cancelled"]}
 
-    def models(self, params: dict[str, Any]) -> Response:
+    def cmd_models(self, params: dict[str, Any]) -> Response:
         """The server's models; ``remote`` says where those run that run elsewhere (cloud models)."""
         where = destination(str(params.get("host") or "") or None)
         unusable = where.unusable()
@@ -591,7 +576,7 @@ class Session:
         return {"models": list(found), "remote": {m: w for m, w in found.items() if w}, "host": where.url}
 
     @staticmethod
-    def _save_notes(path: Path, model: str, notes: builtins.list[dict[str, Any]], p: Progress) -> None:
+    def _save_notes(path: Path, model: str, notes: list[dict[str, Any]], p: Progress) -> None:
         """The latest notes, next to the step; committed with it."""
         data: dict[str, Any] = {
             "model": model,
