@@ -361,16 +361,19 @@ function M.open_step(o, cfg)
   return true
 end
 
+-- What a line means (protocol.Severity) -> how it looks.
+local HIGHLIGHT = { error = 'ErrorMsg', warning = 'WarningMsg' }
+
 local function echo(lines)
   -- One line: "[workflow] text". Several (a list, a status): the prefix on a line of
   -- its own, so that the rows below stay aligned.
   local chunks = { { #lines > 1 and '[workflow]\n' or '[workflow] ', nil } }
   for i, line in ipairs(lines) do
-    local text, hl = line, nil
+    local text, severity = line, nil
     if type(line) == 'table' then
-      text, hl = line[1], line[2]
+      text, severity = line[1], line[2]
     end
-    chunks[#chunks + 1] = { text .. (i < #lines and '\n' or ''), hl }
+    chunks[#chunks + 1] = { text .. (i < #lines and '\n' or ''), HIGHLIGHT[severity] }
   end
   api.nvim_echo(chunks, true, {})
 end
@@ -405,6 +408,9 @@ function M.apply(response, cfg)
   M.refresh_winbars()
   if response.info then
     echo(response.info)
+  end
+  if response.warning then
+    notify(response.warning, vim.log.levels.WARN)
   end
   if response.error then
     notify(response.error, vim.log.levels.ERROR)

@@ -235,7 +235,7 @@ def test_a_project_workflow_that_shadows_the_persons_own_says_so_at_start(sessio
     r = session.handle("start", {**env, "args": ["cloudy"]})
     assert r["info"][1] == [
         f"this project's project/cloudy.yaml replaces your {user / 'cloudy.yaml'}",
-        "WarningMsg",
+        "warning",
     ]
     assert len(session.handle("start", {**env, "args": ["mine"]})["info"]) == 1  # the person's own
     assert len(session.handle("start", {**env, "args": ["theirs"]})["info"]) == 1  # a bundled one

@@ -217,9 +217,9 @@ def test_list_shows_valid_broken_and_shadowed_workflows(session, env, write, tmp
         [
             f"  {broken}:5:5: unknown key 'intructions', did you mean 'instructions'? "
             "(keys of step 1: id, title, instructions, template, filetype, annotate, model)",
-            "ErrorMsg",
+            "error",
         ],
-        [f"  {broken}:3:5: step 1 is missing the required key 'instructions'", "ErrorMsg"],
+        [f"  {broken}:3:5: step 1 is missing the required key 'instructions'", "error"],
         f"notes            Notes  (1 step, bundled: {bundled / 'notes.yaml'})",
     ]
 
@@ -693,6 +693,6 @@ def test_list_shows_a_few_problems_of_a_file_that_has_thousands(session, env, wr
     alias = "alias '*s': workflows do not allow YAML aliases, write the value out"
     uses = hostile.alias_bomb().count("*s")
     assert info[at + 1 : at + 7] == [
-        *([f"  {bomb}:{line}:5: {alias}", "ErrorMsg"] for line in range(4, 9)),
-        [f"  and {uses - 5} more problems", "ErrorMsg"],
+        *([f"  {bomb}:{line}:5: {alias}", "error"] for line in range(4, 9)),
+        [f"  and {uses - 5} more problems", "error"],
     ]

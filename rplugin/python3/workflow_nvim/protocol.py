@@ -32,7 +32,7 @@ Responses carry meaning, never an editor's words: ``error``, ``warning`` and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, Union
 
 # Bumped on every change a front must know of: a field renamed or removed, a method added.
 PROTOCOL = 1
@@ -84,6 +84,12 @@ class Params(TypedDict, total=False):
     name: str
 
 
+Severity = Literal["error", "warning", "info"]
+
+# A line for the person: plain, or [text, Severity] (the front picks the colour for what it means).
+Line = Union[str, list[str]]
+
+
 class StepOpen(TypedDict, total=False):
     """A step file to open: the front edits ``file``, shows ``instructions`` above its first line."""
 
@@ -105,7 +111,7 @@ class Response(TypedDict, total=False):
 
     error: str  # what went wrong and what to do: one line
     warning: str
-    info: list[str]  # lines to say, in order
+    info: list[Line]  # lines to say, in order
     open: StepOpen  # a step to open
     state: dict[str, Any] | None  # the run, as WorkflowState() returns it (None: no run)
     stopped: str  # the run that was stopped: close its buffers
@@ -144,7 +150,7 @@ class Push(TypedDict, total=False):
     annotation: AnnotationProgress
     committed: str
     error: str
-    info: list[str]
+    info: list[Line]
     events: list[dict[str, Any]]
     state: dict[str, Any] | None
 

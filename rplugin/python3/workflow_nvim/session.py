@@ -210,7 +210,7 @@ class Session:
             response["stopped"] = previous.id
         shadowed = self._shadowed_by_project(params, name)
         if shadowed:
-            response["info"].append([shadowed, "WarningMsg"])
+            response["info"].append([shadowed, "warning"])
         run = self.run
         response["events"] = [
             {
@@ -309,9 +309,9 @@ class Session:
                 lines.append(f"{e.name:<16} INVALID  ({e.kind}: {e.path})")
                 # A few per file, so that the list stays a list (:checkhealth shows a hundred).
                 shown = e.problems[:LIST_PROBLEMS] if e.problem_count > LIST_PROBLEMS + 1 else e.problems
-                lines += [[f"  {p}", "ErrorMsg"] for p in shown]
+                lines += [[f"  {p}", "error"] for p in shown]
                 if e.problem_count > len(shown):
-                    lines.append([f"  and {count(e.problem_count - len(shown), 'more problem')}", "ErrorMsg"])
+                    lines.append([f"  and {count(e.problem_count - len(shown), 'more problem')}", "error"])
             lines += [f"{'':<16} shadows {p}" for p in e.shadowed]
         return {"info": lines}
 
