@@ -93,7 +93,7 @@ function M.run(sub, opts)
   local response = M.call(sub, args, cfg)
   view.apply(response, cfg)
   if response.log then
-    require('workflow.log').open(response.log, cfg)
+    require('workflow.log').open(response.log)
   end
 end
 

@@ -196,6 +196,9 @@ def test_a_project_without_identity_is_refused_at_start(nvim: Editor, essay: Pat
 def test_log_lists_commits_and_shows_text_and_diff(nvim: Editor, essay: Path) -> None:
     nvim.cmd("WorkflowStart essay")
     d = run_dir(nvim)
+    nvim.cmd("WorkflowLog")
+    assert nvim.lines()[1:] == ["no step completed yet: :WorkflowNext commits the current step"]
+    nvim.type("q")
     nvim.type("A first<Esc>")
     nvim.cmd("WorkflowNext")
     nvim.cmd("WorkflowGoto 1")

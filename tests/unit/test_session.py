@@ -368,11 +368,26 @@ def test_log_lists_the_runs_commits_newest_first(session, env, git):
     first = log["entries"][0]
     assert first["short"] == hashes[0][:7]
     assert first["total"] == 3
+    # The lines a front shows, written here once (the command line's log shows the same).
+    assert log["header"] == f"Write a blog post, run {run.id}: 2 commits"
+    dates = [e.date[:16].replace("T", " ") for e in reversed(run.entries)]
+    assert [e["line"] for e in log["entries"]] == [
+        f"{hashes[0][:7]}  {dates[0]}  1/3 Pick a topic (revised)",
+        f"{hashes[1][:7]}  {dates[1]}  1/3 Pick a topic",
+    ]
+    assert "empty" not in log
     assert log["steps"]["topic"] == {
         "title": "Pick a topic",
         "file": str(run.dir / "01-topic.md"),
         "filetype": "markdown",
     }
+
+
+def test_the_log_of_a_run_without_commits_says_how_to_make_one(session, env):
+    run_id = call(session, env, "start", "blog")["open"]["run"]
+    log = call(session, env, "log")["log"]
+    assert (log["header"], log["entries"]) == (f"Write a blog post, run {run_id}: 0 commits", [])
+    assert log["empty"] == "no step completed yet: :WorkflowNext commits the current step"
 
 
 def test_show_gives_a_steps_text_at_a_commit_or_the_commits_diff(session, env, git):

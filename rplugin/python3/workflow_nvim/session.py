@@ -334,6 +334,7 @@ class Session:
 
     def cmd_log(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
+        titles = {s.id: s.title for s in run.workflow.steps}
         # Each entry is small (a long history is thousands of them); the steps are sent once.
         entries = [
             {
@@ -345,13 +346,22 @@ class Session:
                 "total": e.total,
                 "id": e.step_id,
                 "revised": e.revised,
+                "line": e.line(titles.get(e.step_id, e.step_id)),
             }
             for e in reversed(run.entries)
         ]
         steps = {s.id: {"title": s.title, "file": str(run.path(s)), "filetype": s.filetype} for s in run.workflow.steps}
-        return {
-            "log": {"run": run.id, "title": run.workflow.title, "dir": str(run.dir), "entries": entries, "steps": steps}
+        log: dict[str, Any] = {
+            "run": run.id,
+            "title": run.workflow.title,
+            "dir": str(run.dir),
+            "header": f"{run.workflow.title}, run {run.id}: {count(len(entries), 'commit')}",
+            "entries": entries,
+            "steps": steps,
         }
+        if not entries:
+            log["empty"] = "no step completed yet: :WorkflowNext commits the current step"
+        return {"log": log}
 
     def cmd_show(self, params: dict[str, Any]) -> Response:
         """The text of a step file at a commit (args: hash, file), or the commit's diff (args: hash, file, 'diff')."""
