@@ -22,7 +22,7 @@ vim.diagnostic.config({ virtual_text = { prefix = '●', spacing = 2 }, severity
 
 local SPINNER = { '⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏' }
 
--- buffer -> { request, first, anchors = {line -> extmark}, model, tokens, progress, fresh }
+-- buffer -> { request, first, anchors = {line -> extmark}, model, tokens, progress }
 local running = {}
 -- buffer -> { notes = {{mark, severity, note, line}}, diags = the diagnostics set from them, model }
 -- (kept after the request ends, for re-anchoring)
@@ -161,9 +161,6 @@ function M.start(opts, cfg)
   if previous then
     notify('the previous annotation of this buffer was cancelled')
   end
-  -- The notes shown stay until the new answer brings its first note (or ends
-  -- well): a failed or cancelled request does not take them away.
-  running[buf].fresh = true
   watch(buf)
   set_progress(buf, running[buf], ' ' .. SPINNER[1] .. ' asking ' .. running[buf].model .. '…')
 end
@@ -175,8 +172,7 @@ function M.update(a)
   if not r or r.request ~= a.request or not api.nvim_buf_is_valid(buf) then
     return -- a cancelled or superseded request, or a closed buffer: nothing to show
   end
-  if r.fresh and (#(a.notes or {}) > 0 or (a.done and not a.error and not a.cancelled)) then
-    r.fresh = false
+  if a.replace then -- Python says when the notes shown give way to this answer's
     M.clear(buf)
     shown[buf] = { notes = {}, diags = {}, model = r.model }
   end

@@ -903,6 +903,24 @@ def test_an_annotation_failing_before_any_note_keeps_the_old_notes_file(session,
     assert (run.dir / "02-outline.notes.json").read_text(encoding="utf-8") == before
 
 
+def test_the_push_that_replaces_the_notes_shown_says_so_once(session, ollama, messages):
+    def pushes(request: int) -> list[dict[str, Any]]:
+        annotation_done(messages, request)
+        return [m["annotation"] for m in messages if m["annotation"]["request"] == request]
+
+    ollama.script = Script(chunks=split(answer(NOTES)))
+    ask(session, ollama, request=1)
+    first = pushes(1)
+    with_notes = [i for i, a in enumerate(first) if a["notes"]]
+    assert [i for i, a in enumerate(first) if a.get("replace")] == with_notes[:1]  # its first note
+    ollama.script = Script(chunks=[], fault="error", fault_after=0)
+    ask(session, ollama, request=2)
+    assert [a for a in pushes(2) if a.get("replace")] == []  # a failure before any note: the old ones stay
+    ollama.script = Script(chunks=split(answer([], "All good.")))
+    ask(session, ollama, request=3)
+    assert [a["done"] for a in pushes(3) if a.get("replace")] == [True]  # no note, but a good end
+
+
 def test_a_second_annotate_of_the_same_buffer_cancels_the_first(session, ollama, messages):
     ollama.script = Script(fault="stall")
     ask(session, ollama, request=1)

@@ -133,6 +133,7 @@ class AnnotationProgress(TypedDict, total=False):
     buf: int
     request: int
     notes: list[dict[str, Any]]  # {line, severity, text}: new since the last push
+    replace: bool  # set once, on the push whose notes take the place of those shown before
     chunks: int
     done: bool
     cancelled: bool

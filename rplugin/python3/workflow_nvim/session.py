@@ -541,17 +541,27 @@ class Session:
         request_id = int(params.get("request") or 0)
         notes_file = run.notes_path(step) if run is not None and step is not None else None
         collected: list[dict[str, Any]] = []
+        replaced = False
         notify = self.notify
 
         def report(p: Progress) -> None:
+            nonlocal replaced
             collected.extend(n.to_dict() for n in p.notes[: MAX_NOTES - len(collected)])
-            # The file says what the screen shows: a new answer replaces the notes once it brings
-            # one (or ends well); a failure or cancel before any note leaves the old ones.
-            if p.done and notes_file is not None and (collected or not (p.cancelled or p.error)):
+            # A new answer replaces the notes (on the screen, and in the file) once it brings one,
+            # or ends well; a failure or cancel before any note leaves the old ones.
+            replace = not replaced and bool(p.notes or (p.done and not (p.cancelled or p.error)))
+            replaced = replaced or replace
+            if p.done and notes_file is not None and replaced:
                 self._save_notes(notes_file, model, collected, p)
             if p.done and self.annotations.get(buf) is annotation:
                 del self.annotations[buf]
-            notify({"annotation": {"buf": buf, "request": request_id, **_progress_dict(p)}})
+            progress = {
+                "buf": buf,
+                "request": request_id,
+                **_progress_dict(p),
+                **({"replace": True} if replace else {}),
+            }
+            notify({"annotation": progress})
 
         previous = self.annotations.pop(buf, None)
         if previous is not None:
