@@ -46,7 +46,7 @@ function M.run(sub, opts)
     return require('workflow.install').run()
   end
   if not spec.needs_run then
-    local ok, cfg = pcall(config.get)
+    local ok, cfg = pcall(config.options)
     if not ok then
       return fail(cfg)
     end
@@ -67,7 +67,7 @@ function M.run(sub, opts)
     end
     return fail(('%s takes %s%s (<Tab> completes)'):format(usage, spec.fewest == 0 and 'at most ' or '', spec.what))
   end
-  local ok, cfg = pcall(config.get)
+  local ok, cfg = pcall(config.options)
   if not ok then
     return fail(cfg)
   end
@@ -102,8 +102,8 @@ M.call = host.command
 
 -- A background commit's outcome, pushed by the server.
 host.on('commit', function(response)
-  local ok, cfg = pcall(config.get)
-  require('workflow.view').apply(response, ok and cfg or config.defaults())
+  local ok, cfg = pcall(config.options)
+  require('workflow.view').apply(response, ok and cfg or {})
 end)
 
 --- :WorkflowResume without argument: choose among the unfinished runs.
@@ -113,22 +113,11 @@ function M.pick_run(cfg)
   if response.error then
     return view.apply(response, cfg)
   end
-  local problems = response.problems or {}
-  if #problems > 0 then
-    vim.notify(
-      ('[workflow] %d run director%s could not be read (%s%s)'):format(
-        #problems,
-        #problems == 1 and 'y' or 'ies',
-        problems[1],
-        #problems > 1 and ', ...' or ''
-      ),
-      vim.log.levels.WARN
-    )
-  end
   local runs = response.runs or {}
   if #runs == 0 then
-    return view.apply({ info = { 'no unfinished runs in ' .. cfg.runs_dir } }, cfg)
+    return view.apply(response, cfg) -- says where it looked
   end
+  view.apply({ warning = response.warning }, cfg) -- run directories it could not read
   vim.ui.select(runs, {
     prompt = 'Resume which run?',
     format_item = function(r)
@@ -166,7 +155,7 @@ function M.complete(sub, arglead, cmdline, pos)
   if not spec or spec.complete == '' then
     return {}
   end
-  local ok, cfg = pcall(config.get)
+  local ok, cfg = pcall(config.options)
   if not ok then
     return {}
   end

@@ -261,8 +261,8 @@ end
 ---@param cfg table?
 ---@return table
 function M.call(command, params, cfg)
-  local ok, c = pcall(config.get)
-  cfg = cfg or (ok and c or config.defaults())
+  local ok, c = pcall(config.options)
+  cfg = cfg or (ok and c or {})
   local restarted = died
   local res, err = request(cfg, 'command', command, params)
   if not res then
@@ -280,18 +280,18 @@ function M.call(command, params, cfg)
   return res
 end
 
---- The parameters every request carries: where to look, and the run and buffer the person is in.
----@param cfg table
+--- The parameters every request carries: the options, where to look, and the run and buffer the
+--- person is in.
+---@param cfg table the options as the person set them (workflow.config.options())
 ---@return table
 function M.params(cfg)
   local current = require('workflow.state').peek()
   return {
+    options = cfg, -- Python applies the defaults
     cwd = vim.fn.getcwd(),
     config_dir = vim.fn.stdpath('config'),
-    paths = cfg.paths,
-    runs_dir = cfg.runs_dir,
+    data_dir = vim.fn.stdpath('data'),
     log_file = config.log_file(),
-    options = vim.g.workflow or vim.empty_dict(),
     buffer_step = vim.b.workflow_step,
     -- lets a restarted server pick the run up again, and lock it for this Neovim
     run_dir = current and current.dir or nil,
@@ -303,7 +303,7 @@ end
 --- arguments, `extra` more parameters.
 ---@param sub string
 ---@param args string[]
----@param cfg table the options (workflow.config.get())
+---@param cfg table the options (workflow.config.options())
 ---@param extra table?
 ---@return table response
 function M.command(sub, args, cfg, extra)

@@ -46,7 +46,7 @@ local function show(buf, diff)
   if not e then
     return
   end
-  local cfg = require('workflow.config').get()
+  local cfg = require('workflow.config').options()
   local file = (diff and e.kind ~= 'step') and '' or step.file
   local response = require('workflow.host').command('show', { e.hash, file, diff and 'diff' or nil }, cfg)
   if response.error then

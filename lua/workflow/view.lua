@@ -262,7 +262,7 @@ local function attach(buf, cfg)
       end
     end,
   })
-  if cfg.default_mappings then
+  if cfg.default_mappings ~= false then
     for _, m in ipairs(M.default_maps) do
       if vim.fn.hasmapto(m[2], 'n') == 0 then
         vim.keymap.set('n', m[1], m[2], { buffer = buf, remap = true, desc = m[3] })

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from workflow_nvim import protocol
+from workflow_nvim import options, protocol
 
 from .conftest import Editor
 
@@ -27,3 +27,8 @@ def test_every_command_of_the_table_is_an_editor_command(nvim: Editor) -> None:
 
 def test_the_front_speaks_the_servers_protocol_version(nvim: Editor) -> None:
     assert nvim.exec_lua("return require('workflow.host').PROTOCOL") == protocol.PROTOCOL
+
+
+def test_the_lua_option_schema_names_every_option_and_no_other(nvim: Editor) -> None:
+    lua = nvim.exec_lua("return vim.tbl_keys(require('workflow.config').schema)")
+    assert sorted(lua) == sorted(options.NAMES + options.FRONT_ONLY)

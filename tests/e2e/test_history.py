@@ -267,12 +267,21 @@ def test_resume_by_id_and_finished_runs_are_not_offered(nvim: Editor, essay: Pat
     nvim.cmd("WorkflowStart essay")
     open_id = nvim.state()["run"]
     nvim.cmd("WorkflowStop")
-    runs = nvim.exec_lua("return require('workflow.command').call('runs', {}, require('workflow.config').get()).runs")
+    runs = nvim.exec_lua("return require('workflow.host').command('runs', {}, vim.g.workflow or {}).runs")
     assert [r["run"] for r in runs] == [open_id]
     assert done_id != open_id
     assert nvim.call("getcompletion", "WorkflowResume ", "cmdline")[:2] == [open_id, done_id]  # newest first
     nvim.cmd(f"WorkflowResume {open_id}")
     assert nvim.state()["run"] == open_id
+
+
+def test_the_runs_directory_is_pythons_default_or_the_persons_own(nvim: Editor, essay: Path, home: Home) -> None:
+    nvim.clear_messages()
+    nvim.cmd("WorkflowResume")
+    assert nvim.messages().splitlines() == [f"[workflow] no unfinished runs in {home.runs}"]
+    nvim.exec_lua("vim.g.workflow = {runs_dir = 'my-runs'}")  # under the editor's directory
+    nvim.cmd("WorkflowStart essay")
+    assert run_dir(nvim).parent == home.project / "my-runs"
 
 
 def test_revert_makes_later_steps_pending_and_keeps_their_text(nvim: Editor, essay: Path) -> None:

@@ -36,6 +36,7 @@ from workflow_nvim.annotate import (
     resolve_host,
 )
 from workflow_nvim.errors import WorkflowError
+from workflow_nvim.options import NAMES as OPTION_NAMES
 from workflow_nvim.session import Session
 
 from tests.ollama_server import FakeOllama, Script, answer, endless_note, flood, free_port, split
@@ -729,7 +730,7 @@ def env(write, tmp_path: Path, blog_yaml) -> dict[str, Any]:
         OUTLINE_TEMPLATE, OUTLINE_TEMPLATE + "    annotate: |\n      Check that every point serves the topic.\n"
     )
     write("blog.yaml", yaml, tmp_path / "project")
-    return {"dirs": [["project", str(tmp_path / "project")]], "runs_dir": str(tmp_path / "runs")}
+    return {"dirs": [["project", str(tmp_path / "project")]], "options": {"runs_dir": str(tmp_path / "runs")}}
 
 
 @pytest.fixture
@@ -759,8 +760,10 @@ def annotation_done(messages: list[dict[str, Any]], request: int) -> dict[str, A
 
 
 def ask(session: Session, server: FakeOllama, **params: Any) -> dict[str, Any]:
-    defaults = {"buf": 3, "request": 1, "lines": TEXT, "host": server.url, "model": "tiny:latest"}
-    return session.handle("annotate", {**defaults, **params})
+    """:WorkflowAnnotate as the editor asks; the options among ``params`` (model, ...) go in ``options``."""
+    options = {"ollama_host": server.url, "model": "tiny:latest"}
+    options |= {k: params.pop(k) for k in list(params) if k in OPTION_NAMES}
+    return session.handle("annotate", {"buf": 3, "request": 1, "lines": TEXT, **params, "options": options})
 
 
 def outline_of_a_run(session: Session, env: dict[str, Any]) -> dict[str, Any]:
@@ -963,20 +966,29 @@ def test_annotate_cancel(session, ollama, messages):
 
 
 def test_models_lists_the_servers_models(session, ollama):
-    assert session.handle("models", {"host": ollama.url}) == {
+    assert session.handle("models", {"options": {"ollama_host": ollama.url, "model": "tiny"}}) == {
         "models": ["tiny:latest", "other:7b"],
         "remote": {},
         "host": ollama.url,
+        "model": "tiny",  # the options in effect, for the front's prompt
+        "allow_remote": False,
         "state": None,
     }
     bare = ollama.url.removeprefix("http://")
-    assert session.handle("models", {"host": bare})["models"] == ["tiny:latest", "other:7b"]
+    assert session.handle("models", {"options": {"ollama_host": bare}})["models"] == ["tiny:latest", "other:7b"]
+
+
+def test_models_of_an_empty_server_says_what_to_pull(session):
+    with FakeOllama(models=()) as empty:
+        r = session.handle("models", {"options": {"ollama_host": empty.url}})
+    assert (r["models"], r["model"]) == ([], "llama3.2")  # the default model
+    assert r["info"] == [f"the Ollama server at {empty.url} has no models: `ollama pull llama3.2`"]
 
 
 def test_models_without_a_server(session):
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(WorkflowError) as info:
-        session.handle("models", {"host": url})
+        session.handle("models", {"options": {"ollama_host": url}})
     assert str(info.value) == f"Ollama is not reachable at {url}: start it with `ollama serve`"
 
 

@@ -63,25 +63,22 @@ class Params(TypedDict, total=False):
     """What every command carries: where to look, and which run and buffer the person is in."""
 
     args: list[str]  # the command's arguments
+    options: dict[str, Any]  # vim.g.workflow as the person set it: options.py applies the defaults
     cwd: str  # the editor's working directory (a project's .workflows/ is found there)
     config_dir: str  # the person's own workflows live in CONFIG_DIR/workflows
-    paths: list[str]  # vim.g.workflow.paths
+    data_dir: str  # the runs live in DATA_DIR/workflow/runs unless options.runs_dir says otherwise
     dirs: list[list[str]]  # [kind, path] search directories, nearest first (derived from the above when absent)
-    runs_dir: str
     log_file: str
     buffer_step: dict[str, Any]  # {run, id} of the step buffer the command was given in
     run_dir: str  # the run the front shows: a restarted server reopens it from git
     editor_pid: int  # the editor that holds the run's lock
-    options: dict[str, Any]  # vim.g.workflow as the person set it (the server applies the defaults)
     # per command
-    buf: int
-    request: int
-    timeout: float
-    quiet: bool
-    text: list[str]
-    first: int
-    last: int
-    name: str
+    buf: int  # annotate, annotate_cancel: the buffer
+    request: int  # annotate: the front's number for it, in every push of its progress
+    lines: list[str]  # annotate: the text
+    first_line: int  # annotate: the number of its first line in the buffer
+    quiet: bool  # annotate_cancel: no message, nor an error when none runs
+    timeout: float  # wait: how long, at most
 
 
 Severity = Literal["error", "warning", "info"]

@@ -17,20 +17,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import dependencies
-from .annotate import (
-    DEFAULT_FIRST_TOKEN_TIMEOUT,
-    DEFAULT_MODEL,
-    MAX_NOTES,
-    Annotation,
-    Progress,
-    Request,
-    list_models,
-)
+from .annotate import MAX_NOTES, Annotation, Progress, Request, list_models
 from .background import Worker
 from .catalog import Catalog, SearchDir, default_dirs
 from .destination import ALLOW_OPTION, destination, model_refusal, runs_on
 from .errors import WorkflowError
 from .history import CommitRefused
+from .options import Options
 from .run import SNAPSHOT_NAME, PendingCommit, Run, workflow_name
 from .scratch import scratch_dir, write_atomic
 from .spec import Step, count
@@ -114,7 +107,7 @@ class Session:
             return [SearchDir(kind, Path(path)) for kind, path in params.get("dirs") or []]
         cwd = params.get("cwd")
         config_dir = params.get("config_dir")
-        paths = [str(p) for p in params.get("paths") or [] if isinstance(p, str)]
+        paths = Options.of(params).paths
         return default_dirs(Path(str(cwd)) if cwd else None, Path(str(config_dir)) if config_dir else None, paths)
 
     @staticmethod
@@ -149,10 +142,11 @@ class Session:
         self.run = run
         return stopped
 
-    def _runs_dir(self, params: dict[str, Any]) -> Path:
-        runs_dir = Path(str(params.get("runs_dir") or "")).expanduser()
-        if not str(params.get("runs_dir") or "") or not runs_dir.is_absolute():
-            raise WorkflowError(f"vim.g.workflow.runs_dir must be an absolute path, got '{runs_dir}'")
+    @staticmethod
+    def _runs_dir(params: dict[str, Any]) -> Path:
+        runs_dir = Options.of(params).runs_dir
+        if runs_dir is None:
+            raise WorkflowError("no runs directory: set vim.g.workflow.runs_dir")
         return runs_dir
 
     def _current(self, run: Run, params: dict[str, Any]) -> Step:
@@ -408,7 +402,13 @@ class Session:
                     )
             finally:
                 run.repo.close()
-        return {"runs": found, "problems": problems}
+        response: Response = {"runs": found, "problems": problems}
+        if problems:
+            what = "1 run directory" if len(problems) == 1 else f"{len(problems)} run directories"
+            response["warning"] = f"{what} could not be read ({problems[0]}{', ...' if len(problems) > 1 else ''})"
+        if not found:
+            response["info"] = [f"no unfinished runs in {tilde(runs_dir)}"]
+        return response
 
     def cmd_resume(self, params: dict[str, Any]) -> Response:
         key = self._arg(params, "run id", ":WorkflowResume")
@@ -523,11 +523,12 @@ class Session:
             req.step_annotate = step.annotate
             req.earlier = [(s.title, run.text(s)) for s in run.workflow.steps[: step.index - 1]]
             step_model = step.model or run.workflow.model
-        yours = str(params.get("model") or "") or DEFAULT_MODEL
+        options = Options.of(params)
+        yours = options.model
         model = step_model or yours
         # Only the person's own configuration says where their text may go; a workflow's model: never does.
-        allow_remote = params.get("allow_remote") is True
-        where = destination(str(params.get("host") or "") or None, allow_remote)
+        allow_remote = options.allow_remote
+        where = destination(options.ollama_host, allow_remote)
         refusal = where.refusal() or model_refusal(model, "", allow_remote)
         if refusal:
             raise WorkflowError(refusal)
@@ -566,8 +567,9 @@ class Session:
         previous = self.annotations.pop(buf, None)
         if previous is not None:
             previous.cancel()
-        timeout = float(params.get("timeout") or DEFAULT_FIRST_TOKEN_TIMEOUT)
-        annotation = Annotation(req, model, where.url, report, first_token_timeout=timeout, allow_remote=allow_remote)
+        annotation = Annotation(
+            req, model, where.url, report, first_token_timeout=options.annotate_timeout, allow_remote=allow_remote
+        )
         self.annotations[buf] = annotation
         annotation.start()
         # info: only what the person should know before the text is sent (the editor shows it).
@@ -587,13 +589,24 @@ class Session:
         return {} if params.get("quiet") else {"info": ["annotation cancelled"]}
 
     def cmd_models(self, params: dict[str, Any]) -> Response:
-        """The server's models; ``remote`` says where those run that run elsewhere (cloud models)."""
-        where = destination(str(params.get("host") or "") or None)
+        """The server's models; ``remote`` says where those run that run elsewhere (cloud models);
+        ``model`` and ``allow_remote`` are the options in effect."""
+        options = Options.of(params)
+        where = destination(options.ollama_host)
         unusable = where.unusable()
         if unusable:
             raise WorkflowError(unusable)
         found = list_models(where.url)  # names only: none of the person's text is sent
-        return {"models": list(found), "remote": {m: w for m, w in found.items() if w}, "host": where.url}
+        response: Response = {
+            "models": list(found),
+            "remote": {m: w for m, w in found.items() if w},
+            "host": where.url,
+            "model": options.model,
+            "allow_remote": options.allow_remote,
+        }
+        if not found:
+            response["info"] = [f"the Ollama server at {where.url} has no models: `ollama pull {options.model}`"]
+        return response
 
     @staticmethod
     def _save_notes(path: Path, model: str, notes: list[dict[str, Any]], p: Progress) -> None:
