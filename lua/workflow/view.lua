@@ -40,15 +40,15 @@ function M.step_buffers(run)
   return list
 end
 
--- Step files whose commit is being made in the background: git reads them, so
--- the editor waits before writing them again (else the commit could take text
--- typed after :WorkflowNext).
+-- Step files whose commit is being made in the background: git reads them, so the
+-- editor does not write them again until the commit's answer arrives (else the
+-- commit could take text typed after :WorkflowNext). A save nobody asked for
+-- skips such a file, never waiting in an autocommand, and it is saved when the
+-- answer arrives (M.apply); path -> true, or 'deferred' once a save was skipped.
 M.committing = {}
 
+-- For a save the person asked for: wait for the commit a moment (the server bounds it).
 local function wait_for_commit(name)
-  if not M.committing[name] then
-    return true
-  end
   local ok, response = pcall(require('workflow.host').call, 'wait', {})
   if ok and response.idle then
     M.committing[name] = nil
@@ -57,22 +57,31 @@ local function wait_for_commit(name)
   return false
 end
 
+-- The loaded buffer of file `path`, or nil.
+local function buffer_of(path)
+  local buf = vim.fn.bufnr('^' .. vim.fn.fnameescape(path) .. '$')
+  return buf > 0 and buf or nil
+end
+
 local function remember_disk_time(buf)
   vim.b[buf].workflow_ftime = vim.fn.getftime(api.nvim_buf_get_name(buf))
 end
 
 --- Write a step buffer if it has unsaved changes; false (and a message) on failure.
 --- `auto` is true for the saves nobody asked for (leaving, idle): they never
---- prompt, and say a failure once rather than at every pause.
+--- prompt nor wait, and say a failure once rather than at every pause; one that
+--- finds the step's commit still running is made when the commit's answer arrives.
 function M.save(buf, auto)
   if not (api.nvim_buf_is_loaded(buf) and vim.bo[buf].modified) then
     return true
   end
   local name = api.nvim_buf_get_name(buf)
-  if not wait_for_commit(name) then
-    if not auto then
-      notify('git is still committing this step (a slow hook?): try again in a moment', vim.log.levels.ERROR)
-    end
+  if M.committing[name] and auto then
+    M.committing[name] = 'deferred'
+    return false
+  end
+  if M.committing[name] and not wait_for_commit(name) then
+    notify('git is still committing this step (a slow hook?): try again in a moment', vim.log.levels.ERROR)
     return false
   end
   local result = require('workflow.stepfile').write(buf)
@@ -387,7 +396,11 @@ function M.apply(response, cfg)
     M.committing[response.committing] = true
   end
   if response.committed then
+    local deferred = M.committing[response.committed] == 'deferred'
     M.committing[response.committed] = nil
+    if deferred and buffer_of(response.committed) then
+      M.save(buffer_of(response.committed), true) -- what was typed while git had the file
+    end
   end
   if response.stopped then
     for _, buf in ipairs(M.step_buffers(response.stopped)) do
@@ -396,8 +409,8 @@ function M.apply(response, cfg)
   end
   for _, path in ipairs(response.removed or {}) do
     -- A revert made this step pending again; its old text is in git history.
-    local buf = vim.fn.bufnr('^' .. vim.fn.fnameescape(path) .. '$')
-    if buf > 0 then
+    local buf = buffer_of(path)
+    if buf then
       M.detach(buf)
       pcall(api.nvim_buf_delete, buf, { force = true })
     end
