@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -438,46 +439,54 @@ def slow_hook(project: Path, marker: Path) -> Path:
     return hook
 
 
-def gated_hook(project: Path, marker: Path, gate: Path) -> Path:
-    """A pre-commit hook that writes its process id to ``marker``, then waits until ``gate`` exists (a minute
-    at most), and lets the commit go on."""
+@dataclass
+class SlowCommit:
+    """Step 1 of essay, completed with a pre-commit hook that waits for ``gate``, then edited again."""
+
+    path: Path  # step 1's file
+    marker: Path  # holds the hook's process id once it runs
+    gate: Path  # the hook lets the commit go on once this exists (after a minute at most)
+
+
+def type_during_a_slow_commit(nvim: Editor, project: Path, home: Home) -> SlowCommit:
+    """:WorkflowNext on step 1 with a hook that holds the commit, then back to step 1 and type in it."""
+    slow = SlowCommit(Path(), home.root / "hook-ran", home.root / "hook-may-go")
     hook = project / ".git" / "hooks" / "pre-commit"
     hook.write_text(
-        f"#!/bin/sh\necho $$ > '{marker}.new' && mv '{marker}.new' '{marker}'\n"
-        f"i=0; while [ ! -e '{gate}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done\n"
+        f"#!/bin/sh\necho $$ > '{slow.marker}.new' && mv '{slow.marker}.new' '{slow.marker}'\n"
+        f"i=0; while [ ! -e '{slow.gate}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done\n"
     )
     hook.chmod(0o755)
-    return hook
+    in_project(nvim, project)
+    nvim.cmd("WorkflowStart essay")
+    slow.path = Path(nvim.current.buffer.name)
+    nvim.type("A trains<Esc>")
+    nvim.cmd("WorkflowNext")
+    assert wait_for(slow.marker.exists)
+    nvim.cmd("WorkflowPrev")  # back to step 1 while git still commits it
+    assert Path(nvim.current.buffer.name) == slow.path
+    nvim.type("o(more)<Esc>")
+    return slow
 
 
 @pytest.mark.parametrize("leave", ["doautocmd CursorHold", "enew"], ids=["idle", "leaving"])
 def test_an_automatic_save_during_a_slow_commit_never_waits_and_saves_when_it_lands(
     nvim: Editor, essay: Path, project: Path, home: Home, leave: str
 ) -> None:
-    marker, gate = home.root / "hook-ran", home.root / "hook-may-go"
-    gated_hook(project, marker, gate)
     nvim.cmd("set updatetime=3600000")  # no idle moment but the test's own: only the commit's answer may save
-    in_project(nvim, project)
-    nvim.cmd("WorkflowStart essay")
-    path = Path(nvim.current.buffer.name)
-    nvim.type("A trains<Esc>")
-    nvim.cmd("WorkflowNext")
-    assert wait_for(marker.exists)
-    nvim.cmd("WorkflowPrev")  # back to step 1 while git still commits it
-    assert Path(nvim.current.buffer.name) == path
+    slow = type_during_a_slow_commit(nvim, project, home)
     buf = nvim.current.buffer
-    nvim.type("o(more)<Esc>")
 
     nvim.cmd(leave)  # an idle moment, or leaving the buffer: the editor saves step buffers by itself
 
     # It came back while git still runs the hook: the save did not wait for the commit, nor write under it.
-    assert not gone(int(marker.read_text())), "the hook ended before the save came back"
-    assert path.read_text() == "Topic: trains\n"
+    assert not gone(int(slow.marker.read_text())), "the hook ended before the save came back"
+    assert slow.path.read_text() == "Topic: trains\n"
     assert buf.options["modified"]
-    gate.touch()
-    assert wait_for(lambda: path.read_text() == "Topic: trains\n(more)\n"), "not saved when the commit landed"
+    slow.gate.touch()
+    assert wait_for(lambda: slow.path.read_text() == "Topic: trains\n(more)\n"), "not saved when the commit landed"
     assert not buf.options["modified"]
-    rel = path.relative_to(project).as_posix()
+    rel = slow.path.relative_to(project).as_posix()
     assert git(project, "show", f"HEAD:{rel}") == "Topic: trains\n"  # the commit has the text of :WorkflowNext
     assert trailers(project) == ["1/3 topic"]
     assert git(project, "diff", "--cached", "--name-only").split() == ["notes.txt"]
@@ -486,25 +495,16 @@ def test_an_automatic_save_during_a_slow_commit_never_waits_and_saves_when_it_la
 def test_a_command_during_a_slow_commit_says_the_step_is_still_being_committed(
     nvim: Editor, essay: Path, project: Path, home: Home
 ) -> None:
-    marker, gate = home.root / "hook-ran", home.root / "hook-may-go"
-    gated_hook(project, marker, gate)
-    in_project(nvim, project)
-    nvim.cmd("WorkflowStart essay")
-    path = Path(nvim.current.buffer.name)
-    nvim.type("A trains<Esc>")
-    nvim.cmd("WorkflowNext")
-    assert wait_for(marker.exists)
-    nvim.cmd("WorkflowPrev")
-    nvim.type("o(more)<Esc>")
+    slow = type_during_a_slow_commit(nvim, project, home)
 
     message = nvim.error("WorkflowStatus")  # asked for: it waits a moment for git, then says why it cannot save
 
     assert message == "[workflow] git is still committing this step (a slow hook?): try again in a moment"
-    assert path.read_text() == "Topic: trains\n"
-    gate.touch()
+    assert slow.path.read_text() == "Topic: trains\n"
+    slow.gate.touch()
     nvim.settle()
     nvim.cmd("WorkflowStatus")
-    assert path.read_text() == "Topic: trains\n(more)\n"
+    assert slow.path.read_text() == "Topic: trains\n(more)\n"
 
 
 def test_quitting_during_a_slow_hook_stages_nothing_and_resume_makes_the_commit(  # type: ignore[no-untyped-def]
