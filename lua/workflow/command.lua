@@ -45,21 +45,6 @@ function M.run(sub, opts)
   if sub == 'install' then
     return require('workflow.install').run()
   end
-  if not spec.needs_run then
-    local ok, cfg = pcall(config.options)
-    if not ok then
-      return fail(cfg)
-    end
-    local annotate = require('workflow.annotate')
-    if sub == 'annotate' then
-      return annotate.start(opts, cfg)
-    elseif sub == 'annotate_cancel' then
-      return annotate.cancel(cfg)
-    elseif sub == 'annotate_clear' then
-      return annotate.clear(0)
-    end
-    return annotate.models(cfg)
-  end
   if #args < spec.fewest or (spec.most >= 0 and #args > spec.most) then
     local usage = ':' .. spec.command
     if spec.most == 0 then
@@ -70,6 +55,17 @@ function M.run(sub, opts)
   local ok, cfg = pcall(config.options)
   if not ok then
     return fail(cfg)
+  end
+  if not spec.needs_run then
+    local annotate = require('workflow.annotate')
+    if sub == 'annotate' then
+      return annotate.start(vim.tbl_extend('force', opts, { fargs = args }), cfg) -- without :Workflow's 'annotate'
+    elseif sub == 'annotate_cancel' then
+      return annotate.cancel(cfg)
+    elseif sub == 'annotate_clear' then
+      return annotate.clear(0)
+    end
+    return annotate.models(cfg)
   end
   local view = require('workflow.view')
   if (sub == 'next' or sub == 'revert') and package.loaded['workflow.annotate'] then
