@@ -12,7 +12,6 @@ import contextlib
 import importlib.util
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,7 +23,7 @@ from .destination import ALLOW_OPTION, destination, model_refusal, runs_on
 from .errors import WorkflowError
 from .history import CommitRefused
 from .options import Options
-from .run import SNAPSHOT_NAME, PendingCommit, Run, workflow_name
+from .run import SNAPSHOT_NAME, PendingCommit, Run, run_dirs
 from .scratch import scratch_dir, write_atomic
 from .spec import Step, count
 
@@ -42,12 +41,6 @@ def tilde(path: Path | str) -> str:
     """``path`` with the home directory written as ~, for messages."""
     text, home = str(path), str(Path.home())
     return "~" + text[len(home) :] if home != "/" and (text == home or text.startswith(home + "/")) else text
-
-
-def _started(d: Path) -> tuple[str, int, str]:
-    """Sort key of a run directory: its start second, then N of the N-th run started in that second."""
-    m = re.match(r"(\d{8}-\d{6})-(\d+)-", d.name)
-    return (m[1], int(m[2]), d.name) if m else (d.name[:15], 1, d.name)
 
 
 class Session:
@@ -372,13 +365,9 @@ class Session:
         """The unfinished runs under runs_dir, newest first."""
         runs_dir = self._runs_dir(params)
         found = []
-        try:
-            candidates = sorted((d for d in runs_dir.iterdir() if d.is_dir()), key=_started, reverse=True)
-        except OSError:
-            candidates = []
         problems = []
-        for d in candidates:
-            if workflow_name(d.name) is None or not (d / SNAPSHOT_NAME).is_file():
+        for d in run_dirs(runs_dir):
+            if not (d / SNAPSHOT_NAME).is_file():
                 continue
             try:
                 run = Run.open(d, self.catalog)
@@ -432,11 +421,7 @@ class Session:
         elif kind == "steps":
             names = self._step_keys(str((params.get("args") or [""])[0]), params)
         elif kind == "runs":
-            try:
-                dirs = sorted((d for d in self._runs_dir(params).iterdir() if d.is_dir()), key=_started, reverse=True)
-            except OSError:
-                return []
-            return [d.name for d in dirs if workflow_name(d.name) and d.name.startswith(arglead)]
+            return [d.name for d in run_dirs(self._runs_dir(params)) if d.name.startswith(arglead)]
         else:
             return []
         return sorted(n for n in names if n.startswith(arglead))
