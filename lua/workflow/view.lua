@@ -25,8 +25,7 @@ local function notify(msg, level)
   vim.notify('[workflow] ' .. msg, level or vim.log.levels.INFO)
 end
 
---- The useful part of a Vim or Lua error (see workflow.message).
-M.error_text = require('workflow.message').error_text
+local error_text = require('workflow.message').error_text
 
 --- Buffers that show a step of a run (all runs when `run` is nil).
 function M.step_buffers(run)
@@ -341,7 +340,7 @@ function M.open_step(o, cfg)
     end
   end)
   if not ok then
-    notify(('cannot open step %s: %s'):format(o.path, M.error_text(err)), vim.log.levels.ERROR)
+    notify(('cannot open step %s: %s'):format(o.path, error_text(err)), vim.log.levels.ERROR)
     return false
   end
   local buf = api.nvim_get_current_buf()
@@ -438,7 +437,7 @@ end
 function M.fire(name, data)
   local ok, err = pcall(api.nvim_exec_autocmds, 'User', { pattern = name, data = data, modeline = false })
   if not ok then
-    notify(('a User %s handler failed: %s'):format(name, M.error_text(err)), vim.log.levels.WARN)
+    notify(('a User %s handler failed: %s'):format(name, error_text(err)), vim.log.levels.WARN)
   end
 end
 
