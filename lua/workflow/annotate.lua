@@ -22,7 +22,7 @@ vim.diagnostic.config({ virtual_text = { prefix = '●', spacing = 2 }, severity
 
 local SPINNER = { '⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏' }
 
--- buffer -> { request, first, anchors = {line -> extmark}, model, tokens, progress, fresh }
+-- buffer -> { request, first, anchors = {line -> extmark}, model, tokens, progress }
 local running = {}
 -- buffer -> { notes = {{mark, severity, note, line}}, diags = the diagnostics set from them, model }
 -- (kept after the request ends, for re-anchoring)
@@ -129,15 +129,12 @@ function M.start(opts, cfg)
   local lines = api.nvim_buf_get_lines(buf, first - 1, last, false)
   next_request = next_request + 1
   local request = next_request
+  -- Which model, where, how long to wait: Python reads them from the options.
   local response = require('workflow.host').command('annotate', opts.fargs, cfg, {
     buf = buf,
     lines = lines,
     first_line = first,
     request = request,
-    model = cfg.model,
-    host = cfg.ollama_host,
-    allow_remote = cfg.allow_remote,
-    timeout = cfg.annotate_timeout,
   })
   if response.error then
     return require('workflow.view').apply(response, cfg)
@@ -155,15 +152,12 @@ function M.start(opts, cfg)
     request = request,
     first = first,
     anchors = anchors,
-    model = response.annotating and response.annotating.model or cfg.model,
+    model = response.annotating.model,
     tokens = 0,
   }
   if previous then
     notify('the previous annotation of this buffer was cancelled')
   end
-  -- The notes shown stay until the new answer brings its first note (or ends
-  -- well): a failed or cancelled request does not take them away.
-  running[buf].fresh = true
   watch(buf)
   set_progress(buf, running[buf], ' ' .. SPINNER[1] .. ' asking ' .. running[buf].model .. '…')
 end
@@ -175,8 +169,7 @@ function M.update(a)
   if not r or r.request ~= a.request or not api.nvim_buf_is_valid(buf) then
     return -- a cancelled or superseded request, or a closed buffer: nothing to show
   end
-  if r.fresh and (#(a.notes or {}) > 0 or (a.done and not a.error and not a.cancelled)) then
-    r.fresh = false
+  if a.replace then -- Python says when the notes shown give way to this answer's
     M.clear(buf)
     shown[buf] = { notes = {}, diags = {}, model = r.model }
   end
@@ -278,16 +271,16 @@ end
 
 --- :WorkflowModels: the server's models; choose one for vim.g.workflow.model.
 function M.models(cfg)
-  local response = require('workflow.host').command('models', {}, cfg, { host = cfg.ollama_host })
+  local response = require('workflow.host').command('models', {}, cfg)
   if response.error then
     return notify(response.error, vim.log.levels.ERROR)
   end
   if #response.models == 0 then
-    return notify(('the Ollama server at %s has no models: `ollama pull %s`'):format(response.host, cfg.model))
+    return require('workflow.view').apply(response, cfg) -- what to pull
   end
   local remote = response.remote or {}
   vim.ui.select(response.models, {
-    prompt = ('Model for :WorkflowAnnotate (now %s)'):format(cfg.model),
+    prompt = ('Model for :WorkflowAnnotate (now %s)'):format(response.model),
     format_item = function(name)
       return remote[name] and ('%s (runs on %s)'):format(name, remote[name]) or name
     end,
@@ -297,7 +290,7 @@ function M.models(cfg)
       local g = vim.g.workflow or {}
       g.model = choice
       vim.g.workflow = g -- assign the whole table: vim.g does not see changes inside one
-      if remote[choice] and not cfg.allow_remote then
+      if remote[choice] and not response.allow_remote then
         -- Choosing a model is not consent to send text off this machine.
         notify(('annotations now use %s, which runs on %s: set g:workflow.allow_remote'):format(choice, remote[choice]))
       else

@@ -45,21 +45,6 @@ function M.run(sub, opts)
   if sub == 'install' then
     return require('workflow.install').run()
   end
-  if not spec.needs_run then
-    local ok, cfg = pcall(config.get)
-    if not ok then
-      return fail(cfg)
-    end
-    local annotate = require('workflow.annotate')
-    if sub == 'annotate' then
-      return annotate.start(opts, cfg)
-    elseif sub == 'annotate_cancel' then
-      return annotate.cancel(cfg)
-    elseif sub == 'annotate_clear' then
-      return annotate.clear(0)
-    end
-    return annotate.models(cfg)
-  end
   if #args < spec.fewest or (spec.most >= 0 and #args > spec.most) then
     local usage = ':' .. spec.command
     if spec.most == 0 then
@@ -67,9 +52,20 @@ function M.run(sub, opts)
     end
     return fail(('%s takes %s%s (<Tab> completes)'):format(usage, spec.fewest == 0 and 'at most ' or '', spec.what))
   end
-  local ok, cfg = pcall(config.get)
+  local ok, cfg = pcall(config.options)
   if not ok then
     return fail(cfg)
+  end
+  if not spec.needs_run then
+    local annotate = require('workflow.annotate')
+    if sub == 'annotate' then
+      return annotate.start(vim.tbl_extend('force', opts, { fargs = args }), cfg) -- without :Workflow's 'annotate'
+    elseif sub == 'annotate_cancel' then
+      return annotate.cancel(cfg)
+    elseif sub == 'annotate_clear' then
+      return annotate.clear(0)
+    end
+    return annotate.models(cfg)
   end
   local view = require('workflow.view')
   if (sub == 'next' or sub == 'revert') and package.loaded['workflow.annotate'] then
@@ -102,8 +98,8 @@ M.call = host.command
 
 -- A background commit's outcome, pushed by the server.
 host.on('commit', function(response)
-  local ok, cfg = pcall(config.get)
-  require('workflow.view').apply(response, ok and cfg or config.defaults())
+  local ok, cfg = pcall(config.options)
+  require('workflow.view').apply(response, ok and cfg or {})
 end)
 
 --- :WorkflowResume without argument: choose among the unfinished runs.
@@ -113,22 +109,11 @@ function M.pick_run(cfg)
   if response.error then
     return view.apply(response, cfg)
   end
-  local problems = response.problems or {}
-  if #problems > 0 then
-    vim.notify(
-      ('[workflow] %d run director%s could not be read (%s%s)'):format(
-        #problems,
-        #problems == 1 and 'y' or 'ies',
-        problems[1],
-        #problems > 1 and ', ...' or ''
-      ),
-      vim.log.levels.WARN
-    )
-  end
   local runs = response.runs or {}
   if #runs == 0 then
-    return view.apply({ info = { 'no unfinished runs in ' .. cfg.runs_dir } }, cfg)
+    return view.apply(response, cfg) -- says where it looked
   end
+  view.apply({ warning = response.warning }, cfg) -- run directories it could not read
   vim.ui.select(runs, {
     prompt = 'Resume which run?',
     format_item = function(r)
@@ -166,7 +151,7 @@ function M.complete(sub, arglead, cmdline, pos)
   if not spec or spec.complete == '' then
     return {}
   end
-  local ok, cfg = pcall(config.get)
+  local ok, cfg = pcall(config.options)
   if not ok then
     return {}
   end

@@ -8,7 +8,7 @@
 ---@field most integer arguments (-1: any number, free text)
 ---@field complete string what <Tab> offers: 'workflows', 'steps', 'runs' or ''
 ---@field what string the argument, for messages
----@field desc string
+---@field desc string one line, for :command and menus
 ---@field needs_run boolean false: works on any buffer, without a run
 ---@field takes_range boolean
 

@@ -1,4 +1,6 @@
--- Options: vim.g.workflow, merged over the defaults and validated on use.
+-- Options: vim.g.workflow, checked here so that a mistake is said at once, without
+-- starting Python. Python applies the defaults (workflow_nvim/options.py): the
+-- front sends the options as the person set them.
 local M = {}
 
 --- The plugin's root directory (the one holding plugin/, rplugin/, workflows/).
@@ -47,6 +49,8 @@ M.schema = {
   python = { 'string', 'the path of a Python 3 interpreter' },
 }
 
+--- The defaults, for :checkhealth alone (health.lua) until it asks Python's doctor:
+--- then this goes. Everything else leaves the defaults to Python.
 ---@return workflow.Config
 function M.defaults()
   return {
@@ -135,20 +139,27 @@ function M.validate(opts)
   return nil
 end
 
---- The effective options; raises a one-line error message if vim.g.workflow is invalid.
----@return workflow.Config
-function M.get()
+--- vim.g.workflow as the person set it (a dict, for Python); raises a one-line error message if
+--- it is invalid. The front reads only its own options from it: `python`, and `default_mappings`
+--- (nil means true).
+---@return table
+function M.options()
   local user = vim.g.workflow
   local err = M.validate(user)
   if err then
     error(err, 0)
   end
-  local cfg = vim.tbl_extend('force', M.defaults(), user or {})
+  return user or vim.empty_dict()
+end
+
+--- The options merged over the defaults, for :checkhealth alone (see M.defaults).
+function M.get()
+  local cfg = vim.tbl_extend('force', M.defaults(), M.options())
   cfg.runs_dir = vim.fn.fnamemodify(vim.fn.expand(cfg.runs_dir), ':p'):gsub('/$', '')
   return cfg
 end
 
---- Directories searched for workflows, nearest first: { {kind, path}, ... }.
+--- Directories searched for workflows, for :checkhealth alone (the rule is catalog.default_dirs).
 ---@param cfg workflow.Config
 ---@return { [1]: string, [2]: string }[]
 function M.dirs(cfg)

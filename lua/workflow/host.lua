@@ -263,8 +263,8 @@ end
 ---@param cfg workflow.Config?
 ---@return workflow.Response
 function M.call(command, params, cfg)
-  local ok, c = pcall(config.get)
-  cfg = cfg or (ok and c or config.defaults())
+  local ok, c = pcall(config.options)
+  cfg = cfg or (ok and c or {})
   local restarted = died
   local res, err = request(cfg, 'command', command, params)
   if not res then
@@ -285,18 +285,18 @@ function M.call(command, params, cfg)
   return res
 end
 
---- The parameters every request carries: where to look, and the run and buffer the person is in.
----@param cfg workflow.Config
+--- The parameters every request carries: the options, where to look, and the run and buffer the
+--- person is in.
+---@param cfg workflow.Options the options as the person set them (workflow.config.options())
 ---@return table params protocol.py's Params
 function M.params(cfg)
   local current = require('workflow.state').peek()
   return {
+    options = cfg, -- Python applies the defaults
     cwd = vim.fn.getcwd(),
     config_dir = vim.fn.stdpath('config'),
-    paths = cfg.paths,
-    runs_dir = cfg.runs_dir,
+    data_dir = vim.fn.stdpath('data'),
     log_file = config.log_file(),
-    options = vim.g.workflow or vim.empty_dict(),
     buffer_step = vim.b.workflow_step,
     -- lets a restarted server pick the run up again, and lock it for this Neovim
     run_dir = current and current.dir or nil,
@@ -308,7 +308,7 @@ end
 --- arguments, `extra` more parameters.
 ---@param sub string
 ---@param args string[]
----@param cfg workflow.Config
+---@param cfg workflow.Options the options (workflow.config.options())
 ---@param extra table?
 ---@return workflow.Response
 function M.command(sub, args, cfg, extra)

@@ -10,17 +10,8 @@ M.maps = {
   { 'q', 'close', 'Close the log' },
 }
 
-local KIND_LABEL = { step = '', revert = 'back to ', saved = 'kept unfinished ' }
-
 -- buffer -> the log it shows (kept in Lua: a long history is slow to copy into b: variables)
 local shown = {}
-
-local function format(e, steps)
-  local marker = e.revised and ' (revised)' or ''
-  local date = (e.date or ''):gsub('T', ' '):sub(1, 16)
-  local title = steps[e.id] and steps[e.id].title or e.id
-  return ('%s  %s  %s%d/%d %s%s'):format(e.short, date, KIND_LABEL[e.kind] or '', e.index, e.total, title, marker)
-end
 
 local function scratch(name, lines, filetype)
   local buf = vim.fn.bufnr('^' .. vim.fn.fnameescape(name) .. '$')
@@ -55,7 +46,7 @@ local function show(buf, diff)
   if not e then
     return
   end
-  local cfg = require('workflow.config').get()
+  local cfg = require('workflow.config').options()
   local file = (diff and e.kind ~= 'step') and '' or step.file
   local response = require('workflow.host').command('show', { e.hash, file, diff and 'diff' or nil }, cfg)
   if response.error then
@@ -74,16 +65,13 @@ local function show(buf, diff)
   vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = target, nowait = true, desc = 'Close' })
 end
 
---- Show the log response `log` in a buffer of its own.
+--- Show the log response `log` in a buffer of its own: the lines Python wrote, and the maps.
 function M.open(log)
-  local count = #log.entries == 1 and '1 commit' or (#log.entries .. ' commits')
-  local lines = { ('%s, run %s: %s (<CR> text, d diff, q close)'):format(log.title, log.run, count) }
+  local lines = { log.header .. ' (<CR> text, d diff, q close)' }
   for _, e in ipairs(log.entries) do
-    lines[#lines + 1] = format(e, log.steps)
+    lines[#lines + 1] = e.line
   end
-  if #log.entries == 0 then
-    lines[#lines + 1] = 'no step completed yet: :WorkflowNext commits the current step'
-  end
+  lines[#lines + 1] = log.empty
   local buf = scratch('workflow://log/' .. log.run, lines, 'workflowlog')
   shown[buf] = log
   api.nvim_create_autocmd('BufWipeout', {

@@ -25,8 +25,7 @@ local function notify(msg, level)
   vim.notify('[workflow] ' .. msg, level or vim.log.levels.INFO)
 end
 
---- The useful part of a Vim or Lua error (see workflow.message).
-M.error_text = require('workflow.message').error_text
+local error_text = require('workflow.message').error_text
 
 --- Buffers that show a step of a run (all runs when `run` is nil).
 function M.step_buffers(run)
@@ -40,15 +39,15 @@ function M.step_buffers(run)
   return list
 end
 
--- Step files whose commit is being made in the background: git reads them, so
--- the editor waits before writing them again (else the commit could take text
--- typed after :WorkflowNext).
+-- Step files whose commit is being made in the background: git reads them, so the
+-- editor does not write them again until the commit's answer arrives (else the
+-- commit could take text typed after :WorkflowNext). A save nobody asked for
+-- skips such a file, never waiting in an autocommand, and it is saved when the
+-- answer arrives (M.apply); path -> true, or 'deferred' once a save was skipped.
 M.committing = {}
 
+-- For a save the person asked for: wait for the commit a moment (the server bounds it).
 local function wait_for_commit(name)
-  if not M.committing[name] then
-    return true
-  end
   local ok, response = pcall(require('workflow.host').call, 'wait', {})
   if ok and response.idle then
     M.committing[name] = nil
@@ -57,22 +56,31 @@ local function wait_for_commit(name)
   return false
 end
 
+-- The loaded buffer of file `path`, or nil.
+local function buffer_of(path)
+  local buf = vim.fn.bufnr('^' .. vim.fn.fnameescape(path) .. '$')
+  return buf > 0 and buf or nil
+end
+
 local function remember_disk_time(buf)
   vim.b[buf].workflow_ftime = vim.fn.getftime(api.nvim_buf_get_name(buf))
 end
 
 --- Write a step buffer if it has unsaved changes; false (and a message) on failure.
 --- `auto` is true for the saves nobody asked for (leaving, idle): they never
---- prompt, and say a failure once rather than at every pause.
+--- prompt nor wait, and say a failure once rather than at every pause; one that
+--- finds the step's commit still running is made when the commit's answer arrives.
 function M.save(buf, auto)
   if not (api.nvim_buf_is_loaded(buf) and vim.bo[buf].modified) then
     return true
   end
   local name = api.nvim_buf_get_name(buf)
-  if not wait_for_commit(name) then
-    if not auto then
-      notify('git is still committing this step (a slow hook?): try again in a moment', vim.log.levels.ERROR)
-    end
+  if M.committing[name] and auto then
+    M.committing[name] = 'deferred'
+    return false
+  end
+  if M.committing[name] and not wait_for_commit(name) then
+    notify('git is still committing this step (a slow hook?): try again in a moment', vim.log.levels.ERROR)
     return false
   end
   local result = require('workflow.stepfile').write(buf)
@@ -262,7 +270,7 @@ local function attach(buf, cfg)
       end
     end,
   })
-  if cfg.default_mappings then
+  if cfg.default_mappings ~= false then
     for _, m in ipairs(M.default_maps) do
       if vim.fn.hasmapto(m[2], 'n') == 0 then
         vim.keymap.set('n', m[1], m[2], { buffer = buf, remap = true, desc = m[3] })
@@ -332,7 +340,7 @@ function M.open_step(o, cfg)
     end
   end)
   if not ok then
-    notify(('cannot open step %s: %s'):format(o.path, M.error_text(err)), vim.log.levels.ERROR)
+    notify(('cannot open step %s: %s'):format(o.path, error_text(err)), vim.log.levels.ERROR)
     return false
   end
   local buf = api.nvim_get_current_buf()
@@ -361,16 +369,19 @@ function M.open_step(o, cfg)
   return true
 end
 
+-- What a line means (protocol.Severity) -> how it looks.
+local HIGHLIGHT = { error = 'ErrorMsg', warning = 'WarningMsg' }
+
 local function echo(lines)
   -- One line: "[workflow] text". Several (a list, a status): the prefix on a line of
   -- its own, so that the rows below stay aligned.
   local chunks = { { #lines > 1 and '[workflow]\n' or '[workflow] ', nil } }
   for i, line in ipairs(lines) do
-    local text, hl = line, nil
+    local text, severity = line, nil
     if type(line) == 'table' then
-      text, hl = line[1], line[2]
+      text, severity = line[1], line[2]
     end
-    chunks[#chunks + 1] = { text .. (i < #lines and '\n' or ''), hl }
+    chunks[#chunks + 1] = { text .. (i < #lines and '\n' or ''), HIGHLIGHT[severity] }
   end
   api.nvim_echo(chunks, true, {})
 end
@@ -384,7 +395,11 @@ function M.apply(response, cfg)
     M.committing[response.committing] = true
   end
   if response.committed then
+    local deferred = M.committing[response.committed] == 'deferred'
     M.committing[response.committed] = nil
+    if deferred and buffer_of(response.committed) then
+      M.save(buffer_of(response.committed), true) -- what was typed while git had the file
+    end
   end
   if response.stopped then
     for _, buf in ipairs(M.step_buffers(response.stopped)) do
@@ -393,8 +408,8 @@ function M.apply(response, cfg)
   end
   for _, path in ipairs(response.removed or {}) do
     -- A revert made this step pending again; its old text is in git history.
-    local buf = vim.fn.bufnr('^' .. vim.fn.fnameescape(path) .. '$')
-    if buf > 0 then
+    local buf = buffer_of(path)
+    if buf then
       M.detach(buf)
       pcall(api.nvim_buf_delete, buf, { force = true })
     end
@@ -405,6 +420,9 @@ function M.apply(response, cfg)
   M.refresh_winbars()
   if response.info then
     echo(response.info)
+  end
+  if response.warning then
+    notify(response.warning, vim.log.levels.WARN)
   end
   if response.error then
     notify(response.error, vim.log.levels.ERROR)
@@ -419,7 +437,7 @@ end
 function M.fire(name, data)
   local ok, err = pcall(api.nvim_exec_autocmds, 'User', { pattern = name, data = data, modeline = false })
   if not ok then
-    notify(('a User %s handler failed: %s'):format(name, M.error_text(err)), vim.log.levels.WARN)
+    notify(('a User %s handler failed: %s'):format(name, error_text(err)), vim.log.levels.WARN)
   end
 end
 

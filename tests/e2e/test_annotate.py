@@ -76,6 +76,16 @@ def test_notes_land_on_their_lines_as_diagnostics(nvim: Editor, ollama: FakeOlla
     assert nvim.eval("line('.')") == 3
 
 
+def test_the_front_door_passes_the_instruction_alone_and_checks_arguments(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=[answer([])])
+    nvim.cmd("Workflow annotate check the tone")
+    wait_for(lambda: annotation_done(nvim))
+    assert ollama.chats()[0]["messages"][1]["content"].startswith("The person asks: check the tone\n")
+    assert nvim.error("Workflow models please") == "[workflow] :WorkflowModels takes no argument"
+
+
 def test_notes_follow_their_lines_while_the_person_edits(nvim: Editor, ollama: FakeOllama) -> None:
     configure(nvim, ollama.url)
     buffer_with(nvim, TEXT)

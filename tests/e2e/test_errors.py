@@ -97,6 +97,45 @@ def test_a_broken_workflow_does_not_hide_the_others(nvim: Editor, home: Home) ->
     assert nvim.state()["workflow"] == "good"
 
 
+def watch_messages(nvim: Editor) -> None:
+    """Keep every message from now on with its highlight, as a UI sees it (``shown`` reads them)."""
+    nvim.exec_lua(
+        """
+        _G.test_messages = {}
+        local ns = vim.api.nvim_create_namespace('test_messages')
+        vim.ui_attach(ns, { ext_messages = true }, function(event, _, content)
+          if event == 'msg_show' then
+            for _, chunk in ipairs(content) do
+              table.insert(_G.test_messages, { chunk[2], chunk[3] })
+            end
+          end
+        end)
+        """
+    )
+
+
+def shown(nvim: Editor) -> list[tuple[str, str]]:
+    """(line, highlight group) of each line of the messages since ``watch_messages``."""
+    nvim.cmd("redraw")  # a UI is told of messages when the screen is drawn
+    out = []
+    for text, hl in nvim.exec_lua("return _G.test_messages"):
+        group = nvim.call("synIDattr", hl, "name") if hl else ""
+        out += [(line, group) for line in text.splitlines() if line]
+    return out
+
+
+def test_the_problems_of_a_broken_workflow_are_shown_as_errors(nvim: Editor, home: Home) -> None:
+    home.write_workflow("good", GOOD)
+    bad = write_bad(home, "unknown-key")
+    watch_messages(nvim)
+    nvim.cmd("WorkflowList")
+    lines = shown(nvim)
+    assert (f"  {bad}:6:5: unknown key 'intructions', did you mean 'instructions'?", "ErrorMsg") in [
+        (text.split(" (keys of")[0], group) for text, group in lines
+    ]
+    assert [group for text, group in lines if text.startswith("good ")] == [""]
+
+
 def test_list_shows_which_file_wins(nvim: Editor, home: Home) -> None:
     mine = home.write_workflow("blog-post", GOOD.replace("name: good", "name: blog-post"))
     nvim.clear_messages()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from workflow_nvim.protocol import COMMANDS
 from workflow_nvim.spec import STEP_KEYS, WORKFLOW_KEYS
 
 from .conftest import ROOT, Editor
@@ -25,6 +27,14 @@ def test_every_command_has_a_tag(nvim: Editor, tags: set[str]) -> None:
     commands = [name for name in nvim.api.get_commands({}) if name.startswith("Workflow")]
     assert len(commands) >= 8
     assert [c for c in commands if f":{c}" not in tags] == []
+
+
+def test_every_command_of_the_protocol_is_documented(tags: set[str]) -> None:
+    assert [c.command for c in COMMANDS if f":{c.command}" not in tags] == []
+    text = (ROOT / "doc" / "workflow.txt").read_text(encoding="utf-8")
+    listed = re.search(r"\(subcommands: ([^)]*)\)", text)
+    assert listed, ":Workflow's entry lists its subcommands"
+    assert re.split(r",\s+", listed[1].strip()) == [c.name for c in COMMANDS]
 
 
 def test_every_plug_map_has_a_tag(nvim: Editor, tags: set[str]) -> None:

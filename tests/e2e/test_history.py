@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,9 @@ def test_a_project_without_identity_is_refused_at_start(nvim: Editor, essay: Pat
 def test_log_lists_commits_and_shows_text_and_diff(nvim: Editor, essay: Path) -> None:
     nvim.cmd("WorkflowStart essay")
     d = run_dir(nvim)
+    nvim.cmd("WorkflowLog")
+    assert nvim.lines()[1:] == ["no step completed yet: :WorkflowNext commits the current step"]
+    nvim.type("q")
     nvim.type("A first<Esc>")
     nvim.cmd("WorkflowNext")
     nvim.cmd("WorkflowGoto 1")
@@ -264,12 +268,21 @@ def test_resume_by_id_and_finished_runs_are_not_offered(nvim: Editor, essay: Pat
     nvim.cmd("WorkflowStart essay")
     open_id = nvim.state()["run"]
     nvim.cmd("WorkflowStop")
-    runs = nvim.exec_lua("return require('workflow.command').call('runs', {}, require('workflow.config').get()).runs")
+    runs = nvim.exec_lua("return require('workflow.host').command('runs', {}, vim.g.workflow or {}).runs")
     assert [r["run"] for r in runs] == [open_id]
     assert done_id != open_id
     assert nvim.call("getcompletion", "WorkflowResume ", "cmdline")[:2] == [open_id, done_id]  # newest first
     nvim.cmd(f"WorkflowResume {open_id}")
     assert nvim.state()["run"] == open_id
+
+
+def test_the_runs_directory_is_pythons_default_or_the_persons_own(nvim: Editor, essay: Path, home: Home) -> None:
+    nvim.clear_messages()
+    nvim.cmd("WorkflowResume")
+    assert nvim.messages().splitlines() == [f"[workflow] no unfinished runs in {home.runs}"]
+    nvim.exec_lua("vim.g.workflow = {runs_dir = 'my-runs'}")  # under the editor's directory
+    nvim.cmd("WorkflowStart essay")
+    assert run_dir(nvim).parent == home.project / "my-runs"
 
 
 def test_revert_makes_later_steps_pending_and_keeps_their_text(nvim: Editor, essay: Path) -> None:
@@ -424,6 +437,74 @@ def slow_hook(project: Path, marker: Path) -> Path:
     hook.write_text(f"#!/bin/sh\necho $$ > '{marker}.new' && mv '{marker}.new' '{marker}'\nexec sleep 60\n")
     hook.chmod(0o755)
     return hook
+
+
+@dataclass
+class SlowCommit:
+    """Step 1 of essay, completed with a pre-commit hook that waits for ``gate``, then edited again."""
+
+    path: Path  # step 1's file
+    marker: Path  # holds the hook's process id once it runs
+    gate: Path  # the hook lets the commit go on once this exists (after a minute at most)
+
+
+def type_during_a_slow_commit(nvim: Editor, project: Path, home: Home) -> SlowCommit:
+    """:WorkflowNext on step 1 with a hook that holds the commit, then back to step 1 and type in it."""
+    slow = SlowCommit(Path(), home.root / "hook-ran", home.root / "hook-may-go")
+    hook = project / ".git" / "hooks" / "pre-commit"
+    hook.write_text(
+        f"#!/bin/sh\necho $$ > '{slow.marker}.new' && mv '{slow.marker}.new' '{slow.marker}'\n"
+        f"i=0; while [ ! -e '{slow.gate}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done\n"
+    )
+    hook.chmod(0o755)
+    in_project(nvim, project)
+    nvim.cmd("WorkflowStart essay")
+    slow.path = Path(nvim.current.buffer.name)
+    nvim.type("A trains<Esc>")
+    nvim.cmd("WorkflowNext")
+    assert wait_for(slow.marker.exists)
+    nvim.cmd("WorkflowPrev")  # back to step 1 while git still commits it
+    assert Path(nvim.current.buffer.name) == slow.path
+    nvim.type("o(more)<Esc>")
+    return slow
+
+
+@pytest.mark.parametrize("leave", ["doautocmd CursorHold", "enew"], ids=["idle", "leaving"])
+def test_an_automatic_save_during_a_slow_commit_never_waits_and_saves_when_it_lands(
+    nvim: Editor, essay: Path, project: Path, home: Home, leave: str
+) -> None:
+    nvim.cmd("set updatetime=3600000")  # no idle moment but the test's own: only the commit's answer may save
+    slow = type_during_a_slow_commit(nvim, project, home)
+    buf = nvim.current.buffer
+
+    nvim.cmd(leave)  # an idle moment, or leaving the buffer: the editor saves step buffers by itself
+
+    # It came back while git still runs the hook: the save did not wait for the commit, nor write under it.
+    assert not gone(int(slow.marker.read_text())), "the hook ended before the save came back"
+    assert slow.path.read_text() == "Topic: trains\n"
+    assert buf.options["modified"]
+    slow.gate.touch()
+    assert wait_for(lambda: slow.path.read_text() == "Topic: trains\n(more)\n"), "not saved when the commit landed"
+    assert not buf.options["modified"]
+    rel = slow.path.relative_to(project).as_posix()
+    assert git(project, "show", f"HEAD:{rel}") == "Topic: trains\n"  # the commit has the text of :WorkflowNext
+    assert trailers(project) == ["1/3 topic"]
+    assert git(project, "diff", "--cached", "--name-only").split() == ["notes.txt"]
+
+
+def test_a_command_during_a_slow_commit_says_the_step_is_still_being_committed(
+    nvim: Editor, essay: Path, project: Path, home: Home
+) -> None:
+    slow = type_during_a_slow_commit(nvim, project, home)
+
+    message = nvim.error("WorkflowStatus")  # asked for: it waits a moment for git, then says why it cannot save
+
+    assert message == "[workflow] git is still committing this step (a slow hook?): try again in a moment"
+    assert slow.path.read_text() == "Topic: trains\n"
+    slow.gate.touch()
+    nvim.settle()
+    nvim.cmd("WorkflowStatus")
+    assert slow.path.read_text() == "Topic: trains\n(more)\n"
 
 
 def test_quitting_during_a_slow_hook_stages_nothing_and_resume_makes_the_commit(  # type: ignore[no-untyped-def]

@@ -36,6 +36,7 @@ from workflow_nvim.annotate import (
     resolve_host,
 )
 from workflow_nvim.errors import WorkflowError
+from workflow_nvim.options import NAMES as OPTION_NAMES
 from workflow_nvim.session import Session
 
 from tests.ollama_server import FakeOllama, Script, answer, endless_note, flood, free_port, split
@@ -729,7 +730,7 @@ def env(write, tmp_path: Path, blog_yaml) -> dict[str, Any]:
         OUTLINE_TEMPLATE, OUTLINE_TEMPLATE + "    annotate: |\n      Check that every point serves the topic.\n"
     )
     write("blog.yaml", yaml, tmp_path / "project")
-    return {"dirs": [["project", str(tmp_path / "project")]], "runs_dir": str(tmp_path / "runs")}
+    return {"dirs": [["project", str(tmp_path / "project")]], "options": {"runs_dir": str(tmp_path / "runs")}}
 
 
 @pytest.fixture
@@ -759,8 +760,10 @@ def annotation_done(messages: list[dict[str, Any]], request: int) -> dict[str, A
 
 
 def ask(session: Session, server: FakeOllama, **params: Any) -> dict[str, Any]:
-    defaults = {"buf": 3, "request": 1, "lines": TEXT, "host": server.url, "model": "tiny:latest"}
-    return session.handle("annotate", {**defaults, **params})
+    """:WorkflowAnnotate as the editor asks; the options among ``params`` (model, ...) go in ``options``."""
+    options = {"ollama_host": server.url, "model": "tiny:latest"}
+    options |= {k: params.pop(k) for k in list(params) if k in OPTION_NAMES}
+    return session.handle("annotate", {"buf": 3, "request": 1, "lines": TEXT, **params, "options": options})
 
 
 def outline_of_a_run(session: Session, env: dict[str, Any]) -> dict[str, Any]:
@@ -903,6 +906,24 @@ def test_an_annotation_failing_before_any_note_keeps_the_old_notes_file(session,
     assert (run.dir / "02-outline.notes.json").read_text(encoding="utf-8") == before
 
 
+def test_the_push_that_replaces_the_notes_shown_says_so_once(session, ollama, messages):
+    def pushes(request: int) -> list[dict[str, Any]]:
+        annotation_done(messages, request)
+        return [m["annotation"] for m in messages if m["annotation"]["request"] == request]
+
+    ollama.script = Script(chunks=split(answer(NOTES)))
+    ask(session, ollama, request=1)
+    first = pushes(1)
+    with_notes = [i for i, a in enumerate(first) if a["notes"]]
+    assert [i for i, a in enumerate(first) if a.get("replace")] == with_notes[:1]  # its first note
+    ollama.script = Script(chunks=[], fault="error", fault_after=0)
+    ask(session, ollama, request=2)
+    assert [a for a in pushes(2) if a.get("replace")] == []  # a failure before any note: the old ones stay
+    ollama.script = Script(chunks=split(answer([], "All good.")))
+    ask(session, ollama, request=3)
+    assert [a["done"] for a in pushes(3) if a.get("replace")] == [True]  # no note, but a good end
+
+
 def test_a_second_annotate_of_the_same_buffer_cancels_the_first(session, ollama, messages):
     ollama.script = Script(fault="stall")
     ask(session, ollama, request=1)
@@ -933,32 +954,41 @@ def test_the_cancelled_first_does_not_unregister_the_second(session, ollama, mes
 def test_annotate_cancel(session, ollama, messages):
     with pytest.raises(WorkflowError, match=r"^no annotation is running in this buffer$"):
         session.handle("annotate_cancel", {"buf": 3})
-    assert session.annotate_cancel({"buf": 3, "quiet": True}) == {}
+    assert session.cmd_annotate_cancel({"buf": 3, "quiet": True}) == {}
     ollama.script = Script(fault="stall")
     ask(session, ollama)
     assert ollama.answer_started.wait(WAIT)
-    assert session.annotate_cancel({"buf": 4, "quiet": True}) == {}  # another buffer's is not touched
-    assert session.annotate_cancel({"buf": 3, "quiet": True}) == {}
+    assert session.cmd_annotate_cancel({"buf": 4, "quiet": True}) == {}  # another buffer's is not touched
+    assert session.cmd_annotate_cancel({"buf": 3, "quiet": True}) == {}
     assert annotation_done(messages, 1)["cancelled"] is True
     assert ollama.client_closed.wait(WAIT)
     assert session.annotations == {}
 
 
 def test_models_lists_the_servers_models(session, ollama):
-    assert session.handle("models", {"host": ollama.url}) == {
+    assert session.handle("models", {"options": {"ollama_host": ollama.url, "model": "tiny"}}) == {
         "models": ["tiny:latest", "other:7b"],
         "remote": {},
         "host": ollama.url,
+        "model": "tiny",  # the options in effect, for the front's prompt
+        "allow_remote": False,
         "state": None,
     }
     bare = ollama.url.removeprefix("http://")
-    assert session.handle("models", {"host": bare})["models"] == ["tiny:latest", "other:7b"]
+    assert session.handle("models", {"options": {"ollama_host": bare}})["models"] == ["tiny:latest", "other:7b"]
+
+
+def test_models_of_an_empty_server_says_what_to_pull(session):
+    with FakeOllama(models=()) as empty:
+        r = session.handle("models", {"options": {"ollama_host": empty.url}})
+    assert (r["models"], r["model"]) == ([], "llama3.2")  # the default model
+    assert r["info"] == [f"the Ollama server at {empty.url} has no models: `ollama pull llama3.2`"]
 
 
 def test_models_without_a_server(session):
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(WorkflowError) as info:
-        session.handle("models", {"host": url})
+        session.handle("models", {"options": {"ollama_host": url}})
     assert str(info.value) == f"Ollama is not reachable at {url}: start it with `ollama serve`"
 
 

@@ -160,7 +160,7 @@ def test_log_and_export_read_a_run_outside_neovim(tmp_path, blog_yaml, write):
     project = tmp_path / "project"
     write("blog.yaml", blog_yaml, project)
     session = Session()
-    env = {"dirs": [["project", str(project)]], "runs_dir": str(tmp_path / "runs")}
+    env = {"dirs": [["project", str(project)]], "options": {"runs_dir": str(tmp_path / "runs")}}
     opened = session.handle("start", {**env, "args": ["blog"]})["open"]
     Path(opened["path"]).write_text("Cats\n", encoding="utf-8")
     run = session.run
@@ -207,7 +207,7 @@ def _exported_run(tmp_path: Path, write, blog_yaml: str, notes: str | None = Non
     project = tmp_path / "project"
     write("blog.yaml", blog_yaml, project)
     session = Session()
-    env = {"dirs": [["project", str(project)]], "runs_dir": str(tmp_path / "runs")}
+    env = {"dirs": [["project", str(project)]], "options": {"runs_dir": str(tmp_path / "runs")}}
     opened = session.handle("start", {**env, "args": ["blog"]})["open"]
     Path(opened["path"]).write_text("Cats\n", encoding="utf-8")
     run = session.run

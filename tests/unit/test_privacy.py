@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from workflow_nvim.annotate import Annotation, Progress, Request
 from workflow_nvim.errors import WorkflowError
+from workflow_nvim.options import NAMES as OPTION_NAMES
 from workflow_nvim.session import Session
 
 from tests.ollama_server import FakeOllama, Script, answer
@@ -65,8 +66,9 @@ def no_ollama_host_or_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def ask(session: Session, **params: Any) -> dict[str, Any]:
-    defaults = {"buf": 3, "request": 1, "lines": TEXT, "model": "tiny:latest"}
-    return session.handle("annotate", {**defaults, **params})
+    """:WorkflowAnnotate as the editor asks; the options among ``params`` (ollama_host, ...) go in ``options``."""
+    options = {"model": "tiny:latest"} | {k: params.pop(k) for k in list(params) if k in OPTION_NAMES}
+    return session.handle("annotate", {"buf": 3, "request": 1, "lines": TEXT, **params, "options": options})
 
 
 def done(messages: list[dict[str, Any]], request: int = 1) -> dict[str, Any]:
@@ -96,12 +98,12 @@ def refused(session: Session, **params: Any) -> str:
 
 def test_another_machine_in_the_option_is_refused_before_anything_is_sent(session, ollama):
     remote = ollama.url_by_name()
-    assert refused(session, host=remote) == f"not sent: 2130706433 is remote {ALLOW}"
+    assert refused(session, ollama_host=remote) == f"not sent: 2130706433 is remote {ALLOW}"
     assert ollama.requests == []
 
 
 def test_allow_remote_lets_text_go_to_another_machine_and_says_so(session, ollama, messages):
-    r = ask(session, host=ollama.url_by_name(), allow_remote=True)
+    r = ask(session, ollama_host=ollama.url_by_name(), allow_remote=True)
     assert r["info"] == ["sending to 2130706433 (remote; allowed by g:workflow.allow_remote)"]
     assert notes(messages) == [NOTE]
     assert len(ollama.chats()) == 1
@@ -114,12 +116,12 @@ def test_ollama_host_in_the_environment_is_consent_to_that_host(session, ollama,
     assert notes(messages) == [NOTE]
     # ... and to no other host
     with FakeOllama() as other:
-        assert refused(session, host=other.url_by_name(), request=2) == f"not sent: 2130706433 is remote {ALLOW}"
+        assert refused(session, ollama_host=other.url_by_name(), request=2) == f"not sent: 2130706433 is remote {ALLOW}"
         assert other.requests == []
 
 
 def test_a_unix_socket_is_no_ollama_host(session, ollama):
-    assert refused(session, host="unix:///run/ollama.sock", allow_remote=True) == (
+    assert refused(session, ollama_host="unix:///run/ollama.sock", allow_remote=True) == (
         "vim.g.workflow.ollama_host must be an http:// or https:// URL (Ollama listens on TCP), "
         "not unix:///run/ollama.sock"
     )
@@ -129,7 +131,7 @@ def test_a_proxy_in_the_environment_never_gets_text_meant_for_this_machine(sessi
     with FakeOllama() as proxy:
         for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
             monkeypatch.setenv(name, proxy.url)
-        ask(session, host=ollama.url)
+        ask(session, ollama_host=ollama.url)
         assert notes(messages) == [NOTE]
         assert proxy.requests == []
     assert len(ollama.chats()) == 1
@@ -139,27 +141,27 @@ def test_a_proxy_in_the_environment_never_gets_text_meant_for_this_machine(sessi
 
 
 def test_a_cloud_model_by_its_name_is_refused_before_anything_is_sent(session, ollama):
-    assert refused(session, host=ollama.url, model="gpt-oss:120b-cloud") == (
+    assert refused(session, ollama_host=ollama.url, model="gpt-oss:120b-cloud") == (
         f"not sent: gpt-oss:120b-cloud runs on ollama.com {ALLOW}"
     )
     assert ollama.requests == []
 
 
 def test_a_model_the_server_says_runs_elsewhere_is_refused_before_the_chat(session, ollama, messages):
-    ask(session, host=ollama.url, model="reviewer:latest")
+    ask(session, ollama_host=ollama.url, model="reviewer:latest")
     assert done(messages)["error"] == f"not sent: reviewer:latest runs on ollama.com {ALLOW}"
     assert [kind for kind, _ in ollama.requests] == ["show"]
     # asked once: the second time, the answer is remembered
-    ask(session, host=ollama.url, model="reviewer:latest", request=2)
+    ask(session, ollama_host=ollama.url, model="reviewer:latest", request=2)
     assert done(messages, 2)["error"] == f"not sent: reviewer:latest runs on ollama.com {ALLOW}"
     assert [kind for kind, _ in ollama.requests] == ["show"]
 
 
 def test_allow_remote_lets_a_cloud_model_have_the_text(session, ollama, messages):
-    r = ask(session, host=ollama.url, model="gpt-oss:120b-cloud", allow_remote=True)
+    r = ask(session, ollama_host=ollama.url, model="gpt-oss:120b-cloud", allow_remote=True)
     assert r["info"] == ["gpt-oss:120b-cloud runs on ollama.com (allowed by g:workflow.allow_remote)"]
     assert notes(messages) == [NOTE]
-    ask(session, host=ollama.url, model="reviewer:latest", allow_remote=True, request=2)
+    ask(session, ollama_host=ollama.url, model="reviewer:latest", allow_remote=True, request=2)
     assert notes(messages, 2) == [NOTE]
     assert [c["model"] for c in ollama.chats()] == ["gpt-oss:120b-cloud", "reviewer:latest"]
 
@@ -174,7 +176,7 @@ def test_the_annotation_itself_checks_the_model_before_its_chat(ollama):
 
 
 def test_models_says_which_run_elsewhere(session, ollama):
-    r = session.handle("models", {"host": ollama.url})
+    r = session.handle("models", {"options": {"ollama_host": ollama.url}})
     assert r["models"] == ["tiny:latest", "other:7b", "gpt-oss:120b-cloud", "reviewer:latest"]
     assert r["remote"] == {"gpt-oss:120b-cloud": "ollama.com", "reviewer:latest": "ollama.com"}
 
@@ -194,14 +196,14 @@ steps:
 def start(session: Session, write, tmp_path: Path, model: str) -> dict[str, Any]:
     project = tmp_path / "project"
     write("cloudy.yaml", CLOUDY.format(model=model), project)
-    env = {"dirs": [["project", str(project)]], "runs_dir": str(tmp_path / "runs")}
+    env = {"dirs": [["project", str(project)]], "options": {"runs_dir": str(tmp_path / "runs")}}
     run = session.handle("start", {**env, "args": ["cloudy"]})["open"]["run"]
     return {"run": run, "id": "a"}
 
 
 def test_a_workflows_model_is_named_before_the_text_is_sent(session, ollama, messages, write, tmp_path):
     here = start(session, write, tmp_path, "other:7b")
-    r = ask(session, host=ollama.url, buffer_step=here)
+    r = ask(session, ollama_host=ollama.url, buffer_step=here)
     assert r["info"] == ["this workflow asks for model other:7b (yours: tiny:latest)"]
     done(messages)
     assert [c["model"] for c in ollama.chats()] == ["other:7b"]
@@ -211,7 +213,7 @@ def test_a_workflows_model_is_named_before_the_text_is_sent(session, ollama, mes
 def test_a_workflows_model_never_grants_consent(session, ollama, messages, write, tmp_path, model):
     here = start(session, write, tmp_path, model)
     try:
-        ask(session, host=ollama.url, buffer_step=here)
+        ask(session, ollama_host=ollama.url, buffer_step=here)
     except WorkflowError as e:
         error = str(e)
     else:
@@ -231,11 +233,11 @@ def test_a_project_workflow_that_shadows_the_persons_own_says_so_at_start(sessio
     write("theirs.yaml", CLOUDY.format(model="tiny"), bundled)
     write("theirs.yaml", CLOUDY.format(model="tiny"), project)
     dirs = [["project", str(project)], ["user", str(user)], ["bundled", str(bundled)]]
-    env = {"dirs": dirs, "runs_dir": str(tmp_path / "runs")}
+    env = {"dirs": dirs, "options": {"runs_dir": str(tmp_path / "runs")}}
     r = session.handle("start", {**env, "args": ["cloudy"]})
     assert r["info"][1] == [
         f"this project's project/cloudy.yaml replaces your {user / 'cloudy.yaml'}",
-        "WarningMsg",
+        "warning",
     ]
     assert len(session.handle("start", {**env, "args": ["mine"]})["info"]) == 1  # the person's own
     assert len(session.handle("start", {**env, "args": ["theirs"]})["info"]) == 1  # a bundled one

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import os
 import signal
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import workflow_nvim
+from workflow_nvim import protocol
 from workflow_nvim.errors import WorkflowError
 from workflow_nvim.run import Run
 from workflow_nvim.session import Session
@@ -31,7 +33,7 @@ def env(write, tmp_path: Path, blog_yaml) -> dict[str, Any]:
     write("notes.yaml", "title: Notes\nsteps:\n  - id: note\n    title: Note\n    instructions: Write.\n", bundled)
     return {
         "dirs": [["project", str(project)], ["bundled", str(bundled)]],
-        "runs_dir": str(tmp_path / "runs"),
+        "options": {"runs_dir": str(tmp_path / "runs")},
     }
 
 
@@ -55,25 +57,10 @@ def error(session: Session, env: dict[str, Any], command: str, *args: str, **ext
     return message
 
 
-def test_commands(session):
-    assert session.commands == [
-        "start",
-        "next",
-        "prev",
-        "goto",
-        "status",
-        "list",
-        "stop",
-        "revert",
-        "log",
-        "show",
-        "runs",
-        "resume",
-        "wait",
-        "annotate",
-        "annotate_cancel",
-        "models",
-    ]
+def test_the_server_handles_the_protocols_commands_and_no_others(session):
+    handled = {c.name for c in protocol.COMMANDS if c.name not in protocol.FRONT_ONLY} | set(protocol.INTERNAL)
+    assert sorted(session.commands) == sorted(handled)
+    assert [name for name in vars(Session) if not name.startswith("__") and name in dir(builtins)] == []
 
 
 def test_start_opens_the_first_step(session, env):
@@ -83,7 +70,7 @@ def test_start_opens_the_first_step(session, env):
     path = Path(r["open"]["path"])
     assert path == run.dir / "01-topic.md"
     assert path.read_text(encoding="utf-8") == "# Topic\n"
-    assert path.parent.parent == Path(env["runs_dir"])
+    assert path.parent.parent == Path(env["options"]["runs_dir"])
     assert r["open"] == {
         "path": str(path),
         "scratch": str(run.dir / ".git" / "workflow-tmp"),  # where the editor's saves write first
@@ -230,9 +217,9 @@ def test_list_shows_valid_broken_and_shadowed_workflows(session, env, write, tmp
         [
             f"  {broken}:5:5: unknown key 'intructions', did you mean 'instructions'? "
             "(keys of step 1: id, title, instructions, template, filetype, annotate, model)",
-            "ErrorMsg",
+            "error",
         ],
-        [f"  {broken}:3:5: step 1 is missing the required key 'instructions'", "ErrorMsg"],
+        [f"  {broken}:3:5: step 1 is missing the required key 'instructions'", "error"],
         f"notes            Notes  (1 step, bundled: {bundled / 'notes.yaml'})",
     ]
 
@@ -300,19 +287,32 @@ def test_start_broken_workflow_reports_its_first_problem(session, env, write, tm
     assert message.endswith(" (and 1 more)")
 
 
-@pytest.mark.parametrize(
-    ("runs_dir", "shown"),
-    [("relative/runs", "relative/runs"), ("", "."), (None, ".")],
-)
-def test_start_needs_an_absolute_runs_dir(session, env, runs_dir, shown):
-    message = error(session, {**env, "runs_dir": runs_dir}, "start", "blog")
-    assert message == f"vim.g.workflow.runs_dir must be an absolute path, got '{shown}'"
+def with_options(env: dict[str, Any], **options: Any) -> dict[str, Any]:
+    """``env`` with these options set as the person would (None: not set at all)."""
+    merged = {**env["options"], **options}
+    return {**env, "options": {k: v for k, v in merged.items() if v is not None}}
+
+
+def test_the_runs_dir_defaults_to_the_editors_data_directory(session, env, tmp_path):
+    r = call(session, {**with_options(env, runs_dir=None), "data_dir": str(tmp_path / "data")}, "start", "blog")
+    assert Path(r["open"]["path"]).parent.parent == tmp_path / "data" / "workflow" / "runs"
+
+
+def test_a_relative_runs_dir_is_under_the_editors_directory(session, env, tmp_path):
+    r = call(session, {**with_options(env, runs_dir="relative/runs"), "cwd": str(tmp_path / "here")}, "start", "blog")
+    assert Path(r["open"]["path"]).parent.parent == tmp_path / "here" / "relative" / "runs"
+
+
+@pytest.mark.parametrize("runs_dir", ["", None])
+def test_start_without_a_runs_dir_nor_a_data_directory_says_what_to_set(session, env, runs_dir):
+    message = error(session, with_options(env, runs_dir=runs_dir), "start", "blog")
+    assert message == "no runs directory: set vim.g.workflow.runs_dir"
     assert session.run is None
 
 
 def test_start_expands_a_home_relative_runs_dir(session, env, monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    r = call(session, {**env, "runs_dir": "~/runs"}, "start", "blog")
+    r = call(session, with_options(env, runs_dir="~/runs"), "start", "blog")
     assert Path(r["open"]["path"]).parent.parent == tmp_path / "home" / "runs"
 
 
@@ -381,11 +381,26 @@ def test_log_lists_the_runs_commits_newest_first(session, env, git):
     first = log["entries"][0]
     assert first["short"] == hashes[0][:7]
     assert first["total"] == 3
+    # The lines a front shows, written here once (the command line's log shows the same).
+    assert log["header"] == f"Write a blog post, run {run.id}: 2 commits"
+    dates = [e.date[:16].replace("T", " ") for e in reversed(run.entries)]
+    assert [e["line"] for e in log["entries"]] == [
+        f"{hashes[0][:7]}  {dates[0]}  1/3 Pick a topic (revised)",
+        f"{hashes[1][:7]}  {dates[1]}  1/3 Pick a topic",
+    ]
+    assert "empty" not in log
     assert log["steps"]["topic"] == {
         "title": "Pick a topic",
         "file": str(run.dir / "01-topic.md"),
         "filetype": "markdown",
     }
+
+
+def test_the_log_of_a_run_without_commits_says_how_to_make_one(session, env):
+    run_id = call(session, env, "start", "blog")["open"]["run"]
+    log = call(session, env, "log")["log"]
+    assert (log["header"], log["entries"]) == (f"Write a blog post, run {run_id}: 0 commits", [])
+    assert log["empty"] == "no step completed yet: :WorkflowNext commits the current step"
 
 
 def test_show_gives_a_steps_text_at_a_commit_or_the_commits_diff(session, env, git):
@@ -414,7 +429,7 @@ def test_show_gives_a_steps_text_at_a_commit_or_the_commits_diff(session, env, g
 def test_runs_lists_the_unfinished_runs_newest_first(session, env, git, blog_yaml, tmp_path):
     call(session, env, "start", "notes")
     call(session, env, "next")  # notes has one step: finished, so not listed
-    runs = Path(env["runs_dir"])
+    runs = Path(env["options"]["runs_dir"])
     blog = load_workflow(tmp_path / "project" / "blog.yaml")
     now = dt.datetime(2024, 3, 5, 14, 7, 9)
     started = [Run.start(blog, runs, now) for _ in range(3)]
@@ -438,6 +453,14 @@ def test_runs_lists_the_unfinished_runs_newest_first(session, env, git, blog_yam
     assert (r["runs"][2]["workflow"], r["runs"][2]["title"]) == ("blog", "Write a blog post")
     assert r["runs"][2]["dir"] == str(runs / first)
     assert r["problems"] == [f"20240101-000000-blog: {lost} is not in a git repository: is it a run directory?"]
+    assert r["warning"] == f"1 run directory could not be read ({r['problems'][0]})"
+    assert "info" not in r
+
+
+def test_runs_says_where_it_looked_when_there_is_none(session, env):
+    r = call(session, env, "runs")
+    assert (r["runs"], r["info"]) == ([], [f"no unfinished runs in {env['options']['runs_dir']}"])
+    assert "warning" not in r
 
 
 def test_resume_reopens_a_run_at_its_first_step_not_done(session, env):
@@ -452,9 +475,9 @@ def test_resume_reopens_a_run_at_its_first_step_not_done(session, env):
     assert r["open"]["instructions"] == ["Outline the post about Cats."]
     assert r["state"]["run"] == run_id
     # by absolute path too
-    assert call(fresh, env, "resume", str(Path(env["runs_dir"]) / run_id))["state"]["run"] == run_id
+    assert call(fresh, env, "resume", str(Path(env["options"]["runs_dir"]) / run_id))["state"]["run"] == run_id
     assert error(fresh, env, "resume", "20990101-000000-blog") == (
-        f"no run '20990101-000000-blog' in {env['runs_dir']}: :WorkflowResume without an argument lists them"
+        f"no run '20990101-000000-blog' in {env['options']['runs_dir']}: :WorkflowResume without an argument lists them"
     )
 
 
@@ -681,7 +704,7 @@ def test_a_run_whose_editor_quit_before_its_git_init_gets_its_repository_at_resu
     # can cut it off. Listing runs must not make repositories; resuming the run does.
     notes: list[dict[str, Any]] = []
     session = Session(notify=notes.append)
-    runs = Path(env["runs_dir"])
+    runs = Path(env["options"]["runs_dir"])
     workflow = load_workflow(Path(env["dirs"][0][1]) / "blog.yaml")
     run = Run.start(workflow, runs, lazy=True)  # as the editor starts it, before the background job
     (run.dir / "01-topic.md").write_text("Cats\n", encoding="utf-8")
@@ -706,6 +729,6 @@ def test_list_shows_a_few_problems_of_a_file_that_has_thousands(session, env, wr
     alias = "alias '*s': workflows do not allow YAML aliases, write the value out"
     uses = hostile.alias_bomb().count("*s")
     assert info[at + 1 : at + 7] == [
-        *([f"  {bomb}:{line}:5: {alias}", "ErrorMsg"] for line in range(4, 9)),
-        [f"  and {uses - 5} more problems", "ErrorMsg"],
+        *([f"  {bomb}:{line}:5: {alias}", "error"] for line in range(4, 9)),
+        [f"  and {uses - 5} more problems", "error"],
     ]

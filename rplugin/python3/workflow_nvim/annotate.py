@@ -27,9 +27,8 @@ from typing import Any
 from .destination import DEFAULT_HOST as DEFAULT_HOST
 from .destination import destination, is_loopback, model_refusal, remote_host, runs_on
 from .errors import WorkflowError
+from .options import DEFAULT_FIRST_TOKEN_TIMEOUT
 
-DEFAULT_MODEL = "llama3.2"
-DEFAULT_FIRST_TOKEN_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 2.0
 DEFAULT_CONTEXT = 4096  # tokens, when the server does not say
 CHARS_PER_TOKEN = 3.5  # a cautious estimate for English and code

@@ -9,10 +9,12 @@ A broken file never hides or breaks the others: it is listed with its problems.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import WorkflowError
+from .options import expand
 from .spec import NAME_RE, Problem, Workflow, WorkflowInvalid, did_you_mean, load_workflow
 
 SUFFIXES = (".yaml", ".yml")
@@ -44,9 +46,7 @@ class Entry:
         return self.workflow is not None
 
 
-def default_dirs(
-    cwd: Path | None = None, config_dir: Path | None = None, extra: list[str] | None = None
-) -> list[SearchDir]:
+def default_dirs(cwd: Path | None = None, config_dir: Path | None = None, extra: Iterable[str] = ()) -> list[SearchDir]:
     """Where workflows are searched, nearest first: the project's ``.workflows/`` (under ``cwd``),
     the person's own (``config_dir``/workflows, the editor's configuration directory: Neovim's
     ``stdpath('config')``, found from $XDG_CONFIG_HOME and $NVIM_APPNAME when not given), the
@@ -56,9 +56,7 @@ def default_dirs(
         config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
         config_dir = config_home / (os.environ.get("NVIM_APPNAME") or "nvim")
     dirs = [SearchDir("project", cwd / ".workflows"), SearchDir("user", config_dir / "workflows")]
-    for p in extra or []:
-        path = Path(os.path.expandvars(p)).expanduser()
-        dirs.append(SearchDir("path", Path(os.path.normpath(cwd / path))))
+    dirs += [SearchDir("path", expand(p, cwd)) for p in extra]
     dirs.append(SearchDir("bundled", BUNDLED_DIR))
     return dirs
 

@@ -66,9 +66,6 @@ def list_workflows(dirs: list[SearchDir], as_json: bool) -> int:
     return 0 if all(e.ok for e in entries) else 1
 
 
-KIND_LABEL = {"step": "", "revert": "back to ", "saved": "kept unfinished "}
-
-
 def show_log(run_dir: str) -> int:
     """Print a run's history, newest first: hash, date, step, title, revised."""
     from .run import Run
@@ -79,11 +76,7 @@ def show_log(run_dir: str) -> int:
         done = f"{len(run.completed)}/{len(run.workflow.steps)} done"
         print(f"{run.workflow.title} ({run.workflow.name}), run {run.id}: {done}")
         for e in reversed(run.entries):
-            revised = " (revised)" if e.revised else ""
-            title = titles.get(e.step_id, e.step_id)
-            print(
-                f"{e.short}  {e.date[:16].replace('T', ' ')}  {KIND_LABEL[e.kind]}{e.index}/{e.total} {title}{revised}"
-            )
+            print(e.line(titles.get(e.step_id, e.step_id)))
     finally:
         run.close()
     return 0

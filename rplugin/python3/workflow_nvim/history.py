@@ -105,6 +105,15 @@ class Entry:
     revised: bool = False
     from_subject: bool = False  # its trailers were gone (a commit-msg hook): read from the subject
 
+    def line(self, title: str) -> str:
+        """The entry as a log shows it: hash, date, what happened to step ``title``."""
+        revised = " (revised)" if self.revised else ""
+        when = self.date[:16].replace("T", " ")
+        return f"{self.short}  {when}  {KIND_LABEL[self.kind]}{self.index}/{self.total} {title}{revised}"
+
+
+KIND_LABEL = {"step": "", "revert": "back to ", "saved": "kept unfinished "}
+
 
 @dataclass
 class History:

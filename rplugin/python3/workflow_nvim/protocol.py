@@ -32,7 +32,7 @@ Responses carry meaning, never an editor's words: ``error``, ``warning`` and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, Union
 
 # Bumped on every change a front must know of: a field renamed or removed, a method added.
 PROTOCOL = 1
@@ -63,25 +63,28 @@ class Params(TypedDict, total=False):
     """What every command carries: where to look, and which run and buffer the person is in."""
 
     args: list[str]  # the command's arguments
+    options: dict[str, Any]  # vim.g.workflow as the person set it: options.py applies the defaults
     cwd: str  # the editor's working directory (a project's .workflows/ is found there)
     config_dir: str  # the person's own workflows live in CONFIG_DIR/workflows
-    paths: list[str]  # vim.g.workflow.paths
+    data_dir: str  # the runs live in DATA_DIR/workflow/runs unless options.runs_dir says otherwise
     dirs: list[list[str]]  # [kind, path] search directories, nearest first (derived from the above when absent)
-    runs_dir: str
     log_file: str
     buffer_step: dict[str, Any]  # {run, id} of the step buffer the command was given in
     run_dir: str  # the run the front shows: a restarted server reopens it from git
     editor_pid: int  # the editor that holds the run's lock
-    options: dict[str, Any]  # vim.g.workflow as the person set it (the server applies the defaults)
     # per command
-    buf: int
-    request: int
-    timeout: float
-    quiet: bool
-    text: list[str]
-    first: int
-    last: int
-    name: str
+    buf: int  # annotate, annotate_cancel: the buffer
+    request: int  # annotate: the front's number for it, in every push of its progress
+    lines: list[str]  # annotate: the text
+    first_line: int  # annotate: the number of its first line in the buffer
+    quiet: bool  # annotate_cancel: no message, nor an error when none runs
+    timeout: float  # wait: how long, at most
+
+
+Severity = Literal["error", "warning", "info"]
+
+# A line for the person: plain, or [text, Severity] (the front picks the colour for what it means).
+Line = Union[str, list[str]]
 
 
 class StepOpen(TypedDict, total=False):
@@ -107,7 +110,7 @@ class Response(TypedDict, total=False):
     error: str  # what went wrong and what to do: one line
     restart: bool  # the server cannot go on: the front stops it (the next command starts another)
     warning: str
-    info: list[str]  # lines to say, in order
+    info: list[Line]  # lines to say, in order
     open: StepOpen  # a step to open
     state: dict[str, Any] | None  # the run, as WorkflowState() returns it (None: no run)
     stopped: str  # the run that was stopped: close its buffers
@@ -132,6 +135,7 @@ class AnnotationProgress(TypedDict, total=False):
     buf: int
     request: int
     notes: list[dict[str, Any]]  # {line, severity, note}: new since the last push
+    replace: bool  # set once, on the push whose notes take the place of those shown before
     tokens: int  # chunks of the answer so far
     done: bool
     cancelled: bool
@@ -150,7 +154,7 @@ class Push(TypedDict, total=False):
     annotation: AnnotationProgress
     committed: str
     error: str
-    info: list[str]
+    info: list[Line]
     events: list[dict[str, Any]]
     state: dict[str, Any] | None
 
@@ -168,12 +172,12 @@ class Command:
     most: int  # -1: any number (free text)
     complete: Completion  # what <Tab> offers for the argument
     what: str  # the argument, for messages ("a workflow name")
-    description: str
+    desc: str  # one line, for :command and menus
     needs_run: bool = True  # False: works on any buffer, without a run (saves no step buffer)
     takes_range: bool = False
 
 
-# The table a front mirrors (plugin/workflow.lua; a test proves they agree).
+# The table a front mirrors (lua/workflow/commands.lua; tests/e2e/test_agreement.py proves they agree).
 COMMANDS: tuple[Command, ...] = (
     Command("start", "WorkflowStart", 1, 1, "workflows", "a workflow name", "Start a workflow by name"),
     Command("next", "WorkflowNext", 0, 0, "", "", "Complete the current step and open the next"),
@@ -225,6 +229,9 @@ BY_NAME = {c.name: c for c in COMMANDS}
 
 # Requests that are not commands but the front's own business (never typed by a person).
 INTERNAL = ("wait", "show", "runs", "annotate_cancel")
+
+# Commands the front carries out alone: the server has no handler for them.
+FRONT_ONLY = ("annotate_clear", "install")
 
 Method = Literal["hello", "command", "complete"]
 METHODS: tuple[str, ...] = ("hello", "command", "complete")

@@ -54,13 +54,23 @@ def new_run_id(name: str, now: _dt.datetime, n: int = 1) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{name}" if n == 1 else f"{now:%Y%m%d-%H%M%S}-{n}-{name}"
 
 
-RUN_ID_RE = re.compile(r"(\d{8}-\d{6})-(?:\d+-)?([a-z][a-z0-9_-]*)\Z")
+RUN_ID_RE = re.compile(r"(\d{8}-\d{6})-(?:(\d+)-)?([a-z][a-z0-9_-]*)\Z")
 
 
 def workflow_name(run_id: str) -> str | None:
     """The workflow name in a run id, or None if it is not a run id."""
     m = RUN_ID_RE.match(run_id)
-    return m[2] if m else None
+    return m[3] if m else None
+
+
+def run_dirs(runs_dir: Path) -> list[Path]:
+    """The directories in ``runs_dir`` named as runs, newest first: by start second, then the n-th run
+    started in that second ([] when ``runs_dir`` cannot be read)."""
+    try:
+        found = [(m, d) for d in runs_dir.iterdir() if (m := RUN_ID_RE.match(d.name)) and d.is_dir()]
+    except OSError:
+        return []
+    return [d for m, d in sorted(found, key=lambda f: (f[0][1], int(f[0][2] or 1), f[1].name), reverse=True)]
 
 
 @dataclass(frozen=True)

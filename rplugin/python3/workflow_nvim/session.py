@@ -8,31 +8,22 @@ command can be tested without an editor.
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import importlib.util
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Any, Callable
 
 from . import dependencies
-from .annotate import (
-    DEFAULT_FIRST_TOKEN_TIMEOUT,
-    DEFAULT_MODEL,
-    MAX_NOTES,
-    Annotation,
-    Progress,
-    Request,
-    list_models,
-)
+from .annotate import MAX_NOTES, Annotation, Progress, Request, list_models
 from .background import Worker
 from .catalog import Catalog, SearchDir, default_dirs
 from .destination import ALLOW_OPTION, destination, model_refusal, runs_on
 from .errors import WorkflowError
 from .history import CommitRefused
-from .run import SNAPSHOT_NAME, PendingCommit, Run, workflow_name
+from .options import Options
+from .run import SNAPSHOT_NAME, PendingCommit, Run, run_dirs
 from .scratch import scratch_dir, write_atomic
 from .spec import Step, count
 
@@ -52,12 +43,6 @@ def tilde(path: Path | str) -> str:
     return "~" + text[len(home) :] if home != "/" and (text == home or text.startswith(home + "/")) else text
 
 
-def _started(d: Path) -> tuple[str, int, str]:
-    """Sort key of a run directory: its start second, then N of the N-th run started in that second."""
-    m = re.match(r"(\d{8}-\d{6})-(\d+)-", d.name)
-    return (m[1], int(m[2]), d.name) if m else (d.name[:15], 1, d.name)
-
-
 class Session:
     """The state of one editor: at most one active run."""
 
@@ -68,23 +53,9 @@ class Session:
         self.run: Run | None = None
         self.notify = notify
         self._worker = Worker() if notify else None
+        # The handlers are the cmd_ methods: protocol.COMMANDS less FRONT_ONLY, and protocol.INTERNAL.
         self._commands: dict[str, Callable[[dict[str, Any]], Response]] = {
-            "start": self.start,
-            "next": self.next,
-            "prev": self.prev,
-            "goto": self.goto,
-            "status": self.status,
-            "list": self.list,
-            "stop": self.stop,
-            "revert": self.revert,
-            "log": self.log,
-            "show": self.show,
-            "runs": self.runs,
-            "resume": self.resume,
-            "wait": self.wait,
-            "annotate": self.annotate,
-            "annotate_cancel": self.annotate_cancel,
-            "models": self.models,
+            name.removeprefix("cmd_"): getattr(self, name) for name in vars(Session) if name.startswith("cmd_")
         }
         self.annotations: dict[int, Annotation] = {}  # buffer number -> the running one
 
@@ -129,7 +100,7 @@ class Session:
             return [SearchDir(kind, Path(path)) for kind, path in params.get("dirs") or []]
         cwd = params.get("cwd")
         config_dir = params.get("config_dir")
-        paths = [str(p) for p in params.get("paths") or [] if isinstance(p, str)]
+        paths = Options.of(params).paths
         return default_dirs(Path(str(cwd)) if cwd else None, Path(str(config_dir)) if config_dir else None, paths)
 
     @staticmethod
@@ -164,10 +135,11 @@ class Session:
         self.run = run
         return stopped
 
-    def _runs_dir(self, params: dict[str, Any]) -> Path:
-        runs_dir = Path(str(params.get("runs_dir") or "")).expanduser()
-        if not str(params.get("runs_dir") or "") or not runs_dir.is_absolute():
-            raise WorkflowError(f"vim.g.workflow.runs_dir must be an absolute path, got '{runs_dir}'")
+    @staticmethod
+    def _runs_dir(params: dict[str, Any]) -> Path:
+        runs_dir = Options.of(params).runs_dir
+        if runs_dir is None:
+            raise WorkflowError("no runs directory: set vim.g.workflow.runs_dir")
         return runs_dir
 
     def _current(self, run: Run, params: dict[str, Any]) -> Step:
@@ -206,7 +178,7 @@ class Session:
 
     # -- commands ------------------------------------------------------------
 
-    def start(self, params: dict[str, Any]) -> Response:
+    def cmd_start(self, params: dict[str, Any]) -> Response:
         name = self._arg(params, "workflow name", ":WorkflowStart")
         workflow = self.catalog.find(self._dirs(params), name)
         runs_dir = self._runs_dir(params)
@@ -225,7 +197,7 @@ class Session:
             response["stopped"] = previous.id
         shadowed = self._shadowed_by_project(params, name)
         if shadowed:
-            response["info"].append([shadowed, "WarningMsg"])
+            response["info"].append([shadowed, "warning"])
         run = self.run
         response["events"] = [
             {
@@ -251,7 +223,7 @@ class Session:
         project, path = files[0]
         return f"this project's {path.relative_to(project.path.parent)} replaces your {tilde(yours[0])}"
 
-    def next(self, params: dict[str, Any]) -> Response:
+    def cmd_next(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         here = params.get("buffer_step")
         if not (isinstance(here, dict) and here.get("run") == run.id):
@@ -285,19 +257,19 @@ class Session:
             response["events"] = events
         return response
 
-    def prev(self, params: dict[str, Any]) -> Response:
+    def cmd_prev(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         step = self._current(run, params)
         if step.index == 1:
             raise WorkflowError("already at the first step")
         return self._open(run, run.workflow.steps[step.index - 2])
 
-    def goto(self, params: dict[str, Any]) -> Response:
+    def cmd_goto(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         key = self._arg(params, "step id or number", ":WorkflowGoto")
         return self._open(run, run.workflow.step(key))
 
-    def status(self, params: dict[str, Any]) -> Response:
+    def cmd_status(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         wf = run.workflow
         lines = [f"{wf.title} ({wf.name}), run {run.id}", f"  {run.dir}"]
@@ -309,7 +281,7 @@ class Session:
         lines.append(f"{done}/{len(wf.steps)} done" + (", finished" if run.finished else ""))
         return {"info": lines}
 
-    def list(self, params: dict[str, Any]) -> Response:
+    def cmd_list(self, params: dict[str, Any]) -> Response:
         entries = self.catalog.entries(self._dirs(params))
         if not entries:
             where = ", ".join(str(d.path) for d in self._dirs(params))
@@ -324,20 +296,20 @@ class Session:
                 lines.append(f"{e.name:<16} INVALID  ({e.kind}: {e.path})")
                 # A few per file, so that the list stays a list (:checkhealth shows a hundred).
                 shown = e.problems[:LIST_PROBLEMS] if e.problem_count > LIST_PROBLEMS + 1 else e.problems
-                lines += [[f"  {p}", "ErrorMsg"] for p in shown]
+                lines += [[f"  {p}", "error"] for p in shown]
                 if e.problem_count > len(shown):
-                    lines.append([f"  and {count(e.problem_count - len(shown), 'more problem')}", "ErrorMsg"])
+                    lines.append([f"  and {count(e.problem_count - len(shown), 'more problem')}", "error"])
             lines += [f"{'':<16} shadows {p}" for p in e.shadowed]
         return {"info": lines}
 
-    def stop(self, params: dict[str, Any]) -> Response:
+    def cmd_stop(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         self._switch(None, params)
         return {"info": [f"run {run.id} stopped; its files stay in {tilde(run.dir)}"], "stopped": run.id}
 
     # -- history -------------------------------------------------------------
 
-    def revert(self, params: dict[str, Any]) -> Response:
+    def cmd_revert(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         target = run.workflow.step(self._arg(params, "step id or number", ":WorkflowRevert"))
         if target.id not in run.completed:
@@ -347,8 +319,9 @@ class Session:
         response["removed"] = [str(p) for p in removed]
         return response
 
-    def log(self, params: dict[str, Any]) -> Response:
+    def cmd_log(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
+        titles = {s.id: s.title for s in run.workflow.steps}
         # Each entry is small (a long history is thousands of them); the steps are sent once.
         entries = [
             {
@@ -360,15 +333,24 @@ class Session:
                 "total": e.total,
                 "id": e.step_id,
                 "revised": e.revised,
+                "line": e.line(titles.get(e.step_id, e.step_id)),
             }
             for e in reversed(run.entries)
         ]
         steps = {s.id: {"title": s.title, "file": str(run.path(s)), "filetype": s.filetype} for s in run.workflow.steps}
-        return {
-            "log": {"run": run.id, "title": run.workflow.title, "dir": str(run.dir), "entries": entries, "steps": steps}
+        log: dict[str, Any] = {
+            "run": run.id,
+            "title": run.workflow.title,
+            "dir": str(run.dir),
+            "header": f"{run.workflow.title}, run {run.id}: {count(len(entries), 'commit')}",
+            "entries": entries,
+            "steps": steps,
         }
+        if not entries:
+            log["empty"] = "no step completed yet: :WorkflowNext commits the current step"
+        return {"log": log}
 
-    def show(self, params: dict[str, Any]) -> Response:
+    def cmd_show(self, params: dict[str, Any]) -> Response:
         """The text of a step file at a commit (args: hash, file), or the commit's diff (args: hash, file, 'diff')."""
         run = self._active(params)
         args = [str(a) for a in params.get("args") or []]
@@ -379,17 +361,13 @@ class Session:
             return {"text": run.repo.diff(commit, file if args[1] else None)}
         return {"text": run.repo.show(commit, file)}
 
-    def runs(self, params: dict[str, Any]) -> Response:
+    def cmd_runs(self, params: dict[str, Any]) -> Response:
         """The unfinished runs under runs_dir, newest first."""
         runs_dir = self._runs_dir(params)
         found = []
-        try:
-            candidates = sorted((d for d in runs_dir.iterdir() if d.is_dir()), key=_started, reverse=True)
-        except OSError:
-            candidates = []
         problems = []
-        for d in candidates:
-            if workflow_name(d.name) is None or not (d / SNAPSHOT_NAME).is_file():
+        for d in run_dirs(runs_dir):
+            if not (d / SNAPSHOT_NAME).is_file():
                 continue
             try:
                 run = Run.open(d, self.catalog)
@@ -413,9 +391,15 @@ class Session:
                     )
             finally:
                 run.repo.close()
-        return {"runs": found, "problems": problems}
+        response: Response = {"runs": found, "problems": problems}
+        if problems:
+            what = "1 run directory" if len(problems) == 1 else f"{len(problems)} run directories"
+            response["warning"] = f"{what} could not be read ({problems[0]}{', ...' if len(problems) > 1 else ''})"
+        if not found:
+            response["info"] = [f"no unfinished runs in {tilde(runs_dir)}"]
+        return response
 
-    def resume(self, params: dict[str, Any]) -> Response:
+    def cmd_resume(self, params: dict[str, Any]) -> Response:
         key = self._arg(params, "run id", ":WorkflowResume")
         runs_dir = self._runs_dir(params)
         directory = Path(key) if Path(key).is_absolute() else runs_dir / key
@@ -430,29 +414,25 @@ class Session:
             note += f"; it is open in another Neovim ({run.held_by.describe()}), so it is read-only here"
         return self._open(run, step, note)
 
-    def complete(self, kind: str, arglead: str, params: dict[str, Any]) -> builtins.list[str]:
+    def complete(self, kind: str, arglead: str, params: dict[str, Any]) -> list[str]:
         """What <Tab> offers for an argument of completion ``kind`` (protocol.Command.complete)."""
         if kind == "workflows":
             names = sorted({e.name for e in self.catalog.entries(self._dirs(params))})
         elif kind == "steps":
             names = self._step_keys(str((params.get("args") or [""])[0]), params)
         elif kind == "runs":
-            try:
-                dirs = sorted((d for d in self._runs_dir(params).iterdir() if d.is_dir()), key=_started, reverse=True)
-            except OSError:
-                return []
-            names = [d.name for d in dirs if workflow_name(d.name)]
+            return [d.name for d in run_dirs(self._runs_dir(params)) if d.name.startswith(arglead)]
         else:
             return []
         return [n for n in names if n.startswith(arglead)]
 
-    def _step_keys(self, command: str, params: dict[str, Any]) -> builtins.list[str]:
+    def _step_keys(self, command: str, params: dict[str, Any]) -> list[str]:
         """Step ids and numbers, in step order, that ``command`` accepts now: for goto the steps done
         and the first not done, for revert the steps done."""
         if self.run is None and not params.get("run_dir"):
             return []
         run = self._active(params)
-        keys: builtins.list[str] = []
+        keys: list[str] = []
         for s in run.workflow.steps:
             done = s.id in run.completed
             if done or command != "revert":
@@ -461,7 +441,7 @@ class Session:
                 break
         return keys
 
-    def wait(self, params: dict[str, Any]) -> Response:
+    def cmd_wait(self, params: dict[str, Any]) -> Response:
         """Nothing but the wait for pending commits that every command does (for scripts and tests)."""
         return {"idle": True}
 
@@ -498,7 +478,7 @@ class Session:
 
     # -- annotation ----------------------------------------------------------
 
-    def annotate(self, params: dict[str, Any]) -> Response:
+    def cmd_annotate(self, params: dict[str, Any]) -> Response:
         """Start annotating a buffer's text in the background; progress comes through notify."""
         if self.notify is None:
             raise WorkflowError("annotation needs an editor to report to")
@@ -528,11 +508,12 @@ class Session:
             req.step_annotate = step.annotate
             req.earlier = [(s.title, run.text(s)) for s in run.workflow.steps[: step.index - 1]]
             step_model = step.model or run.workflow.model
-        yours = str(params.get("model") or "") or DEFAULT_MODEL
+        options = Options.of(params)
+        yours = options.model
         model = step_model or yours
         # Only the person's own configuration says where their text may go; a workflow's model: never does.
-        allow_remote = params.get("allow_remote") is True
-        where = destination(str(params.get("host") or "") or None, allow_remote)
+        allow_remote = options.allow_remote
+        where = destination(options.ollama_host, allow_remote)
         refusal = where.refusal() or model_refusal(model, "", allow_remote)
         if refusal:
             raise WorkflowError(refusal)
@@ -546,23 +527,34 @@ class Session:
         request_id = int(params.get("request") or 0)
         notes_file = run.notes_path(step) if run is not None and step is not None else None
         collected: list[dict[str, Any]] = []
+        replaced = False
         notify = self.notify
 
         def report(p: Progress) -> None:
+            nonlocal replaced
             collected.extend(n.to_dict() for n in p.notes[: MAX_NOTES - len(collected)])
-            # The file says what the screen shows: a new answer replaces the notes once it brings
-            # one (or ends well); a failure or cancel before any note leaves the old ones.
-            if p.done and notes_file is not None and (collected or not (p.cancelled or p.error)):
+            # A new answer replaces the notes (on the screen, and in the file) once it brings one,
+            # or ends well; a failure or cancel before any note leaves the old ones.
+            replace = not replaced and bool(p.notes or (p.done and not (p.cancelled or p.error)))
+            replaced = replaced or replace
+            if p.done and notes_file is not None and replaced:
                 self._save_notes(notes_file, model, collected, p)
             if p.done and self.annotations.get(buf) is annotation:
                 del self.annotations[buf]
-            notify({"annotation": {"buf": buf, "request": request_id, **_progress_dict(p)}})
+            progress = {
+                "buf": buf,
+                "request": request_id,
+                **_progress_dict(p),
+                **({"replace": True} if replace else {}),
+            }
+            notify({"annotation": progress})
 
         previous = self.annotations.pop(buf, None)
         if previous is not None:
             previous.cancel()
-        timeout = float(params.get("timeout") or DEFAULT_FIRST_TOKEN_TIMEOUT)
-        annotation = Annotation(req, model, where.url, report, first_token_timeout=timeout, allow_remote=allow_remote)
+        annotation = Annotation(
+            req, model, where.url, report, first_token_timeout=options.annotate_timeout, allow_remote=allow_remote
+        )
         self.annotations[buf] = annotation
         annotation.start()
         # info: only what the person should know before the text is sent (the editor shows it).
@@ -571,7 +563,7 @@ class Session:
             response["info"] = ["; ".join(info)]
         return response
 
-    def annotate_cancel(self, params: dict[str, Any]) -> Response:
+    def cmd_annotate_cancel(self, params: dict[str, Any]) -> Response:
         buf = int(params.get("buf") or 0)
         annotation = self.annotations.pop(buf, None)
         if annotation is None:
@@ -581,17 +573,28 @@ class Session:
         annotation.cancel()
         return {} if params.get("quiet") else {"info": ["annotation cancelled"]}
 
-    def models(self, params: dict[str, Any]) -> Response:
-        """The server's models; ``remote`` says where those run that run elsewhere (cloud models)."""
-        where = destination(str(params.get("host") or "") or None)
+    def cmd_models(self, params: dict[str, Any]) -> Response:
+        """The server's models; ``remote`` says where those run that run elsewhere (cloud models);
+        ``model`` and ``allow_remote`` are the options in effect."""
+        options = Options.of(params)
+        where = destination(options.ollama_host)
         unusable = where.unusable()
         if unusable:
             raise WorkflowError(unusable)
         found = list_models(where.url)  # names only: none of the person's text is sent
-        return {"models": list(found), "remote": {m: w for m, w in found.items() if w}, "host": where.url}
+        response: Response = {
+            "models": list(found),
+            "remote": {m: w for m, w in found.items() if w},
+            "host": where.url,
+            "model": options.model,
+            "allow_remote": options.allow_remote,
+        }
+        if not found:
+            response["info"] = [f"the Ollama server at {where.url} has no models: `ollama pull {options.model}`"]
+        return response
 
     @staticmethod
-    def _save_notes(path: Path, model: str, notes: builtins.list[dict[str, Any]], p: Progress) -> None:
+    def _save_notes(path: Path, model: str, notes: list[dict[str, Any]], p: Progress) -> None:
         """The latest notes, next to the step; committed with it."""
         data: dict[str, Any] = {
             "model": model,

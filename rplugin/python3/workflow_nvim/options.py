@@ -1,0 +1,65 @@
+"""The person's options (``vim.g.workflow`` in Neovim) and their defaults: applied here, and nowhere else.
+
+A front sends the options as the person set them (``Params.options``), with
+the directories only it knows (``cwd``, ``data_dir``). It checks their types
+itself, so that a typo is said at once, before Python starts (Neovim's
+lua/workflow/config.lua; a test proves it names the same options); what
+arrives here is still read with care, as a front may not check.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "llama3.2"
+DEFAULT_FIRST_TOKEN_TIMEOUT = 60.0  # seconds
+
+# Options the front alone reads: which Python to start, and whether to map keys in step buffers.
+FRONT_ONLY = ("python", "default_mappings")
+
+
+def expand(path: str, cwd: Path) -> Path:
+    """``path`` as the person wrote it (``~``, ``$VAR``, relative to the editor's directory), absolute."""
+    return Path(os.path.normpath(cwd / Path(os.path.expandvars(path)).expanduser()))
+
+
+@dataclass(frozen=True)
+class Options:
+    """The options in effect: what the person set, else the default."""
+
+    runs_dir: Path | None  # None: no data directory was sent, and no runs_dir set
+    paths: tuple[str, ...] = ()
+    model: str = DEFAULT_MODEL
+    ollama_host: str | None = None  # None: $OLLAMA_HOST, else this machine (destination.py)
+    allow_remote: bool = False  # True only when the person set it so
+    annotate_timeout: float = DEFAULT_FIRST_TOKEN_TIMEOUT
+
+    @classmethod
+    def of(cls, params: dict[str, Any]) -> Options:
+        """The options of a request: ``params["options"]`` over the defaults."""
+        given = params.get("options")
+        opts: dict[str, Any] = given if isinstance(given, dict) else {}  # Lua sends an empty table as a list
+        cwd = Path(str(params.get("cwd") or Path.cwd()))
+        runs_dir: Path | None = None
+        if isinstance(opts.get("runs_dir"), str) and opts["runs_dir"]:
+            runs_dir = expand(opts["runs_dir"], cwd)
+        elif params.get("data_dir"):
+            runs_dir = Path(str(params["data_dir"])) / "workflow" / "runs"
+        timeout = opts.get("annotate_timeout")
+        return cls(
+            runs_dir=runs_dir,
+            paths=tuple(p for p in opts["paths"] if isinstance(p, str)) if isinstance(opts.get("paths"), list) else (),
+            model=opts["model"] if isinstance(opts.get("model"), str) and opts["model"] else DEFAULT_MODEL,
+            ollama_host=opts["ollama_host"] if isinstance(opts.get("ollama_host"), str) else None,
+            allow_remote=opts.get("allow_remote") is True,
+            annotate_timeout=float(timeout)
+            if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0
+            else DEFAULT_FIRST_TOKEN_TIMEOUT,
+        )
+
+
+# The options the server reads; with FRONT_ONLY, every option there is.
+NAMES: tuple[str, ...] = tuple(f.name for f in fields(Options))
