@@ -52,12 +52,15 @@
 ---@field removed? string[] step files a revert made pending again: close their buffers
 ---@field remote? table<string, string> models: a model -> the machine it runs on, for those not on this one
 ---@field host? string models: the Ollama server asked
+---@field model? string models: the model in effect (the person's option, or the default)
+---@field allow_remote? boolean models: whether the person allows text to leave the machine
 
 ---Progress of one annotation request, pushed as the model's answer streams.
 ---@class workflow.AnnotationProgress
 ---@field buf? integer the buffer annotated
 ---@field request? integer the request's number: a batch of a superseded request is dropped
 ---@field notes? { line: integer, severity: string, note: string }[] new since the last batch
+---@field replace? boolean set once, on the batch whose notes take the place of those shown before
 ---@field tokens? integer chunks of the answer so far
 ---@field done? boolean
 ---@field cancelled? boolean

@@ -18,7 +18,7 @@ from workflow_nvim.session import Session, _progress_dict
 @pytest.fixture
 def env(write: Any, tmp_path: Path, blog_yaml: str) -> dict[str, Any]:
     write("blog.yaml", blog_yaml, tmp_path / "project")
-    return {"dirs": [["project", str(tmp_path / "project")]], "runs_dir": str(tmp_path / "runs")}
+    return {"dirs": [["project", str(tmp_path / "project")]], "options": {"runs_dir": str(tmp_path / "runs")}}
 
 
 def call(session: Session, env: dict[str, Any], command: str, *args: str) -> dict[str, Any]:
@@ -78,7 +78,10 @@ def test_annotation_progress_is_declared() -> None:
 
 
 def test_the_models_answer_is_declared() -> None:
-    """What :WorkflowModels reads (models, remote, host), by name: its fields are in Response."""
-    source = Path(__file__).resolve().parents[2] / "rplugin" / "python3" / "workflow_nvim" / "session.py"
-    assert '"models": list(found), "remote": ' in source.read_text(encoding="utf-8")
-    assert {"models", "remote", "host"} <= set(protocol.Response.__annotations__)
+    """What :WorkflowModels answers, from a real (loopback) Ollama server: its fields are in Response."""
+    from tests.ollama_server import FakeOllama
+
+    with FakeOllama(models=("tiny:latest",)) as server:
+        response = Session().handle("models", {"options": {"ollama_host": server.url}})
+    assert response["models"] == ["tiny:latest"]
+    assert undeclared(response, protocol.Response) == []

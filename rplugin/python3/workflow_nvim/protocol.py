@@ -127,6 +127,8 @@ class Response(TypedDict, total=False):
     removed: list[str]  # step files a revert made pending again: close their buffers
     remote: dict[str, str]  # models: a model -> the machine it runs on, for those not on this one
     host: str  # models: the Ollama server asked
+    model: str  # models: the model in effect (the person's option, or the default)
+    allow_remote: bool  # models: whether the person allows text to leave the machine
 
 
 class AnnotationProgress(TypedDict, total=False):
