@@ -9,6 +9,10 @@ writes to this server's own stdout: the front that started it.
 Lifetime: the server exits when its input closes, that is when the editor
 exits, dies or closes the channel. It never waits for work in flight: a step
 commit cut short is reported and made again at the next start (history.py).
+A message that is not a request is logged and skipped; bytes that are not
+msgpack, or a message over MAX_MESSAGE, lose the framing: the server logs one
+line and exits with status 2 (as Neovim closes such a channel), and the front
+starts a new one at its next request.
 
 Stray output must never corrupt the stream, so the descriptors the protocol
 uses are moved out of the way at start: fd 0 becomes /dev/null (git, a hook
@@ -46,6 +50,10 @@ MAX_MESSAGE = 64 << 20  # a message larger than this is a broken front, not a bi
 COMMAND_SECONDS = float(os.environ.get("WORKFLOW_COMMAND_SECONDS", "20"))
 
 
+class Unreadable(Exception):
+    """The front sent bytes that are not messages of the protocol (or one over MAX_MESSAGE)."""
+
+
 class Transport:
     """Framing: how messages are read and written. msgpack-RPC here; Vim's JSON channel later."""
 
@@ -72,6 +80,8 @@ class MsgpackTransport(Transport):
         self._packer = msgpack.Packer(unicode_errors="surrogateescape", use_bin_type=True)
 
     def messages(self) -> Iterator[Any]:
+        import msgpack
+
         while True:
             try:
                 data = os.read(self._rfd, READ_SIZE)
@@ -81,8 +91,13 @@ class MsgpackTransport(Transport):
                 return
             if not data:
                 return
-            self._unpacker.feed(data)
-            yield from self._unpacker
+            try:
+                self._unpacker.feed(data)
+                yield from self._unpacker
+            except (msgpack.UnpackException, ValueError, TypeError) as e:
+                # Where the next message starts is lost: the channel is closed, as Neovim closes
+                # a channel that sends it bytes it cannot read. The front starts a new server.
+                raise Unreadable(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__) from None
 
     def send(self, message: Any) -> None:
         with self._lock:
@@ -148,6 +163,9 @@ class Server:
             _, msgid, method, params = message
             try:
                 result = self.call(str(method), params if isinstance(params, list) else [params])
+            except WorkflowError as e:  # the front's mistake (a method that does not exist): no traceback
+                log.warning("request %.200r refused: %s", method, e)
+                self.transport.respond(msgid, str(e), None)
             except Exception as e:
                 log.exception("request %r failed", method)
                 self.transport.respond(msgid, f"{type(e).__name__}: {e}", None)
@@ -294,7 +312,11 @@ def main(argv: list[str]) -> int:
     # Neovim ends its jobs with SIGTERM when it exits: leave as on a closed channel.
     signal.signal(signal.SIGTERM, _leave)
     signal.signal(signal.SIGHUP, _leave)
-    Server(transport).serve()
+    try:
+        Server(transport).serve()
+    except Unreadable as e:
+        log.warning("the editor sent what is not msgpack-RPC (%s): closing the channel, exiting", e)
+        return 2
     log.info("the editor closed the channel: exiting")
     # Threads still running (a model's stream, a commit's slow hook) end with the process, and the
     # atexit handlers stop the git they started (history.py): the journal in the run's git
