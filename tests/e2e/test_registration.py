@@ -1,59 +1,69 @@
-"""The remote plugin registers itself; with a manifest it is used, never registered twice."""
+"""No remote plugin: nothing Python at startup, :UpdateRemotePlugins registers nothing of ours,
+and a front and a server of different protocol versions say so in one line."""
 
 from __future__ import annotations
 
-import re
+from typing import Any
+
+from workflow_nvim import protocol
 
 from .conftest import ROOT, Editor, Home
 
-PLUGIN_PATH = str(ROOT / "rplugin" / "python3" / "workflow_nvim")
+PACKAGE_DIR = str(ROOT / "rplugin" / "python3" / "workflow_nvim")
 
 
-def hosts_with_plugin(nvim: Editor) -> dict[str, int]:
-    counts = {}
-    for host in ("python3", "workflow"):
-        plugins = nvim.call("remote#host#PluginsForHost", host)
-        counts[host] = sum(1 for p in plugins if p["path"] == PLUGIN_PATH)
-    return counts
+def job_channels(nvim: Editor) -> list[dict[str, Any]]:
+    return [c for c in nvim.api.list_chans() if c.get("stream") == "job"]
 
 
 def test_nothing_python_happens_at_startup(nvim: Editor) -> None:
-    assert [c for c in nvim.api.list_chans() if c.get("stream") == "job"] == []
-    # plugin/workflow.lua only defines things: no module of ours is loaded until a command runs.
-    assert (
-        nvim.exec_lua("return vim.tbl_filter(function(m) return m:find('^workflow') end, vim.tbl_keys(package.loaded))")
-        == []
+    assert job_channels(nvim) == []
+    # plugin/workflow.lua only defines commands, from a data table: no other module of ours is loaded.
+    loaded = nvim.exec_lua(
+        "return vim.tbl_filter(function(m) return m:find('^workflow') end, vim.tbl_keys(package.loaded))"
     )
-    assert hosts_with_plugin(nvim) == {"python3": 0, "workflow": 0}
+    assert loaded == ["workflow.commands"]
+    assert nvim.exec_lua(
+        "for _, c in ipairs(require('workflow.commands')) do"
+        "  for _, v in pairs(c) do if type(v) == 'function' then return false end end "
+        "end return true"
+    )
+    # No remote plugin host was asked for: the python3 provider was never loaded.
+    assert nvim.eval("exists('g:loaded_python3_provider')") == 0
+    assert nvim.call("exists", ":WorkflowStart") == 2
 
 
-def test_works_without_update_remote_plugins(nvim: Editor, home: Home) -> None:
-    assert not (home.data / "rplugin.vim").exists()
-    nvim.cmd("WorkflowStart tutorial")
-    assert nvim.state()["workflow"] == "tutorial"
-    assert hosts_with_plugin(nvim) == {"python3": 0, "workflow": 1}
-
-
-def test_manifest_registration_is_used_and_not_doubled(start_nvim, home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_update_remote_plugins_registers_nothing_and_a_workflow_runs_on_one_server(start_nvim: Any, home: Home) -> None:
     first = start_nvim()
-    first.cmd("UpdateRemotePlugins")
+    first.clear_messages()
+    first.cmd("UpdateRemotePlugins")  # this checkout is on the runtime path, rplugin/python3/ and all
+    said = first.messages()
+    assert "rror" not in said and "Traceback" not in said, said
     first.quit()
     manifest = (home.data / "rplugin.vim").read_text(encoding="utf-8")
-    assert PLUGIN_PATH in manifest
+    assert "RegisterPlugin" not in manifest  # nothing of ours (or anyone's) to register
+    assert PACKAGE_DIR not in manifest
 
-    nvim = start_nvim()
-    assert hosts_with_plugin(nvim) == {"python3": 1, "workflow": 0}
+    nvim = start_nvim()  # loads the manifest
+    assert job_channels(nvim) == []
     nvim.cmd("WorkflowStart tutorial")
     assert nvim.state()["workflow"] == "tutorial"
-    assert hosts_with_plugin(nvim) == {"python3": 1, "workflow": 0}
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    assert nvim.state()["step"] == 2
+    channels = job_channels(nvim)
+    assert len(channels) == 1, channels  # our server, and no python3 host beside it
+    server = nvim.exec_lua("return require('workflow.host').running()")
+    assert channels[0]["id"] == server["chan"]
+    assert nvim.call("jobpid", server["chan"]) == server["pid"]
+    assert nvim.eval("exists('g:loaded_python3_provider')") == 0
 
 
-def test_lua_specs_match_what_pynvim_reports(start_nvim, home: Home) -> None:  # type: ignore[no-untyped-def]
-    nvim = start_nvim()
-    nvim.cmd("UpdateRemotePlugins")
-    manifest = (home.data / "rplugin.vim").read_text(encoding="utf-8")
-    ours = re.search(r"call remote#host#RegisterPlugin\('python3', '([^']+)', (\[.*?\]\))", manifest, re.S)
-    assert ours and ours.group(1) == PLUGIN_PATH
-    from_manifest = nvim.eval(re.sub(r"\n\s*\\", " ", ours.group(2)[:-1]))
-    from_lua = nvim.exec_lua("return require('workflow.host').specs")
-    assert from_manifest == from_lua
+def test_a_front_and_a_server_of_different_protocol_versions_say_so_in_one_line(nvim: Editor) -> None:
+    nvim.exec_lua("require('workflow.host').PROTOCOL = 99")
+    message = nvim.error("WorkflowStart tutorial")  # one line, prefixed [workflow]
+    assert message.startswith(f"[workflow] protocol 99 in the editor, {protocol.PROTOCOL} in Python: update")
+    assert len(message) <= 80, message
+    assert nvim.state() == {}  # nothing ran
+    assert nvim.error("WorkflowList") == message  # and nothing will, with this server
+    assert "Traceback" not in nvim.messages()
