@@ -221,8 +221,8 @@ def test_a_front_of_another_protocol_version_gets_one_line_and_nothing_else(
     welcome = front.hello(protocol.PROTOCOL + 1)
     line = welcome["error"]
     assert "\n" not in line
-    assert f"protocol {protocol.PROTOCOL + 1}" in line and f"protocol {protocol.PROTOCOL}" in line
-    assert "update the plugin" in line
+    assert line.startswith(f"protocol {protocol.PROTOCOL + 1} in the editor, {protocol.PROTOCOL} in Python: ")
+    assert "update the plugin" in line and len(f"[workflow] {line}") <= 80
     assert welcome["protocol"] == protocol.PROTOCOL  # it still says which it speaks
     # Every later request is refused with the same line, and nothing runs.
     assert front.command("start", {**where, "args": ["blog"]}) == {"error": line}

@@ -243,7 +243,5 @@ def mismatch(front: object) -> str | None:
     """One line when a front speaks another protocol version, else None."""
     if front == PROTOCOL:
         return None
-    return (
-        f"the plugin's editor side speaks protocol {front!s} and its Python server protocol {PROTOCOL}: "
-        "they come from different versions of workflow.nvim; update the plugin as a whole, then restart the editor"
-    )
+    # Its halves come from different versions of the plugin; the line fits 80 columns with [workflow].
+    return f"protocol {front!s} in the editor, {PROTOCOL} in Python: update the plugin, restart"
