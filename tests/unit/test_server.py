@@ -282,8 +282,8 @@ def test_completion_of_workflows_steps_and_runs(front: Front, where: dict[str, A
     assert front.request("complete", "steps", "", {**where, "args": ["goto"]}) == []  # no run yet
     started = front.command("start", {**where, "args": ["blog"]})
     run_id = started["open"]["run"]
-    # goto offers the steps done and the first not done: here only the first, by id and number
-    assert front.request("complete", "steps", "", {**where, "args": ["goto"]}) == ["1", "topic"]
+    # goto offers the steps done and the first not done, in step order: here only the first, by id and number
+    assert front.request("complete", "steps", "", {**where, "args": ["goto"]}) == ["topic", "1"]
     assert front.request("complete", "steps", "", {**where, "args": ["revert"]}) == []
     assert front.request("complete", "runs", "", where) == [run_id]
     assert front.request("complete", "runs", "x", where) == []
