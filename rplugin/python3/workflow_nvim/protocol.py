@@ -1,29 +1,32 @@
 """The contract between an editor front and the server: written once, here.
 
-A front (Neovim's Lua side today) starts ``python -m workflow_nvim serve`` and
-speaks msgpack-RPC with it over the child's stdin and stdout (the protocol
-Neovim speaks with ``jobstart(..., {rpc = true})``). Everything a front may
-ask, everything the server answers, and everything the server sends later of
-its own accord is declared in this module, and documented for people who
-write another front in ``:help workflow-protocol``.
+A front (Neovim's Lua side today) starts ``python -m workflow_nvim serve [--log
+FILE]``, one per editor, as its child, and speaks msgpack-RPC with it over the
+child's stdin and stdout (the protocol Neovim speaks with ``jobstart(...,
+{rpc = true})``). The server ends when its input closes or on SIGTERM (status
+0), after unreadable input (2), or at once without msgpack (3, said on
+stderr); see server.py. Everything a front may ask, everything the server
+answers, and everything the server sends later of its own accord is declared
+in this module, and documented for people who write another front in
+``:help workflow-protocol``, which says the same (a test checks the fields).
 
 Requests (msgpack-RPC ``[0, id, method, params]``; the answer is
-``[1, id, error, result]``):
+``[1, id, error, result]``, ``error`` set only for an unknown method or a bug):
 
 ``hello(Hello) -> Welcome``
     First, always. A front and a server of different ``PROTOCOL`` versions
     get one line saying so (``Welcome.error``), and every later request is
     refused with the same line.
 ``command(name, Params) -> Response``
-    Run one of ``COMMANDS`` (``:Workflow {name}``).
+    Run one of ``COMMANDS`` (``:Workflow {name}``), or one of ``INTERNAL``.
 ``complete(kind, arglead, Params) -> list[str]``
     The candidates for an argument of completion kind ``kind``.
 
 Pushed messages (the server's notifications, sent to the front that started
 it and to nobody else): ``Push``, a finished background commit or a batch of
-annotation progress. Neovim receives them as a call of
-``require('workflow.host').receive(push)`` (an ``nvim_exec_lua``
-notification on the server's own channel).
+annotation progress, as ``[2, "nvim_exec_lua", [code, [push]]]``. Neovim runs
+``code``, ``require('workflow.host').receive(...)``, with the push; another
+front takes the one push from the arguments.
 
 Responses carry meaning, never an editor's words: ``error``, ``warning`` and
 ``info`` are lines for the person; the front chooses how to show them.
