@@ -36,12 +36,13 @@ class Reply(Exception):
 class Front:
     """A front with no editor: the server as a child over pipes, and what it said."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, flags: tuple[str, ...] = ()) -> None:
         self.log_file = tmp_path / "state" / "workflow.log"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PACKAGE_DIR), os.environ.get("PYTHONPATH", "")])}
-        self.stderr = (tmp_path / "stderr.txt").open("wb")
+        self.stderr_file = tmp_path / "stderr.txt"
+        self.stderr = self.stderr_file.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "workflow_nvim", "serve", "--log", str(self.log_file)],
+            [sys.executable, *flags, "-m", "workflow_nvim", "serve", "--log", str(self.log_file)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
@@ -443,6 +444,26 @@ def test_an_idle_server_exits_at_once_when_its_input_closes(front: Front) -> Non
     front.close_input()
     assert front.wait_exit() == 0
     assert front.process.stdout is not None and front.process.stdout.read() == b""  # nothing after the answers
+
+
+def test_a_command_imports_the_core_and_nothing_heavy(tmp_path: Path, where: dict[str, Any]) -> None:
+    """The server's first command pays for what it needs: not git (GitPython), not ollama, not the
+    annotation modules or the network, which the commands that use them import."""
+    front = Front(tmp_path, flags=("-X", "importtime"))
+    try:
+        front.hello()
+        assert front.command("status", where)["error"].startswith("no workflow is running")
+        front.close_input()
+        assert front.wait_exit() == 0
+        # -X importtime writes one line per module on stderr, which the server moves to its log.
+        text = front.stderr_file.read_text() + front.log()
+        imported = {line.rsplit("|", 1)[1].strip() for line in text.splitlines() if line.startswith("import time:")}
+    finally:
+        front.stop()
+    assert {"workflow_nvim.session", "workflow_nvim.run", "workflow_nvim.spec", "yaml"} <= imported
+    heavy = ("git", "ollama", "httpx", "workflow_nvim.annotate", "workflow_nvim.destination", "socket", "subprocess")
+    assert sorted(imported & set(heavy)) == []
+    assert "pynvim" not in imported and "argparse" not in imported
 
 
 def test_without_msgpack_it_says_so_on_stderr_and_exits() -> None:

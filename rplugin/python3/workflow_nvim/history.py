@@ -34,13 +34,15 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, cast
+
+if TYPE_CHECKING:
+    import subprocess  # imported by run_git: the first git command runs off the editor's path
 
 from . import scratch
 from .errors import WorkflowError
@@ -150,6 +152,8 @@ def run_git(cwd: Path, args: Sequence[str], env: dict[str, str] | None = None) -
     """Run ``git args`` in ``cwd``: exit status, stdout, stderr. Messages in English, for parsing."""
     full_env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **(env or {})}
     try:
+        import subprocess
+
         process = subprocess.Popen(
             ["git", *args],
             cwd=cwd,

@@ -11,9 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
+
+
+def _hostname() -> str:
+    """This machine's name, as socket.gethostname() says it (without importing socket at each start)."""
+    return os.uname().nodename
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,7 @@ class Holder:
 
     def alive(self) -> bool:
         """True unless we can tell the process is gone (another machine: assume alive)."""
-        if self.host != socket.gethostname():
+        if self.host != _hostname():
             return True
         try:
             os.kill(self.pid, 0)
@@ -37,7 +41,7 @@ class Holder:
             return True
 
     def describe(self) -> str:
-        return f"Neovim pid {self.pid}" + ("" if self.host == socket.gethostname() else f" on {self.host}")
+        return f"Neovim pid {self.pid}" + ("" if self.host == _hostname() else f" on {self.host}")
 
 
 class RunLock:
@@ -57,7 +61,7 @@ class RunLock:
     def acquire(self) -> Holder | None:
         """Take the lock; return the other live holder instead when there is one."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        me = {"pid": self.pid, "host": socket.gethostname()}
+        me = {"pid": self.pid, "host": _hostname()}
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -79,6 +83,6 @@ class RunLock:
     def release(self) -> None:
         """Remove the lock if it is ours."""
         other = self.holder()
-        if other and other.pid == self.pid and other.host == socket.gethostname():
+        if other and other.pid == self.pid and other.host == _hostname():
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()

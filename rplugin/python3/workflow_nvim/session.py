@@ -13,19 +13,20 @@ import importlib.util
 import json
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import dependencies
-from .annotate import MAX_NOTES, Annotation, Progress, Request, list_models
 from .background import Worker
 from .catalog import Catalog, SearchDir, default_dirs
-from .destination import ALLOW_OPTION, destination, model_refusal, runs_on
 from .errors import WorkflowError
 from .history import CommitRefused
 from .options import Options
 from .run import SNAPSHOT_NAME, PendingCommit, Run, run_dirs
 from .scratch import scratch_dir, write_atomic
 from .spec import Step, count
+
+if TYPE_CHECKING:  # the annotation modules (sockets, URLs) load with the first annotation, not at start
+    from .annotate import Annotation, Progress
 
 Response = dict[str, Any]
 log = logging.getLogger("workflow_nvim")
@@ -480,6 +481,9 @@ class Session:
 
     def cmd_annotate(self, params: dict[str, Any]) -> Response:
         """Start annotating a buffer's text in the background; progress comes through notify."""
+        from .annotate import MAX_NOTES, Annotation, Request
+        from .destination import ALLOW_OPTION, destination, model_refusal, runs_on
+
         if self.notify is None:
             raise WorkflowError("annotation needs an editor to report to")
         if importlib.util.find_spec("ollama") is None:
@@ -576,6 +580,9 @@ class Session:
     def cmd_models(self, params: dict[str, Any]) -> Response:
         """The server's models; ``remote`` says where those run that run elsewhere (cloud models);
         ``model`` and ``allow_remote`` are the options in effect."""
+        from .annotate import list_models
+        from .destination import destination
+
         options = Options.of(params)
         where = destination(options.ollama_host)
         unusable = where.unusable()
@@ -596,6 +603,8 @@ class Session:
     @staticmethod
     def _save_notes(path: Path, model: str, notes: list[dict[str, Any]], p: Progress) -> None:
         """The latest notes, next to the step; committed with it."""
+        from .annotate import MAX_NOTES
+
         data: dict[str, Any] = {
             "model": model,
             "lines": list(p.covered) if p.covered else None,

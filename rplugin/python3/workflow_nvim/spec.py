@@ -20,7 +20,6 @@ the text would exceed ``MAX_RENDERED`` characters.
 
 from __future__ import annotations
 
-import difflib
 import errno
 import itertools
 import os
@@ -237,6 +236,8 @@ class Workflow:
 
 def did_you_mean(word: str, choices: list[str]) -> str:
     """', did you mean 'x'?' for the choice closest to ``word``, or ''."""
+    import difflib
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f", did you mean '{close[0]}'?" if close else ""
 
