@@ -5,6 +5,10 @@ so jobs run one at a time in the order they were given. When Neovim quits,
 the Lua side waits a moment for jobs in flight (see view.lua), and no longer:
 the threads never keep the Python host alive after its editor is gone, and a
 commit cut short is made again at the next resume (see history.py).
+
+While the server answers a request, jobs given meanwhile wait for the answer
+to go out: they would take turns with the answering thread for the
+interpreter (the GIL), and the first job alone imports GitPython (~0.14 s).
 """
 
 from __future__ import annotations
@@ -14,6 +18,19 @@ import threading
 from typing import Callable
 
 log = logging.getLogger("workflow_nvim")
+
+_answered = threading.Event()  # clear while the server answers a request
+_answered.set()
+
+
+def answering() -> None:
+    """The server starts answering a request: jobs given from now on start after ``answered()``."""
+    _answered.clear()
+
+
+def answered() -> None:
+    """The answer is out: jobs may run."""
+    _answered.set()
 
 
 class Worker:
@@ -28,6 +45,7 @@ class Worker:
             previous = self._last
 
             def run() -> None:
+                _answered.wait()
                 if previous is not None:
                     previous.join()
                 try:
@@ -42,7 +60,11 @@ class Worker:
         """Wait until every job given so far has finished; False if ``timeout`` came first."""
         with self._lock:
             last = self._last
-        if last is not None:
-            last.join(timeout)
-            return not last.is_alive()
-        return True
+        if last is None:
+            return True
+        held = not _answered.is_set()
+        answered()  # the request waits for these jobs: they run now
+        last.join(timeout)
+        if held:
+            answering()  # jobs the request gives after this wait for its answer again
+        return not last.is_alive()

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import dependencies, protocol
+from . import background, dependencies, protocol
 from .errors import WorkflowError
 
 if TYPE_CHECKING:
@@ -161,6 +161,7 @@ class Server:
         kind = message[0]
         if kind == 0 and len(message) == 4:
             _, msgid, method, params = message
+            background.answering()  # a commit the request starts waits for the answer to go out
             try:
                 result = self.call(str(method), params if isinstance(params, list) else [params])
             except WorkflowError as e:  # the front's mistake (a method that does not exist): no traceback
@@ -171,6 +172,8 @@ class Server:
                 self.transport.respond(msgid, f"{type(e).__name__}: {e}", None)
             else:
                 self.transport.respond(msgid, None, result)
+            finally:
+                background.answered()
         elif kind == 2 and len(message) == 3:
             # Neovim says when a notification of ours failed (nvim_error_event): the log keeps it.
             log.warning("notification from the editor: %s %.500r", message[1], message[2])
