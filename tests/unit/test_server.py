@@ -161,10 +161,9 @@ def where(tmp_path: Path) -> dict[str, Any]:
     return {
         "cwd": str(cwd),
         "config_dir": str(tmp_path / "config"),
-        "paths": [],
-        "runs_dir": str(tmp_path / "runs"),
+        "data_dir": str(tmp_path / "data"),
         "log_file": str(tmp_path / "state" / "workflow.log"),
-        "options": {},
+        "options": {"runs_dir": str(tmp_path / "runs")},  # vim.g.workflow as the person set it
         "editor_pid": os.getpid(),
     }
 
@@ -228,7 +227,7 @@ def test_a_front_of_another_protocol_version_gets_one_line_and_nothing_else(
     # Every later request is refused with the same line, and nothing runs.
     assert front.command("start", {**where, "args": ["blog"]}) == {"error": line}
     assert front.request("complete", "workflows", "", where) == {"error": line}
-    assert not Path(where["runs_dir"]).exists()
+    assert not Path(where["options"]["runs_dir"]).exists()
     # A hello of the right version is heard again.
     assert "error" not in front.hello()
     assert front.command("status", where)["error"].startswith("no workflow is running")
@@ -243,7 +242,7 @@ def test_a_run_started_completed_and_pushed_back(front: Front, where: dict[str, 
     assert "error" not in started, started
     step = started["open"]
     path = Path(step["path"])
-    assert path.parent.parent == Path(where["runs_dir"])
+    assert path.parent.parent == Path(where["options"]["runs_dir"])
     assert (step["id"], step["index"], step["total"], step["title"]) == ("topic", 1, 3, "Pick a topic")
     assert step["instructions"] == ["Write the topic in one line."]
     assert path.read_text(encoding="utf-8") == "# Topic\n"
@@ -371,7 +370,7 @@ def test_a_git_hook_that_prints_and_reads_cannot_touch_the_channel(
     )
     hook.chmod(0o755)
     front.hello()
-    here = {**where, "runs_dir": str(project / ".workflow-runs")}
+    here = {**where, "options": {"runs_dir": str(project / ".workflow-runs")}}
     started = front.command("start", {**here, "args": ["blog"]})
     path = Path(started["open"]["path"])
     path.write_text("# Topic\nBoats\n", encoding="utf-8")
@@ -396,7 +395,7 @@ def slow_commit_in_flight(front: Front, where: dict[str, Any], project: Path, tm
     hook.write_text(f"#!/bin/sh\necho $$ > '{marker}.new' && mv '{marker}.new' '{marker}'\nexec sleep 60\n")
     hook.chmod(0o755)
     front.hello()
-    here = {**where, "runs_dir": str(project / ".workflow-runs")}
+    here = {**where, "options": {"runs_dir": str(project / ".workflow-runs")}}
     started = front.command("start", {**here, "args": ["blog"]})
     Path(started["open"]["path"]).write_text("# Topic\nKites\n", encoding="utf-8")
     here |= {"buffer_step": {"run": started["open"]["run"], "id": "topic"}, "run_dir": started["state"]["dir"]}
