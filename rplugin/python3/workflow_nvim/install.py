@@ -1,0 +1,410 @@
+"""``python -m workflow_nvim install``: the plugin's own Python environment.
+
+    python -m workflow_nvim install [--venv DIR] [--json-progress]
+
+1. DIR (default: Neovim's ``stdpath('data')/workflow/venv``) becomes a virtual
+   environment: ``uv venv`` when uv is on PATH, else ``python -m venv``.
+2. The packages of dependencies.py are installed there (``uv pip install``,
+   else that environment's pip).
+3. A ``.pth`` file in its site-packages names this package's directory
+   (``rplugin/python3``), so ``DIR/bin/python -m workflow_nvim ...`` works and
+   an update of the plugin is used at once.
+
+A second run finds all of it there and does nothing slow. Nothing outside DIR
+is written: not the Python that runs this, not its site-packages.
+
+Standard library only, and nothing of the package but dependencies.py: this
+runs with whatever python3 is at hand, before any dependency is there.
+
+Progress goes to stdout, one line per stage. With ``--json-progress`` each
+line is a JSON object: ``{"progress": text, "detail": bool}`` (detail: a line
+of pip's or uv's, worth showing but not keeping), then one
+``{"ok": true, "python": path, "message": text, "changed": bool}`` or
+``{"ok": false, "error": one line}``. The exit status is 0 or 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Callable
+
+from . import dependencies
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # rplugin/python3: what the .pth file names
+PTH_NAME = "workflow_nvim.pth"
+OLDEST_PYTHON = (3, 9)
+TAIL = 40  # lines of a failed command kept to say why it failed
+
+# Run by the environment's own Python: what it has, and where its site-packages are.
+PROBE = """
+import importlib.metadata as md, importlib.util as u, json, sys, sysconfig
+mods = json.loads(sys.argv[1])
+def version(dist):
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None
+spec = u.find_spec("workflow_nvim")
+print(json.dumps({
+    "python": sys.version.split()[0],
+    "missing": [dist for mod, dist in mods if u.find_spec(mod) is None],
+    "versions": {dist: version(dist) for mod, dist in mods},
+    "package": list(spec.submodule_search_locations or [None])[0] if spec else None,
+    "purelib": sysconfig.get_paths()["purelib"],
+}))
+"""
+
+# What pip and uv print when they cannot reach the package index.
+NETWORK_TROUBLE = (
+    "NewConnectionError",
+    "Failed to establish a new connection",
+    "Temporary failure in name resolution",
+    "Name or service not known",
+    "Network is unreachable",
+    "Connection refused",
+    "ConnectTimeout",
+    "Read timed out",
+    "No matching distribution found",
+    "Could not find a version that satisfies",
+    "failed to fetch",
+    "Failed to download",
+    "error sending request",
+    "dns error",
+)
+
+
+class InstallFailed(Exception):
+    """One line: what failed and what to run."""
+
+
+def default_venv(environ: Mapping[str, str] | None = None) -> Path:
+    """Neovim's ``stdpath('data')/workflow/venv``, from $XDG_DATA_HOME and $NVIM_APPNAME (the editor passes it)."""
+    env = os.environ if environ is None else environ
+    data = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return data / (env.get("NVIM_APPNAME") or "nvim") / "workflow" / "venv"
+
+
+def venv_python(venv: Path) -> Path:
+    """The interpreter of the environment ``venv``."""
+    return venv / "Scripts" / "python.exe" if os.name == "nt" else venv / "bin" / "python"
+
+
+def tilde(path: Path | str) -> str:
+    """``path`` with the home directory written ``~``, for messages."""
+    text, home = str(path), str(Path.home())
+    return "~" + text[len(home) :] if home != "/" and (text == home or text.startswith(home + os.sep)) else text
+
+
+def child_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of pip and uv: nothing that would point them outside the new environment.
+
+    PYTHONPATH would let pip find packages it cannot see from the environment
+    (and skip them); PIP_USER, PIP_TARGET, PIP_PREFIX would send them elsewhere.
+    PIP_FIND_LINKS, PIP_INDEX_URL and the like are the person's choice and stay.
+    """
+    env = dict(os.environ if environ is None else environ)
+    for name in ("PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE", "PIP_USER", "PIP_TARGET", "PIP_PREFIX", "PIP_ROOT"):
+        env.pop(name, None)
+    env.pop("VIRTUAL_ENV", None)  # uv and pip are told which environment; an active one is not it
+    return env
+
+
+class Installer:
+    """Makes ``venv`` the plugin's own environment; ``say`` reports progress."""
+
+    def __init__(self, venv: Path, say: Callable[[str, bool], None], again: str) -> None:
+        self.venv = venv
+        self.python = venv_python(venv)
+        self.say = say
+        self.again = again  # what the person runs to try again
+        self.env = child_env()
+        self.uv = shutil.which("uv")
+        self._retry = f"run {again} again"
+
+    # -- the whole job -------------------------------------------------------
+
+    def run(self) -> tuple[str, bool]:
+        """Install, or find it installed; returns (the message, whether anything changed)."""
+        if sys.version_info < OLDEST_PYTHON:
+            version = ".".join(map(str, sys.version_info[:3]))
+            raise InstallFailed(
+                f"{tilde(sys.executable)} is Python {version}: workflow.nvim needs 3.9 or newer; "
+                f"put a newer python3 on PATH, then run {self.again}"
+            )
+        with self._exclusive():
+            state = self.probe() if (self.venv / "pyvenv.cfg").is_file() else None
+            if state is not None and not state["missing"] and self._ours(state):
+                return f"already installed: {tilde(self.venv)} (Python {state['python']}): nothing to do", False
+            state = self._environment(state)
+            if state["missing"]:
+                self._install_packages()
+            self._link(Path(state["purelib"]))
+            state = self.probe()
+            if state is None or state["missing"] or not self._ours(state):
+                what = ", ".join(state["missing"]) if state else "its Python does not run"
+                raise InstallFailed(f"{tilde(self.venv)} is still not complete ({what}): {self._retry}")
+            return f"installed: {tilde(self.venv)} (Python {state['python']}, {self._versions(state)})", True
+
+    # -- stages --------------------------------------------------------------
+
+    def probe(self) -> dict[str, Any] | None:
+        """What the environment's Python has, or None when there is none that runs."""
+        if not self.python.exists():
+            return None
+        mods = [[mod, dist] for mod, (dist, _) in dependencies.DEPENDENCIES.items()]
+        try:
+            out = subprocess.run(
+                [str(self.python), "-E", "-s", "-c", PROBE, json.dumps(mods)],
+                capture_output=True,
+                text=True,
+                env=self.env,
+                timeout=60,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if out.returncode != 0:
+            return None
+        try:
+            state = json.loads(out.stdout)
+        except ValueError:
+            return None
+        return state if isinstance(state, dict) else None
+
+    def _ours(self, state: dict[str, Any]) -> bool:
+        """The environment imports workflow_nvim from this plugin's directory."""
+        package = state.get("package")
+        return isinstance(package, str) and Path(package).resolve() == (PACKAGE_DIR / "workflow_nvim").resolve()
+
+    def _environment(self, state: dict[str, Any] | None) -> dict[str, Any]:
+        """Make the environment if it is not there (again if it is broken); its probe (``state`` if given)."""
+        if (self.venv / "pyvenv.cfg").is_file():
+            if state is not None:
+                return state
+            # A Python removed or upgraded under it: an environment of ours, made again.
+            self.say(f"{tilde(self.venv)} is broken (its Python does not run): making it again", False)
+            self._guard(lambda: shutil.rmtree(self.venv), "remove the broken environment")
+        elif self.venv.is_symlink() or (self.venv.exists() and (not self.venv.is_dir() or any(self.venv.iterdir()))):
+            raise InstallFailed(
+                f"{tilde(self.venv)} exists and is not a virtual environment: move it away, then run {self.again}"
+            )
+        self._guard(lambda: self.venv.parent.mkdir(parents=True, exist_ok=True), "create its directory")
+        if self.uv:
+            self.say(f"creating {tilde(self.venv)} (uv venv, Python {sys.version.split()[0]})", False)
+            command = [self.uv, "venv", "--quiet", "--python", sys.executable, str(self.venv)]
+        else:
+            if not self._has_venv_module():
+                raise InstallFailed(
+                    f"{tilde(sys.executable)} has no venv module with pip (ensurepip): "
+                    f"install python3-venv (or uv), then run {self.again}"
+                )
+            self.say(f"creating {tilde(self.venv)} (python3 -m venv, Python {sys.version.split()[0]})", False)
+            command = [sys.executable, "-m", "venv", str(self.venv)]
+        created = not self.venv.exists()
+        try:
+            self._command(command, "create the environment")
+        except InstallFailed:
+            if created:  # half an environment would pass for a whole one next time
+                shutil.rmtree(self.venv, ignore_errors=True)
+            raise
+        state = self.probe()
+        if state is None:
+            raise InstallFailed(f"the new environment's Python does not run ({tilde(self.python)}): {self._retry}")
+        return state
+
+    def _install_packages(self) -> None:
+        wanted = dependencies.requirements()
+        names = ", ".join(dist for dist, _ in dependencies.DEPENDENCIES.values())
+        if self.uv:
+            self.say(f"installing {names} (uv pip)", False)
+            command = [self.uv, "pip", "install", "--python", str(self.python), *wanted]
+        else:
+            self.say(f"installing {names} (pip)", False)
+            command = [
+                str(self.python),
+                "-E",
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "--progress-bar",
+                "off",
+                "--retries",
+                "1",
+                "--timeout",
+                "20",
+                *wanted,
+            ]
+        self._command(command, "install the packages")
+
+    def _link(self, purelib: Path) -> None:
+        """The .pth file that puts this plugin's package on the environment's path."""
+        pth = purelib / PTH_NAME
+        text = f"{PACKAGE_DIR}\n"
+        with contextlib.suppress(OSError):
+            if pth.read_text(encoding="utf-8") == text:
+                return
+        self.say(f"linking the plugin's package ({tilde(PACKAGE_DIR)})", False)
+
+        def write() -> None:
+            tmp = pth.with_name(pth.name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, pth)
+
+        self._guard(write, f"write {PTH_NAME}")
+
+    # -- helpers -------------------------------------------------------------
+
+    @staticmethod
+    def _has_venv_module() -> bool:
+        try:
+            import ensurepip  # noqa: F401  (Debian and Ubuntu ship it apart, in python3-venv)
+            import venv  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def _command(self, command: list[str], what: str) -> None:
+        """Run one step, relaying its lines; raise InstallFailed with the reason when it fails."""
+        tail: list[str] = []
+        try:
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                env=self.env,
+            )
+        except OSError as e:
+            raise InstallFailed(f"cannot {what}: {command[0]} does not run ({e.strerror})") from None
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.rstrip()
+            if not line:
+                continue
+            tail = [*tail[-(TAIL - 1) :], line]
+            if self._worth_showing(line):
+                self.say(line.strip(), True)
+        if proc.wait() != 0:
+            raise InstallFailed(self._explain(what, tail))
+
+    @staticmethod
+    def _worth_showing(line: str) -> bool:
+        return line.lstrip().startswith(
+            ("Collecting", "Downloading", "Installing collected", "Successfully", "Resolved", "Prepared", "Installed")
+        )
+
+    def _explain(self, what: str, tail: list[str]) -> str:
+        """One line from a failed command's output: what failed and what to do."""
+        text = "\n".join(tail)
+        again = self._retry
+        if "No space left on device" in text:
+            return f"cannot {what}: no space left on the disk of {tilde(self.venv)}: free some, then {again}"
+        if "externally-managed-environment" in text or "externally managed" in text:
+            return f"cannot {what}: {tilde(self.venv)} is not a virtual environment (PEP 668): remove it, then {again}"
+        if "Permission denied" in text or "Read-only file system" in text:
+            return f"cannot {what}: {tilde(self.venv)} is not writable: fix its permissions, then {again}"
+        if any(marker in text for marker in NETWORK_TROUBLE):
+            return f"cannot {what}: the package index is out of reach (no network?): connect, then {again}"
+        errors = [line.strip() for line in tail if line.lstrip().lower().startswith(("error", "fatal"))]
+        last = (errors or tail or ["no output"])[-1][:160]
+        log = self.venv.parent / "install.log"
+        try:
+            log.write_text(text + "\n", encoding="utf-8")
+        except OSError:
+            return f"cannot {what} ({last}): {again}"
+        return f"cannot {what} ({last}); the whole output: {tilde(log)}"
+
+    def _guard(self, action: Callable[[], object], what: str) -> None:
+        """Run one file operation of ours; its failure becomes one line."""
+        try:
+            action()
+        except OSError as e:
+            raise InstallFailed(self._os_error(what, e)) from None
+
+    def _os_error(self, what: str, e: OSError) -> str:
+        where = tilde(e.filename or self.venv)
+        again = self._retry
+        if e.errno == errno.ENOSPC:
+            return f"cannot {what}: no space left on the disk of {where}: free some, then {again}"
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return f"cannot {what}: {where} is not writable: fix its permissions, then {again}"
+        return f"cannot {what}: {where}: {e.strerror}"
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One install into this directory at a time (a build hook and a command may overlap)."""
+        try:
+            import fcntl
+        except ImportError:  # Windows: no second install is expected there
+            yield
+            return
+        lock = self.venv.parent / f".{self.venv.name}.lock"
+        self._guard(lambda: lock.parent.mkdir(parents=True, exist_ok=True), "create its directory")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise InstallFailed(self._os_error("take the install lock", e)) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                self.say(f"waiting for another install into {tilde(self.venv)} to finish", False)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _versions(state: dict[str, Any]) -> str:
+        versions = state.get("versions") or {}
+        return ", ".join(f"{dist} {versions.get(dist) or '?'}" for dist, _ in dependencies.DEPENDENCIES.values())
+
+
+def main(argv: list[str]) -> int:
+    """``install [--venv DIR] [--json-progress]``: 0 when the environment is complete, 1 when not."""
+    parser = argparse.ArgumentParser(prog="python -m workflow_nvim install", description=__doc__.split("\n")[0])
+    parser.add_argument("--venv", metavar="DIR", help="the environment to make (default: %(default)s)")
+    parser.add_argument("--json-progress", action="store_true", help="one JSON object per line, for an editor")
+    args = parser.parse_args(argv)
+    venv = Path(args.venv).expanduser() if args.venv else default_venv()
+    venv = Path(os.path.abspath(venv))
+
+    def emit(obj: dict[str, Any]) -> None:
+        print(json.dumps(obj), flush=True)
+
+    def say(text: str, detail: bool) -> None:
+        if args.json_progress:
+            emit({"progress": text, "detail": detail})
+        else:
+            print(("  " if detail else "") + text, flush=True)
+
+    again = ":WorkflowInstall" if args.json_progress else "python -m workflow_nvim install"
+    installer = Installer(venv, say, again)
+    try:
+        message, changed = installer.run()
+    except InstallFailed as e:
+        if args.json_progress:
+            emit({"ok": False, "error": str(e)})
+        else:
+            print(f"workflow.nvim: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if args.json_progress:
+        emit({"ok": True, "python": str(installer.python), "message": message, "changed": changed})
+    else:
+        print(message)
+    return 0
