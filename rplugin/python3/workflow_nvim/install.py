@@ -43,6 +43,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent  # rplugin/python3: what th
 PTH_NAME = "workflow_nvim.pth"
 OLDEST_PYTHON = (3, 9)
 TAIL = 40  # lines of a failed command kept to say why it failed
+LOW_DISK = 64 << 20  # after a failure, less room than this is taken to be why (the packages take about 60 MiB)
 
 # Run by the environment's own Python: what it has, and where its site-packages are.
 PROBE = """
@@ -59,6 +60,7 @@ print(json.dumps({
     "missing": [dist for mod, dist in mods if u.find_spec(mod) is None],
     "versions": {dist: version(dist) for mod, dist in mods},
     "package": list(spec.submodule_search_locations or [None])[0] if spec else None,
+    "pip": u.find_spec("pip") is not None,
     "purelib": sysconfig.get_paths()["purelib"],
 }))
 """
@@ -146,7 +148,7 @@ class Installer:
                 return f"already installed: {tilde(self.venv)} (Python {state['python']}): nothing to do", False
             state = self._environment(state)
             if state["missing"]:
-                self._install_packages()
+                self._install_packages(state)
             self._link(Path(state["purelib"]))
             state = self.probe()
             if state is None or state["missing"] or not self._ours(state):
@@ -198,54 +200,43 @@ class Installer:
                 f"{tilde(self.venv)} exists and is not a virtual environment: move it away, then run {self.again}"
             )
         self._guard(lambda: self.venv.parent.mkdir(parents=True, exist_ok=True), "create its directory")
+        version = sys.version.split()[0]
         if self.uv:
-            self.say(f"creating {tilde(self.venv)} (uv venv, Python {sys.version.split()[0]})", False)
+            self.say(f"creating {tilde(self.venv)} (uv venv, Python {version})", False)
             command = [self.uv, "venv", "--quiet", "--python", sys.executable, str(self.venv)]
         else:
-            if not self._has_venv_module():
-                raise InstallFailed(
-                    f"{tilde(sys.executable)} has no venv module with pip (ensurepip): "
-                    f"install python3-venv (or uv), then run {self.again}"
-                )
-            self.say(f"creating {tilde(self.venv)} (python3 -m venv, Python {sys.version.split()[0]})", False)
-            command = [sys.executable, "-m", "venv", str(self.venv)]
+            self._need_venv_module()
+            self.say(f"creating {tilde(self.venv)} (python3 -m venv, Python {version})", False)
+            # pip comes next, from ensurepip on its own: what goes wrong there is then in its output
+            command = [sys.executable, "-m", "venv", "--without-pip", str(self.venv)]
         created = not self.venv.exists()
         try:
             self._command(command, "create the environment")
+            state = self.probe()
+            if state is None:
+                raise InstallFailed(f"the new environment's Python does not run ({tilde(self.python)}): {self._retry}")
         except InstallFailed:
             if created:  # half an environment would pass for a whole one next time
                 shutil.rmtree(self.venv, ignore_errors=True)
             raise
-        state = self.probe()
-        if state is None:
-            raise InstallFailed(f"the new environment's Python does not run ({tilde(self.python)}): {self._retry}")
         return state
 
-    def _install_packages(self) -> None:
+    def _install_packages(self, state: dict[str, Any]) -> None:
         wanted = dependencies.requirements()
         names = ", ".join(dist for dist, _ in dependencies.DEPENDENCIES.values())
         if self.uv:
             self.say(f"installing {names} (uv pip)", False)
-            command = [self.uv, "pip", "install", "--python", str(self.python), *wanted]
-        else:
-            self.say(f"installing {names} (pip)", False)
-            command = [
-                str(self.python),
-                "-E",
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "--progress-bar",
-                "off",
-                "--retries",
-                "1",
-                "--timeout",
-                "20",
-                *wanted,
-            ]
-        self._command(command, "install the packages")
+            self._command([self.uv, "pip", "install", "--python", str(self.python), *wanted], "install the packages")
+            return
+        if not state.get("pip"):  # made with --without-pip, or by uv, which is not on PATH now
+            self._need_venv_module()
+            self.say("installing pip (ensurepip)", False)
+            self._command([str(self.python), "-E", "-m", "ensurepip", "--default-pip"], "install pip")
+        self.say(f"installing {names} (pip)", False)
+        pip = [str(self.python), "-E", "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+        # one retry, not five: without a network the person hears so in seconds
+        options = ["--progress-bar", "off", "--retries", "1", "--timeout", "20"]
+        self._command([*pip, *options, *wanted], "install the packages")
 
     def _link(self, purelib: Path) -> None:
         """The .pth file that puts this plugin's package on the environment's path."""
@@ -265,14 +256,15 @@ class Installer:
 
     # -- helpers -------------------------------------------------------------
 
-    @staticmethod
-    def _has_venv_module() -> bool:
+    def _need_venv_module(self) -> None:
         try:
             import ensurepip  # noqa: F401  (Debian and Ubuntu ship it apart, in python3-venv)
             import venv  # noqa: F401
         except ImportError:
-            return False
-        return True
+            raise InstallFailed(
+                f"{tilde(sys.executable)} has no venv module with pip (ensurepip): "
+                f"install python3-venv (or uv), then run {self.again}"
+            ) from None
 
     def _command(self, command: list[str], what: str) -> None:
         """Run one step, relaying its lines; raise InstallFailed with the reason when it fails."""
@@ -310,7 +302,7 @@ class Installer:
         """One line from a failed command's output: what failed and what to do."""
         text = "\n".join(tail)
         again = self._retry
-        if "No space left on device" in text:
+        if "No space left on device" in text or self._disk_full():
             return f"cannot {what}: no space left on the disk of {tilde(self.venv)}: free some, then {again}"
         if "externally-managed-environment" in text or "externally managed" in text:
             return f"cannot {what}: {tilde(self.venv)} is not a virtual environment (PEP 668): remove it, then {again}"
@@ -326,6 +318,19 @@ class Installer:
         except OSError:
             return f"cannot {what} ({last}): {again}"
         return f"cannot {what} ({last}); the whole output: {tilde(log)}"
+
+    def _disk_full(self) -> bool:
+        """Too little room left where the environment goes (some tools do not say so when they fail)."""
+        try:
+            return shutil.disk_usage(self._existing(self.venv)).free < LOW_DISK
+        except OSError:
+            return False
+
+    @staticmethod
+    def _existing(path: Path) -> Path:
+        while not path.exists() and path.parent != path:
+            path = path.parent
+        return path
 
     def _guard(self, action: Callable[[], object], what: str) -> None:
         """Run one file operation of ours; its failure becomes one line."""
