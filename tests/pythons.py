@@ -73,3 +73,10 @@ def bare_python(directory: Path, without: tuple[str, ...] = ()) -> Path:
     script.write_text(f'#!/bin/sh\nPYTHONPATH={hide}${{PYTHONPATH:+:$PYTHONPATH}} exec {BASE_PYTHON} -S "$@"\n')
     script.chmod(0o755)
     return script
+
+
+@pytest.fixture(name="wheels", scope="session")
+def wheels_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheelhouse, in pytest's cache directory when there is one."""
+    cache = getattr(request.config, "cache", None)
+    return wheelhouse(cache.mkdir("wheelhouse") if cache else tmp_path_factory.mktemp("wheelhouse"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -15,17 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.pythons import bare_python, offline_pip, site_packages_listing, wheelhouse
+from tests.pythons import bare_python, offline_pip, site_packages_listing, wheels_fixture  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "rplugin" / "python3"
 AGAIN = "python -m workflow_nvim install"  # what the message says to run, on the command line
-
-
-@pytest.fixture(scope="module")
-def wheels(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cache = getattr(request.config, "cache", None)
-    return wheelhouse(cache.mkdir("wheelhouse") if cache else tmp_path_factory.mktemp("wheelhouse"))
 
 
 def clean_env(**more: str) -> dict[str, str]:
@@ -78,13 +73,12 @@ def copy_of(made: tuple[Path, str, list[str]], tmp_path: Path) -> Path:
 def test_a_bare_python3_makes_an_environment_that_runs_the_plugin(made: tuple[Path, str, list[str]]) -> None:
     venv, output, before = made
     lines = output.splitlines()
-    assert lines[0] == f"creating {venv} (python3 -m venv, Python {lines[0].split('Python ')[1]}"
+    assert lines[0].startswith("creating the environment (python3 -m venv, Python 3.")
     assert "installing pip (ensurepip)" in lines
     assert "installing msgpack, pyyaml, gitpython, ollama (pip)" in lines
     assert any(line.startswith("  Successfully installed") for line in lines)  # pip's words, indented
-    assert f"linking the plugin's package ({PACKAGE_DIR})" in lines
-    assert lines[-1].startswith(f"installed: {venv} (Python 3.")
-    assert "msgpack 1." in lines[-1] and "ollama 0." in lines[-1]
+    assert "linking the plugin's package into it" in lines
+    assert re.fullmatch(rf"installed: {re.escape(str(venv))} \(Python 3\.\d+\)", lines[-1])
     # The package comes from this checkout, through a .pth file: an update of the plugin is used at once.
     (pth,) = venv.glob("lib/python3*/site-packages/workflow_nvim.pth")
     assert pth.read_text(encoding="utf-8") == f"{PACKAGE_DIR}\n"
@@ -113,7 +107,7 @@ def test_a_second_run_does_nothing(made: tuple[Path, str, list[str]], tmp_path: 
         "message": f"already installed: {venv} (Python {answer['message'].split('Python ')[1]}",
         "changed": False,
     }
-    assert answer["message"].endswith("): nothing to do")
+    assert re.fullmatch(rf"already installed: {re.escape(str(venv))} \(Python 3\.\d+\)", answer["message"])
     assert sorted(p.name for p in site.iterdir()) == listing
 
 
@@ -128,7 +122,7 @@ def test_what_is_missing_is_put_back(made: tuple[Path, str, list[str]], tmp_path
     assert result.returncode == 0, result.stderr
     assert "creating" not in result.stdout  # the environment stays
     assert "installing msgpack, pyyaml, gitpython, ollama (pip)" in result.stdout
-    assert f"linking the plugin's package ({PACKAGE_DIR})" in result.stdout
+    assert "linking the plugin's package into it" in result.stdout
     assert pth.read_text(encoding="utf-8") == f"{PACKAGE_DIR}\n"
     assert run_in(venv, "-c", "import msgpack, workflow_nvim.server", env=clean_env()).returncode == 0
 
@@ -142,7 +136,7 @@ def test_an_environment_whose_python_is_gone_is_made_again(
         (venv / "bin" / name).symlink_to("/nonexistent/python3.0")  # the Python it was made with, removed
     result = install(bare_python(tmp_path / "bin"), venv, clean_env(**offline_pip(wheels)))
     assert result.returncode == 0, result.stderr
-    assert f"{venv} is broken (its Python does not run): making it again" in result.stdout
+    assert "the environment is broken (its Python does not run): making it again" in result.stdout
     assert result.stdout.splitlines()[-1].startswith(f"installed: {venv}")
 
 
@@ -152,9 +146,10 @@ def test_a_directory_that_is_not_an_environment_is_left_alone(tmp_path: Path) ->
     (venv / "notes.txt").write_text("mine\n", encoding="utf-8")
     result = install(bare_python(tmp_path / "bin"), venv, clean_env(), "--json-progress")
     assert result.returncode == 1
+    where = f"…/{tmp_path.parent.name}/{tmp_path.name}/venv"  # a long path, shortened to fit the line
     assert json.loads(result.stdout.splitlines()[-1]) == {
         "ok": False,
-        "error": f"{venv} exists and is not a virtual environment: move it away, then run :WorkflowInstall",
+        "error": f"not a virtual environment: move {where} away, then :WorkflowInstall",
     }
     assert sorted(p.name for p in venv.iterdir()) == ["notes.txt"]
 
@@ -166,8 +161,7 @@ def test_a_python_without_the_venv_module_says_what_to_install(tmp_path: Path) -
     assert result.returncode == 1
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
-    assert line.startswith("workflow.nvim: ")
-    assert line.endswith("has no venv module with pip (ensurepip): install python3-venv (or uv), then run " + AGAIN)
+    assert line == f"workflow.nvim: no venv module: install python3-venv or uv, then {AGAIN}"
     assert not venv.exists()
 
 
@@ -186,8 +180,7 @@ def test_no_network_is_one_line_saying_so(made: tuple[Path, str, list[str]], tmp
     answer = json.loads(result.stdout.splitlines()[-1])
     assert answer == {
         "ok": False,
-        "error": "cannot install the packages: the package index is out of reach (no network?): "
-        "connect, then run :WorkflowInstall again",
+        "error": "package index out of reach (no network?): connect, then :WorkflowInstall",
     }
     progress = [json.loads(line)["progress"] for line in result.stdout.splitlines()[:-1]]
     assert progress[0] == "installing msgpack, pyyaml, gitpython, ollama (pip)"

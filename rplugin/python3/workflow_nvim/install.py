@@ -47,18 +47,12 @@ LOW_DISK = 64 << 20  # after a failure, less room than this is taken to be why (
 
 # Run by the environment's own Python: what it has, and where its site-packages are.
 PROBE = """
-import importlib.metadata as md, importlib.util as u, json, sys, sysconfig
+import importlib.util as u, json, sys, sysconfig
 mods = json.loads(sys.argv[1])
-def version(dist):
-    try:
-        return md.version(dist)
-    except md.PackageNotFoundError:
-        return None
 spec = u.find_spec("workflow_nvim")
 print(json.dumps({
     "python": sys.version.split()[0],
     "missing": [dist for mod, dist in mods if u.find_spec(mod) is None],
-    "versions": {dist: version(dist) for mod, dist in mods},
     "package": list(spec.submodule_search_locations or [None])[0] if spec else None,
     "pip": u.find_spec("pip") is not None,
     "purelib": sysconfig.get_paths()["purelib"],
@@ -106,6 +100,13 @@ def tilde(path: Path | str) -> str:
     return "~" + text[len(home) :] if home != "/" and (text == home or text.startswith(home + os.sep)) else text
 
 
+def short(path: Path | str) -> str:
+    """``path`` for a one-line error: ``~`` for home, and at most its last three parts when it is long."""
+    text = tilde(path)
+    parts = Path(text).parts
+    return text if len(text) <= 30 or len(parts) <= 3 else "…/" + "/".join(parts[-3:])
+
+
 def child_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of pip and uv: nothing that would point them outside the new environment.
 
@@ -130,7 +131,7 @@ class Installer:
         self.again = again  # what the person runs to try again
         self.env = child_env()
         self.uv = shutil.which("uv")
-        self._retry = f"run {again} again"
+        self._retry = f"run {again} again"  # after a failure with nothing to fix first
 
     # -- the whole job -------------------------------------------------------
 
@@ -138,14 +139,11 @@ class Installer:
         """Install, or find it installed; returns (the message, whether anything changed)."""
         if sys.version_info < OLDEST_PYTHON:
             version = ".".join(map(str, sys.version_info[:3]))
-            raise InstallFailed(
-                f"{tilde(sys.executable)} is Python {version}: workflow.nvim needs 3.9 or newer; "
-                f"put a newer python3 on PATH, then run {self.again}"
-            )
+            raise InstallFailed(f"python3 is {version}; 3.9 or newer is needed: install it, then {self.again}")
         with self._exclusive():
             state = self.probe() if (self.venv / "pyvenv.cfg").is_file() else None
             if state is not None and not state["missing"] and self._ours(state):
-                return f"already installed: {tilde(self.venv)} (Python {state['python']}): nothing to do", False
+                return f"already installed: {tilde(self.venv)} (Python {self._minor(state)})", False
             state = self._environment(state)
             if state["missing"]:
                 self._install_packages(state)
@@ -153,8 +151,8 @@ class Installer:
             state = self.probe()
             if state is None or state["missing"] or not self._ours(state):
                 what = ", ".join(state["missing"]) if state else "its Python does not run"
-                raise InstallFailed(f"{tilde(self.venv)} is still not complete ({what}): {self._retry}")
-            return f"installed: {tilde(self.venv)} (Python {state['python']}, {self._versions(state)})", True
+                raise InstallFailed(f"{short(self.venv)} is still incomplete ({what}): {self._retry}")
+            return f"installed: {tilde(self.venv)} (Python {self._minor(state)})", True
 
     # -- stages --------------------------------------------------------------
 
@@ -193,20 +191,18 @@ class Installer:
             if state is not None:
                 return state
             # A Python removed or upgraded under it: an environment of ours, made again.
-            self.say(f"{tilde(self.venv)} is broken (its Python does not run): making it again", False)
+            self.say("the environment is broken (its Python does not run): making it again", False)
             self._guard(lambda: shutil.rmtree(self.venv), "remove the broken environment")
         elif self.venv.is_symlink() or (self.venv.exists() and (not self.venv.is_dir() or any(self.venv.iterdir()))):
-            raise InstallFailed(
-                f"{tilde(self.venv)} exists and is not a virtual environment: move it away, then run {self.again}"
-            )
+            raise InstallFailed(f"not a virtual environment: move {short(self.venv)} away, then {self.again}")
         self._guard(lambda: self.venv.parent.mkdir(parents=True, exist_ok=True), "create its directory")
         version = sys.version.split()[0]
         if self.uv:
-            self.say(f"creating {tilde(self.venv)} (uv venv, Python {version})", False)
+            self.say(f"creating the environment (uv venv, Python {version})", False)
             command = [self.uv, "venv", "--quiet", "--python", sys.executable, str(self.venv)]
         else:
             self._need_venv_module()
-            self.say(f"creating {tilde(self.venv)} (python3 -m venv, Python {version})", False)
+            self.say(f"creating the environment (python3 -m venv, Python {version})", False)
             # pip comes next, from ensurepip on its own: what goes wrong there is then in its output
             command = [sys.executable, "-m", "venv", "--without-pip", str(self.venv)]
         created = not self.venv.exists()
@@ -214,7 +210,7 @@ class Installer:
             self._command(command, "create the environment")
             state = self.probe()
             if state is None:
-                raise InstallFailed(f"the new environment's Python does not run ({tilde(self.python)}): {self._retry}")
+                raise InstallFailed(f"the new environment's Python does not run: {self._retry}")
         except InstallFailed:
             if created:  # half an environment would pass for a whole one next time
                 shutil.rmtree(self.venv, ignore_errors=True)
@@ -245,7 +241,7 @@ class Installer:
         with contextlib.suppress(OSError):
             if pth.read_text(encoding="utf-8") == text:
                 return
-        self.say(f"linking the plugin's package ({tilde(PACKAGE_DIR)})", False)
+        self.say("linking the plugin's package into it", False)
 
         def write() -> None:
             tmp = pth.with_name(pth.name + ".tmp")
@@ -261,10 +257,7 @@ class Installer:
             import ensurepip  # noqa: F401  (Debian and Ubuntu ship it apart, in python3-venv)
             import venv  # noqa: F401
         except ImportError:
-            raise InstallFailed(
-                f"{tilde(sys.executable)} has no venv module with pip (ensurepip): "
-                f"install python3-venv (or uv), then run {self.again}"
-            ) from None
+            raise InstallFailed(f"no venv module: install python3-venv or uv, then {self.again}") from None
 
     def _command(self, command: list[str], what: str) -> None:
         """Run one step, relaying its lines; raise InstallFailed with the reason when it fails."""
@@ -299,25 +292,23 @@ class Installer:
         )
 
     def _explain(self, what: str, tail: list[str]) -> str:
-        """One line from a failed command's output: what failed and what to do."""
+        """One short line from a failed command's output: what failed and what to do."""
         text = "\n".join(tail)
-        again = self._retry
         if "No space left on device" in text or self._disk_full():
-            return f"cannot {what}: no space left on the disk of {tilde(self.venv)}: free some, then {again}"
+            return f"the disk is full: free some space, then {self.again}"
         if "externally-managed-environment" in text or "externally managed" in text:
-            return f"cannot {what}: {tilde(self.venv)} is not a virtual environment (PEP 668): remove it, then {again}"
+            return f"not a virtual environment (PEP 668): remove {short(self.venv)}, then {self.again}"
         if "Permission denied" in text or "Read-only file system" in text:
-            return f"cannot {what}: {tilde(self.venv)} is not writable: fix its permissions, then {again}"
+            return f"{short(self.venv)} is not writable: fix that, then {self.again}"
         if any(marker in text for marker in NETWORK_TROUBLE):
-            return f"cannot {what}: the package index is out of reach (no network?): connect, then {again}"
-        errors = [line.strip() for line in tail if line.lstrip().lower().startswith(("error", "fatal"))]
-        last = (errors or tail or ["no output"])[-1][:160]
+            return f"package index out of reach (no network?): connect, then {self.again}"
         log = self.venv.parent / "install.log"
         try:
             log.write_text(text + "\n", encoding="utf-8")
         except OSError:
-            return f"cannot {what} ({last}): {again}"
-        return f"cannot {what} ({last}); the whole output: {tilde(log)}"
+            errors = [line.strip() for line in tail if line.lstrip().lower().startswith(("error", "fatal"))]
+            return f"cannot {what}: {(errors or tail or ['no output'])[-1][:40]}"
+        return f"cannot {what}: see {short(log)}"
 
     def _disk_full(self) -> bool:
         """Too little room left where the environment goes (some tools do not say so when they fail)."""
@@ -340,12 +331,11 @@ class Installer:
             raise InstallFailed(self._os_error(what, e)) from None
 
     def _os_error(self, what: str, e: OSError) -> str:
-        where = tilde(e.filename or self.venv)
-        again = self._retry
         if e.errno == errno.ENOSPC:
-            return f"cannot {what}: no space left on the disk of {where}: free some, then {again}"
+            return f"the disk is full: free some space, then {self.again}"
+        where = short(e.filename or self.venv)
         if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            return f"cannot {what}: {where} is not writable: fix its permissions, then {again}"
+            return f"{where} is not writable: fix that, then {self.again}"
         return f"cannot {what}: {where}: {e.strerror}"
 
     @contextlib.contextmanager
@@ -366,16 +356,16 @@ class Installer:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                self.say(f"waiting for another install into {tilde(self.venv)} to finish", False)
+                self.say("waiting for another install to finish", False)
                 fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)
 
     @staticmethod
-    def _versions(state: dict[str, Any]) -> str:
-        versions = state.get("versions") or {}
-        return ", ".join(f"{dist} {versions.get(dist) or '?'}" for dist, _ in dependencies.DEPENDENCIES.values())
+    def _minor(state: dict[str, Any]) -> str:
+        """ "3.11" of "3.11.7": enough to tell which Python, short enough for one line."""
+        return ".".join(str(state.get("python", "?")).split(".")[:2])
 
 
 def main(argv: list[str]) -> int:
