@@ -42,8 +42,28 @@ def wheelhouse(directory: Path) -> Path:
 
 
 def offline_pip(directory: Path) -> dict[str, str]:
-    """The environment variables that make pip install from ``directory`` alone."""
-    return {"PIP_FIND_LINKS": str(directory), "PIP_NO_INDEX": "1"}
+    """The environment variables that make pip (and uv) install from ``directory`` alone."""
+    return {"PIP_FIND_LINKS": str(directory), "PIP_NO_INDEX": "1", "UV_FIND_LINKS": str(directory), "UV_NO_INDEX": "1"}
+
+
+def uv_binary(directory: Path) -> Path:
+    """``directory``/bin/uv, taken from uv's wheel (downloaded once); skips without network."""
+    import zipfile
+
+    uv = directory / "bin" / "uv"
+    if uv.exists():
+        return uv
+    download = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--no-deps"]
+    result = subprocess.run([*download, "--dest", str(directory), "uv"], capture_output=True, text=True, check=False)
+    wheels = sorted(directory.glob("uv-*.whl"))
+    if result.returncode != 0 or not wheels:
+        pytest.skip(f"cannot download uv: {result.stderr.strip().splitlines()[-1:]}")
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        (member,) = [n for n in wheel.namelist() if n.endswith(".data/scripts/uv")]
+        uv.parent.mkdir(parents=True, exist_ok=True)
+        uv.write_bytes(wheel.read(member))
+    uv.chmod(0o755)
+    return uv
 
 
 def site_packages_listing() -> list[str]:
@@ -80,3 +100,10 @@ def wheels_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     """The wheelhouse, in pytest's cache directory when there is one."""
     cache = getattr(request.config, "cache", None)
     return wheelhouse(cache.mkdir("wheelhouse") if cache else tmp_path_factory.mktemp("wheelhouse"))
+
+
+@pytest.fixture(name="uv", scope="session")
+def uv_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """uv's binary, in pytest's cache directory when there is one."""
+    cache = getattr(request.config, "cache", None)
+    return uv_binary(cache.mkdir("uv") if cache else tmp_path_factory.mktemp("uv"))

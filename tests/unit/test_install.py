@@ -16,18 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.pythons import bare_python, offline_pip, site_packages_listing, wheels_fixture  # noqa: F401
+from tests.pythons import bare_python, offline_pip, site_packages_listing, uv_fixture, wheels_fixture  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "rplugin" / "python3"
 AGAIN = "python -m workflow_nvim install"  # what the message says to run, on the command line
 
 
-def clean_env(**more: str) -> dict[str, str]:
-    """This process's environment without anything that points Python or pip elsewhere; no uv on PATH."""
+def clean_env(*path: Path, **more: str) -> dict[str, str]:
+    """This process's environment without anything that points Python or pip elsewhere; no uv on PATH
+    unless ``path`` has it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_", "VIRTUAL_ENV", "UV_"))}
     git = shutil.which("git")
-    env["PATH"] = os.pathsep.join(p for p in ["/usr/bin", "/bin", os.path.dirname(git or "/usr/bin")] if p)
+    env["PATH"] = os.pathsep.join([*map(str, path), "/usr/bin", "/bin", os.path.dirname(git or "/usr/bin")])
     env.update(more)
     return env
 
@@ -188,3 +189,28 @@ def test_no_network_is_one_line_saying_so(made: tuple[Path, str, list[str]], tmp
     result = install(bare_python(tmp_path / "bin"), venv, clean_env(**offline_pip(wheels)))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].startswith(f"installed: {venv}")
+
+
+def test_with_uv_on_path_uv_makes_it(tmp_path: Path, wheels: Path, uv: Path) -> None:
+    venv = tmp_path / "venv"
+    python = bare_python(tmp_path / "bin")
+    result = install(python, venv, clean_env(uv.parent, **offline_pip(wheels)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("creating the environment (uv venv, Python 3.")
+    assert "installing msgpack, pyyaml, gitpython, ollama (uv pip)" in lines
+    assert any(line.startswith("  Installed ") for line in lines)  # uv's words
+    assert run_in(venv, "-m", "workflow_nvim", "doctor", env=clean_env()).returncode == 0
+    # uv makes no pip; without uv, a package gone missing is put back by pip, which comes first.
+    assert run_in(venv, "-c", "import pip", env=clean_env()).returncode == 1
+    shutil.rmtree(next(venv.glob("lib/python3*/site-packages/msgpack")))
+    result = install(python, venv, clean_env(**offline_pip(wheels)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [line for line in result.stdout.splitlines() if not line.startswith("  ")]
+    assert lines == [
+        "installing pip (ensurepip)",
+        "installing msgpack, pyyaml, gitpython, ollama (pip)",
+        "installing again, msgpack (pip)",  # its record was left: pip took it to be there
+        f"installed: {venv} (Python {lines[-1].split('Python ')[1]}",
+    ]
+    assert run_in(venv, "-c", "import msgpack", env=clean_env()).returncode == 0

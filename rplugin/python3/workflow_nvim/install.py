@@ -218,20 +218,35 @@ class Installer:
         return state
 
     def _install_packages(self, state: dict[str, Any]) -> None:
-        wanted = dependencies.requirements()
-        names = ", ".join(dist for dist, _ in dependencies.DEPENDENCIES.values())
+        """Install what is missing; then once more, by force, what pip took to be there and is not.
+
+        A package half removed (its files gone, its record left) passes for
+        installed with pip and uv alike: only a reinstall brings it back.
+        """
+        self._pip(state, dependencies.requirements(), force=False)
+        after = self.probe()
+        if after and after["missing"]:
+            broken = set(after["missing"])
+            self._pip(after, [r for r in dependencies.requirements() if r.split(">=")[0] in broken], force=True)
+
+    def _pip(self, state: dict[str, Any], wanted: list[str], force: bool) -> None:
+        names = ", ".join(r.split(">=")[0] for r in wanted)
+        again = "again, " if force else ""
         if self.uv:
-            self.say(f"installing {names} (uv pip)", False)
-            self._command([self.uv, "pip", "install", "--python", str(self.python), *wanted], "install the packages")
+            self.say(f"installing {again}{names} (uv pip)", False)
+            command = [self.uv, "pip", "install", "--python", str(self.python)]
+            self._command([*command, *(["--reinstall", "--no-deps"] if force else []), *wanted], "install the packages")
             return
         if not state.get("pip"):  # made with --without-pip, or by uv, which is not on PATH now
             self._need_venv_module()
             self.say("installing pip (ensurepip)", False)
             self._command([str(self.python), "-E", "-m", "ensurepip", "--default-pip"], "install pip")
-        self.say(f"installing {names} (pip)", False)
+        self.say(f"installing {again}{names} (pip)", False)
         pip = [str(self.python), "-E", "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
         # one retry, not five: without a network the person hears so in seconds
         options = ["--progress-bar", "off", "--retries", "1", "--timeout", "20"]
+        if force:
+            options += ["--force-reinstall", "--no-deps"]
         self._command([*pip, *options, *wanted], "install the packages")
 
     def _link(self, purelib: Path) -> None:
