@@ -18,11 +18,13 @@ local function doctor(python, params)
     vim.list_extend(cmd, { '--params', '-' })
   end
   local ok, obj = pcall(function()
-    return vim.system(cmd, {
-      text = true,
-      env = { PYTHONPATH = host.pythonpath() },
-      stdin = params and vim.json.encode(params) or nil,
-    }):wait(30000)
+    return vim
+      .system(cmd, {
+        text = true,
+        env = { PYTHONPATH = host.pythonpath() },
+        stdin = params and vim.json.encode(params) or nil,
+      })
+      :wait(30000)
   end)
   if not ok then
     return nil, message.error_text(obj)
@@ -72,7 +74,7 @@ local function choose(cfg)
     health.ok(('chosen: %s (%s)'):format(chosen[1], chosen[2]))
   else
     health.error('no Python with the packages workflow.nvim needs', {
-      'run :WorkflowInstall: it makes the plugin\'s own environment, ' .. host.venv(),
+      "run :WorkflowInstall: it makes the plugin's own environment, " .. host.venv(),
       'or set vim.g.workflow.python to a Python that has them: see :help workflow-python',
     })
   end

@@ -10,8 +10,9 @@
 --
 -- The interpreter, first that has the required packages: vim.g.workflow.python,
 -- the plugin's own environment (stdpath('data')/workflow/venv, made by
--- :WorkflowInstall), g:python3_host_prog, python3 on PATH. The choice is
--- cached in stdpath('cache'), so a cold start probes nothing.
+-- :WorkflowInstall, or M.own_python in a package build), g:python3_host_prog,
+-- python3 on PATH. The choice is cached in stdpath('cache'), so a cold start
+-- probes nothing; M.forget drops it.
 local M = {}
 
 local config = require('workflow.config')

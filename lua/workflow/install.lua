@@ -127,7 +127,7 @@ function M.run(opts)
       host.forget()
       if final and final.ok then
         if type(vim.g.workflow) == 'table' and vim.g.workflow.python then
-          finish(true, 'installed, but vim.g.workflow.python is set: that one is used')
+          finish(true, 'ready, but vim.g.workflow.python is set and used instead')
         else
           finish(true, final.message)
         end

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,29 @@ def test_a_full_disk_is_one_line(start_nvim: Any, home: Home, small_disk: SmallD
     nvim = start_nvim(wrap=small_disk.wrap)
     message = nvim.error("WorkflowInstall")
     assert message == "[workflow] the disk is full: free some space, then :WorkflowInstall"
+
+
+def test_a_package_build_with_its_own_python_has_nothing_to_install(nvim: Editor, home: Home) -> None:
+    # What flake.nix's build writes into host.lua: a Python that has the packages.
+    nvim.exec_lua("require('workflow.host').own_python = ...", home.python)
+    assert nvim.exec_lua("return require('workflow.host').candidates({})[1]") == [
+        home.python,
+        "the plugin's own environment",
+    ]
+    nvim.cmd("WorkflowInstall")
+    assert workflow_messages(nvim) == ["[workflow] nothing to install: this build of the plugin has its own Python"]
+    assert not venv_of(home).exists()
+
+
+def test_with_vim_g_workflow_python_set_the_install_says_it_is_not_used(
+    start_nvim: Any, home: Home, bare: Path
+) -> None:
+    nvim = start_nvim()
+    nvim.exec_lua("vim.g.workflow = {python = ...}", sys.executable)
+    nvim.cmd("WorkflowInstall")
+    assert workflow_messages(nvim)[-1] == "[workflow] ready, but vim.g.workflow.python is set and used instead"
+    nvim.cmd("WorkflowList")  # the person's Python runs it
+    assert nvim.exec_lua("return require('workflow.host').running().python") == sys.executable
 
 
 def readme_block(after: str, lang: str) -> str:
