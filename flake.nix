@@ -8,28 +8,38 @@
       systems = [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ];
       forAll = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
 
-      # The python3 host's packages. Keep in step with [project.dependencies] in
-      # pyproject.toml (tests/unit/test_packaging.py checks it).
-      pythonDeps = ps: with ps; [ pynvim msgpack pyyaml gitpython ollama ];
-      testDeps = ps: with ps; [ pytest ruff mypy types-pyyaml ];
+      # The packages the plugin's Python side needs. Keep in step with
+      # [project.dependencies] in pyproject.toml and with
+      # rplugin/python3/workflow_nvim/dependencies.py (tests/unit/test_packaging.py checks it).
+      pythonDeps = ps: with ps; [ msgpack pyyaml gitpython ollama ];
+      # pynvim drives Neovim in the end-to-end tests; the plugin does not use it.
+      testDeps = ps: with ps; [ pynvim pytest ruff mypy types-pyyaml ];
 
-      plugin = pkgs: pkgs.vimUtils.buildVimPlugin {
-        pname = "workflow.nvim";
-        version = "0.1.0";
-        src = self;
-        # A Neovim built with this plugin gets these in its python3 host.
-        passthru.python3Dependencies = pythonDeps;
-        # The tests and the benchmarks are not part of the plugin.
-        postInstall = "rm -rf $out/tests $out/bench";
-      };
+      plugin = pkgs:
+        let
+          python = pkgs.python3.withPackages pythonDeps;
+        in
+        pkgs.vimUtils.buildVimPlugin {
+          pname = "workflow.nvim";
+          version = "0.1.0";
+          src = self;
+          # Its own environment is this Python, which has the packages: host.lua
+          # tries it where it would try the one :WorkflowInstall makes, and
+          # :WorkflowInstall has nothing to do. No python3 provider is needed.
+          postPatch = ''
+            substituteInPlace lua/workflow/host.lua \
+              --replace-fail "M.own_python = nil" "M.own_python = '${python}/bin/python3'"
+          '';
+          # The tests and the benchmarks are not part of the plugin.
+          postInstall = "rm -rf $out/tests $out/bench";
+        };
 
-      # Neovim with the plugin, its Python packages, and an isolated config:
-      # what `make demo` is, for `nix run`.
+      # Neovim with the plugin and an isolated config: what `make demo` is, for
+      # `nix run`. No python3 provider: the plugin brings its own Python.
       demo = pkgs:
         let
           nvim = pkgs.neovim.override {
-            withPython3 = true;
-            extraPython3Packages = pythonDeps;
+            withPython3 = false;
             configure.packages.workflow.start = [ (plugin pkgs) ];
           };
         in

@@ -1,30 +1,41 @@
--- :checkhealth workflow: what is missing, and the exact command that fixes it.
+-- :checkhealth workflow. What is right or wrong is decided in Python, by
+-- `python -m workflow_nvim doctor` (rplugin/python3/workflow_nvim/doctor.py):
+-- this module draws its answer, and adds what only the editor knows: its
+-- version, the options, and which Python host.lua chooses, and why.
 local M = {}
 
 local health = vim.health
 local config = require('workflow.config')
 local host = require('workflow.host')
+local message = require('workflow.message')
 
--- The list of Python dependencies lives in rplugin/python3/workflow_nvim/dependencies.py;
--- it is loaded on its own, so this works with any Python, with or without pynvim.
-local PROBE = [[
-import json, sys
-sys.path.insert(0, sys.argv[1])
-import dependencies
-print(json.dumps(dependencies.report()))
-]]
+local draw = { ok = health.ok, info = health.info, warning = health.warn, error = health.error }
 
-local function run(cmd, env)
+-- The doctor's report from `python` (with `params`: the whole report), or nil and why not.
+local function doctor(python, params)
+  local cmd = { python, '-m', 'workflow_nvim', 'doctor', '--json', '--python', python }
+  if params then
+    vim.list_extend(cmd, { '--params', '-' })
+  end
   local ok, obj = pcall(function()
-    return vim.system(cmd, { text = true, env = env }):wait(15000)
+    return vim
+      .system(cmd, {
+        text = true,
+        env = { PYTHONPATH = host.pythonpath() },
+        stdin = params and vim.json.encode(params) or nil,
+      })
+      :wait(30000)
   end)
   if not ok then
-    return nil, tostring(obj)
+    return nil, message.error_text(obj)
   end
-  if obj.code ~= 0 and (obj.stdout or '') == '' then
-    return nil, vim.trim(obj.stderr or '') .. ' (exit ' .. tostring(obj.code) .. ')'
+  local decoded, report = pcall(vim.json.decode, obj.stdout or '', { luanil = { object = true, array = true } })
+  if decoded and type(report) == 'table' and type(report.sections) == 'table' then
+    return report
   end
-  return obj.stdout, obj.stderr
+  local lines = vim.split(vim.trim(obj.stderr or ''), '\n')
+  local last = vim.trim(lines[#lines] or '')
+  return nil, last ~= '' and last or ('exit code %d'):format(obj.code)
 end
 
 local function check_neovim()
@@ -38,213 +49,52 @@ local function check_neovim()
   end
 end
 
-local function check_python()
-  health.start('Python host')
-  local problem = host.python_problem()
-  if problem then
-    health.error(problem)
-    return nil
-  end
-  local python = host.python()
-  if not python then
-    health.error(
-      'no Python 3 with pynvim found',
-      { 'install it: `python3 -m pip install --user pynvim`', 'or set g:python3_host_prog to a Python that has it' }
-    )
-    return nil
-  end
-  local out, err = run({ python, '-c', PROBE, config.root .. '/rplugin/python3/workflow_nvim' })
-  local ok, probe = pcall(vim.json.decode, out or '')
-  if not ok or type(probe) ~= 'table' then
-    health.error(('cannot run %s: %s'):format(python, err or '?'))
-    return nil
-  end
-  local found = {}
-  for _, dep in ipairs(probe.deps) do
-    found[dep.dist] = dep.found
-  end
-  if found.pynvim then
-    health.ok(('python3 provider: %s (Python %s)'):format(python, probe.python))
-  else
-    health.error(('python3 provider: %s (Python %s) has no pynvim'):format(python, probe.python))
-  end
-  local missing = {}
-  for _, dep in ipairs(probe.deps) do
-    if dep.found then
-      health.ok(('%s %s'):format(dep.dist, dep.version ~= vim.NIL and dep.version or '(version unknown)'))
+-- The interpreters in host.lua's order: the first whose doctor finds the required packages is
+-- the one a start chooses. Returns it (or, when there is none, the first that runs) and its origin.
+local function choose(cfg)
+  health.start('Python')
+  local chosen, fallback
+  for _, c in ipairs(host.candidates(cfg)) do
+    local python, origin = c[1], c[2]
+    local why
+    if vim.fn.executable(python) == 0 then
+      why = 'not an executable file'
     else
-      missing[#missing + 1] = dep.dist
-      if dep.needed_by ~= '' then
-        health.warn(('%s is not installed for %s (needed by %s)'):format(dep.dist, python, dep.needed_by))
-      else
-        health.error(('%s is not installed for %s'):format(dep.dist, python))
+      local report, err = doctor(python)
+      if report and #report.required_missing == 0 then
+        chosen = { python, origin }
+        break
       end
+      fallback = fallback or { python, origin }
+      why = err or ('missing Python packages ' .. table.concat(report.required_missing, ', '))
     end
+    health.info(('passed over %s (%s): %s'):format(python, origin, why))
   end
-  if #missing > 0 then
-    -- The interpreter Neovim starts (maybe a wrapper), not the one it ends up running.
-    health.info(('install what is missing: `%s -m pip install %s`'):format(python, table.concat(missing, ' ')))
-  end
-  if host.registered() then
-    health.ok('remote plugin registered')
+  if chosen then
+    health.ok(('chosen: %s (%s)'):format(chosen[1], chosen[2]))
   else
-    health.ok('remote plugin: registers itself on first use (no :UpdateRemotePlugins needed)')
-  end
-  return python, found.pyyaml == true
-end
-
-local function check_git(cfg)
-  health.start('git')
-  if vim.fn.executable('git') == 0 then
-    health.error('git is not on PATH', 'install git: every completed step is a git commit')
-    return
-  end
-  local out = run({ 'git', '--version' }) or ''
-  health.ok(vim.trim(out))
-  -- Runs inside a project repository commit with the person's identity.
-  local probe = cfg.runs_dir
-  while vim.fn.isdirectory(probe) == 0 and vim.fs.dirname(probe) ~= probe do
-    probe = vim.fs.dirname(probe)
-  end
-  local top = vim.trim(run({ 'git', '-C', probe, 'rev-parse', '--show-toplevel' }) or '')
-  if top ~= '' and vim.fn.isdirectory(top) == 1 then
-    local ident = run({ 'git', '-C', top, 'var', 'GIT_COMMITTER_IDENT' })
-    if ident and ident ~= '' then
-      health.ok(('runs go into the repository %s, as %s'):format(top, vim.trim(ident):gsub(' %d+ [+-]%d+$', '')))
-    else
-      health.error(
-        ('runs go into the repository %s, which has no user.name/user.email'):format(top),
-        "git config --global user.name 'Your Name'; git config --global user.email you@example.org"
-      )
-    end
-  else
-    health.ok('each run is a git repository of its own')
-  end
-end
-
--- Where annotation text goes is decided in Python (workflow_nvim/destination.py), which
--- this runs on its own, as dependencies.py above: one rule, with any Python.
-local function check_ollama(cfg, python)
-  health.start('Ollama (for :WorkflowAnnotate)')
-  if not python then
-    health.warn('cannot check Ollama without the python3 host (see above)')
-    return
-  end
-  local script = config.root .. '/rplugin/python3/workflow_nvim/destination.py'
-  local out, err = run({ python, script, cfg.ollama_host or '', cfg.allow_remote and '1' or '0', cfg.model })
-  local ok, probe = pcall(vim.json.decode, out or '', { luanil = { object = true, array = true } })
-  if not ok or type(probe) ~= 'table' then
-    health.error(('cannot run %s: %s'):format(python, err or '?'))
-    return
-  end
-  local url = probe.url
-  if probe['local'] then
-    health.ok(('text goes to %s: this machine (from %s)'):format(url, probe.source))
-  elseif probe.allowed_by ~= '' then
-    health.info(
-      ('text goes to %s: another machine, allowed by %s (host from %s)'):format(url, probe.allowed_by, probe.source)
-    )
-  elseif probe.unusable then
-    health.error(probe.unusable)
-    return
-  else
-    health.error(
-      ('text would go to %s: another machine, not allowed (host from %s)'):format(url, probe.source),
-      { 'set vim.g.workflow.allow_remote = true to allow it', 'or point vim.g.workflow.ollama_host at this machine' }
-    )
-  end
-  if cfg.allow_remote then
-    health.info('vim.g.workflow.allow_remote is true: another machine or a cloud model may get text')
-  else
-    health.ok('vim.g.workflow.allow_remote is false: no cloud model, no other machine unless $OLLAMA_HOST')
-  end
-  if probe.error then
-    health.warn(('Ollama is not reachable at %s (%s)'):format(url, probe.error), {
-      'start it with `ollama serve`, or set vim.g.workflow.ollama_host',
-      'everything but :WorkflowAnnotate works without it',
+    health.error('no Python with the packages workflow.nvim needs', {
+      "run :WorkflowInstall: it makes the plugin's own environment, " .. host.venv(),
+      'or set vim.g.workflow.python to a Python that has them: see :help workflow-python',
     })
-    return
   end
-  health.ok(('Ollama %s at %s'):format(probe.version or '?', url))
-  local names = probe.models or {}
-  local want = cfg.model
-  local found = false
-  for _, name in ipairs(names) do
-    if name == want or name == want .. ':latest' then
-      found = name
-    end
-  end
-  if found then
-    health.ok(('model %s is on the server'):format(want))
-  else
-    health.warn(
-      ('model %s is not on the server (it has: %s)'):format(want, #names > 0 and table.concat(names, ', ') or 'none'),
-      ('ollama pull %s'):format(want)
+  local cached = host.cached()
+  if cached and (not chosen or cached.python ~= chosen[1]) then
+    health.info(
+      ('the last start chose %s (%s), which is used while it does not change: :WorkflowInstall chooses again'):format(
+        cached.python,
+        cached.origin
+      )
     )
   end
-  local elsewhere = (found and (probe.remote or {})[found]) or (probe.model_runs_on ~= '' and probe.model_runs_on)
-  if elsewhere and cfg.allow_remote then
-    health.info(('model %s runs on %s, not on this machine (allowed)'):format(want, elsewhere))
-  elseif elsewhere then
-    health.warn(
-      ('model %s runs on %s: :WorkflowAnnotate will not send it text'):format(want, elsewhere),
-      { 'set vim.g.workflow.allow_remote = true to allow it', 'or choose a local model with :WorkflowModels' }
-    )
+  local running = host.running()
+  if running then
+    health.info(('the server running now: %s (pid %s)'):format(running.python, tostring(running.pid)))
   end
-end
-
-local function check_runs_dir(cfg)
-  health.start('Runs')
-  local dir = cfg.runs_dir
-  local probe = dir
-  while vim.fn.isdirectory(probe) == 0 and vim.fn.filereadable(probe) == 0 do
-    local parent = vim.fs.dirname(probe)
-    if parent == probe then
-      break
-    end
-    probe = parent
+  if not chosen and fallback then
+    health.info(('what %s (%s) has:'):format(fallback[1], fallback[2]))
   end
-  if vim.fn.isdirectory(probe) == 1 and vim.fn.filewritable(probe) == 2 then
-    health.ok(('runs directory: %s%s'):format(dir, probe == dir and '' or ' (created on first start)'))
-  else
-    health.error(
-      ('runs directory %s is not writable (%s)'):format(dir, probe),
-      'set vim.g.workflow.runs_dir to a directory you can write, or fix its permissions'
-    )
-  end
-end
-
-local function check_workflows(cfg, python, have_yaml)
-  health.start('Workflows')
-  if not (python and have_yaml) then
-    health.warn('cannot check workflow files without a Python that has pyyaml (see above)')
-    return
-  end
-  local cmd = { python, '-m', 'workflow_nvim', 'list', '--json' }
-  for _, d in ipairs(config.dirs(cfg)) do
-    cmd[#cmd + 1] = '--dir=' .. d[1] .. '=' .. d[2]
-  end
-  local env = { PYTHONPATH = config.root .. '/rplugin/python3' }
-  local out, err = run(cmd, env)
-  local ok, entries = pcall(vim.json.decode, out or '')
-  if not ok or type(entries) ~= 'table' then
-    health.error('could not list workflows: ' .. tostring(err))
-    return
-  end
-  if #entries == 0 then
-    health.warn('no workflows found', 'bundled workflows should be in ' .. config.root .. '/workflows')
-  end
-  for _, e in ipairs(entries) do
-    if #e.problems == 0 then
-      local steps = e.steps == 1 and '1 step' or ('%d steps'):format(e.steps)
-      health.ok(('%s: %s (%s, %s: %s)'):format(e.name, e.title, steps, e.kind, e.path))
-    else
-      health.error(('%s is invalid (%s)'):format(e.name, e.path), e.problems)
-    end
-    for _, s in ipairs(e.shadowed) do
-      health.info(('%s shadows %s'):format(e.name, s))
-    end
-  end
+  return chosen or fallback
 end
 
 function M.check()
@@ -257,11 +107,36 @@ function M.check()
     health.error(cfg)
     cfg = config.defaults()
   end
-  local python, have_yaml = check_python()
-  check_git(cfg)
-  check_runs_dir(cfg)
-  check_workflows(cfg, python, have_yaml)
-  check_ollama(cfg, python)
+  local python = choose(cfg)
+  if not python then
+    health.error('no Python 3 to check the rest with', 'install Python 3.9 or newer, then run :WorkflowInstall')
+    return
+  end
+  local params = vim.tbl_extend('force', host.params(cfg), {
+    model = cfg.model,
+    ollama_host = cfg.ollama_host,
+    allow_remote = cfg.allow_remote,
+  })
+  local report, err = doctor(python[1], params)
+  if not report then
+    health.error(('cannot run %s: %s'):format(python[1], err))
+    return
+  end
+  if report.protocol ~= host.PROTOCOL then
+    health.error(
+      ('%s has workflow_nvim of protocol %s, this plugin speaks %d'):format(python[1], report.protocol, host.PROTOCOL),
+      'run :WorkflowInstall, or remove the other copy of workflow_nvim from that Python'
+    )
+  end
+  for _, section in ipairs(report.sections) do
+    if section.name ~= 'Python' then -- that one goes on under the heading above
+      health.start(section.name)
+    end
+    for _, entry in ipairs(section.items) do
+      local fn = draw[entry.level] or health.info
+      fn(entry.text, #entry.advice > 0 and entry.advice or nil)
+    end
+  end
 end
 
 return M

@@ -10,8 +10,9 @@
 --
 -- The interpreter, first that has the required packages: vim.g.workflow.python,
 -- the plugin's own environment (stdpath('data')/workflow/venv, made by
--- :WorkflowInstall), g:python3_host_prog, python3 on PATH. The choice is
--- cached in stdpath('cache'), so a cold start probes nothing.
+-- :WorkflowInstall, or M.own_python in a package build), g:python3_host_prog,
+-- python3 on PATH. The choice is cached in stdpath('cache'), so a cold start
+-- probes nothing; M.forget drops it.
 local M = {}
 
 local config = require('workflow.config')
@@ -21,6 +22,11 @@ local message = require('workflow.message')
 M.PROTOCOL = 1
 
 M.package_dir = config.root .. '/rplugin/python3'
+
+--- A Python that has the dependencies, set by a package build (flake.nix): then it is the plugin's
+--- own environment, in place of the one :WorkflowInstall makes.
+---@type string?
+M.own_python = nil
 
 ---@class workflow.Server
 ---@field chan integer
@@ -77,7 +83,7 @@ function M.candidates(cfg)
     add(cfg.python, 'vim.g.workflow.python')
     return list
   end
-  add(M.venv() .. '/bin/python', "the plugin's own environment")
+  add(M.own_python or (M.venv() .. '/bin/python'), "the plugin's own environment")
   add(vim.g.python3_host_prog, 'g:python3_host_prog')
   add(vim.fn.exepath('python3'), 'python3 on PATH')
   return list
@@ -109,19 +115,24 @@ local function write_cache(data)
   end
 end
 
+--- $PYTHONPATH for every `python -m workflow_nvim ...`: this plugin's package first.
+function M.pythonpath()
+  local pythonpath = M.package_dir
+  if vim.env.PYTHONPATH and vim.env.PYTHONPATH ~= '' then
+    pythonpath = pythonpath .. ':' .. vim.env.PYTHONPATH
+  end
+  return pythonpath
+end
+
 -- Start one server with `python`; returns the server, or nil and why not.
 local function spawn(python)
   if vim.fn.executable(python) == 0 then
     return nil, 'not an executable file'
   end
-  local pythonpath = M.package_dir
-  if vim.env.PYTHONPATH and vim.env.PYTHONPATH ~= '' then
-    pythonpath = pythonpath .. ':' .. vim.env.PYTHONPATH
-  end
   local s = { python = python, stderr = {} }
   local ok, job = pcall(vim.fn.jobstart, { python, '-m', 'workflow_nvim', 'serve', '--log', config.log_file() }, {
     rpc = true,
-    env = { PYTHONPATH = pythonpath },
+    env = { PYTHONPATH = M.pythonpath() },
     on_stderr = function(_, data)
       for _, line in ipairs(data) do
         if line ~= '' then
@@ -220,6 +231,21 @@ end
 --- The running server, if any (for :checkhealth and tests): { python, pid, chan }.
 function M.running()
   return server
+end
+
+--- The choice cached at the last start, if any (for :checkhealth): { python, origin }.
+---@return { python: string, origin: string }?
+function M.cached()
+  local data = read_cache()
+  return data and type(data.python) == 'string' and { python = data.python, origin = data.origin or '?' } or nil
+end
+
+--- Choose again at the next command (after :WorkflowInstall): forget the cached
+--- interpreter and stop the server. A commit in flight is made again at the next start.
+function M.forget()
+  os.remove(cache_file())
+  passed_over = {}
+  M.stop()
 end
 
 --- Stop the server (tests, :checkhealth): the next call starts a new one.

@@ -16,6 +16,15 @@ function M.setup(opts)
   vim.g.workflow = merged
 end
 
+--- Make the plugin's own Python environment, as :WorkflowInstall does: in the background, with
+--- progress, one line at the end. For lazy.nvim's `build` and vim.pack's PackChanged event.
+--- `opts.wait`: block until it is done (for `nvim --headless` scripts); then the result is returned.
+---@param opts? { wait?: boolean, on_done?: fun(result: workflow.InstallResult) }
+---@return workflow.InstallResult?
+function M.install(opts)
+  return require('workflow.install').run(opts)
+end
+
 --- The current run, as WorkflowState() returns it ({} when no run).
 ---@return workflow.State|{}
 function M.state()

@@ -16,8 +16,13 @@ def checkhealth(nvim: Editor) -> str:
 def test_healthy_setup(nvim: Editor, home: Home) -> None:
     report = checkhealth(nvim)
     assert "ERROR" not in report
-    for dist in ("pynvim", "msgpack", "pyyaml", "gitpython", "ollama"):
+    for dist in ("msgpack", "pyyaml", "gitpython", "ollama"):
         assert f"OK {dist} " in report
+    # No provider is needed: g:python3_host_prog is one candidate among others, named as such.
+    assert "pynvim" not in report and "provider" not in report
+    venv = home.data / "workflow" / "venv" / "bin" / "python"
+    assert f"passed over {venv} (the plugin's own environment): not an executable file" in report
+    assert f"OK chosen: {home.python} (g:python3_host_prog)" in report
     assert "OK Neovim 0.11" in report
     assert f"OK runs directory: {home.runs}" in report
     assert "OK tutorial: " in report and "OK blog-post: " in report
@@ -34,9 +39,13 @@ def test_broken_workflow_and_bad_option_are_reported(nvim: Editor, home: Home) -
 
 
 def test_missing_packages_get_the_install_command(start_nvim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    python = fake_python(tmp_path, ["pynvim", "neovim", "msgpack", "greenlet", "typing_extensions"])
-    nvim = start_nvim(python=str(python))
+    python = fake_python(tmp_path, ["msgpack"])
+    nvim = start_nvim()
+    nvim.exec_lua("vim.g.workflow = {python = ...}", str(python))  # the person's choice: no other is tried
     report = checkhealth(nvim)
+    assert f"passed over {python} (vim.g.workflow.python): missing Python packages pyyaml, gitpython" in report
+    assert "ERROR no Python with the packages workflow.nvim needs" in report
+    assert "run :WorkflowInstall" in report
     assert "ERROR pyyaml is not installed" in report
     assert f"`{python} -m pip install pyyaml gitpython ollama`" in report
     assert "cannot check workflow files without a Python that has pyyaml" in report

@@ -3,10 +3,20 @@ import sys
 
 def _main() -> int:
     argv = sys.argv[1:]
-    if argv[:1] == ["serve"]:  # the editor's server: nothing imported that its first request does not need
+    # Each command imports what it needs and no more: serve starts fast, install and doctor run
+    # with the standard library alone (a bare python3, before any dependency is installed).
+    if argv[:1] == ["serve"]:
         from .server import main as serve
 
         return serve(argv[1:])
+    if argv[:1] == ["install"]:
+        from .install import main as install
+
+        return install(argv[1:])
+    if argv[:1] == ["doctor"]:
+        from .doctor import main as doctor
+
+        return doctor(argv[1:])
     from .cli import main
 
     return main()

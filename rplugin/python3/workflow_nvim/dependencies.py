@@ -1,13 +1,13 @@
-"""The Python packages workflow.nvim needs: one list, for the host's errors, :checkhealth and the packaging test.
+"""The Python packages workflow.nvim needs: the one list, for the server's errors, the installer,
+:checkhealth (doctor.py) and the packaging test.
 
-No imports of the package here: ``python -m workflow_nvim install`` runs this
-with any Python 3, before any of these packages is there.
+Standard library only: ``python -m workflow_nvim install`` and ``doctor`` run
+this with any Python 3, before any of these packages is there.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
 
 # import name -> (distribution name, what needs it when not everything does)
@@ -17,6 +17,19 @@ DEPENDENCIES = {
     "git": ("gitpython", ""),
     "ollama": ("ollama", ":WorkflowAnnotate"),
 }
+
+# distribution name -> the oldest version that works (pyproject.toml says the same; a test checks)
+MINIMUM = {"msgpack": "1.0", "pyyaml": "6.0", "gitpython": "3.1", "ollama": "0.4"}
+
+
+def requirements() -> list[str]:
+    """What ``python -m workflow_nvim install`` asks pip for: ``msgpack>=1.0``, ..."""
+    return [f"{dist}>={MINIMUM[dist]}" for dist, _ in DEPENDENCIES.values()]
+
+
+def required() -> list[str]:
+    """Import names of what every command needs (the rest is needed by one command, named in DEPENDENCIES)."""
+    return [mod for mod, (_, needed_by) in DEPENDENCIES.items() if not needed_by]
 
 
 def missing() -> list[str]:
@@ -47,7 +60,3 @@ def report() -> dict[str, object]:
         found = importlib.util.find_spec(mod) is not None
         deps.append({"dist": dist, "found": found, "version": version, "needed_by": needed_by})
     return {"python": sys.version.split()[0], "deps": deps}
-
-
-if __name__ == "__main__":
-    print(json.dumps(report()))

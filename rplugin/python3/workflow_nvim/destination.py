@@ -18,8 +18,8 @@ chooses a model, nothing more):
 Only http:// and https:// hosts are spoken to (Ollama listens on TCP; a unix
 socket is not a place Ollama serves from).
 
-No imports of the package here: :checkhealth loads this file on its own,
-with any Python (``python -c`` with this directory on sys.path).
+Standard library only: :checkhealth asks it (doctor.py) with any Python,
+before the dependencies are installed.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import ipaddress
 import json
 import os
 import re
-import sys
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -220,7 +219,3 @@ def report(configured: str | None, allow_remote: bool, model: str) -> dict[str, 
     except Exception as e:
         out["error"] = str(e)
     return out
-
-
-if __name__ == "__main__":  # python destination.py HOST ALLOW MODEL (HOST "" for none): for :checkhealth
-    print(json.dumps(report(sys.argv[1] or None, sys.argv[2] == "1", sys.argv[3])))

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("workflow_nvim")
 
 # what the step-by-step workflow itself cannot run without (annotation checks for ollama itself)
-REQUIRED = ("msgpack", "yaml", "git")
+REQUIRED = tuple(dependencies.required())
 READ_SIZE = 1 << 16
 MAX_MESSAGE = 64 << 20  # a message larger than this is a broken front, not a big buffer
 # The longest a command may keep the editor waiting. Commands wait at most a few seconds for

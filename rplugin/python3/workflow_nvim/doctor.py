@@ -1,0 +1,299 @@
+"""``python -m workflow_nvim doctor``: what :checkhealth workflow reports, decided here.
+
+    python -m workflow_nvim doctor [--json] [--python PATH] [--params FILE|-]
+
+Without ``--params``: this interpreter and each dependency (found, version,
+what needs it), which is all a front needs to choose an interpreter. With
+``--params`` (a JSON object, the parameters a front sends with every command:
+``cwd``, ``config_dir``, ``paths``, ``runs_dir``, and the options ``model``,
+``ollama_host``, ``allow_remote``): also git and the repository runs go into,
+the runs directory, every workflow file, and where annotation text goes.
+
+The answer is sections of items, each with a level (``ok``, ``info``,
+``warning``, ``error``), a line of text and advice: a front draws them and
+decides nothing. ``--python`` names this interpreter as the front started it
+(a wrapper script, say), for the commands the advice gives.
+
+Standard library only at import: it must answer with a Python that has none
+of the dependencies, to say which are missing. Workflow files are checked
+only when pyyaml is there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import dependencies, destination, protocol
+
+OLDEST_PYTHON = (3, 9)
+
+Item = dict[str, Any]
+
+
+def item(level: str, text: str, *advice: str) -> Item:
+    """One line of the report; ``level`` is ok, info, warning or error."""
+    return {"level": level, "text": text, "advice": [a for a in advice if a]}
+
+
+def python_section(python: str) -> tuple[dict[str, Any], list[str], list[str]]:
+    """This interpreter and its packages; and the missing ones, all and required."""
+    items: list[Item] = []
+    version = sys.version.split()[0]
+    if sys.version_info < OLDEST_PYTHON:
+        items.append(item("error", f"Python {version} is too old", "workflow.nvim needs Python 3.9 or newer"))
+    else:
+        items.append(item("ok", f"Python {version}: {python}"))
+    report = dependencies.report()
+    missing: list[str] = []
+    required = dependencies.required()
+    required_missing: list[str] = []
+    for dep in report["deps"]:  # type: ignore[attr-defined]
+        dist, needed_by = dep["dist"], dep["needed_by"]
+        if dep["found"]:
+            items.append(item("ok", f"{dist} {dep['version'] or '(version unknown)'}"))
+            continue
+        missing.append(dist)
+        if dependencies.import_name(dist) in required:
+            required_missing.append(dist)
+            items.append(item("error", f"{dist} is not installed for {python}"))
+        else:
+            items.append(item("warning", f"{dist} is not installed for {python} (needed by {needed_by})"))
+    if missing:
+        command = f"{python} -m pip install {' '.join(missing)}"
+        items.append(
+            item(
+                "info",
+                f"install what is missing: run :WorkflowInstall (the plugin's own environment), or `{command}`",
+            )
+        )
+    return {"name": "Python", "items": items}, missing, required_missing
+
+
+def _git(cwd: Path, *args: str) -> tuple[int, str]:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(cwd), *args],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+            timeout=15,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return 127, str(e)
+    return out.returncode, out.stdout.strip()
+
+
+def _existing(path: Path) -> Path:
+    """``path`` or its nearest existing ancestor."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
+
+
+def git_section(runs_dir: Path) -> dict[str, Any]:
+    """git itself, and the identity of the repository runs would commit into."""
+    items: list[Item] = []
+    status, version = _git(Path.cwd(), "--version")
+    if status != 0:
+        items.append(item("error", "git is not on PATH", "install git: every completed step is a git commit"))
+        return {"name": "git", "items": items}
+    items.append(item("ok", version))
+    probe = _existing(runs_dir)
+    if probe.is_file():
+        probe = probe.parent
+    status, top = _git(probe, "rev-parse", "--show-toplevel")
+    # As history.RunRepository.open decides: a runs_dir inside a project's work tree, not ignored by it,
+    # commits there; anywhere else each run is a repository of its own.
+    inside = status == 0 and top != "" and Path(top).is_dir()
+    if inside and Path(top).resolve() != runs_dir.resolve():
+        ignored, _ = _git(Path(top), "check-ignore", "-q", "--", str(runs_dir))
+        inside = ignored != 0
+    if not inside:
+        items.append(item("ok", "each run is a git repository of its own"))
+        return {"name": "git", "items": items}
+    status, ident = _git(Path(top), "var", "GIT_COMMITTER_IDENT")
+    if status == 0 and ident:
+        who = ident.rsplit(" ", 2)[0]  # without the time and zone
+        items.append(item("ok", f"runs go into the repository {top}, as {who}"))
+    else:
+        items.append(
+            item(
+                "error",
+                f"runs go into the repository {top}, which has no user.name/user.email",
+                "git config --global user.name 'Your Name'; git config --global user.email you@example.org",
+            )
+        )
+    return {"name": "git", "items": items}
+
+
+def runs_section(runs_dir: Path) -> dict[str, Any]:
+    """Whether runs can be made where runs_dir says."""
+    probe = _existing(runs_dir)
+    if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
+        later = "" if probe == runs_dir else " (created on first start)"
+        entry = item("ok", f"runs directory: {runs_dir}{later}")
+    else:
+        entry = item(
+            "error",
+            f"runs directory {runs_dir} is not writable ({probe})",
+            "set vim.g.workflow.runs_dir to a directory you can write, or fix its permissions",
+        )
+    return {"name": "Runs", "items": [entry]}
+
+
+def workflows_section(params: dict[str, Any]) -> dict[str, Any]:
+    """Every workflow file the editor would find, with its problems."""
+    if importlib.util.find_spec("yaml") is None:
+        return {
+            "name": "Workflows",
+            "items": [item("warning", "cannot check workflow files without a Python that has pyyaml (see above)")],
+        }
+    from .catalog import BUNDLED_DIR, Catalog, default_dirs
+    from .spec import count
+
+    cwd, config_dir = params.get("cwd"), params.get("config_dir")
+    paths = [str(p) for p in params.get("paths") or [] if isinstance(p, str)]
+    dirs = default_dirs(Path(cwd) if cwd else None, Path(config_dir) if config_dir else None, paths)
+    items: list[Item] = []
+    entries = Catalog().entries(dirs)
+    if not entries:
+        items.append(item("warning", "no workflows found", f"bundled workflows should be in {BUNDLED_DIR}"))
+    for e in entries:
+        if e.workflow and not e.problems:
+            steps = count(len(e.workflow.steps), "step")
+            items.append(item("ok", f"{e.name}: {e.workflow.title} ({steps}, {e.kind}: {e.path})"))
+        else:
+            items.append(item("error", f"{e.name} is invalid ({e.path})", *(str(p) for p in e.problems)))
+        for s in e.shadowed:
+            items.append(item("info", f"{e.name} shadows {s}"))
+    return {"name": "Workflows", "items": items}
+
+
+ALLOW_ADVICE = ("set vim.g.workflow.allow_remote = true to allow it",)
+
+
+def ollama_section(host: str | None, allow_remote: bool, model: str) -> dict[str, Any]:
+    """Where annotation text goes and on whose word (destination.py's rules), and the server's models."""
+    name = "Ollama (for :WorkflowAnnotate)"
+    probe = destination.report(host, allow_remote, model)
+    url, source = probe["url"], probe["source"]
+    items: list[Item] = []
+    if probe["local"]:
+        items.append(item("ok", f"text goes to {url}: this machine (from {source})"))
+    elif probe["allowed_by"]:
+        allowed_by = probe["allowed_by"]
+        items.append(item("info", f"text goes to {url}: another machine, allowed by {allowed_by} (host from {source})"))
+    elif probe["unusable"]:
+        items.append(item("error", probe["unusable"]))
+        return {"name": name, "items": items}
+    else:
+        items.append(
+            item(
+                "error",
+                f"text would go to {url}: another machine, not allowed (host from {source})",
+                *ALLOW_ADVICE,
+                "or point vim.g.workflow.ollama_host at this machine",
+            )
+        )
+    if allow_remote:
+        items.append(item("info", "vim.g.workflow.allow_remote is true: another machine or a cloud model may get text"))
+    else:
+        items.append(
+            item("ok", "vim.g.workflow.allow_remote is false: no cloud model, no other machine unless $OLLAMA_HOST")
+        )
+    if "error" in probe:
+        items.append(
+            item(
+                "warning",
+                f"Ollama is not reachable at {url} ({probe['error']})",
+                "start it with `ollama serve`, or set vim.g.workflow.ollama_host",
+                "everything but :WorkflowAnnotate works without it",
+            )
+        )
+        return {"name": name, "items": items}
+    items.append(item("ok", f"Ollama {probe.get('version') or '?'} at {url}"))
+    names = [str(n) for n in probe.get("models") or []]
+    found = next((n for n in names if n in (model, f"{model}:latest")), None)
+    if found:
+        items.append(item("ok", f"model {model} is on the server"))
+    else:
+        has = ", ".join(names) if names else "none"
+        items.append(item("warning", f"model {model} is not on the server (it has: {has})", f"ollama pull {model}"))
+    elsewhere = (found and (probe.get("remote") or {}).get(found)) or probe["model_runs_on"]
+    if elsewhere and allow_remote:
+        items.append(item("info", f"model {model} runs on {elsewhere}, not on this machine (allowed)"))
+    elif elsewhere:
+        items.append(
+            item(
+                "warning",
+                f"model {model} runs on {elsewhere}: :WorkflowAnnotate will not send it text",
+                *ALLOW_ADVICE,
+                "or choose a local model with :WorkflowModels",
+            )
+        )
+    return {"name": name, "items": items}
+
+
+def doctor(python: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """The whole report (see the module's docstring)."""
+    section, missing, required_missing = python_section(python)
+    report: dict[str, Any] = {
+        "protocol": protocol.PROTOCOL,
+        "python": python,
+        "python_version": sys.version.split()[0],
+        "missing": missing,
+        "required_missing": required_missing,
+        "sections": [section],
+    }
+    if params is None:
+        return report
+    runs_dir = Path(str(params.get("runs_dir") or "")).expanduser()
+    if not runs_dir.is_absolute():
+        runs_dir = Path.cwd() / runs_dir
+    host = params.get("ollama_host")
+    report["sections"] += [
+        git_section(runs_dir),
+        runs_section(runs_dir),
+        workflows_section(params),
+        ollama_section(
+            host if isinstance(host, str) and host else None,
+            params.get("allow_remote") is True,
+            str(params.get("model") or ""),
+        ),
+    ]
+    return report
+
+
+def main(argv: list[str]) -> int:
+    """``doctor [--json] [--python PATH] [--params FILE|-]``: 1 when something is an error."""
+    parser = argparse.ArgumentParser(prog="python -m workflow_nvim doctor", description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="one JSON object, for an editor's :checkhealth")
+    parser.add_argument("--python", metavar="PATH", help="this interpreter as the front started it")
+    parser.add_argument("--params", metavar="FILE", help="the editor's parameters as JSON ('-': standard input)")
+    args = parser.parse_args(argv)
+    params: dict[str, Any] | None = None
+    if args.params:
+        text = sys.stdin.read() if args.params == "-" else Path(args.params).read_text(encoding="utf-8")
+        loaded = json.loads(text) if text.strip() else {}
+        params = loaded if isinstance(loaded, dict) else {}
+    report = doctor(args.python or sys.executable, params)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for section in report["sections"]:
+            print(section["name"])
+            for entry in section["items"]:
+                print(f"  {entry['level'].upper()} {entry['text']}")
+                for advice in entry["advice"]:
+                    print(f"    - {advice}")
+    bad = any(e["level"] == "error" for s in report["sections"] for e in s["items"])
+    return 1 if bad else 0
