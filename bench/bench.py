@@ -265,7 +265,7 @@ def bench_history(n: int, commits: int, steps: int, limit: float | None = 0.1) -
             log = timed(lambda: nvim.command("WorkflowLog"), n)
             listing = timed(
                 lambda: nvim.exec_lua(
-                    "return require('workflow.command').call('runs', {}, require('workflow.config').get())"
+                    "return require('workflow.command').call('runs', {}, require('workflow.config').options())"
                 ),
                 n,
             )

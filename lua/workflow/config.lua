@@ -14,7 +14,7 @@ if not vim.uv.fs_stat(M.root .. '/rplugin/python3/workflow_nvim') then
 end
 M.root = vim.uv.fs_realpath(M.root) or M.root
 
----The effective options (get()): vim.g.workflow over the defaults. :help g:workflow has the defaults.
+---The options in effect: vim.g.workflow over the defaults, which Python applies (options.py; :help g:workflow).
 ---@class workflow.Config
 ---@field runs_dir string where runs are made
 ---@field paths string[] more directories searched for workflows, after the project's and yours
@@ -48,21 +48,6 @@ M.schema = {
   annotate_timeout = { 'number', 'seconds to wait for the first token' },
   python = { 'string', 'the path of a Python 3 interpreter' },
 }
-
---- The defaults, for :checkhealth alone (health.lua) until it asks Python's doctor:
---- then this goes. Everything else leaves the defaults to Python.
----@return workflow.Config
-function M.defaults()
-  return {
-    runs_dir = vim.fn.stdpath('data') .. '/workflow/runs',
-    paths = {},
-    default_mappings = true,
-    model = 'llama3.2',
-    ollama_host = nil, -- then $OLLAMA_HOST, then http://127.0.0.1:11434
-    allow_remote = false, -- text may go to another machine, or a cloud model
-    annotate_timeout = 60,
-  }
-end
 
 -- Edit distance where swapping two neighbouring letters counts as one edit
 -- (optimal string alignment), so "strat" is one edit from "start".
@@ -150,28 +135,6 @@ function M.options()
     error(err, 0)
   end
   return user or vim.empty_dict()
-end
-
---- The options merged over the defaults, for :checkhealth alone (see M.defaults).
-function M.get()
-  local cfg = vim.tbl_extend('force', M.defaults(), M.options())
-  cfg.runs_dir = vim.fn.fnamemodify(vim.fn.expand(cfg.runs_dir), ':p'):gsub('/$', '')
-  return cfg
-end
-
---- Directories searched for workflows, for :checkhealth alone (the rule is catalog.default_dirs).
----@param cfg workflow.Config
----@return { [1]: string, [2]: string }[]
-function M.dirs(cfg)
-  local dirs = {
-    { 'project', vim.fn.getcwd() .. '/.workflows' },
-    { 'user', vim.fn.stdpath('config') .. '/workflows' },
-  }
-  for _, p in ipairs(cfg.paths) do
-    dirs[#dirs + 1] = { 'path', (vim.fn.fnamemodify(vim.fn.expand(p), ':p'):gsub('/$', '')) }
-  end
-  dirs[#dirs + 1] = { 'bundled', M.root .. '/workflows' }
-  return dirs
 end
 
 --- Path of the log file for unexpected errors.

@@ -99,24 +99,20 @@ end
 
 function M.check()
   check_neovim()
-  local ok, cfg = pcall(config.get)
+  local ok, cfg = pcall(config.options)
   health.start('Options')
   if ok then
     health.ok('vim.g.workflow is valid')
   else
     health.error(cfg)
-    cfg = config.defaults()
+    cfg = vim.empty_dict() -- then the defaults: Python applies them
   end
   local python = choose(cfg)
   if not python then
     health.error('no Python 3 to check the rest with', 'install Python 3.9 or newer, then run :WorkflowInstall')
     return
   end
-  local params = vim.tbl_extend('force', host.params(cfg), {
-    model = cfg.model,
-    ollama_host = cfg.ollama_host,
-    allow_remote = cfg.allow_remote,
-  })
+  local params = host.params(cfg)
   local report, err = doctor(python[1], params)
   if not report then
     health.error(('cannot run %s: %s'):format(python[1], err))

@@ -69,7 +69,7 @@ local function stamp(python)
 end
 
 --- The interpreters to try, in order: { {python, why-this-one}, ... }.
----@param cfg workflow.Config
+---@param cfg workflow.Options
 ---@return { [1]: string, [2]: string }[]
 function M.candidates(cfg)
   local list = {}
@@ -185,7 +185,7 @@ local function spawn(python)
 end
 
 --- The running server, starting one if needed; nil and a one-line message on failure.
----@param cfg workflow.Config
+---@param cfg workflow.Options
 ---@return workflow.Server?, string?
 function M.ensure(cfg)
   if server then
@@ -286,7 +286,7 @@ end
 --- Call command `command` of the server with `params`: its response ({ error = msg } on failure).
 ---@param command string
 ---@param params table
----@param cfg workflow.Config?
+---@param cfg workflow.Options?
 ---@return workflow.Response
 function M.call(command, params, cfg)
   local ok, c = pcall(config.options)
@@ -345,7 +345,7 @@ end
 --- Completion candidates of `kind` for `arglead` (starts the server if needed; {} on failure).
 ---@param kind string
 ---@param arglead string
----@param cfg workflow.Config
+---@param cfg workflow.Options
 ---@param extra table? more parameters (args = { subcommand })
 ---@return string[]
 function M.complete(kind, arglead, cfg, extra)

@@ -65,7 +65,9 @@ def test_a_bare_python_says_what_it_lacks_and_how_to_get_it(tmp_path: Path) -> N
 
 def test_the_text_report_for_a_shell(tmp_path: Path) -> None:
     params = tmp_path / "params.json"
-    params.write_text(json.dumps({"runs_dir": str(tmp_path / "runs"), "cwd": str(tmp_path)}), encoding="utf-8")
+    params.write_text(
+        json.dumps({"options": {"runs_dir": str(tmp_path / "runs")}, "cwd": str(tmp_path)}), encoding="utf-8"
+    )
     _, text = doctor(sys.executable, "--params", str(params))
     assert "Python\n  OK Python 3." in text
     assert f"Runs\n  OK runs directory: {tmp_path / 'runs'} (created on first start)\n" in text

@@ -158,10 +158,11 @@ def workflows_section(params: dict[str, Any]) -> dict[str, Any]:
             "items": [item("warning", "cannot check workflow files without a Python that has pyyaml (see above)")],
         }
     from .catalog import BUNDLED_DIR, Catalog, default_dirs
+    from .options import Options
     from .spec import count
 
     cwd, config_dir = params.get("cwd"), params.get("config_dir")
-    paths = [str(p) for p in params.get("paths") or [] if isinstance(p, str)]
+    paths = list(Options.of(params).paths)
     dirs = default_dirs(Path(cwd) if cwd else None, Path(config_dir) if config_dir else None, paths)
     items: list[Item] = []
     entries = Catalog().entries(dirs)
@@ -256,19 +257,15 @@ def doctor(python: str, params: dict[str, Any] | None) -> dict[str, Any]:
     }
     if params is None:
         return report
-    runs_dir = Path(str(params.get("runs_dir") or "")).expanduser()
-    if not runs_dir.is_absolute():
-        runs_dir = Path.cwd() / runs_dir
-    host = params.get("ollama_host")
+    from .options import Options  # the defaults are applied as for every command
+
+    options = Options.of(params)
+    runs_dir = options.runs_dir or Path.cwd() / "workflow" / "runs"
     report["sections"] += [
         git_section(runs_dir),
         runs_section(runs_dir),
         workflows_section(params),
-        ollama_section(
-            host if isinstance(host, str) and host else None,
-            params.get("allow_remote") is True,
-            str(params.get("model") or ""),
-        ),
+        ollama_section(options.ollama_host, options.allow_remote, options.model),
     ]
     return report
 
