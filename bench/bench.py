@@ -37,6 +37,8 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.conftest import INIT, nvim_binary  # noqa: E402
 from tests.e2e.test_errors import host_pid  # noqa: E402
 
+BENCH_WAIT = 120.0  # seconds: the longest a bench waits for one result before it fails
+
 # -- statistics ---------------------------------------------------------------
 
 
@@ -345,10 +347,23 @@ def _annotation_nvim(url: str) -> pynvim.Nvim:
     # Record, in Neovim's monotonic clock, when each batch reaches the plugin's Lua side.
     nvim.exec_lua(
         "local a = require('workflow.annotate'); local update = a.update;"
-        "a.update = function(x) _G.bench_updates = _G.bench_updates or {};"
-        " table.insert(_G.bench_updates, {vim.uv.hrtime() / 1e9, x.done}); return update(x) end"
+        "local function timed(x) _G.bench_updates = _G.bench_updates or {};"
+        " table.insert(_G.bench_updates, {vim.uv.hrtime() / 1e9, x.done}); return update(x) end;"
+        # Pushed batches reach annotate through the handler it registered with host.on: this one.
+        "require('workflow.host').on('annotation', timed)"
     )
     return nvim
+
+
+def _annotation_done(nvim: pynvim.Nvim, deadline: float) -> bool:
+    """True once the last annotation batch has arrived; an error past ``deadline`` (a bench never hangs)."""
+    ups = nvim.exec_lua("return _G.bench_updates")
+    if ups and ups[-1][1]:
+        return True
+    if time.monotonic() > deadline:
+        messages = nvim.command_output("messages")
+        raise RuntimeError(f"no annotation result in {BENCH_WAIT:g} s; messages: {messages}")
+    return False
 
 
 def _annotate_once(nvim: pynvim.Nvim, lines: list[str], ollama: object) -> tuple[float, float]:
@@ -359,11 +374,10 @@ def _annotate_once(nvim: pynvim.Nvim, lines: list[str], ollama: object) -> tuple
     ollama.sent.clear()  # type: ignore[attr-defined]
     start = time.monotonic()
     nvim.command("WorkflowAnnotate")
-    while True:
-        ups = nvim.exec_lua("return _G.bench_updates")
-        if ups and ups[-1][1]:
-            break
+    deadline = time.monotonic() + BENCH_WAIT
+    while not _annotation_done(nvim, deadline):
         time.sleep(0.002)
+    ups = nvim.exec_lua("return _G.bench_updates")
     first_sent = ollama.sent[0]  # type: ignore[attr-defined]
     return ups[0][0] - first_sent, ups[-1][0] - start
 
@@ -423,12 +437,12 @@ def bench_annotation(n: int) -> list[Row]:
             nvim.current.buffer[:] = lines
             nvim.command("WorkflowAnnotate")
             busy = []
+            deadline = time.monotonic() + BENCH_WAIT
             while True:
                 t = time.perf_counter()
                 nvim.api.get_mode()
                 busy.append(time.perf_counter() - t)
-                ups = nvim.exec_lua("return _G.bench_updates")
-                if ups and ups[-1][1]:
+                if _annotation_done(nvim, deadline):
                     break
             b = Sample(busy)
             rows.append(
@@ -587,7 +601,8 @@ def bench_memory(steps: int, annotations: int) -> Row:
                 if i < annotations:
                     nvim.exec_lua("_G.bench_updates = {}")
                     nvim.command("WorkflowAnnotate")
-                    while not (nvim.exec_lua("return _G.bench_updates") or [[0, False]])[-1][1]:
+                    deadline = time.monotonic() + BENCH_WAIT
+                    while not _annotation_done(nvim, deadline):
                         time.sleep(0.005)
                 nvim.command("WorkflowNext")
             nvim.exec_lua("return require('workflow.host').call('wait', {})")
