@@ -459,10 +459,54 @@ def test_a_command_imports_the_core_and_nothing_heavy(tmp_path: Path, where: dic
         imported = {line.rsplit("|", 1)[1].strip() for line in text.splitlines() if line.startswith("import time:")}
     finally:
         front.stop()
-    assert {"workflow_nvim.session", "workflow_nvim.run", "workflow_nvim.spec", "yaml"} <= imported
+    assert {"workflow_nvim.session", "workflow_nvim.run", "workflow_nvim.spec"} <= imported
     heavy = ("git", "ollama", "httpx", "workflow_nvim.annotate", "workflow_nvim.destination", "socket", "subprocess")
     assert sorted(imported & set(heavy)) == []
     assert "pynvim" not in imported and "argparse" not in imported
+    assert "yaml" not in imported  # no workflow file was read
+
+
+def imports_of(front: Front) -> list[set[str]]:
+    """The modules a server that has exited imported (-X importtime writes them on its stderr,
+    which the server moves to its log)."""
+    text = front.stderr_file.read_text() + front.log()
+    return [{line.rsplit("|", 1)[1].strip() for line in text.splitlines() if line.startswith("import time:")}]
+
+
+def test_hello_imports_no_dataclasses_nor_yaml(tmp_path: Path) -> None:
+    """The editor waits for hello before its first command: it costs the imports it needs."""
+    front = Front(tmp_path, flags=("-X", "importtime"))
+    try:
+        front.hello()
+        front.close_input()
+        assert front.wait_exit() == 0
+        [imported] = imports_of(front)
+    finally:
+        front.stop()
+    assert "workflow_nvim.server" in imported
+    assert sorted(imported & {"dataclasses", "inspect", "yaml", "workflow_nvim.session"}) == []
+
+
+def test_starting_a_workflow_validated_before_imports_no_yaml(tmp_path: Path, where: dict[str, Any]) -> None:
+    """The editor's cache keeps the validated workflow: the next editor's start skips PyYAML."""
+    where = {**where, "cache_dir": str(tmp_path / "cache")}
+    imported = []
+    for _ in range(2):
+        front = Front(tmp_path, flags=("-X", "importtime"))
+        try:
+            front.hello()
+            assert front.command("start", {**where, "args": ["blog"]})["open"]["id"] == "topic"
+            front.command("stop", where)
+            front.close_input()
+            assert front.wait_exit() == 0
+            [modules] = imports_of(front)
+            imported.append("yaml" in modules)
+        finally:
+            front.stop()
+        front.log_file.unlink()
+        front.stderr_file.unlink()
+    assert imported == [True, False]
+    assert len(list((tmp_path / "cache" / "workflow" / "workflows").glob("*.json"))) == 1
 
 
 def test_without_msgpack_it_says_so_on_stderr_and_exits() -> None:

@@ -72,8 +72,10 @@ def _files(directory: Path) -> list[Path]:
 class Catalog:
     """Loads workflow files, remembering each by which file it is (a link may be pointed elsewhere), size and time."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_dir: Path | None = None) -> None:
         self._cache: dict[Path, tuple[tuple[int, ...], Workflow | WorkflowInvalid]] = {}
+        # where validated workflows are kept between editor sessions (spec.load_workflow); None: nowhere
+        self.cache_dir = cache_dir
 
     def load(self, path: Path, name: str | None = None) -> Workflow:
         """The validated workflow in ``path`` (named ``name`` if given); raise WorkflowInvalid if it is not."""
@@ -85,7 +87,7 @@ class Catalog:
         cached = self._cache.get(path)
         if cached is None or cached[0] != stamp:
             try:
-                result: Workflow | WorkflowInvalid = load_workflow(path, name)
+                result: Workflow | WorkflowInvalid = load_workflow(path, name, cache=self.cache_dir)
             except WorkflowInvalid as e:
                 result = e
             cached = (stamp, result)

@@ -48,6 +48,7 @@ else:
         def __init_subclass__(cls, total: bool = True) -> None:
             pass
 
+
 # Bumped on every change a front must know of: a field renamed or removed, a method added.
 PROTOCOL = 1
 
@@ -81,6 +82,7 @@ class Params(TypedDict, total=False):
     cwd: str  # the editor's working directory (a project's .workflows/ is found there)
     config_dir: str  # the person's own workflows live in CONFIG_DIR/workflows
     data_dir: str  # the runs live in DATA_DIR/workflow/runs unless options.runs_dir says otherwise
+    cache_dir: str  # validated workflows are kept in CACHE_DIR/workflow/workflows (absent: not kept)
     dirs: list[list[str]]  # [kind, path] search directories, nearest first (derived from the above when absent)
     log_file: str
     buffer_step: dict[str, Any]  # {run, id} of the step buffer the command was given in

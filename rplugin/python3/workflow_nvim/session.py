@@ -84,6 +84,9 @@ class Session:
                     "git is still making the last step commit (a slow hook, or signing waiting for a "
                     "passphrase?): try again in a moment"
                 )
+        cache_dir = params.get("cache_dir")
+        # validated workflows are kept in the editor's cache: a start need not import PyYAML
+        self.catalog.cache_dir = Path(cache_dir) / "workflow" / "workflows" if isinstance(cache_dir, str) else None
         response = fn(params)
         if self.run is not None and self.run.notices:
             # Said once: a commit made again after a quit, history read from subjects, a locked index.
