@@ -212,7 +212,20 @@ def test_hello_says_the_protocol_the_python_and_what_it_lacks(front: Front) -> N
     assert welcome["missing"] == dependencies.missing()  # the same interpreter as this test's
     assert welcome["required_missing"] == []
     assert "error" not in welcome and "problem" not in welcome
-    assert "hello from test 0 (protocol 1)" in front.log()
+    front.close_input()
+    assert front.wait_exit() == 0
+    # INFO lines are written by the time the server exits (logs.py), in order, with their own times
+    lines = front.log().splitlines()
+    assert "hello from test 0 (protocol 1)" in lines[0] and "INFO" in lines[0]
+    assert "the editor closed the channel: exiting" in lines[-1]
+
+
+def test_a_warning_writes_the_info_lines_before_it_at_once(front: Front) -> None:
+    front.hello()
+    front.send([7])  # not a request: a warning
+    wait_until(lambda: "WARNING" in front.log(), "the message logged")
+    lines = front.log().splitlines()
+    assert "hello from test" in lines[0] and "WARNING unexpected message: [7]" in lines[1]
 
 
 def test_a_front_of_another_protocol_version_gets_one_line_and_nothing_else(
@@ -467,8 +480,8 @@ def test_a_command_imports_the_core_and_nothing_heavy(tmp_path: Path, where: dic
 
 
 def imports_of(front: Front) -> list[set[str]]:
-    """The modules a server that has exited imported (-X importtime writes them on its stderr,
-    which the server moves to its log)."""
+    """The modules the server imported so far (-X importtime writes them on its stderr, which the
+    server moves to its log)."""
     text = front.stderr_file.read_text() + front.log()
     return [{line.rsplit("|", 1)[1].strip() for line in text.splitlines() if line.startswith("import time:")}]
 
@@ -478,13 +491,11 @@ def test_hello_imports_no_dataclasses_nor_yaml(tmp_path: Path) -> None:
     front = Front(tmp_path, flags=("-X", "importtime"))
     try:
         front.hello()
-        front.close_input()
-        assert front.wait_exit() == 0
-        [imported] = imports_of(front)
+        [imported] = imports_of(front)  # -X importtime writes each line as the module is imported
     finally:
         front.stop()
     assert "workflow_nvim.server" in imported
-    assert sorted(imported & {"dataclasses", "inspect", "yaml", "workflow_nvim.session"}) == []
+    assert sorted(imported & {"dataclasses", "inspect", "logging", "yaml", "workflow_nvim.session"}) == []
 
 
 def test_starting_a_workflow_validated_before_imports_no_yaml(tmp_path: Path, where: dict[str, Any]) -> None:
