@@ -120,3 +120,11 @@ def test_an_unwritable_cache_only_costs_the_validation(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert load_workflow(path, cache=blocker / "cache") == load_workflow(path)
+
+
+def test_the_key_is_the_sha256_of_the_version_the_name_and_the_bytes() -> None:
+    import hashlib
+
+    data = BLOG.encode()
+    expected = hashlib.sha256(f"workflow.nvim spec {spec.CACHE_VERSION}\0blog\0".encode() + data).hexdigest()
+    assert spec._cache_key("blog", data) == f"{expected}.json"
