@@ -9,6 +9,7 @@ result]``, and the notifications it pushes, ``[2, "nvim_exec_lua", [code, [push]
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import signal
@@ -534,3 +535,41 @@ def test_without_msgpack_it_says_so_on_stderr_and_exits() -> None:
     assert done.returncode == 3
     assert done.stdout == ""
     assert "has no msgpack: run :WorkflowInstall" in done.stderr.strip().splitlines()[-1]
+
+
+ANSWERED_WITH = """
+import json, sys
+from workflow_nvim import server
+
+class Recorder(server.Transport):
+    def respond(self, msgid, error, result):
+        # what was imported when the answer went out (background git starts after it)
+        print(json.dumps([error, sorted(sys.modules)]))
+
+    def push(self, message):
+        pass
+
+s = server.Server(Recorder())
+s.dispatch([0, 1, "hello", [{"protocol": 1}]])
+s.dispatch([0, 2, "command", ["start", json.loads(sys.argv[1])]])
+"""
+
+
+def test_a_start_answers_before_importing_dataclasses_logging_or_openssl(tmp_path: Path, where: dict[str, Any]) -> None:
+    """dataclasses (with inspect), logging and hashlib (OpenSSL) cost ~25 ms together: the first
+    :WorkflowStart of a workflow validated before imports none of them before it answers."""
+    where = {**where, "cache_dir": str(tmp_path / "cache"), "args": ["blog"]}
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE_DIR)}
+    answers = []
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-c", ANSWERED_WITH, json.dumps(where)], capture_output=True, text=True, env=env
+        )
+        assert out.returncode == 0, out.stderr
+        answers.append([json.loads(line) for line in out.stdout.splitlines()])
+        where["options"] = {"runs_dir": str(tmp_path / f"runs{len(answers)}")}
+    [(_, hello), (error, start)] = answers[1]
+    assert error is None
+    assert sorted({"dataclasses", "inspect", "logging", "hashlib", "yaml"} & set(hello)) == []
+    assert sorted({"dataclasses", "inspect", "logging", "hashlib", "yaml"} & set(start)) == []
+    assert "workflow_nvim.session" in start

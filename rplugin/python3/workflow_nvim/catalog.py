@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import WorkflowError
 from .options import expand
@@ -21,25 +21,22 @@ SUFFIXES = (".yaml", ".yml")
 BUNDLED_DIR = Path(__file__).resolve().parents[3] / "workflows"
 
 
-@dataclass(frozen=True)
-class SearchDir:
+class SearchDir(NamedTuple):
     """A directory searched for workflows; ``kind`` is project, user, path or bundled."""
 
     kind: str
     path: Path
 
 
-@dataclass
 class Entry:
     """A workflow name, the file that provides it, and what became of loading it."""
 
-    name: str
-    kind: str
-    path: Path
-    workflow: Workflow | None = None
-    problems: list[Problem] = field(default_factory=list)
-    shadowed: list[Path] = field(default_factory=list)
-    problem_count: int = 0  # all of them; ``problems`` lists at most MAX_PROBLEMS (and a line for the rest)
+    def __init__(self, name: str, kind: str, path: Path, workflow: Workflow | None = None) -> None:
+        self.name, self.kind, self.path = name, kind, path
+        self.workflow = workflow
+        self.problems: list[Problem] = []
+        self.shadowed: list[Path] = []
+        self.problem_count = 0  # all of them; ``problems`` lists at most MAX_PROBLEMS (and a line for the rest)
 
     @property
     def ok(self) -> bool:

@@ -26,9 +26,8 @@ import re
 import stat
 import string
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import WorkflowError
 
@@ -104,8 +103,7 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _NULLS = ("~", "null", "Null", "NULL")
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One validation problem, located in a file (line and col are 1-based)."""
 
     path: str
@@ -171,11 +169,10 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One step of a workflow."""
 
-    index: int  # 1-based
+    index: int  # type: ignore[assignment]  # 1-based; a field, not tuple.index
     id: str
     title: str
     instructions: str
@@ -198,8 +195,7 @@ class Step:
         )
 
 
-@dataclass(frozen=True)
-class Workflow:
+class Workflow(NamedTuple):
     """A validated workflow."""
 
     name: str
@@ -208,7 +204,10 @@ class Workflow:
     model: str
     steps: tuple[Step, ...]
     path: Path
-    source: bytes = field(repr=False)
+    source: bytes
+
+    def __repr__(self) -> str:  # without the source: it may be a megabyte
+        return f"Workflow(name={self.name!r}, title={self.title!r}, steps={len(self.steps)}, path={self.path!r})"
 
     def step(self, key: str | int) -> Step:
         """The step with this id, or this 1-based index (as int or digit string)."""
@@ -401,7 +400,7 @@ def _store(entry: Path, workflow: Workflow) -> None:
         "title": workflow.title,
         "description": workflow.description,
         "model": workflow.model,
-        "steps": [vars(s) for s in workflow.steps],
+        "steps": [s._asdict() for s in workflow.steps],
     }
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
