@@ -316,7 +316,7 @@ def bench_cold_start(n: int) -> Row:
             "[{'type': 'command', 'name': 'Hello', 'sync': v:true, 'opts': {}}])"
         )
         ours, hello = [], []
-        for _ in range(n + 1):  # the first, a warm-up, compiles the Python modules once (as an install does)
+        for _ in range(n + 1):  # the first, a warm-up, compiles the Python modules (as an install does)
             nvim = start_nvim()
             t = time.perf_counter()
             nvim.command("WorkflowStart tutorial")
@@ -337,7 +337,8 @@ def bench_cold_start(n: int) -> Row:
         f"plugin {a.ms()}; hello world {b.ms()}; ratio median {r.median:.2f}x",
         "met" if r.median <= 1.0 else "MISSED (see note)",
         "fresh `nvim --embed` per repetition, alternating, after one of each that compiles the Python modules "
-        "(as installing does); the hello-world plugin registered on a python3 remote-plugin host",
+        "(as installing does) and caches the validated tutorial (as a first start does); the hello-world plugin "
+        "registered on a python3 remote-plugin host",
     )
 
 
@@ -663,20 +664,21 @@ def render(rows: list[Row]) -> str:
 
 NOTES = [
     "- **Row 2, what is left.** The plugin no longer rides the python3 remote-plugin host: its first",
-    "  command starts `python -m workflow_nvim serve` and pays Python's own start (~15 ms), the server's",
-    "  imports before it answers hello (~40 ms by `python -X importtime`: logging ~12, dataclasses with",
-    "  inspect ~7, typing and pathlib ~8), the core's imports for the command (~33 ms: PyYAML ~17, of",
-    "  which ~6 compile its reader's Unicode regex, and the spec, catalog, run and history modules),",
-    "  the start itself (~8 ms, mostly the fsync of the first step file), then Neovim's own opening of a",
-    "  markdown buffer (~17 ms: filetype, ftplugin, syntax), where the hello world only echoes. The",
-    "  baseline pays a provider check (one `python -c`) and pynvim's import. Annotation (ollama,",
-    "  sockets), GitPython and subprocess are off this path (a test lists what a command imports), and",
-    "  git's import starts once the answer is out rather than taking turns with it for the GIL; these",
-    "  took the ratio from ~1.5x to ~1.3x on a quiet machine, measured alternately against the code",
-    "  before them (from ~1.6x to ~1.4x while other jobs ran: the plugin has more to compute than the",
-    "  hello world, so a loaded machine widens the gap). What would close the rest, ~5-15 ms each: a",
-    "  cache of validated workflow files (no PyYAML for a file that did not change), logging imported at",
-    "  its first record, the first step file written without fsync.",
+    "  command starts `python -m workflow_nvim serve` and pays Python's own start (~15-24 ms), the",
+    "  server's imports before it answers hello (~20 ms: typing, pathlib, msgpack, signal, threading),",
+    "  the core's imports for the command (~17 ms: json, the spec, catalog, run and history modules),",
+    "  the start itself (~17 ms, of which ~9 are the fsync of the first step file, kept for durability),",
+    "  then Neovim's own opening of a markdown buffer (~17 ms: filetype, ftplugin, syntax), where the",
+    "  hello world only echoes. The baseline pays a provider check (one `python -c`) and pynvim's",
+    "  import. Off this path now: annotation (ollama, sockets), GitPython (imported once the answer is",
+    "  out), PyYAML (a workflow file that validated before is read from the editor's cache of validated",
+    "  workflows, keyed by the SHA-256 of its bytes; the warm-up repetition fills it, as the first start",
+    "  of a workflow does), dataclasses with inspect (the core's records are NamedTuples), logging",
+    "  (INFO lines wait for the first warning or the exit) and OpenSSL's hashlib; a test lists what a",
+    "  start imports before it answers. These took the ratio from ~1.3x to ~1.0-1.1x, measured",
+    "  alternately with the hello world on a shared machine (seven runs under a load of ~2 on 2 cores:",
+    "  0.97x to 1.26x, most 1.01-1.11x); the very first start of a workflow still validates it (~25 ms",
+    "  more). What is left is Python's start, the fsync and Neovim's own opening of the buffer.",
     "- **Row 5.** The plugin does more than read the stream: it asks `/api/show` once per model for the",
     "  context size, builds the numbered prompt, anchors each line with an extmark, and sends each batch",
     "  to Neovim through `async_call`; 1.14x of a bare client reading the same stream.",

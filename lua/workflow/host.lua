@@ -322,6 +322,7 @@ function M.params(cfg)
     cwd = vim.fn.getcwd(),
     config_dir = vim.fn.stdpath('config'),
     data_dir = vim.fn.stdpath('data'),
+    cache_dir = vim.fn.stdpath('cache'),
     log_file = config.log_file(),
     buffer_step = vim.b.workflow_step,
     -- lets a restarted server pick the run up again, and lock it for this Neovim

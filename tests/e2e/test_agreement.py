@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from workflow_nvim import options, protocol
 
 from .conftest import Editor
@@ -11,7 +9,7 @@ from .conftest import Editor
 
 def test_the_lua_command_table_is_protocols_field_by_field(nvim: Editor) -> None:
     lua = nvim.exec_lua("return require('workflow.commands')")
-    python = [dataclasses.asdict(c) for c in protocol.COMMANDS]
+    python = [c._asdict() for c in protocol.COMMANDS]
     assert [c["name"] for c in lua] == [c["name"] for c in python]
     for ours, theirs in zip(lua, python, strict=True):
         assert ours == theirs, ours["name"]

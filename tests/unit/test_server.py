@@ -9,6 +9,7 @@ result]``, and the notifications it pushes, ``[2, "nvim_exec_lua", [code, [push]
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import signal
@@ -212,7 +213,20 @@ def test_hello_says_the_protocol_the_python_and_what_it_lacks(front: Front) -> N
     assert welcome["missing"] == dependencies.missing()  # the same interpreter as this test's
     assert welcome["required_missing"] == []
     assert "error" not in welcome and "problem" not in welcome
-    assert "hello from test 0 (protocol 1)" in front.log()
+    front.close_input()
+    assert front.wait_exit() == 0
+    # INFO lines are written by the time the server exits (logs.py), in order, with their own times
+    lines = front.log().splitlines()
+    assert "hello from test 0 (protocol 1)" in lines[0] and "INFO" in lines[0]
+    assert "the editor closed the channel: exiting" in lines[-1]
+
+
+def test_a_warning_writes_the_info_lines_before_it_at_once(front: Front) -> None:
+    front.hello()
+    front.send([7])  # not a request: a warning
+    wait_until(lambda: "WARNING" in front.log(), "the message logged")
+    lines = front.log().splitlines()
+    assert "hello from test" in lines[0] and "WARNING unexpected message: [7]" in lines[1]
 
 
 def test_a_front_of_another_protocol_version_gets_one_line_and_nothing_else(
@@ -459,10 +473,52 @@ def test_a_command_imports_the_core_and_nothing_heavy(tmp_path: Path, where: dic
         imported = {line.rsplit("|", 1)[1].strip() for line in text.splitlines() if line.startswith("import time:")}
     finally:
         front.stop()
-    assert {"workflow_nvim.session", "workflow_nvim.run", "workflow_nvim.spec", "yaml"} <= imported
+    assert {"workflow_nvim.session", "workflow_nvim.run", "workflow_nvim.spec"} <= imported
     heavy = ("git", "ollama", "httpx", "workflow_nvim.annotate", "workflow_nvim.destination", "socket", "subprocess")
     assert sorted(imported & set(heavy)) == []
     assert "pynvim" not in imported and "argparse" not in imported
+    assert "yaml" not in imported  # no workflow file was read
+
+
+def imports_of(front: Front) -> list[set[str]]:
+    """The modules the server imported so far (-X importtime writes them on its stderr, which the
+    server moves to its log)."""
+    text = front.stderr_file.read_text() + front.log()
+    return [{line.rsplit("|", 1)[1].strip() for line in text.splitlines() if line.startswith("import time:")}]
+
+
+def test_hello_imports_no_dataclasses_nor_yaml(tmp_path: Path) -> None:
+    """The editor waits for hello before its first command: it costs the imports it needs."""
+    front = Front(tmp_path, flags=("-X", "importtime"))
+    try:
+        front.hello()
+        [imported] = imports_of(front)  # -X importtime writes each line as the module is imported
+    finally:
+        front.stop()
+    assert "workflow_nvim.server" in imported
+    assert sorted(imported & {"dataclasses", "inspect", "logging", "yaml", "workflow_nvim.session"}) == []
+
+
+def test_starting_a_workflow_validated_before_imports_no_yaml(tmp_path: Path, where: dict[str, Any]) -> None:
+    """The editor's cache keeps the validated workflow: the next editor's start skips PyYAML."""
+    where = {**where, "cache_dir": str(tmp_path / "cache")}
+    imported = []
+    for _ in range(2):
+        front = Front(tmp_path, flags=("-X", "importtime"))
+        try:
+            front.hello()
+            assert front.command("start", {**where, "args": ["blog"]})["open"]["id"] == "topic"
+            front.command("stop", where)
+            front.close_input()
+            assert front.wait_exit() == 0
+            [modules] = imports_of(front)
+            imported.append("yaml" in modules)
+        finally:
+            front.stop()
+        front.log_file.unlink()
+        front.stderr_file.unlink()
+    assert imported == [True, False]
+    assert len(list((tmp_path / "cache" / "workflow" / "workflows").glob("*.json"))) == 1
 
 
 def test_without_msgpack_it_says_so_on_stderr_and_exits() -> None:
@@ -479,3 +535,41 @@ def test_without_msgpack_it_says_so_on_stderr_and_exits() -> None:
     assert done.returncode == 3
     assert done.stdout == ""
     assert "has no msgpack: run :WorkflowInstall" in done.stderr.strip().splitlines()[-1]
+
+
+ANSWERED_WITH = """
+import json, sys
+from workflow_nvim import server
+
+class Recorder(server.Transport):
+    def respond(self, msgid, error, result):
+        # what was imported when the answer went out (background git starts after it)
+        print(json.dumps([error, sorted(sys.modules)]))
+
+    def push(self, message):
+        pass
+
+s = server.Server(Recorder())
+s.dispatch([0, 1, "hello", [{"protocol": 1}]])
+s.dispatch([0, 2, "command", ["start", json.loads(sys.argv[1])]])
+"""
+
+
+def test_a_start_answers_before_importing_dataclasses_logging_or_openssl(tmp_path: Path, where: dict[str, Any]) -> None:
+    """dataclasses (with inspect), logging and hashlib (OpenSSL) cost ~25 ms together: the first
+    :WorkflowStart of a workflow validated before imports none of them before it answers."""
+    where = {**where, "cache_dir": str(tmp_path / "cache"), "args": ["blog"]}
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE_DIR)}
+    answers = []
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-c", ANSWERED_WITH, json.dumps(where)], capture_output=True, text=True, env=env
+        )
+        assert out.returncode == 0, out.stderr
+        answers.append([json.loads(line) for line in out.stdout.splitlines()])
+        where["options"] = {"runs_dir": str(tmp_path / f"runs{len(answers)}")}
+    [(_, hello), (error, start)] = answers[1]
+    assert error is None
+    assert sorted({"dataclasses", "inspect", "logging", "hashlib", "yaml"} & set(hello)) == []
+    assert sorted({"dataclasses", "inspect", "logging", "hashlib", "yaml"} & set(start)) == []
+    assert "workflow_nvim.session" in start

@@ -13,11 +13,10 @@ interpreter (the GIL), and the first job alone imports GitPython (~0.14 s).
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Callable
 
-log = logging.getLogger("workflow_nvim")
+from .logs import log
 
 _answered = threading.Event()  # clear while the server answers a request
 _answered.set()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import WorkflowError
 from .options import expand
@@ -21,25 +21,22 @@ SUFFIXES = (".yaml", ".yml")
 BUNDLED_DIR = Path(__file__).resolve().parents[3] / "workflows"
 
 
-@dataclass(frozen=True)
-class SearchDir:
+class SearchDir(NamedTuple):
     """A directory searched for workflows; ``kind`` is project, user, path or bundled."""
 
     kind: str
     path: Path
 
 
-@dataclass
 class Entry:
     """A workflow name, the file that provides it, and what became of loading it."""
 
-    name: str
-    kind: str
-    path: Path
-    workflow: Workflow | None = None
-    problems: list[Problem] = field(default_factory=list)
-    shadowed: list[Path] = field(default_factory=list)
-    problem_count: int = 0  # all of them; ``problems`` lists at most MAX_PROBLEMS (and a line for the rest)
+    def __init__(self, name: str, kind: str, path: Path, workflow: Workflow | None = None) -> None:
+        self.name, self.kind, self.path = name, kind, path
+        self.workflow = workflow
+        self.problems: list[Problem] = []
+        self.shadowed: list[Path] = []
+        self.problem_count = 0  # all of them; ``problems`` lists at most MAX_PROBLEMS (and a line for the rest)
 
     @property
     def ok(self) -> bool:
@@ -72,8 +69,10 @@ def _files(directory: Path) -> list[Path]:
 class Catalog:
     """Loads workflow files, remembering each by which file it is (a link may be pointed elsewhere), size and time."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_dir: Path | None = None) -> None:
         self._cache: dict[Path, tuple[tuple[int, ...], Workflow | WorkflowInvalid]] = {}
+        # where validated workflows are kept between editor sessions (spec.load_workflow); None: nowhere
+        self.cache_dir = cache_dir
 
     def load(self, path: Path, name: str | None = None) -> Workflow:
         """The validated workflow in ``path`` (named ``name`` if given); raise WorkflowInvalid if it is not."""
@@ -85,7 +84,7 @@ class Catalog:
         cached = self._cache.get(path)
         if cached is None or cached[0] != stamp:
             try:
-                result: Workflow | WorkflowInvalid = load_workflow(path, name)
+                result: Workflow | WorkflowInvalid = load_workflow(path, name, cache=self.cache_dir)
             except WorkflowInvalid as e:
                 result = e
             cached = (stamp, result)

@@ -37,9 +37,8 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, cast
 
 if TYPE_CHECKING:
     import subprocess  # imported by run_git: the first git command runs off the editor's path
@@ -92,8 +91,7 @@ class CommitCutShort(WorkflowError):
     """git was killed while committing (Neovim quit): whether it landed, the next resume finds out."""
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One commit of a run, as ``git log`` tells it."""
 
     hash: str
@@ -101,7 +99,7 @@ class Entry:
     date: str  # ISO 8601, author date
     subject: str
     kind: str  # "step", "revert" or "saved"
-    index: int
+    index: int  # type: ignore[assignment]  # a field, not tuple.index
     total: int
     step_id: str
     revised: bool = False
@@ -117,12 +115,18 @@ class Entry:
 KIND_LABEL = {"step": "", "revert": "back to ", "saved": "kept unfinished "}
 
 
-@dataclass
 class History:
     """A run's commits as ``git log`` tells them, and what could not be read."""
 
-    entries: list[Entry] = field(default_factory=list)
-    unread: int = 0  # commits in the run's history that are neither trailer- nor subject-marked
+    def __init__(self, entries: list[Entry] | None = None, unread: int = 0) -> None:
+        self.entries: list[Entry] = entries if entries is not None else []
+        self.unread = unread  # commits in the run's history that are neither trailer- nor subject-marked
+
+    def __repr__(self) -> str:
+        return f"History(entries={self.entries!r}, unread={self.unread!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, History) and (self.entries, self.unread) == (other.entries, other.unread)
 
 
 def _git() -> Any:
@@ -227,7 +231,7 @@ def read_log(output: str, run_id: str, workflow: str = "", step_ids: Sequence[st
     seen: set[str] = set()
     for e in found:
         if e.kind == "step":
-            history.entries.append(Entry(**{**e.__dict__, "revised": e.step_id in seen}))
+            history.entries.append(e._replace(revised=e.step_id in seen))
             seen.add(e.step_id)
         else:
             history.entries.append(e)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
 def _hostname() -> str:
@@ -20,8 +20,7 @@ def _hostname() -> str:
     return os.uname().nodename
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):
     pid: int
     host: str
 

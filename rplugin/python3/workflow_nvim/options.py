@@ -10,9 +10,8 @@ arrives here is still read with care, as a front may not check.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 DEFAULT_MODEL = "llama3.2"
 DEFAULT_FIRST_TOKEN_TIMEOUT = 60.0  # seconds
@@ -26,8 +25,7 @@ def expand(path: str, cwd: Path) -> Path:
     return Path(os.path.normpath(cwd / Path(os.path.expandvars(path)).expanduser()))
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """The options in effect: what the person set, else the default."""
 
     runs_dir: Path | None  # None: no data directory was sent, and no runs_dir set
@@ -62,4 +60,4 @@ class Options:
 
 
 # The options the server reads; with FRONT_ONLY, every option there is.
-NAMES: tuple[str, ...] = tuple(f.name for f in fields(Options))
+NAMES: tuple[str, ...] = Options._fields

@@ -21,9 +21,8 @@ import contextlib
 import datetime as _dt
 import re
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import scratch
 from .catalog import Catalog
@@ -73,8 +72,7 @@ def run_dirs(runs_dir: Path) -> list[Path]:
     return [d for m, d in sorted(found, key=lambda f: (f[0][1], int(f[0][2] or 1), f[1].name), reverse=True)]
 
 
-@dataclass(frozen=True)
-class PendingCommit:
+class PendingCommit(NamedTuple):
     """A completed step whose commit is still to be made."""
 
     step: Step

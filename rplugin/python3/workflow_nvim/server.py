@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import logging
 import os
 import signal
 import sys
@@ -35,11 +34,11 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import background, dependencies, protocol
 from .errors import WorkflowError
+from .logs import log
 
 if TYPE_CHECKING:
     from .session import Session
 
-log = logging.getLogger("workflow_nvim")
 
 # what the step-by-step workflow itself cannot run without (annotation checks for ollama itself)
 REQUIRED = tuple(dependencies.required())
@@ -117,20 +116,7 @@ class MsgpackTransport(Transport):
 
 def configure_log(log_file: str | None) -> None:
     """Send the package's log (and so its tracebacks) to ``log_file``."""
-    if not log_file:
-        return
-    for handler in list(log.handlers):
-        if getattr(handler, "baseFilename", None) == os.path.abspath(log_file):
-            return
-    Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-    for handler in list(log.handlers):
-        log.removeHandler(handler)
-        handler.close()
-    handler = logging.FileHandler(log_file, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+    log.configure(log_file)
 
 
 class Server:
@@ -321,6 +307,7 @@ def main(argv: list[str]) -> int:
         log.warning("the editor sent what is not msgpack-RPC (%s): closing the channel, exiting", e)
         return 2
     log.info("the editor closed the channel: exiting")
+    log.flush()
     # Threads still running (a model's stream, a commit's slow hook) end with the process, and the
     # atexit handlers stop the git they started (history.py): the journal in the run's git
     # directory makes that commit again at the next start, so none lands behind its back.
@@ -329,4 +316,5 @@ def main(argv: list[str]) -> int:
 
 def _leave(signum: int, frame: Any) -> None:
     log.info("signal %d: exiting", signum)
+    log.flush()
     raise SystemExit(0)

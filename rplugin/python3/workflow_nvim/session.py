@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -20,6 +19,7 @@ from .background import Worker
 from .catalog import Catalog, SearchDir, default_dirs
 from .errors import WorkflowError
 from .history import CommitRefused
+from .logs import log
 from .options import Options
 from .run import SNAPSHOT_NAME, PendingCommit, Run, run_dirs
 from .scratch import scratch_dir, write_atomic
@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # the annotation modules (sockets, URLs) load with the first 
     from .annotate import Annotation, Progress
 
 Response = dict[str, Any]
-log = logging.getLogger("workflow_nvim")
 
 # Commands that read or change git history wait for background commits; the others never do.
 GIT_COMMANDS = frozenset({"start", "next", "revert", "log", "show", "runs", "resume", "stop", "wait"})
@@ -84,6 +83,9 @@ class Session:
                     "git is still making the last step commit (a slow hook, or signing waiting for a "
                     "passphrase?): try again in a moment"
                 )
+        cache_dir = params.get("cache_dir")
+        # validated workflows are kept in the editor's cache: a start need not import PyYAML
+        self.catalog.cache_dir = Path(cache_dir) / "workflow" / "workflows" if isinstance(cache_dir, str) else None
         response = fn(params)
         if self.run is not None and self.run.notices:
             # Said once: a commit made again after a quit, history read from subjects, a locked index.

@@ -21,17 +21,13 @@ the text would exceed ``MAX_RENDERED`` characters.
 from __future__ import annotations
 
 import errno
-import itertools
 import os
 import re
 import stat
 import string
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
-
-import yaml
+from typing import Any, NamedTuple
 
 from .errors import WorkflowError
 
@@ -107,8 +103,7 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _NULLS = ("~", "null", "Null", "NULL")
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One validation problem, located in a file (line and col are 1-based)."""
 
     path: str
@@ -174,11 +169,10 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One step of a workflow."""
 
-    index: int  # 1-based
+    index: int  # type: ignore[assignment]  # 1-based; a field, not tuple.index
     id: str
     title: str
     instructions: str
@@ -201,8 +195,7 @@ class Step:
         )
 
 
-@dataclass(frozen=True)
-class Workflow:
+class Workflow(NamedTuple):
     """A validated workflow."""
 
     name: str
@@ -211,7 +204,10 @@ class Workflow:
     model: str
     steps: tuple[Step, ...]
     path: Path
-    source: bytes = field(repr=False)
+    source: bytes
+
+    def __repr__(self) -> str:  # without the source: it may be a megabyte
+        return f"Workflow(name={self.name!r}, title={self.title!r}, steps={len(self.steps)}, path={self.path!r})"
 
     def step(self, key: str | int) -> Step:
         """The step with this id, or this 1-based index (as int or digit string)."""
@@ -246,264 +242,6 @@ def shown(text: str, limit: int = 70) -> str:
     """``text`` as a one-line message quotes it: line breaks written out, at most ``limit`` characters."""
     text = text.replace("\r", "\\r").replace("\n", "\\n")
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class _OverLimit(yaml.composer.ComposerError):
-    """A file over MAX_NESTING or MAX_NODES: a problem of the file, found while composing."""
-
-
-class _StandardTags:
-    """Every untagged node gets the standard tag of its kind: no implicit types, so ``NO`` stays text.
-
-    What PyYAML's resolver does with no implicit resolvers, without its
-    lookups: it is called for every node.
-    """
-
-    TAGS: ClassVar[dict[type, str]] = {
-        yaml.ScalarNode: _STR_TAG,
-        yaml.SequenceNode: _SEQ_TAG,
-        yaml.MappingNode: _MAP_TAG,
-    }
-
-    def resolve(self, kind: type, value: object, implicit: object) -> str:
-        return self.TAGS[kind]
-
-
-class _BoundedComposer(_StandardTags, yaml.composer.Composer):
-    """PyYAML's composer, in Python whichever parser feeds it, with a workflow file's limits.
-
-    It stops at ``MAX_NESTING`` levels (it recurses once per level: long
-    before Python's recursion limit) and at ``MAX_NODES`` values, so the work
-    is bounded before the tree is built, not after; and it notes where each
-    YAML alias is, for parse to refuse them. Aliases are refused, not
-    followed: an alias is the only way a file can hold more values than it has
-    text (a list of a thousand ``*s`` is a thousand steps, each with all the
-    problems of ``&s``), and a value shared by several steps would have its
-    ``${id}`` references checked again for each of them. A step reached twice
-    is a duplicate anyway, and a workflow is read by people: the value
-    written out is what they read.
-    """
-
-    def __init__(self, stream: str) -> None:
-        """Each loader starts its parser and PyYAML's composer, then this (``stream`` is theirs)."""
-        self.depth = 0
-        self.nodes = 0
-        self.aliases: list[tuple[Any, str]] = []  # (mark, anchor) of the first MAX_PROBLEMS + 1
-        self.alias_count = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        event = self.peek_event()  # type: ignore[attr-defined]
-        if self.depth >= MAX_NESTING:
-            problem = f"values nested more than {MAX_NESTING} levels deep (a workflow needs 4)"
-            raise _OverLimit(None, None, problem, event.start_mark)
-        if isinstance(event, yaml.AliasEvent):
-            self.alias_count += 1
-            if len(self.aliases) <= MAX_PROBLEMS:
-                self.aliases.append((event.start_mark, event.anchor or ""))
-        else:
-            self.nodes += 1
-            if self.nodes > MAX_NODES:
-                raise _OverLimit(None, None, f"more than {MAX_NODES:,} values: a workflow needs far fewer", None)
-        self.depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-
-class PythonLoader(_BoundedComposer, yaml.SafeLoader):
-    """PyYAML's pure-Python loader, composing nodes only, within the limits of _BoundedComposer."""
-
-    def __init__(self, stream: str) -> None:
-        yaml.SafeLoader.__init__(self, stream)
-        _BoundedComposer.__init__(self, stream)
-
-
-LOADERS: dict[str, type[_BoundedComposer]] = {"python": PythonLoader}
-"""The loaders ``parse`` can use, by name: ``python`` always, ``libyaml`` when PyYAML was built with it."""
-
-if hasattr(yaml, "CSafeLoader"):
-
-    class LibyamlLoader(_BoundedComposer, yaml.CSafeLoader):
-        """libyaml's parser (in C, ten times faster) feeding the composer of _BoundedComposer.
-
-        libyaml's own composer builds the whole tree before anything can be
-        counted: a 1 MiB file of 350,000 values took two seconds.
-        """
-
-        def __init__(self, stream: str) -> None:
-            yaml.CSafeLoader.__init__(self, stream)
-            yaml.composer.Composer.__init__(self)
-            _BoundedComposer.__init__(self, stream)
-
-    LOADERS["libyaml"] = LibyamlLoader
-
-LOADER = LOADERS.get("libyaml", PythonLoader)
-"""The loader ``parse`` uses unless told otherwise: libyaml's when there is one."""
-
-
-class _Checker:
-    """Walks the composed node tree of one file and collects problems."""
-
-    def __init__(self, path: Path, text: str):
-        self.path = path
-        self.display = str(path)
-        self.lines = text.splitlines()
-        self.problems: list[Problem] = []
-        self.unlisted = 0  # problems found past MAX_PROBLEMS
-        self.first_unlisted = (1, 1)
-        self.suggestions: dict[tuple[str, int], str] = {}
-        self.budget = SUGGESTION_BUDGET
-        self.lengths: dict[int, int] = {}
-
-    @property
-    def full(self) -> bool:
-        """True once MAX_PROBLEMS problems are listed: later ones are only counted."""
-        return len(self.problems) >= MAX_PROBLEMS
-
-    def at(self, node: yaml.Node, message: str, offset: int | None = None) -> None:
-        if self.full and self.unlisted:
-            self.unlisted += 1
-            return
-        line, col = node.start_mark.line + 1, node.start_mark.column + 1
-        if offset is not None and isinstance(node, yaml.ScalarNode):
-            line, col = self._locate(node, offset)
-        if self.full:
-            self.unlisted, self.first_unlisted = 1, (line, col)
-            return
-        # A problem is one line (``file:line:col: message``), even if a quoted value holds a line break.
-        message = message.replace("\r", "\\r").replace("\n", "\\n")
-        self.problems.append(Problem(self.display, line, col, message))
-
-    def suggest(self, word: str, choices: tuple[str, ...]) -> str:
-        """did_you_mean, once per word, and only while problems are listed and the budget lasts."""
-        if self.full:
-            return ""
-        key = (word, id(choices))  # the choices are tuples that live as long as the check
-        if key not in self.suggestions:
-            if id(choices) not in self.lengths:
-                self.lengths[id(choices)] = sum(len(c) for c in choices)
-            # difflib's cost: a little per choice, and at worst the product of the lengths.
-            cost = len(choices) + len(word) * self.lengths[id(choices)] // 100
-            if cost > self.budget:
-                return ""
-            self.budget -= cost
-            self.suggestions[key] = did_you_mean(word, list(choices))
-        return self.suggestions[key]
-
-    def invalid(self) -> WorkflowInvalid:
-        """The error listing the problems found, the unlisted ones counted in a last line."""
-        problems = list(self.problems)
-        if self.unlisted:
-            line, col = self.first_unlisted
-            more = count(self.unlisted, "more problem")
-            problems.append(Problem(self.display, line, col, f"{more} from here on: fix the ones above first"))
-        return WorkflowInvalid(problems, len(self.problems) + self.unlisted)
-
-    def model(self, entries: dict[str, tuple[yaml.Node, yaml.Node]]) -> str:
-        """The ``model`` of ``entries`` ("" when there is none), if it is a model name."""
-        value = (self.string(entries, "model", empty_ok=True) or "").strip()
-        if value and not MODEL_RE.match(value):
-            self.at(
-                entries["model"][1], f"'model' must be an Ollama model name, such as qwen2.5:7b, not '{value[:60]}'"
-            )
-            return ""
-        return value
-
-    def _locate(self, node: yaml.ScalarNode, offset: int) -> tuple[int, int]:
-        """File position of character ``offset`` of a scalar's value."""
-        value = node.value
-        row = value.count("\n", 0, offset)
-        col_in_line = offset - (value.rfind("\n", 0, offset) + 1)
-        start = node.start_mark
-        if node.style == "|":
-            # Literal block: value lines map one to one onto the lines after the header.
-            first = start.line + 1
-            indent = 0
-            for text in itertools.islice(self.lines, first, None):
-                if text.strip():
-                    indent = len(text) - len(text.lstrip(" "))
-                    break
-            return first + row + 1, indent + col_in_line + 1
-        # A scalar on one line (plain style is None from PyYAML, "" from libyaml): the
-        # reference is at the same offset in the source, after the quote.
-        if start.line == node.end_mark.line and node.style in (None, "", "'", '"'):
-            quote = 1 if node.style else 0
-            if node.style == "'":
-                offset += value.count("'", 0, offset)  # each ' in the value is written ''
-            col = start.column + quote + offset
-            source = self.lines[start.line] if start.line < len(self.lines) else ""
-            if source[col : col + 1] == "$":  # not shifted by an escape in a "..." string
-                return start.line + 1, col + 1
-        return start.line + 1, start.column + 1
-
-    def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
-        """The entries of a mapping node by key, reporting duplicates and bad keys."""
-        if not isinstance(node, yaml.MappingNode):
-            # Once the list is full a problem is only counted: a list of 350,000 values costs no messages.
-            self.at(node, "" if self.full else f"{what} must be a mapping (key: value), got {_kind(node)}")
-            return None
-        if node.tag != _MAP_TAG:
-            self.at(node, f"{what} has the YAML tag {node.tag}: tags are not allowed, remove it")
-        entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode):
-                self.at(key, f"keys in {what} must be plain words, got {_kind(key)}")
-                continue
-            if key.value in entries:
-                first = entries[key.value][0].start_mark.line + 1
-                self.at(key, f"duplicate key '{shown(key.value)}' (first given on line {first})")
-                continue
-            entries[key.value] = (key, value)
-        return entries
-
-    def known_keys(self, entries: dict[str, tuple[yaml.Node, yaml.Node]], allowed: tuple[str, ...], what: str) -> None:
-        for name, (key, _) in entries.items():
-            if name not in allowed:
-                self.at(
-                    key,
-                    f"unknown key '{shown(name)}'{self.suggest(name, allowed)} (keys of {what}: {', '.join(allowed)})",
-                )
-
-    def required(
-        self,
-        entries: dict[str, tuple[yaml.Node, yaml.Node]],
-        keys: tuple[str, ...],
-        node: yaml.Node,
-        what: str,
-    ) -> None:
-        for name in keys:
-            if name not in entries:
-                self.at(node, f"{what} is missing the required key '{name}'")
-
-    def string(
-        self, entries: dict[str, tuple[yaml.Node, yaml.Node]], name: str, *, empty_ok: bool = False
-    ) -> str | None:
-        if name not in entries:
-            return None
-        node = entries[name][1]
-        if not isinstance(node, yaml.ScalarNode):
-            self.at(node, f"'{name}' must be text, got {_kind(node)}")
-            return None
-        if node.tag not in (_STR_TAG, "!"):
-            self.at(node, f"'{name}' has the YAML tag {node.tag}: tags are not allowed, remove it")
-            return None
-        # A plain ~ or null is YAML for "nothing", as an empty value is (YAML 1.2 core schema).
-        value = "" if node.style in (None, "") and node.value in _NULLS else node.value
-        if not empty_ok and not value.strip():
-            self.at(node, f"'{name}' must not be empty")
-            return None
-        return str(value)
-
-
-def _kind(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    if node.value == "":
-        return "nothing"
-    return f"'{node.value}'" if len(node.value) < 40 and "\n" not in node.value else "text"
 
 
 class NotRegularFile(OSError):
@@ -585,193 +323,99 @@ def read_text(path: Path) -> tuple[bytes, str]:
     return data, text
 
 
-def parse(
-    path: Path, data: bytes, text: str, name: str | None = None, loader: type[_BoundedComposer] | None = None
+def load_workflow(
+    path: Path, name: str | None = None, loader: type | None = None, cache: Path | None = None
 ) -> Workflow:
-    """Validate the text of a workflow file; raise WorkflowInvalid listing every problem.
+    """Read and validate a workflow file; raise WorkflowInvalid with every problem.
 
-    The workflow's name is the file's stem unless ``name`` is given (a run's
-    ``workflow.yaml`` snapshot is named after its run). ``loader`` is one of
-    ``LOADERS`` (default ``LOADER``).
+    With ``cache`` (a directory: the editor's cache), a file whose bytes validated before is not
+    validated again: its workflow is read from there, and PyYAML is not imported (~25 ms of the
+    first :WorkflowStart). A file that does not validate is never cached: its problems are found
+    again, the same each time.
     """
-    display = str(path)
-    loader = loader or LOADER
-    composer = None
-    try:
-        composer = loader(text)  # PyYAML's own reader checks the characters here
-        root = composer.get_single_node()
-    except _OverLimit as e:
-        raise WorkflowInvalid([Problem(display, *_position(e.problem_mark), str(e.problem))]) from e
-    except yaml.MarkedYAMLError as e:
-        what = shown(e.problem or e.context or "invalid YAML", 200)
-        raise WorkflowInvalid(
-            [Problem(display, *_position(e.problem_mark or e.context_mark), f"YAML syntax error: {what}")]
-        ) from e
-    except yaml.reader.ReaderError as e:  # a character YAML does not allow, such as NUL
-        offset = e.position
-        if isinstance(composer, getattr(yaml, "CSafeLoader", ())):  # libyaml counts UTF-8 bytes
-            offset = len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "ignore"))
-        line, col = text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
-        what = (
-            f"unacceptable character #x{e.character:04x}: {e.reason}"
-            if isinstance(e.character, int)
-            else shown(str(e), 200)
-        )
-        raise WorkflowInvalid([Problem(display, line, col, f"YAML error: {what}")]) from e
-    except yaml.YAMLError as e:
-        raise WorkflowInvalid([Problem(display, 1, 1, f"YAML error: {shown(str(e), 200)}")]) from e
-    finally:
-        if composer is not None:
-            composer.dispose()  # type: ignore[attr-defined]
-    if composer.aliases:
-        raise _aliases_refused(display, composer)
-    if root is None:
-        raise WorkflowInvalid([Problem(display, 1, 1, "file is empty: a workflow needs a title and steps")])
-
-    check = _Checker(path, text)
-    top = check.mapping(root, "a workflow")
-    if top is None:
-        raise check.invalid()
-    check.known_keys(top, WORKFLOW_KEYS, "the workflow")
-    check.required(top, REQUIRED_WORKFLOW_KEYS, root, "the workflow")
-
-    stem = name or path.stem
-    name = check.string(top, "name")
-    if name is not None:
-        if not NAME_RE.match(name):
-            check.at(top["name"][1], f"name '{shown(name)}' must be {NAME_RULE}")
-        elif name != stem:
-            check.at(
-                top["name"][1],
-                f"name '{name}' differs from the file name '{path.name}': "
-                f"rename the file to {name}{path.suffix} or the name to {stem}",
-            )
-    elif not NAME_RE.match(stem):
-        check.at(root, f"file name '{shown(path.name)}' is not a valid workflow name: use {NAME_RULE}")
-    title = check.string(top, "title")
-    description = check.string(top, "description", empty_ok=True) or ""
-    model = check.model(top)
-
-    steps: list[Step] = []
-    if "steps" in top:
-        steps = _steps(check, top["steps"][1])
-
-    if check.problems:
-        raise check.invalid()
-    return Workflow(
-        name=name or stem,
-        title=title or "",
-        description=description.strip(),
-        model=model,
-        steps=tuple(steps),
-        path=path,
-        source=data,
-    )
-
-
-def _position(mark: Any) -> tuple[int, int]:
-    """1-based (line, column) of a PyYAML or libyaml mark."""
-    return (mark.line + 1, mark.column + 1) if mark else (1, 1)
-
-
-def _aliases_refused(display: str, composer: _BoundedComposer) -> WorkflowInvalid:
-    """The problems of a file with YAML aliases: where each is (see _BoundedComposer for why)."""
-    problems = [
-        Problem(
-            display,
-            *_position(mark),
-            f"alias '*{shown(anchor)}': workflows do not allow YAML aliases, write the value out",
-        )
-        for mark, anchor in composer.aliases[:MAX_PROBLEMS]
-    ]
-    more = composer.alias_count - len(problems)
-    if more:
-        mark = composer.aliases[MAX_PROBLEMS][0]
-        n = f"{more} more {'alias' if more == 1 else 'aliases'}"
-        problems.append(Problem(display, *_position(mark), f"{n} from here on: fix the ones above first"))
-    return WorkflowInvalid(problems, composer.alias_count)
-
-
-def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
-    if not isinstance(node, yaml.SequenceNode):
-        check.at(node, f"'steps' must be a list of steps (each starting with '- id:'), got {_kind(node)}")
-        return []
-    if node.tag != _SEQ_TAG:
-        check.at(node, f"'steps' has the YAML tag {node.tag}: tags are not allowed, remove it")
-    if not node.value:
-        check.at(node, "'steps' is empty: a workflow needs at least one step")
-        return []
-    steps: list[Step] = []
-    seen: dict[str, int] = {}
-    pending_refs: list[tuple[Step, yaml.ScalarNode, str]] = []
-    for item in node.value:
-        what = f"step {len(steps) + 1}"
-        entries = check.mapping(item, what)
-        if entries is None:
-            continue
-        check.known_keys(entries, STEP_KEYS, what)
-        check.required(entries, REQUIRED_STEP_KEYS, item, what)
-        sid = check.string(entries, "id")
-        if sid is not None:
-            id_node = entries["id"][1]
-            if not NAME_RE.match(sid):
-                check.at(id_node, f"step id '{shown(sid)}' must be {NAME_RULE}")
-            elif sid in seen:
-                check.at(id_node, f"duplicate step id '{sid}' (also step {seen[sid]})")
-            else:
-                seen[sid] = len(steps) + 1
-            what = f"step '{sid}'"
-        filetype = check.string(entries, "filetype") or DEFAULT_FILETYPE
-        if "filetype" in entries and not FILETYPE_RE.match(filetype):
-            check.at(entries["filetype"][1], f"filetype '{shown(filetype)}' is not a Vim filetype name")
-        step = Step(
-            index=len(steps) + 1,
-            id=sid or f"step{len(steps) + 1}",
-            title=check.string(entries, "title") or "",
-            instructions=check.string(entries, "instructions") or "",
-            template=check.string(entries, "template", empty_ok=True) or "",
-            filetype=filetype,
-            annotate=check.string(entries, "annotate", empty_ok=True) or "",
-            model=check.model(entries),
-        )
-        for key in TEMPLATED_STEP_KEYS:
-            value = entries[key][1] if key in entries else None
-            if isinstance(value, yaml.ScalarNode):
-                pending_refs.append((step, value, key))
-        steps.append(step)
-
-    order = {s.id: s.index for s in steps}
-    ids = tuple(order)
-    for step, value_node, key in pending_refs:
-        where = f"'{key}' of step '{shown(step.id)}'"
-        for offset, ref in StepTemplate(value_node.value).references():
-            if ref is None:
-                check.at(
-                    value_node,
-                    f"'${{' in {where} must be followed by a step id and '}}' (write '$${{' for a literal '${{')",
-                    offset,
-                )
-            elif ref not in order:
-                check.at(
-                    value_node,
-                    f"{where} refers to unknown step '{shown(ref)}'"
-                    f"{check.suggest(ref, ids)} (write '$${{' for a literal '${{')",
-                    offset,
-                )
-            elif order[ref] >= step.index:
-                later = "itself" if ref == step.id else f"a later step (step {order[ref]})"
-                check.at(
-                    value_node,
-                    f"{where} refers to '{ref}', which is {later}: a step can only use the text of earlier steps",
-                    offset,
-                )
-    return steps
-
-
-def load_workflow(path: Path, name: str | None = None, loader: type | None = None) -> Workflow:
-    """Read and validate a workflow file; raise WorkflowInvalid with every problem."""
     data, text = read_text(path)
-    return parse(path, data, text, name, loader)
+    stem = name or path.stem
+    key = _cache_key(stem, data) if cache is not None and loader is None else None
+    if key is not None and cache is not None:
+        cached = _cached(cache / key, path, data)
+        if cached is not None:
+            return cached
+    from .yamlcheck import parse
+
+    workflow = parse(path, data, text, name, loader)
+    if key is not None and cache is not None:
+        _store(cache / key, workflow)
+    return workflow
+
+
+CACHE_VERSION = 1
+"""Bumped on every change of what a file validates to (a field of Workflow or Step, a default, a
+rule): a workflow cached by another version is validated again."""
+
+MAX_CACHE_ENTRY = 4 * MAX_BYTES  # a validated 1 MiB file, as JSON with every string escaped, fits
+
+
+def _cache_key(stem: str, data: bytes) -> str:
+    """The cache entry of a file: its whole bytes, the name it gets, and this version of the rules."""
+    try:  # the interpreter's own SHA-256 (~0.5 ms to import; hashlib loads OpenSSL, ~5 ms)
+        from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found]  # 3.11
+        except ImportError:
+            from hashlib import sha256
+
+    digest = sha256(f"workflow.nvim spec {CACHE_VERSION}\0{stem}\0".encode("utf-8", "surrogatepass"))
+    digest.update(data)
+    return f"{digest.hexdigest()}.json"
+
+
+def _cached(entry: Path, path: Path, data: bytes) -> Workflow | None:
+    """The workflow ``entry`` holds, or None when there is none, or it is unreadable, foreign or corrupt."""
+    import json
+
+    try:
+        value = json.loads(read_regular(entry, MAX_CACHE_ENTRY))
+        if value.get("version") != CACHE_VERSION:
+            return None
+        steps = tuple(Step(**{k: v for k, v in s.items() if isinstance(v, (str, int))}) for s in value["steps"])  # type: ignore[arg-type]
+        if not all(isinstance(s.index, int) and isinstance(s.id, str) for s in steps) or not steps:
+            return None
+        fields = [value[k] for k in ("name", "title", "description", "model")]
+        if not all(isinstance(f, str) for f in fields):
+            return None
+        return Workflow(*fields, steps=steps, path=path, source=data)  # type: ignore[misc]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None  # written again after this validation
+
+
+def _store(entry: Path, workflow: Workflow) -> None:
+    import json
+
+    from .scratch import write_atomic
+
+    value = {
+        "version": CACHE_VERSION,
+        "name": workflow.name,
+        "title": workflow.title,
+        "description": workflow.description,
+        "model": workflow.model,
+        "steps": [s._asdict() for s in workflow.steps],
+    }
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(entry, json.dumps(value))
+    except OSError:
+        pass  # a cache that cannot be written only costs the next start the validation
+
+
+def __getattr__(name: str) -> Any:
+    """The YAML side (yamlcheck.py), for those who name it here: imported when first asked for."""
+    if name in ("LOADER", "LOADERS", "PythonLoader", "parse"):
+        from . import yamlcheck
+
+        return getattr(yamlcheck, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def render(text: str, texts: dict[str, str], what: str = "the text") -> str:
