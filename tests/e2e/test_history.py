@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.processes import git_commits_running_in, gone
+
 from .conftest import Editor, Home, git, wait_for
 from .test_steps import ESSAY
 
@@ -423,14 +425,6 @@ def test_statusline_component(nvim: Editor, essay: Path) -> None:
     assert nvim.eval("nvim_eval_statusline(&statusline, {}).str") == "essay 2/3"
 
 
-def gone(pid: int) -> bool:
-    """True when process ``pid`` has exited (a zombie waiting for its parent counts as gone)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z")
-    except OSError:
-        return True
-
-
 def slow_hook(project: Path, marker: Path) -> Path:
     """A pre-commit hook that writes its process id to ``marker``, then waits for a minute."""
     hook = project / ".git" / "hooks" / "pre-commit"
@@ -615,19 +609,6 @@ def test_kill_9_during_next_never_stages_the_run_nor_loses_text(  # type: ignore
     commits = git(project, "log", "--format=%(trailers:key=Workflow-Step,valueonly)", "--", str(d)).split("\n")
     steps = [c for c in commits if c]
     assert len(steps) == len(set(steps)) == done.count(True)
-
-
-def git_commits_running_in(repo: Path) -> list[int]:
-    """The `git commit` processes working in ``repo``."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or gone(int(proc.name)):
-            continue
-        with contextlib.suppress(OSError):
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-            if argv[:2] == [b"git", b"commit"] and Path(os.readlink(proc / "cwd")) == repo:
-                found.append(int(proc.name))
-    return found
 
 
 def test_a_crashed_neovim_leaves_no_commit_to_land_behind_the_resume(  # type: ignore[no-untyped-def]

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from tests.processes import gone
+
 from .conftest import Editor, Home, git, wait_for
 from .test_errors import host_pid
-from .test_history import gone, in_project, slow_hook, trailers
+from .test_history import in_project, slow_hook, trailers
 from .test_steps import ESSAY
 
 

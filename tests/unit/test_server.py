@@ -24,6 +24,7 @@ import msgpack
 import pytest
 from workflow_nvim import dependencies, protocol
 
+from tests.processes import git_commits_running_in
 from tests.unit.conftest import BLOG, Git
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "rplugin" / "python3"
@@ -178,27 +179,6 @@ def wait_until(predicate: Any, what: str) -> Any:
         if time.monotonic() > until:
             raise AssertionError(f"{what}: not within {DEADLINE} s")
         time.sleep(0.02)
-
-
-def gone(pid: int) -> bool:
-    """True when process ``pid`` has exited (a zombie waiting for its parent counts as gone)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z")
-    except OSError:
-        return True
-
-
-def git_commits_running_in(repo: Path) -> list[int]:
-    """The `git commit` processes working in ``repo``."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or gone(int(proc.name)):
-            continue
-        with contextlib.suppress(OSError):
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-            if argv[:2] == [b"git", b"commit"] and Path(os.readlink(proc / "cwd")) == repo:
-                found.append(int(proc.name))
-    return found
 
 
 # -- hello and versions ---------------------------------------------------------
