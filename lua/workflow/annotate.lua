@@ -226,8 +226,9 @@ function M.update(a)
     api.nvim_echo({ { '[workflow] ' .. a.error, 'ErrorMsg' } }, true, {})
     return
   end
+  local name = vim.fn.fnamemodify(api.nvim_buf_get_name(buf), ':t')
   local chunks = {
-    { ('[workflow] %s: '):format(vim.fn.fnamemodify(api.nvim_buf_get_name(buf), ':t')), nil },
+    { name ~= '' and ('[workflow] %s: '):format(name) or '[workflow] ', nil },
     {
       ('%s: %d note%s%s'):format(
         r.model,
@@ -247,7 +248,8 @@ function M.update(a)
   if a.summary and a.summary ~= '' then
     chunks[#chunks + 1] = { ': ' .. a.summary, nil }
   end
-  api.nvim_echo(chunks, true, {})
+  -- One line, whatever the model wrote: the whole summary stays in b:workflow_annotation.
+  api.nvim_echo(require('workflow.message').fit(chunks), true, {})
 end
 
 --- :WorkflowAnnotateCancel

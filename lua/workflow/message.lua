@@ -15,4 +15,30 @@ function M.error_text(err)
   return vim.trim(vim.split(text, '\n', { plain = true })[1] or text)
 end
 
+--- `chunks` (nvim_echo's { text, hl } pairs) cut to fit the message line, with "…" where they
+--- were cut: a message longer than the screen makes Neovim wait at "-- More --" for a key.
+---@param chunks [string, string?][]
+---@param width integer? the columns there are (default: the screen's width less one)
+---@return [string, string?][]
+function M.fit(chunks, width)
+  width = width or (vim.o.columns - 1)
+  local out, used = {}, 0
+  for _, chunk in ipairs(chunks) do
+    local text = chunk[1]:gsub('[\r\n]+', ' ')
+    local w = vim.fn.strdisplaywidth(text)
+    if used + w > width then
+      local room = math.max(width - used - 1, 0)
+      local cut = vim.fn.strcharpart(text, 0, room)
+      while cut ~= '' and vim.fn.strdisplaywidth(cut) > room do
+        cut = vim.fn.strcharpart(cut, 0, vim.fn.strchars(cut) - 1)
+      end
+      out[#out + 1] = { cut .. '…', chunk[2] }
+      return out
+    end
+    out[#out + 1] = { text, chunk[2] }
+    used = used + w
+  end
+  return out
+end
+
 return M

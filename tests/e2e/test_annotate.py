@@ -121,7 +121,34 @@ def test_prose_instead_of_json_is_shown_as_a_summary(nvim: Editor, ollama: FakeO
     done = wait_for(lambda: annotation_done(nvim))
     assert done["incomplete"] is True
     assert diagnostics(nvim) == []
-    assert "(not the JSON asked for) This text is mostly fine, but watch your verbs." in nvim.messages()
+    assert done["summary"] == "(not the JSON asked for) This text is mostly fine, but watch your verbs."
+    # The message line shows as much of it as fits on one line (see the test of a long summary).
+    assert nvim.messages().startswith("[workflow] tiny:latest: 0 notes (incomplete): (not the JSON asked for)")
+
+
+def test_a_long_summary_fits_the_message_line_and_never_waits_at_a_more_prompt(
+    nvim: Editor, ollama: FakeOllama
+) -> None:
+    """A small model may answer in pages of prose (the real-model tier met one): echoed whole, it
+    filled the screen and Neovim waited at "-- More --" for a key, holding every request behind it."""
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    prose = " ".join(f"Sentence {i} of a model that will not stop talking about the text." for i in range(60))
+    ollama.script = Script(chunks=split(prose))
+    nvim.cmd("WorkflowAnnotate")
+
+    def settled() -> Any:
+        mode = nvim.api.get_mode()  # answered even at a prompt, unlike every other request
+        return mode if mode["blocking"] else annotation_done(nvim)
+
+    result = wait_for(settled, timeout=30)
+    assert result and "blocking" not in result, f"Neovim waits at a prompt: {result}"
+    assert result["summary"].startswith("(not the JSON asked for) Sentence 0 of a model")  # kept whole here
+    assert len(result["summary"]) > 2 * int(nvim.eval("&columns"))
+    last = nvim.messages().splitlines()[-1]
+    assert last.startswith("[workflow] ") and "tiny:latest: 0 notes" in last
+    assert int(nvim.call("strdisplaywidth", last)) < int(nvim.eval("&columns"))
+    assert last.endswith("…")
 
 
 def test_broken_json_keeps_the_notes_that_parsed(nvim: Editor, ollama: FakeOllama) -> None:
