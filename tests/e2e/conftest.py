@@ -264,3 +264,20 @@ def git(cwd: Path, *args: str, check: bool = True) -> str:
     if check and result.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
     return result.stdout
+
+
+@pytest.fixture
+def project(home: Home) -> Path:
+    """A project repository with a commit, an identity, a staged and an unstaged change."""
+    repo = home.project
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Pat Person")
+    git(repo, "config", "user.email", "pat@example.org")
+    (repo / "notes.txt").write_text("one\n")
+    (repo / "code.py").write_text("x = 1\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "initial")
+    (repo / "notes.txt").write_text("one\ntwo (staged)\n")
+    git(repo, "add", "notes.txt")
+    (repo / "code.py").write_text("x = 2  # unstaged\n")
+    return repo

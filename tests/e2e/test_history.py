@@ -85,23 +85,6 @@ def test_revising_a_step_makes_a_new_commit_and_no_change_makes_none(nvim: Edito
     assert Path(nvim.current.buffer.name).name == "02-outline.txt"
 
 
-@pytest.fixture
-def project(home: Home) -> Path:
-    """A project repository with a commit, an identity, a staged and an unstaged change."""
-    repo = home.project
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.name", "Pat Person")
-    git(repo, "config", "user.email", "pat@example.org")
-    (repo / "notes.txt").write_text("one\n")
-    (repo / "code.py").write_text("x = 1\n")
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "initial")
-    (repo / "notes.txt").write_text("one\ntwo (staged)\n")
-    git(repo, "add", "notes.txt")
-    (repo / "code.py").write_text("x = 2  # unstaged\n")
-    return repo
-
-
 def in_project(nvim: Editor, project: Path) -> None:
     nvim.exec_lua("vim.g.workflow = {runs_dir = ...}", str(project / ".workflow-runs"))
 

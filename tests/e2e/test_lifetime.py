@@ -8,29 +8,12 @@ import signal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.processes import gone
 
 from .conftest import Editor, Home, git, wait_for
 from .test_errors import host_pid
 from .test_history import in_project, slow_hook, trailers
 from .test_steps import ESSAY
-
-
-@pytest.fixture
-def project(home: Home) -> Path:
-    """A project repository with a commit, an identity and a staged change of the person's own."""
-    repo = home.project
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.name", "Pat Person")
-    git(repo, "config", "user.email", "pat@example.org")
-    (repo / "notes.txt").write_text("one\n")
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "initial")
-    (repo / "notes.txt").write_text("one\ntwo (staged)\n")
-    git(repo, "add", "notes.txt")
-    return repo
 
 
 def parent(pid: int) -> int:

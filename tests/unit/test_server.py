@@ -399,37 +399,31 @@ def slow_commit_in_flight(front: Front, where: dict[str, Any], project: Path, tm
     return marker
 
 
-def test_the_server_exits_when_its_input_closes_and_stops_its_git(
-    front: Front, where: dict[str, Any], project: Path, tmp_path: Path, git: Git
+@pytest.mark.parametrize(
+    ("leave", "logged"),
+    [
+        ("close", "the editor closed the channel: exiting"),  # the editor is gone
+        ("sigterm", "signal 15: exiting"),  # what Neovim sends its jobs when it exits
+    ],
+)
+def test_the_server_exits_when_the_editor_goes_and_stops_its_git(
+    front: Front, where: dict[str, Any], project: Path, tmp_path: Path, git: Git, leave: str, logged: str
 ) -> None:
     head = git(project, "rev-parse", "HEAD")
     marker = slow_commit_in_flight(front, where, project, tmp_path)
     try:
-        front.close_input()  # the editor is gone
+        if leave == "close":
+            front.close_input()
+        else:
+            front.process.send_signal(signal.SIGTERM)
         assert front.wait_exit() == 0
         wait_until(lambda: not git_commits_running_in(project), "the step commit stopped")
         assert git(project, "rev-parse", "HEAD") == head  # it did not land behind the next start's back
         assert git(project, "diff", "--cached", "--name-only") == ""  # nothing of the run staged
-        assert "the editor closed the channel: exiting" in front.log()
+        assert logged in front.log()
     finally:
         with contextlib.suppress(ProcessLookupError, ValueError, OSError):
             os.kill(int(marker.read_text()), signal.SIGKILL)  # the hook git left behind
-
-
-def test_sigterm_ends_the_server_as_a_closed_channel_does(
-    front: Front, where: dict[str, Any], project: Path, tmp_path: Path, git: Git
-) -> None:
-    head = git(project, "rev-parse", "HEAD")
-    marker = slow_commit_in_flight(front, where, project, tmp_path)
-    try:
-        front.process.send_signal(signal.SIGTERM)  # what Neovim sends its jobs when it exits
-        assert front.wait_exit() == 0
-        wait_until(lambda: not git_commits_running_in(project), "the step commit stopped")
-        assert git(project, "rev-parse", "HEAD") == head
-        assert "signal 15: exiting" in front.log()
-    finally:
-        with contextlib.suppress(ProcessLookupError, ValueError, OSError):
-            os.kill(int(marker.read_text()), signal.SIGKILL)
 
 
 def test_an_idle_server_exits_at_once_when_its_input_closes(front: Front) -> None:
