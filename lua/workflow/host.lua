@@ -214,13 +214,11 @@ function M.ensure(cfg)
   if #passed_over == 1 then
     return nil, ('%s (%s): %s'):format(passed_over[1].python, passed_over[1].origin, passed_over[1].why)
   end
-  local tried = vim.tbl_map(function(p)
-    return ('%s (%s): %s'):format(p.python, p.origin, p.why)
-  end, passed_over)
-  return nil,
-    ('no Python with the packages workflow.nvim needs: run :WorkflowInstall (tried %s)'):format(
-      #tried > 0 and table.concat(tried, '; ') or 'none: no python3 on PATH'
-    )
+  if #passed_over == 0 then
+    return nil, 'no python3 on PATH: install Python 3.9 or newer, then run :WorkflowInstall'
+  end
+  -- One line a new user can act on; :checkhealth workflow says what each Python lacks.
+  return nil, 'no Python with the needed packages: run :WorkflowInstall'
 end
 
 --- The interpreters passed over at the last start, and why (for :checkhealth).

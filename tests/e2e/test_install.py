@@ -92,7 +92,7 @@ def test_install_then_a_whole_workflow_in_a_neovim_without_python3(
     assert nvim.eval("exepath('python3')") == str(bare)
     home.write_workflow("short", SHORT)
     # Before: one line that says what to run.
-    assert ":WorkflowInstall" in nvim.error("WorkflowStart short")
+    assert nvim.error("WorkflowStart short") == ("[workflow] no Python with the needed packages: run :WorkflowInstall")
     nvim.clear_messages()
 
     install_in_background(nvim)
