@@ -79,19 +79,44 @@ for _, name in ipairs({ 'Next', 'Prev', 'Status' }) do
   })
 end
 
+-- WorkflowComment: the colours of Comment, with a colour of its own where Comment has none or
+-- has Normal's. Neovim 0.11's own colours give Comment no cterm colour, so in a 256-colour
+-- terminal (tmux, macOS Terminal) the instructions would look like the person's text. Cyan, as
+-- Neovim's own colours use for hints: 6 and 14 are in every 16-colour palette, never the
+-- background (0, 7, 8, 15 may be). Made again when the colours or 'background' change.
+local FALLBACK = {
+  dark = { fg = '#8cf8f7', ctermfg = 14 }, -- NvimLightCyan
+  light = { fg = '#007373', ctermfg = 6 }, -- NvimDarkCyan
+}
+
+local function comment_colours()
+  local comment = api.nvim_get_hl(0, { name = 'Comment', link = false })
+  local normal = api.nvim_get_hl(0, { name = 'Normal', link = false })
+  local fallback = FALLBACK[vim.o.background] or FALLBACK.dark
+  local hl = vim.deepcopy(comment)
+  if not comment.fg or comment.fg == normal.fg then
+    hl.fg = fallback.fg
+  end
+  if not comment.ctermfg or comment.ctermfg == normal.ctermfg then
+    hl.ctermfg = fallback.ctermfg
+  end
+  return hl
+end
+
 local function highlights()
-  api.nvim_set_hl(0, 'WorkflowInstructions', { default = true, link = 'Comment' })
+  api.nvim_set_hl(0, 'WorkflowComment', comment_colours())
+  api.nvim_set_hl(0, 'WorkflowInstructions', { default = true, link = 'WorkflowComment' })
   api.nvim_set_hl(0, 'WorkflowInstructionsTitle', { default = true, link = 'Title' })
   api.nvim_set_hl(0, 'WorkflowProgress', { default = true, link = 'WinBar' })
   api.nvim_set_hl(0, 'WorkflowDone', { default = true, link = 'DiagnosticOk' })
-  api.nvim_set_hl(0, 'WorkflowAnnotateProgress', { default = true, link = 'Comment' })
+  api.nvim_set_hl(0, 'WorkflowAnnotateProgress', { default = true, link = 'WorkflowComment' })
   api.nvim_set_hl(0, 'WorkflowAnnotateSummary', { default = true, link = 'Title' })
 end
 highlights()
-api.nvim_create_autocmd('ColorScheme', {
-  group = api.nvim_create_augroup('workflow_highlights', { clear = true }),
-  callback = highlights,
-})
+local highlight_group = api.nvim_create_augroup('workflow_highlights', { clear = true })
+api.nvim_create_autocmd('ColorScheme', { group = highlight_group, callback = highlights })
+-- Neovim's own colours change with 'background' without a ColorScheme event.
+api.nvim_create_autocmd('OptionSet', { group = highlight_group, pattern = 'background', callback = highlights })
 
 vim.cmd([[
 function! WorkflowState() abort
