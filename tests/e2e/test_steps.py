@@ -47,11 +47,12 @@ def test_start_shows_first_step_with_instructions_and_progress(nvim: Editor, ess
     name = Path(nvim.current.buffer.name)
     assert name.name == "01-topic.md"
     assert name.parent.parent == home.runs
-    assert nvim.virt_lines() == ["Step 1/3: Pick a topic", "Name the topic in one line.", "Keep it short.", ""]
+    # The instructions' two lines are one paragraph: the window wraps it.
+    assert nvim.virt_lines() == ["Step 1/3: Pick a topic", "Name the topic in one line. Keep it short.", ""]
     assert "Write an essay" in nvim.winbar() and "Step 1/3: Pick a topic" in nvim.winbar()
     assert nvim.current.buffer.options["filetype"] == "markdown"
     # The instructions sit above line 1, scrolled into view.
-    assert nvim.eval("winsaveview().topfill") == 4
+    assert nvim.eval("winsaveview().topfill") == 3
 
 
 def test_next_fills_references_and_prev_returns(nvim: Editor, essay: Path) -> None:
@@ -258,7 +259,7 @@ def test_going_back_to_line_one_shows_the_instructions_again(nvim: Editor, essay
     nvim.type("G")
     assert nvim.eval("line('w0')") > 1
     nvim.type("gg")
-    assert nvim.eval("winsaveview().topfill") == 4
+    assert nvim.eval("winsaveview().topfill") == 3
 
 
 def test_arguments_are_checked_with_workflow_messages(nvim: Editor, essay: Path) -> None:
@@ -321,7 +322,7 @@ def test_a_file_changed_on_disk_is_never_overwritten_silently(nvim: Editor, essa
 
 def test_long_instructions_wrap_and_are_capped(nvim: Editor, home: Home) -> None:
     long_line = " ".join(["word"] * 60)
-    many = "\n".join(f"      line {i}" for i in range(80))
+    many = "\n".join(f"      - line {i}" for i in range(80))
     home.write_workflow(
         "wordy",
         f"name: wordy\ntitle: Wordy\nsteps:\n  - id: a\n    title: A\n    instructions: |\n      {long_line}\n{many}\n",
@@ -333,3 +334,47 @@ def test_long_instructions_wrap_and_are_capped(nvim: Editor, home: Home) -> None
     assert shown[1].startswith("word word") and shown[2].startswith("word word")
     assert len(shown) < 25
     assert shown[-2].startswith("… ") and shown[-2].endswith("more lines: a taller window shows more")
+
+
+PROSE = (
+    "Decide who you are writing for before deciding what to say. A post for everyone helps no one in "
+    "particular; a post for one kind of reader can answer the question they actually have. The able-to "
+    "line matters most: name something the reader will be able to do afterwards, not only something "
+    "they will understand."
+)
+
+
+def test_hard_wrapped_instructions_fill_a_narrow_window(nvim: Editor, home: Home) -> None:
+    import textwrap
+
+    wrapped = textwrap.fill(PROSE, 60)  # as an author's editor wraps it
+    body = textwrap.indent(
+        f"{wrapped}\n\n- a list item\n- another, which is long enough to be wrapped too\n\n{wrapped}", "      "
+    )
+    home.write_workflow(
+        "prose", f"name: prose\ntitle: Prose\nsteps:\n  - id: a\n    title: A\n    instructions: |\n{body}\n"
+    )
+    nvim.cmd("set columns=50 lines=60")
+    nvim.cmd("WorkflowStart prose")
+    assert nvim.api.win_get_width(0) == 50
+    shown = nvim.virt_lines()[1:-1]
+    width = 50 - 2
+    assert all(len(line) <= width for line in shown)
+    paragraphs: list[list[str]] = [[]]
+    for line in shown:
+        if line == "":
+            paragraphs.append([])
+        else:
+            paragraphs[-1].append(line)
+    prose = [paragraphs[0], paragraphs[2]]
+    for lines in prose:
+        assert " ".join(lines) == PROSE  # every word, in order
+        assert [line for line in lines[:-1] if len(line) < width - 15] == [], lines  # filled, not ragged
+    assert paragraphs[1][0] == "- a list item" and paragraphs[1][1].startswith("- another, which")
+
+    # The cap counts the lines as wrapped: what is shown and what is cut add up to them all.
+    nvim.cmd("set lines=16")
+    capped = nvim.virt_lines()[1:-1]
+    assert capped[-1].startswith("… ") and capped[-1].endswith(" more lines: a taller window shows more")
+    assert capped[:-1] == shown[: len(capped) - 1]
+    assert len(capped) - 1 + int(capped[-1].split()[1]) == len(shown)

@@ -116,7 +116,7 @@ class StepOpen(TypedDict, total=False):
     filetype: str
     workflow: str  # the workflow's title
     progress: str  # "Step 2/5: Outline"
-    instructions: list[str]
+    instructions: list[str]  # a paragraph or list item a line (reflow.py): the front wraps each to its width
     readonly: bool  # another editor holds the run
 
 

@@ -37,6 +37,7 @@ from .history import (
     completed_steps,
 )
 from .lock import Holder, RunLock
+from .reflow import reflow
 from .scratch import write_atomic
 from .spec import NotRegularFile, Step, Workflow, WorkflowInvalid, count, load_workflow, read_regular, render
 
@@ -237,7 +238,12 @@ class Run:
         return {s.id: self.text(s).rstrip("\n") for s in self.workflow.steps[: step.index - 1] if s.id in used}
 
     def instructions(self, step: Step) -> str:
-        return render(step.instructions, self.texts_before(step), f"instructions of '{step.id}'").rstrip("\n")
+        """The step's instructions filled in, one line per paragraph (see reflow.py): a front wraps them.
+
+        Reflowed before the earlier steps' texts go in, so those keep the person's own lines.
+        """
+        text = reflow(step.instructions)
+        return render(text, self.texts_before(step), f"instructions of '{step.id}'").rstrip("\n")
 
     @property
     def frontier(self) -> Step:
