@@ -40,9 +40,15 @@ _OWN_LINE = re.compile(
 def reflow(text: str) -> str:
     """``text`` with the lines of each paragraph and list item joined into one line."""
     out: list[str] = []
-    joinable = False  # whether the next plain line joins the last line of ``out``
-    in_item = False  # the last line of ``out`` is (the start of) a list item
+    parts: list[str] = []  # the line being joined, in pieces (linear in a long paragraph)
+    in_item = False  # ``parts`` is (the start of) a list item
     fence: str | None = None
+
+    def end_line() -> None:
+        if parts:
+            out.append(" ".join(parts))
+            parts.clear()
+
     for line in text.split("\n"):
         stripped = line.strip()
         if fence is not None:
@@ -51,22 +57,21 @@ def reflow(text: str) -> str:
                 fence = None
             continue
         opening = _FENCE.match(line)
-        if opening:
-            fence = opening.group(1)
+        item = _ITEM.match(line)
+        code = line[0].isspace() and not item and not in_item if stripped else False
+        if opening or not stripped or code or _OWN_LINE.match(line):
+            end_line()
             out.append(line)
-            joinable = in_item = False
-        elif not stripped:
-            out.append(line)
-            joinable = in_item = False
-        elif _ITEM.match(line):
-            out.append(line.rstrip())
-            joinable = in_item = True
-        elif _OWN_LINE.match(line) or (line[0].isspace() and not in_item):
-            out.append(line)
-            joinable = in_item = False
-        elif joinable:
-            out[-1] = f"{out[-1].rstrip()} {stripped}"
+            in_item = False
+            if opening:
+                fence = opening.group(1)
+        elif item:
+            end_line()
+            parts.append(line.rstrip())
+            in_item = True
+        elif parts:
+            parts.append(stripped)
         else:
-            out.append(line.rstrip())
-            joinable = True
+            parts.append(line.rstrip())
+    end_line()
     return "\n".join(out)
