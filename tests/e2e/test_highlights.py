@@ -15,6 +15,11 @@ GROUPS = [
     "WorkflowDone",
     "WorkflowAnnotateProgress",
     "WorkflowAnnotateSummary",
+    # Not ours, but what the notes of :WorkflowAnnotate are drawn with.
+    "DiagnosticError",
+    "DiagnosticWarn",
+    "DiagnosticInfo",
+    "DiagnosticHint",
 ]
 # What a terminal can show without a colour of its own.
 ATTRIBUTES = ("bold", "reverse", "underline", "undercurl", "standout")
