@@ -151,21 +151,24 @@ function M.refresh_winbars()
   end
 end
 
--- Word-wrap `text` to `width` columns (virtual lines do not wrap by themselves).
+-- Word-wrap `text` to `width` columns (virtual lines do not wrap by themselves). The lines
+-- after the first line up under its text: after its leading blanks and list marker, if any.
 local function wrap(text, width)
   if vim.fn.strdisplaywidth(text) <= width then
     return { text }
   end
-  local indent = text:match('^%s*')
-  local out, line = {}, ''
-  for word in text:gmatch('%S+') do
-    local candidate = line == '' and (indent .. word) or (line .. ' ' .. word)
-    if line ~= '' and vim.fn.strdisplaywidth(candidate) > width then
+  local lead = text:match('^%s*[-*+]%s+') or text:match('^%s*%d+[.)]%s+') or text:match('^%s*')
+  local hang = (' '):rep(math.min(vim.fn.strdisplaywidth(lead), math.floor(width / 2)))
+  local out, line, empty = {}, lead, true
+  for word in text:sub(#lead + 1):gmatch('%S+') do
+    local candidate = empty and (line .. word) or (line .. ' ' .. word)
+    if not empty and vim.fn.strdisplaywidth(candidate) > width then
       out[#out + 1] = line
-      line = indent .. word
+      line = hang .. word
     else
       line = candidate
     end
+    empty = false
   end
   out[#out + 1] = line
   return out

@@ -370,7 +370,8 @@ def test_hard_wrapped_instructions_fill_a_narrow_window(nvim: Editor, home: Home
     for lines in prose:
         assert " ".join(lines) == PROSE  # every word, in order
         assert [line for line in lines[:-1] if len(line) < width - 15] == [], lines  # filled, not ragged
-    assert paragraphs[1][0] == "- a list item" and paragraphs[1][1].startswith("- another, which")
+    # A list item keeps its line; its wrapped end lines up under its text.
+    assert paragraphs[1] == ["- a list item", "- another, which is long enough to be wrapped", "  too"]
 
     # The cap counts the lines as wrapped: what is shown and what is cut add up to them all.
     nvim.cmd("set lines=16")
