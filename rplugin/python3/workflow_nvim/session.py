@@ -399,8 +399,9 @@ class Session:
             what = "1 run directory" if len(problems) == 1 else f"{len(problems)} run directories"
             response["warning"] = f"{what} could not be read ({problems[0]}{', ...' if len(problems) > 1 else ''})"
         if not found:
-            other = f" but run {self.run.id}, the one open" if self.run is not None else ""
-            response["info"] = [f"no unfinished runs in {tilde(runs_dir)}{other}"]
+            # The run open here is not offered (it is open), and the words say so.
+            which = "no other unfinished run" if self.run is not None else "no unfinished runs"
+            response["info"] = [f"{which} in {tilde(runs_dir)}"]
         return response
 
     def _is_open(self, directory: Path) -> bool:
