@@ -73,7 +73,7 @@ def test_a_second_demo_resumes_the_tutorial(checkout: Path, home: Home, monkeypa
     # :WorkflowResume offers the other runs, not this one (there is none)
     ed.clear_messages()
     ed.cmd("WorkflowResume")
-    assert "[workflow] no other unfinished run in " in ed.messages()
+    assert ed.messages().strip() == "[workflow] no unfinished run but the one open"
     assert ed.call("getcompletion", "WorkflowResume ", "cmdline") == []
     for _ in range(6):  # the rest of the tutorial, as it comes
         ed.cmd("WorkflowNext")

@@ -480,7 +480,7 @@ def test_runs_and_their_completion_leave_out_the_run_already_open(session, env):
     call(session, env, "next")  # notes has one step: finished
     call(session, env, "resume", older)
     r = call(session, env, "runs")
-    assert (r["runs"], r["info"]) == ([], [f"no other unfinished run in {env['options']['runs_dir']}"])
+    assert (r["runs"], r["info"]) == ([], ["no unfinished run but the one open"])
 
 
 def test_resume_reopens_a_run_at_its_first_step_not_done(session, env):

@@ -399,9 +399,11 @@ class Session:
             what = "1 run directory" if len(problems) == 1 else f"{len(problems)} run directories"
             response["warning"] = f"{what} could not be read ({problems[0]}{', ...' if len(problems) > 1 else ''})"
         if not found:
-            # The run open here is not offered (it is open), and the words say so.
-            which = "no other unfinished run" if self.run is not None else "no unfinished runs"
-            response["info"] = [f"{which} in {tilde(runs_dir)}"]
+            # The run open here is not offered; the line stays short (no path) so that it never wraps.
+            open_here = self.run is not None
+            response["info"] = [
+                "no unfinished run but the one open" if open_here else f"no unfinished runs in {tilde(runs_dir)}"
+            ]
         return response
 
     def _is_open(self, directory: Path) -> bool:
