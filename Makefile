@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 NVIM   := $(VENV)/bin/nvim
 STAMP  := $(VENV)/.installed
-DEMO   := $(CURDIR)/.demo
+DEMO   := .demo
 
 # The Lua side's tools: StyLua from npm, pinned, in .tools/ (installed by `make lint` itself);
 # luacheck and luarocks from Debian's lua-check and luarocks (.ci/run installs them).
@@ -15,18 +15,18 @@ STYLUA_VERSION := 2.5.2
 TOOLS  := .tools
 STYLUA := $(TOOLS)/node_modules/.bin/stylua
 STYLUA_STAMP := $(TOOLS)/.stylua-$(STYLUA_VERSION)
-LUA    := lua plugin tests/init.lua lazy.lua
+LUA    := lua plugin tests/init.lua tests/demo.lua lazy.lua
 ROCKSPEC := workflow.nvim-scm-1.rockspec
 
 .PHONY: all demo test test-llm unit e2e lint format bench bench-smoke clean help
 all: test
 
 help:
-	@echo "make demo   open Neovim (isolated config) with :WorkflowStart tutorial"
+	@echo "make demo   open Neovim (isolated config) on the tutorial, in demo/"
 	@echo "make test   set up .venv and run every test"
 	@echo "make lint   ruff, mypy, StyLua, luacheck, luarocks lint, workflow validation"
 	@echo "make bench  measure against the baselines; writes BENCHMARKS.md"
-	@echo "make clean  remove .venv, .demo and caches"
+	@echo "make clean  remove .venv, .demo and caches (not your files in demo/)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,14 +34,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-# An isolated Neovim: XDG directories under .demo/, this checkout on the
-# runtime path, the venv's Python as the python3 host.
+# An isolated Neovim (tests/demo.sh): XDG directories under .demo/, the working
+# directory demo/ (kept by `make clean`), this checkout on the runtime path, the
+# venv's Python as the python3 host; it resumes an unfinished tutorial.
 demo: $(STAMP)
-	mkdir -p $(DEMO)/config $(DEMO)/data $(DEMO)/state $(DEMO)/cache
-	cd $(DEMO) && XDG_CONFIG_HOME=$(DEMO)/config XDG_DATA_HOME=$(DEMO)/data \
-	  XDG_STATE_HOME=$(DEMO)/state XDG_CACHE_HOME=$(DEMO)/cache NVIM_APPNAME=workflow-demo \
-	  WORKFLOW_PYTHON=$(CURDIR)/$(PY) \
-	  $(CURDIR)/$(NVIM) -u $(CURDIR)/tests/init.lua '+WorkflowStart tutorial'
+	WORKFLOW_NVIM=$(CURDIR)/$(NVIM) WORKFLOW_PYTHON=$(CURDIR)/$(PY) tests/demo.sh
 
 test: $(STAMP)
 	$(PY) -m pytest

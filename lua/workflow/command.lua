@@ -25,6 +25,7 @@ end
 
 --- Run a subcommand; `opts` is what nvim_create_user_command passes.
 function M.run(sub, opts)
+  require('workflow.helptags').ensure() -- :help workflow for a clone no plugin manager ran :helptags on
   local args = vim.deepcopy(opts.fargs)
   if not sub then
     sub = table.remove(args, 1)

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 # protocol.lua holds only types (LuaCATS) for lua-language-server.
-LEAVES = {"config", "state", "message", "commands", "protocol"}
+LEAVES = {"config", "state", "message", "commands", "protocol", "helptags"}
 
 # Highest first. A module may require the modules of any layer below its own, and none of its own
 # layer or above. `init` is require('workflow'); files outside lua/workflow/ are named by path.

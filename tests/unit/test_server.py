@@ -279,6 +279,8 @@ def test_completion_of_workflows_steps_and_runs(front: Front, where: dict[str, A
     # goto offers the steps done and the first not done, in step order: here only the first, by id and number
     assert front.request("complete", "steps", "", {**where, "args": ["goto"]}) == ["topic", "1"]
     assert front.request("complete", "steps", "", {**where, "args": ["revert"]}) == []
+    assert front.request("complete", "runs", "", where) == []  # not the run open here
+    front.command("stop", where)
     assert front.request("complete", "runs", "", where) == [run_id]
     assert front.request("complete", "runs", "x", where) == []
     assert front.request("complete", "nothing", "", where) == []

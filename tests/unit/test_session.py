@@ -463,6 +463,26 @@ def test_runs_says_where_it_looked_when_there_is_none(session, env):
     assert "warning" not in r
 
 
+def test_runs_and_their_completion_leave_out_the_run_already_open(session, env):
+    call(session, env, "start", "blog")
+    older = session.run.id if session.run else ""
+    call(session, env, "stop")
+    call(session, env, "start", "notes")
+    here = session.run.id if session.run else ""
+    r = call(session, env, "runs")
+    assert [x["run"] for x in r["runs"]] == [older]
+    assert session.complete("runs", "", env) == [older]
+    call(session, env, "resume", older)
+    r = call(session, env, "runs")
+    assert [x["run"] for x in r["runs"]] == [here]
+    call(session, env, "stop")
+    call(session, env, "resume", here)
+    call(session, env, "next")  # notes has one step: finished
+    call(session, env, "resume", older)
+    r = call(session, env, "runs")
+    assert (r["runs"], r["info"]) == ([], ["no unfinished run but the one open"])
+
+
 def test_resume_reopens_a_run_at_its_first_step_not_done(session, env):
     write_step(call(session, env, "start", "blog"), "Cats\n")
     call(session, env, "next")

@@ -365,12 +365,12 @@ class Session:
         return {"text": run.repo.show(commit, file)}
 
     def cmd_runs(self, params: dict[str, Any]) -> Response:
-        """The unfinished runs under runs_dir, newest first."""
+        """The unfinished runs under runs_dir, newest first, but for the run open here."""
         runs_dir = self._runs_dir(params)
         found = []
         problems = []
         for d in run_dirs(runs_dir):
-            if not (d / SNAPSHOT_NAME).is_file():
+            if not (d / SNAPSHOT_NAME).is_file() or self._is_open(d):
                 continue
             try:
                 run = Run.open(d, self.catalog)
@@ -399,8 +399,16 @@ class Session:
             what = "1 run directory" if len(problems) == 1 else f"{len(problems)} run directories"
             response["warning"] = f"{what} could not be read ({problems[0]}{', ...' if len(problems) > 1 else ''})"
         if not found:
-            response["info"] = [f"no unfinished runs in {tilde(runs_dir)}"]
+            # The run open here is not offered; the line stays short (no path) so that it never wraps.
+            open_here = self.run is not None
+            response["info"] = [
+                "no unfinished run but the one open" if open_here else f"no unfinished runs in {tilde(runs_dir)}"
+            ]
         return response
+
+    def _is_open(self, directory: Path) -> bool:
+        """Whether ``directory`` is the run open here (:WorkflowResume offers only the others)."""
+        return self.run is not None and directory.resolve() == self.run.dir
 
     def cmd_resume(self, params: dict[str, Any]) -> Response:
         key = self._arg(params, "run id", ":WorkflowResume")
@@ -424,7 +432,8 @@ class Session:
         elif kind == "steps":
             names = self._step_keys(str((params.get("args") or [""])[0]), params)
         elif kind == "runs":
-            return [d.name for d in run_dirs(self._runs_dir(params)) if d.name.startswith(arglead)]
+            dirs = run_dirs(self._runs_dir(params))
+            return [d.name for d in dirs if d.name.startswith(arglead) and not self._is_open(d)]
         else:
             return []
         return [n for n in names if n.startswith(arglead)]
