@@ -170,6 +170,21 @@ def test_goto_errors(session, env):
     assert session.run is not None and session.run.current.id == "topic"
 
 
+def test_revising_a_step_of_a_finished_run_stays_on_it_and_says_so(session, env, git):
+    call(session, env, "start", "blog")
+    call(session, env, "next")
+    call(session, env, "next")
+    call(session, env, "next")
+    write_step(call(session, env, "goto", "outline"), "1. Fur\n")
+    r = call(session, env, "next")
+    assert r["info"] == [
+        "step 2 'Outline' revised (commit "
+        + git(r["state"]["dir"], "rev-parse", "--short=7", "HEAD")
+        + "); all 3 steps done (:WorkflowLog)"
+    ]
+    assert "open" not in r and r["state"]["step"] == 2
+
+
 def test_the_step_buffer_the_person_is_in_decides_what_next_completes(session, env):
     call(session, env, "start", "blog")
     call(session, env, "next")
