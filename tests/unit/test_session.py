@@ -446,6 +446,30 @@ def test_show_gives_a_steps_text_at_a_commit_or_the_commits_diff(session, env, g
     )
 
 
+def test_the_diff_of_a_first_completion_is_from_the_text_the_step_started_with(session, env, git):
+    path = write_step(call(session, env, "start", "blog"), "Cats\n")
+    run = session.run
+    assert run is not None
+    start = run.dir / ".start" / "01-topic.md"
+    template = start.read_text(encoding="utf-8")
+    outline = call(session, env, "next")
+    commit = git(run.dir, "rev-parse", "HEAD")
+    diff = call(session, env, "show", commit, str(path), "diff")["text"]
+    assert diff.startswith(f"commit {commit}\n")
+    assert "--- a/.start/01-topic.md\n+++ b/01-topic.md\n" in diff
+    assert [line for line in diff.splitlines() if line[:1] in ("-", "+") and line[:3] not in ("---", "+++")] == [
+        *[f"-{line}" for line in template.splitlines()],
+        "+Cats",
+    ]
+    # A run made before start files were kept: the whole file, as git shows it.
+    write_step(outline, "1. Fur\n")
+    (run.dir / ".start" / "02-outline.md").unlink()
+    call(session, env, "next")
+    commit = git(run.dir, "rev-parse", "HEAD")
+    diff = call(session, env, "show", commit, str(run.dir / "02-outline.md"), "diff")["text"]
+    assert "new file mode" in diff and "+1. Fur" in diff
+
+
 # -- runs, resume, a restarted host --------------------------------------------
 
 
