@@ -55,8 +55,12 @@ def test_each_completed_step_is_one_commit_with_trailers(nvim: Editor, essay: Pa
         "essay: 1/3 Pick a topic",
     ]
     first = git(d, "rev-list", "--max-parents=0", "HEAD").strip()
-    assert git(d, "show", "--name-only", "--format=", first).split() == ["01-topic.md", "workflow.yaml"]
-    assert git(d, "show", "--name-only", "--format=", "HEAD").split() == ["03-draft.md"]
+    assert git(d, "show", "--name-only", "--format=", first).split() == [
+        ".start/01-topic.md",
+        "01-topic.md",
+        "workflow.yaml",
+    ]
+    assert git(d, "show", "--name-only", "--format=", "HEAD").split() == [".start/03-draft.md", "03-draft.md"]
     assert git(d, "show", "HEAD:01-topic.md") == "Topic: trains\n"
     assert git(d, "show", "HEAD:workflow.yaml") == essay.read_text(encoding="utf-8")
     assert git(d, "status", "--porcelain") == ""
@@ -100,6 +104,7 @@ def test_runs_inside_a_project_commit_only_their_files(nvim: Editor, essay: Path
 
     rel = d.relative_to(project).as_posix()
     assert git(project, "show", "--name-only", "--format=", "HEAD").split() == [
+        f"{rel}/.start/01-topic.md",
         f"{rel}/01-topic.md",
         f"{rel}/workflow.yaml",
     ]
@@ -658,3 +663,153 @@ def test_a_command_that_overruns_its_deadline_frees_the_editor_and_the_next_star
     assert host_pid(nvim) != first
     assert "2/3 done" in nvim.messages()  # the revert never happened: nothing half-done
     assert (run_dir(nvim) / "03-draft.md").read_text(encoding="utf-8").startswith("A draft kept")
+
+
+SIX = "name: six\ntitle: Six steps\ndescription: Six steps.\nsteps:\n" + "".join(
+    f"  - id: {word}\n    title: {word.title()}\n    instructions: Write.\n    template: |\n      Notes on {word}:\n"
+    for word in ("one", "two", "three", "four", "five", "six")
+)
+
+
+@pytest.fixture
+def six(home: Home) -> Path:
+    return home.write_workflow("six", SIX)
+
+
+def workflow_lines(nvim: Editor) -> list[str]:
+    return [line.removeprefix("[workflow] ") for line in nvim.messages().splitlines() if line.startswith("[workflow]")]
+
+
+def complete_with(nvim: Editor, *texts: str) -> None:
+    """Add ``text`` to the current step and complete it, for each text."""
+    for text in texts:
+        nvim.type(f"o{text}<Esc>")
+        nvim.cmd("WorkflowNext")
+
+
+def test_an_unchanged_step_completed_again_says_only_that_there_is_nothing_to_commit(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    nvim.type("A trains<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowGoto topic")
+    nvim.settle()
+    nvim.clear_messages()
+
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+
+    # One message, the true one: no "revised" first.
+    assert workflow_lines(nvim) == ["step 1 'Pick a topic' has not changed since its last commit: nothing to commit"]
+    assert len(git(run_dir(nvim), "log", "--format=%h").split()) == 1
+    assert Path(nvim.current.buffer.name).name == "02-outline.txt"
+
+
+def test_the_first_completion_since_a_revert_is_done_not_revised(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    d = run_dir(nvim)
+    nvim.type("A trains<Esc>")
+    nvim.cmd("WorkflowNext")
+    complete_with(nvim, "- old point")
+    nvim.cmd("WorkflowRevert topic")
+    nvim.cmd("WorkflowNext")  # step 1 unchanged: step 2 opens again from its template
+    nvim.settle()
+    nvim.clear_messages()
+
+    complete_with(nvim, "- new point")
+    nvim.settle()
+
+    assert workflow_lines(nvim) == ["step 2 'Outline' done"]
+    assert git(d, "log", "-1", "--format=%s").strip() == "essay: 2/3 Outline"
+    nvim.cmd("WorkflowLog")
+    assert nvim.lines()[1].endswith("  2/3 Outline")
+
+
+def test_next_after_revising_an_earlier_step_goes_back_to_the_first_step_not_done(nvim: Editor, six: Path) -> None:
+    nvim.cmd("WorkflowStart six")
+    complete_with(nvim, "1", "2", "3", "4")
+    assert Path(nvim.current.buffer.name).name == "05-five.md"
+    nvim.cmd("WorkflowGoto 2")
+    nvim.type("oa second thought<Esc>")
+    nvim.clear_messages()
+
+    nvim.cmd("WorkflowNext")
+
+    assert Path(nvim.current.buffer.name).name == "05-five.md"
+    assert nvim.state()["step"] == 5
+    assert workflow_lines(nvim) == ["step 2 'Two' revised; back to step 5 'Five'"]
+    nvim.settle()
+    assert git(run_dir(nvim), "log", "-1", "--format=%s").strip() == "six: 2/6 Two (revised)"
+
+
+def follow_log_to(nvim: Editor, commit: str) -> list[str]:
+    """In :WorkflowLog, <CR> on the line of ``commit``: the text shown."""
+    nvim.cmd("WorkflowLog")
+    row = next(i for i, line in enumerate(nvim.lines(), 1) if line.startswith(commit))
+    nvim.call("cursor", row, 1)
+    nvim.type("\r")
+    text = nvim.lines()
+    nvim.type("q")
+    nvim.type("q")
+    return text
+
+
+def test_revert_names_every_file_it_kept_and_the_way_back_to_its_text_works(nvim: Editor, six: Path) -> None:
+    nvim.cmd("WorkflowStart six")
+    d = run_dir(nvim)
+    complete_with(nvim, "one", "two", "three", "four", "five")
+    nvim.type("othe sixth, unfinished<Esc>")
+    nvim.settle()
+    nvim.clear_messages()
+
+    nvim.cmd("WorkflowRevert 5")
+
+    [message] = workflow_lines(nvim)
+    saved = git(d, "rev-parse", "--short=7", "HEAD^").strip()
+    assert git(d, "log", "-1", "--format=%s", "HEAD^").strip() == "six: kept unfinished 6/6 Six"
+    assert message == f"back at step 5, 6 pending again; 06-six.md kept: :WorkflowLog, <CR> on {saved}"
+    assert not (d / "06-six.md").exists()
+    assert follow_log_to(nvim, saved) == ["Notes on six:", "the sixth, unfinished"]
+
+    # Back from step 6 again, to step 3: every later file is named, and each one's text comes back.
+    nvim.cmd("WorkflowGoto 5")
+    nvim.cmd("WorkflowNext")
+    nvim.type("oa new sixth<Esc>")
+    nvim.settle()
+    nvim.clear_messages()
+    nvim.cmd("WorkflowRevert 3")
+
+    [message] = workflow_lines(nvim)
+    head, where = message.split("; kept: :WorkflowLog, <CR> on ")
+    assert head == "back at step 3, 4-6 pending again"
+    found = [part.split(" (") for part in where.split(", ")]
+    assert [name.rstrip(")") for _, name in found] == ["04-four.md", "05-five.md", "06-six.md"]
+    texts = {name.rstrip(")"): follow_log_to(nvim, commit) for commit, name in found}
+    assert texts == {
+        "04-four.md": ["Notes on four:", "four"],
+        "05-five.md": ["Notes on five:", "five"],
+        "06-six.md": ["Notes on six:", "a new sixth"],
+    }
+
+
+def test_d_in_the_log_shows_a_first_completion_as_the_lines_changed_from_the_template(
+    nvim: Editor, essay: Path
+) -> None:
+    nvim.cmd("WorkflowStart essay")
+    d = run_dir(nvim)
+    nvim.type("A trains<Esc>")
+    nvim.cmd("WorkflowNext")
+    complete_with(nvim, "- my own point")
+    nvim.settle()
+    # The text the step started with is kept beside it, in the same commit.
+    assert (d / ".start" / "02-outline.txt").read_text() == "# Outline of Topic: trains\n- point\n"
+    assert git(d, "show", "--name-only", "--format=", "HEAD").split() == [".start/02-outline.txt", "02-outline.txt"]
+
+    nvim.cmd("WorkflowLog")
+    nvim.call("cursor", 2, 1)  # 2/3 Outline, its first completion
+    nvim.type("d")
+
+    diff = nvim.lines()
+    changed = [line for line in diff if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
+    assert changed == ["+- my own point"]
+    assert " # Outline of Topic: trains" in diff and " - point" in diff
+    assert nvim.current.buffer.options["filetype"] == "git"

@@ -25,6 +25,7 @@ from workflow_nvim.history import (
     commit_message,
     completed_steps,
     parse_log,
+    read_log,
 )
 from workflow_nvim.run import Run
 from workflow_nvim.spec import Workflow, load_workflow
@@ -546,7 +547,13 @@ def test_a_run_in_a_project_commits_to_the_project_and_keeps_the_persons_changes
     complete(run, 2)
     files = git(project, "log", "--format=", "--name-only", "-2").split()
     prefix = f"runs/{run.id}"
-    assert sorted(files) == [f"{prefix}/01-topic.md", f"{prefix}/02-outline.md", f"{prefix}/workflow.yaml"]
+    assert sorted(files) == [
+        f"{prefix}/.start/01-topic.md",
+        f"{prefix}/.start/02-outline.md",
+        f"{prefix}/01-topic.md",
+        f"{prefix}/02-outline.md",
+        f"{prefix}/workflow.yaml",
+    ]
     assert git(project, "diff", "--cached", "--name-only") == "README.md"
     assert git(project, "status", "--porcelain", "--", prefix) == ""
     run.close()
@@ -577,9 +584,9 @@ def test_open_reproduces_the_completed_steps_after_reverts(blog, tmp_path, git):
         ("step", "outline", False),
         ("step", "draft", False),
         ("revert", "topic", False),
-        ("step", "outline", True),
+        ("step", "outline", False),  # its first completion since the revert undid the one before
     ]
-    assert git(run.dir, "log", "-1", "--format=%s") == "blog: 2/3 Outline (revised)"
+    assert git(run.dir, "log", "-1", "--format=%s") == "blog: 2/3 Outline"
     # the snapshot is the workflow as it was when the run started
     blog.path.write_text("title: changed\nsteps: []\n", encoding="utf-8")
     assert Run.open(run.dir).workflow.title == "Write a blog post"
@@ -608,12 +615,18 @@ def test_revert_keeps_unfinished_text_in_a_saved_commit_before_the_revert(blog, 
     assert removed == [run.dir / "02-outline.md", run.dir / "03-draft.txt"]
     assert not any(p.exists() for p in removed)
     saved = git(run.dir, "rev-parse", "HEAD^")
-    assert note == (f"back at step 1: steps 2-3 pending again; old text: git show {saved[:7]}:02-outline.md")
+    outline = git(run.dir, "log", "-1", "--format=%h", "HEAD^", "--", "02-outline.md")
+    # Each file named, with the commit that holds its text: a line of :WorkflowLog whose <CR> shows it.
+    assert note == (
+        f"back at step 1, 2-3 pending again; kept: :WorkflowLog, <CR> on {outline} (02-outline.md), "
+        f"{saved[:7]} (03-draft.txt)"
+    )
+    assert git(run.dir, "log", "-1", "--format=%s", "HEAD^") == "blog: kept unfinished 3/3 Draft"
     assert git(run.dir, "show", "HEAD^:03-draft.txt") == "half a draft"
     assert git(run.dir, "show", "HEAD^:02-outline.md") == "1. Fur"
     assert git(run.dir, "log", "-1", "--format=%(trailers:key=Workflow-Saved,valueonly)", "HEAD^") == "3/3 draft"
     assert git(run.dir, "log", "-1", "--format=%(trailers:key=Workflow-Revert,valueonly)") == "1/3 topic"
-    assert git(run.dir, "ls-tree", "--name-only", "HEAD") == "01-topic.md\nworkflow.yaml"
+    assert git(run.dir, "ls-tree", "-r", "--name-only", "HEAD") == ".start/01-topic.md\n01-topic.md\nworkflow.yaml"
     assert git(run.dir, "status", "--porcelain") == ""
     assert [e.kind for e in run.entries] == ["step", "step", "saved", "revert"]
     assert run.completed == {"topic"}
@@ -638,6 +651,8 @@ def test_revert_after_later_files_were_deleted_by_hand(blog, project, git):
     # the revert commit holds the run's deletions, not the person's staged change
     prefix = f"runs/{run.id}"
     assert git(project, "show", "--name-only", "--format=", "HEAD").split() == [
+        f"{prefix}/.start/02-outline.md",
+        f"{prefix}/.start/03-draft.txt",
         f"{prefix}/02-outline.md",
         f"{prefix}/03-draft.txt",
     ]
@@ -810,7 +825,7 @@ def test_a_commit_killed_during_a_slow_hook_leaves_nothing_staged_and_is_made_at
     prefix = f"runs/{run.id}"
     assert (
         git(project, "status", "--porcelain", "--untracked-files=all", "--", prefix)
-        == f"?? {prefix}/01-topic.md\n?? {prefix}/workflow.yaml"
+        == f"?? {prefix}/.start/01-topic.md\n?? {prefix}/01-topic.md\n?? {prefix}/workflow.yaml"
     )
 
     hook.unlink()
@@ -821,6 +836,7 @@ def test_a_commit_killed_during_a_slow_hook_leaves_nothing_staged_and_is_made_at
     assert again.notices == [f"step 1 'Pick a topic' was not committed when Neovim quit: committed now ({commit[:7]})"]
     assert git(project, "log", "-1", "--format=%s") == "blog: 1/3 Pick a topic"
     assert git(project, "show", "--name-only", "--format=", "HEAD").split() == [
+        f"{prefix}/.start/01-topic.md",
         f"{prefix}/01-topic.md",
         f"{prefix}/workflow.yaml",
     ]
@@ -879,7 +895,7 @@ def test_a_revert_killed_during_its_commit_is_finished_at_the_next_open(blog, pr
     kill_when(tmp_path, run.dir, "revert", marker)
     hook.unlink()
 
-    assert git(project, "log", "-1", "--format=%s") == "blog: keep unfinished 3/3"
+    assert git(project, "log", "-1", "--format=%s") == "blog: kept unfinished 3/3 Draft"
     assert_nothing_of_the_run_staged(project, git, status_before)
     again = Run.open(run.dir)
     again.recover()
@@ -1050,3 +1066,29 @@ def test_a_change_git_could_miss_by_its_file_status_is_committed(standalone, git
     second = standalone.commit([path], message(1, "topic"), "step 1")
     assert second == git(d, "rev-parse", "HEAD")
     assert git(d, "show", "HEAD:01-topic.md") == "Dogs"
+
+
+def test_subjects_of_older_runs_still_read_and_a_completion_after_a_revert_is_not_revised():
+    # A commit-msg hook stripped the trailers; "keep unfinished" is how runs made before said "kept unfinished".
+    subjects = [
+        "blog: 1/3 Pick a topic",
+        "blog: 2/3 Outline",
+        "blog: keep unfinished 3/3",
+        "blog: back to 1/3 Pick a topic",
+        "blog: 2/3 Outline (revised)",  # what older runs wrote here: it was its first completion since the revert
+        "blog: 1/3 Pick a topic (revised)",
+        "blog: kept unfinished 3/3 Draft",
+    ]
+    output = "".join(record(f"{i:x}" * 40, s, "") for i, s in reversed(list(enumerate(subjects))))
+    history = read_log(output, RUN, "blog", ["topic", "outline", "draft"])
+    assert history.unread == 0
+    assert [(e.kind, e.step_id, e.revised) for e in history.entries] == [
+        ("step", "topic", False),
+        ("step", "outline", False),
+        ("saved", "draft", False),
+        ("revert", "topic", False),
+        ("step", "outline", False),
+        ("step", "topic", True),
+        ("saved", "draft", False),
+    ]
+    assert [e.line(e.step_id) for e in history.entries][-1].endswith("kept unfinished 3/3 draft")

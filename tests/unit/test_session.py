@@ -122,6 +122,7 @@ def test_next_after_the_last_step_finishes_the_run(session, env, git):
     assert git(run.dir, "status", "--porcelain") == ""
     assert sorted(p.name for p in run.dir.iterdir()) == [
         ".git",
+        ".start",
         "01-topic.md",
         "02-outline.md",
         "03-draft.txt",
@@ -169,20 +170,38 @@ def test_goto_errors(session, env):
     assert session.run is not None and session.run.current.id == "topic"
 
 
+def test_revising_a_step_of_a_finished_run_stays_on_it_and_says_so(session, env, git):
+    call(session, env, "start", "blog")
+    call(session, env, "next")
+    call(session, env, "next")
+    call(session, env, "next")
+    write_step(call(session, env, "goto", "outline"), "1. Fur\n")
+    r = call(session, env, "next")
+    assert r["info"] == [
+        "step 2 'Outline' revised (commit "
+        + git(r["state"]["dir"], "rev-parse", "--short=7", "HEAD")
+        + "); all 3 steps done (:WorkflowLog)"
+    ]
+    assert "open" not in r and r["state"]["step"] == 2
+
+
 def test_the_step_buffer_the_person_is_in_decides_what_next_completes(session, env):
     call(session, env, "start", "blog")
     call(session, env, "next")
     call(session, env, "next")
     run = session.run
     assert run is not None and run.current.id == "draft"
-    # in the buffer of step 1 of this run: next opens step 2
+    # in the buffer of step 1 of this run: next completes step 1 and goes back to the first step not done
     r = call(session, env, "next", buffer_step={"run": run.id, "id": "topic"})
-    assert r["open"]["id"] == "outline"
+    assert r["open"]["id"] == "draft"
+    assert r["info"] == [
+        "step 1 'Pick a topic' has not changed since its last commit: nothing to commit; back to step 3 'Draft'"
+    ]
     # a buffer of another run, or of a step that does not exist, is ignored
     r = call(session, env, "prev", buffer_step={"run": "other", "id": "draft"})
-    assert r["open"]["id"] == "topic"
-    r = call(session, env, "next", buffer_step={"run": run.id, "id": "nope"})
     assert r["open"]["id"] == "outline"
+    r = call(session, env, "next", buffer_step={"run": run.id, "id": "nope"})
+    assert r["open"]["id"] == "draft"
 
 
 def test_status_lists_the_steps_with_done_and_current_marks(session, env):
@@ -343,7 +362,11 @@ def test_revert_goes_back_to_a_done_step_and_says_where_the_text_went(session, e
     r = call(session, env, "revert", "topic")
     saved = git(run.dir, "rev-parse", "HEAD^")
     assert r["removed"] == [str(run.dir / "02-outline.md"), str(run.dir / "03-draft.txt")]
-    assert r["info"] == [f"back at step 1: steps 2-3 pending again; old text: git show {saved[:7]}:02-outline.md"]
+    outline = git(run.dir, "log", "-1", "--format=%h", "HEAD^", "--", "02-outline.md")
+    assert r["info"] == [
+        f"back at step 1, 2-3 pending again; kept: :WorkflowLog, <CR> on {outline} (02-outline.md), "
+        f"{saved[:7]} (03-draft.txt)"
+    ]
     assert (r["open"]["id"], r["state"]["step"]) == ("topic", 1)
     assert [s["done"] for s in r["state"]["steps"]] == [True, False, False]
     assert git(run.dir, "show", f"{saved}:03-draft.txt") == "half a draft"
@@ -421,6 +444,30 @@ def test_show_gives_a_steps_text_at_a_commit_or_the_commits_diff(session, env, g
     assert error(session, env, "show", old, str(run.dir / "02-outline.md")).startswith(
         f"cannot show 02-outline.md at {old[:12]}: "
     )
+
+
+def test_the_diff_of_a_first_completion_is_from_the_text_the_step_started_with(session, env, git):
+    path = write_step(call(session, env, "start", "blog"), "Cats\n")
+    run = session.run
+    assert run is not None
+    start = run.dir / ".start" / "01-topic.md"
+    template = start.read_text(encoding="utf-8")
+    outline = call(session, env, "next")
+    commit = git(run.dir, "rev-parse", "HEAD")
+    diff = call(session, env, "show", commit, str(path), "diff")["text"]
+    assert diff.startswith(f"commit {commit}\n")
+    assert "--- a/.start/01-topic.md\n+++ b/01-topic.md\n" in diff
+    assert [line for line in diff.splitlines() if line[:1] in ("-", "+") and line[:3] not in ("---", "+++")] == [
+        *[f"-{line}" for line in template.splitlines()],
+        "+Cats",
+    ]
+    # A run made before start files were kept: the whole file, as git shows it.
+    write_step(outline, "1. Fur\n")
+    (run.dir / ".start" / "02-outline.md").unlink()
+    call(session, env, "next")
+    commit = git(run.dir, "rev-parse", "HEAD")
+    diff = call(session, env, "show", commit, str(run.dir / "02-outline.md"), "diff")["text"]
+    assert "new file mode" in diff and "+1. Fur" in diff
 
 
 # -- runs, resume, a restarted host --------------------------------------------
@@ -619,7 +666,7 @@ def test_a_template_that_would_fill_in_too_large_is_refused_and_the_run_goes_on(
     assert error(session, env, "next") == "template of 'b' would be 179.1 MiB, over 1 MiB: shorten step 'a'"
     run = session.run
     assert run is not None
-    assert sorted(p.name for p in run.dir.iterdir()) == [".git", "01-a.md", "workflow.yaml"]
+    assert sorted(p.name for p in run.dir.iterdir()) == [".git", ".start", "01-a.md", "workflow.yaml"]
     assert git(run.dir, "log", "--format=%s") == "repeater: 1/2 A"  # step a is done; only b did not open
     # The person shortens step a and tries again: b opens, no larger than the limit.
     step_a.write_text("x\n", encoding="utf-8")
@@ -692,7 +739,7 @@ def test_a_commit_cut_short_is_made_at_resume_and_said_in_one_line(session, env,
     ]
     assert r["open"]["id"] == "outline"
     assert git(run.dir, "log", "--format=%s") == "blog: 1/3 Pick a topic"
-    assert git(run.dir, "status", "--porcelain", "--untracked-files=all") == "?? 02-outline.md"
+    assert git(run.dir, "status", "--porcelain", "--untracked-files=all") == "?? .start/02-outline.md\n?? 02-outline.md"
 
 
 def test_wait_takes_a_shorter_timeout_for_quitting(env, git, tmp_path):
@@ -715,7 +762,7 @@ def test_wait_takes_a_shorter_timeout_for_quitting(env, git, tmp_path):
     assert "git refused the commit of step 1" in notes[-1]["error"]
     assert (
         git(run.dir, "status", "--porcelain", "--untracked-files=all")
-        == "?? 01-topic.md\n?? 02-outline.md\n?? workflow.yaml"
+        == "?? .start/01-topic.md\n?? .start/02-outline.md\n?? 01-topic.md\n?? 02-outline.md\n?? workflow.yaml"
     )
 
 

@@ -65,9 +65,11 @@ _STEP_VALUE = re.compile(r"(\d+)/(\d+) (\S+)\Z")
 # The subjects commit() is given (see run.py), read when a hook stripped the trailers.
 _SUBJECTS = (
     ("revert", re.compile(r"back to (\d+)/(\d+) ")),
-    ("saved", re.compile(r"keep unfinished (\d+)/(\d+)\b")),
+    ("saved", re.compile(r"(?:kept|keep) unfinished (\d+)/(\d+)\b")),  # older runs say "keep"
     ("step", re.compile(r"(\d+)/(\d+) ")),
 )
+# How a commit is shown above its patch (d in :WorkflowLog).
+_SHOW_FORMAT = "commit %H%nAuthor: %an <%ae>%nDate:   %ad%n%n%B"
 _REVISION = re.compile(r"[0-9a-fA-F]{4,64}\Z")
 STANDALONE_NAME = "workflow.nvim"
 STANDALONE_EMAIL = "workflow.nvim@localhost"
@@ -228,13 +230,12 @@ def read_log(output: str, run_id: str, workflow: str = "", step_ids: Sequence[st
             if m:
                 found.append(Entry(full, short, date, subject, kind, int(m[1]), int(m[2]), m[3]))
                 break
-    seen: set[str] = set()
+    # A completion is a revision when the step is done already in the history as it stands: after a
+    # revert, completing a later step again is its first completion since.
+    done: dict[str, int] = {}
     for e in found:
-        if e.kind == "step":
-            history.entries.append(e._replace(revised=e.step_id in seen))
-            seen.add(e.step_id)
-        else:
-            history.entries.append(e)
+        history.entries.append(e._replace(revised=e.step_id in done) if e.kind == "step" else e)
+        done = completed_steps([e], done)
     return history
 
 
@@ -243,9 +244,9 @@ def parse_log(output: str, run_id: str, workflow: str = "", step_ids: Sequence[s
     return read_log(output, run_id, workflow, step_ids).entries
 
 
-def completed_steps(entries: Iterable[Entry]) -> dict[str, int]:
-    """Step id -> index of the steps done after replaying ``entries`` (oldest first)."""
-    done: dict[str, int] = {}
+def completed_steps(entries: Iterable[Entry], done: dict[str, int] | None = None) -> dict[str, int]:
+    """Step id -> index of the steps done after replaying ``entries`` (oldest first) on ``done``."""
+    done = dict(done or {})
     for e in entries:
         if e.kind == "step":
             done[e.step_id] = e.index
@@ -741,11 +742,30 @@ class RunRepository:
     def diff(self, commit: str, path: Path | None) -> str:
         """What ``commit`` changed (in ``path`` only, when given), as a patch."""
         where = self.rel(self._inside(path)) if path else self.prefix or "."
-        args = ["show", "--no-show-signature", "--format=commit %H%nAuthor: %an <%ae>%nDate:   %ad%n%n%B"]
+        args = ["show", "--no-show-signature", f"--format={_SHOW_FORMAT}"]
         status, out, err = self._run(*args, "--end-of-options", self._revision(commit), "--", where)
         if status != 0:
             raise WorkflowError(f"cannot show commit {commit[:12]}: {_one_line(err)}")
         return out
+
+    def diff_from(self, commit: str, start: Path, path: Path) -> str | None:
+        """What ``path`` is at ``commit`` compared with ``start`` there, under the commit's header, as a patch.
+
+        None when ``commit`` has no ``start`` (a run made before start files were kept)."""
+        import difflib
+
+        revision = self._revision(commit)
+        start_rel, rel = self.rel(self._inside(start)), self.rel(self._inside(path))
+        status, before, _ = self._run("show", "--end-of-options", f"{revision}:{start_rel}", strip=False)
+        if status != 0:
+            return None
+        after = self.show(commit, path)
+        args = ["show", "--no-patch", "--no-show-signature", f"--format={_SHOW_FORMAT}"]
+        status, header, err = self._run(*args, "--end-of-options", revision)
+        if status != 0:
+            raise WorkflowError(f"cannot show commit {commit[:12]}: {_one_line(err)}")
+        patch = difflib.unified_diff(before.splitlines(), after.splitlines(), f"a/{start_rel}", f"b/{rel}", lineterm="")
+        return "\n".join([header.rstrip("\n"), "", f"diff --git a/{start_rel} b/{rel}", *patch]) + "\n"
 
 
 def _identity(path: Path) -> Identity:

@@ -7,6 +7,8 @@ The run directory is the whole record of a run, readable without this plugin::
         workflow.yaml      the workflow file as it was when the run started
         01-topic.md        one file per step, created when the step is first opened
         02-outline.md
+        .start/01-topic.md the step's template as rendered when its file was created,
+                           committed with it: what ``d`` in :WorkflowLog diffs a first completion from
 
 When ``runs_dir`` is inside a git repository (a project), there is no
 ``.git`` of the run's own: its commits go to that repository. Which steps are
@@ -42,6 +44,7 @@ from .scratch import write_atomic
 from .spec import NotRegularFile, Step, Workflow, WorkflowInvalid, count, load_workflow, read_regular, render
 
 SNAPSHOT_NAME = "workflow.yaml"
+START_DIR = ".start"  # the text each step file started with (see Run.start_path)
 MAX_STEP_BYTES = 16 << 20  # a step's text, read back for templates and the model's context
 
 
@@ -80,7 +83,8 @@ class PendingCommit(NamedTuple):
     paths: list[Path]
     message: list[str]
     subject: str
-    revised: bool
+    revised: bool  # the step is done already in the run's history as it stands (not undone by a revert)
+    unchanged: bool = False  # a revision with nothing new: no commit is made
 
 
 class ReadOnly(WorkflowError):
@@ -214,6 +218,12 @@ class Run:
     def path(self, step: Step) -> Path:
         return self.dir / self.workflow.filename(step)
 
+    def start_path(self, step: Step) -> Path:
+        """Where the text ``step``'s file started with is kept: ``.start/01-topic.md``.
+
+        Written with the step file, committed with it; runs made before it existed have none."""
+        return self.dir / START_DIR / self.workflow.filename(step)
+
     def text(self, step: Step) -> str:
         """The saved text of a step ('' if it was never opened)."""
         path = self.path(step)
@@ -265,17 +275,22 @@ class Run:
             )
         path = self.path(step)
         if not path.exists() and self.held_by is None:  # read-only: never write into another's run
+            text = render(step.template, self.texts_before(step), f"template of '{step.id}'")
+            start = self.start_path(step)
             try:
-                write_atomic(path, render(step.template, self.texts_before(step), f"template of '{step.id}'"))
+                start.parent.mkdir(exist_ok=True)
+                write_atomic(start, text)
+                write_atomic(path, text)
             except OSError as e:
-                raise WorkflowError(f"cannot write {path}: {e.strerror}") from e
+                raise WorkflowError(f"cannot write {e.filename or path}: {e.strerror}") from e
         self.current = step
         return path
 
     def begin_complete(self, step: Step) -> PendingCommit:
-        """Check that ``step`` can be committed and mark it done; no git process runs here.
+        """Check that ``step`` can be committed and mark it done.
 
-        ``finish_complete`` then makes the commit (possibly on another thread).
+        ``finish_complete`` then makes the commit (possibly on another thread). Only a revision
+        runs git here (two quick processes), to tell whether there is anything to commit at all.
         """
         self.writable()
         path = self.path(step)
@@ -290,44 +305,68 @@ class Run:
         if refusal:
             raise WorkflowError(f"cannot commit step {step.index} '{step.title}' (your text is kept): {refusal}")
         total = len(self.workflow.steps)
-        revised = any(e.kind == "step" and e.step_id == step.id for e in self.entries)
+        revised = step.id in self.completed  # reverted completions do not count
         subject = f"{self.workflow.name}: {step.index}/{total} {step.title}" + (" (revised)" if revised else "")
         body = f'{step.title}, in "{self.workflow.title}".'
         paths = [path] if self.entries else [self.dir / SNAPSHOT_NAME, path]
-        if self.notes_path(step).exists():
-            paths.append(self.notes_path(step))  # the model's notes are part of the step's history
+        for extra in (self.start_path(step), self.notes_path(step)):
+            if extra.exists():  # the text it started from and the model's notes are part of the step's history
+                paths.append(extra)
         message = commit_message(subject, body, self.workflow.name, self.id, TRAILER_STEP, step.index, total, step.id)
+        unchanged = revised and not self.repo.changed_paths([self.repo.rel(p) for p in paths])
         self.completed.add(step.id)
-        return PendingCommit(step, paths, message, subject, revised)
+        return PendingCommit(step, paths, message, subject, revised, unchanged)
+
+    @staticmethod
+    def completion_note(pending: PendingCommit, commit: str | None = None) -> str:
+        """What completing a step did, in one line: done, revised, or nothing to commit."""
+        step = pending.step
+        what = f"step {step.index} '{step.title}'"
+        if pending.unchanged:
+            return f"{what} has not changed since its last commit: nothing to commit"
+        return f"{what} {'revised' if pending.revised else 'done'}" + (f" (commit {commit[:7]})" if commit else "")
+
+    def after(self, step: Step) -> tuple[Step | None, str]:
+        """The step to open once ``step`` is completed, and what the message adds about it.
+
+        That is the first step not done (the person's frontier), not the one after ``step``: after
+        revising step 2 with steps 3-4 done, step 5. None once every step is done."""
+        if self.finished:
+            return None, ""
+        target = self.frontier
+        if target.index == step.index + 1:
+            return target, ""
+        return target, f"; back to step {target.index} '{target.title}'"
 
     def finish_complete(self, pending: PendingCommit) -> str:
         """Make the commit of ``begin_complete``; return what happened. On failure the step is not done."""
         step = pending.step
-        what = f"step {step.index} '{step.title}'"
+        if pending.unchanged:
+            return self.completion_note(pending)
         try:
-            commit = self.repo.commit(pending.paths, pending.message, what)
+            commit = self.repo.commit(pending.paths, pending.message, f"step {step.index} '{step.title}'")
         except WorkflowError:
             self.completed = set(completed_steps(self.entries))
             raise
         if commit is None:
-            return f"{what} has not changed since its last commit: nothing to commit"
+            return self.completion_note(pending._replace(unchanged=True))
         self._record(commit, pending.subject, "step", step, pending.revised)
         self._take_warning()
-        return f"{what} {'revised' if pending.revised else 'done'} (commit {commit[:7]})"
+        return self.completion_note(pending, commit)
 
     def complete(self, step: Step) -> tuple[Step | None, str]:
-        """Commit ``step`` now; return the step after it (None after the last) and what happened."""
+        """Commit ``step`` now; return the step to open next (None when all are done) and what happened."""
         note = self.finish_complete(self.begin_complete(step))
-        return self.following(step), note
-
-    def following(self, step: Step) -> Step | None:
-        return self.workflow.steps[step.index] if step.index < len(self.workflow.steps) else None
+        target, where = self.after(step)
+        return target, note + where
 
     def revert(self, target: Step) -> tuple[list[Path], str]:
         """Make the steps after ``target`` pending again, in new commits; return the removed files and a note.
 
-        Unfinished text of later steps is committed first (``Workflow-Saved``),
-        so everything stays reachable in history; nothing is reset.
+        Unfinished text of each later step is committed first, one commit per step
+        (``Workflow-Saved``, "kept unfinished"), so everything stays reachable in
+        history, each file from its own line of :WorkflowLog; nothing is reset.
+        The note names every later step file and the commit that holds its text.
         """
         self.writable()
         total = len(self.workflow.steps)
@@ -337,20 +376,23 @@ class Run:
             self.current = target
             return [], f"nothing to revert: no step after {target.index} '{target.title}' was started"
         unsaved = self.repo.changed_paths([self.repo.rel(p) for p in files.values()])
-        saved = [s for s in later if s.id in files and self.repo.rel(files[s.id]) in unsaved]
-        if saved:
-            first = saved[0]
-            subject = f"{self.workflow.name}: keep unfinished {', '.join(f'{s.index}/{total}' for s in saved)}"
-            body = "Saved before going back to step {}: {}.".format(
-                target.index, ", ".join(f"{s.index} {s.title}" for s in saved)
-            )
-            message = commit_message(
-                subject, body, self.workflow.name, self.id, TRAILER_SAVED, first.index, total, first.id
-            )
-            commit = self.repo.commit([files[s.id] for s in saved], message, "the unfinished later steps")
+        kept: dict[str, str] = {}  # step id -> the short hash of the commit that holds its text
+        for s in later:
+            if s.id not in files or self.repo.rel(files[s.id]) not in unsaved:
+                continue
+            subject = f"{self.workflow.name}: kept unfinished {s.index}/{total} {s.title}"
+            body = f"Saved before going back to step {target.index}: {s.index} {s.title}."
+            message = commit_message(subject, body, self.workflow.name, self.id, TRAILER_SAVED, s.index, total, s.id)
+            paths = [files[s.id], *[p for p in (self.start_path(s), self.notes_path(s)) if p.exists()]]
+            commit = self.repo.commit(paths, message, f"the unfinished step {s.index}")
             if commit:
-                self._record(commit, subject, "saved", first, False)
+                self._record(commit, subject, "saved", s, False)
+                kept[s.id] = commit[:7]
         before = self.repo.head()
+        for s in later:
+            if s.id in files and s.id not in kept:  # committed already: by its last completion or save
+                last = [e.short for e in self.entries if e.step_id == s.id and e.kind in ("step", "saved")]
+                kept[s.id] = last[-1] if last else before[:7]
         subject = f"{self.workflow.name}: back to {target.index}/{total} {target.title}"
         steps_word = count(len(later), "later step")
         body = f"{steps_word} pending again; their text stays in the parent commit."
@@ -359,17 +401,36 @@ class Run:
         )
         # Also the files of completed later steps that were deleted by hand: their deletion is the revert.
         gone = [self.path(s) for s in later if s.id in files or s.id in self.completed]
-        shown = gone[0] if gone else None
+        gone += [self.start_path(s) for s in later if self.path(s) in gone and self.start_path(s).exists()]
         commit = self.repo.commit(gone, message, f"the revert to step {target.index}", delete=gone)
         if commit:
             self._record(commit, subject, "revert", target, False)
         self._take_warning()
         self.completed = set(completed_steps(self.entries))
         self.current = target
-        where = f"git show {before[:7]}:{self.repo.rel(shown)}" if shown else ":WorkflowLog"
-        return list(files.values()), (
-            f"back at step {target.index}: steps {target.index + 1}-{total} pending again; old text: {where}"
-        )
+        pending = f"{total}" if target.index + 1 == total else f"{target.index + 1}-{total}"
+        note = f"back at step {target.index}, {pending} pending again"
+        found = [(kept[s.id], files[s.id].name) for s in later if s.id in kept]
+        if len(found) == 1:
+            note += f"; {found[0][1]} kept: :WorkflowLog, <CR> on {found[0][0]}"
+        elif found:
+            note += "; kept: :WorkflowLog, <CR> on " + ", ".join(f"{commit} ({name})" for commit, name in found)
+        return list(files.values()), note
+
+    def diff(self, commit: str, file: Path | None) -> str:
+        """What ``commit`` changed in ``file`` (every file of the run when None), as a patch.
+
+        A step's first completion is shown against the text the step started with (its
+        template as rendered): the lines the person wrote, not the whole file as new. Runs
+        made before start files were kept show the whole file, as git does."""
+        entry = next((e for e in self.entries if e.hash == commit), None)
+        if file is not None and entry is not None and entry.kind == "step" and not entry.revised:
+            step = self.workflow.step(entry.step_id)
+            if self.path(step) == self.dir / file:
+                patch = self.repo.diff_from(commit, self.start_path(step), self.path(step))
+                if patch is not None:
+                    return patch
+        return self.repo.diff(commit, file)
 
     def _take_warning(self) -> None:
         """What the last commits had to say besides their hash (the person's index was locked)."""

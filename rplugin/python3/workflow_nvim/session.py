@@ -235,25 +235,26 @@ class Session:
             return self._open(run, step, f"opened step {step.index} '{step.title}': :WorkflowNext in it completes it")
         step = self._current(run, params)
         pending = run.begin_complete(step)
-        if self._worker:
+        # An unchanged revision has nothing to commit: said at once, the only message.
+        worker = None if pending.unchanged else self._worker
+        if worker:
             # git runs while the editor opens the next step; its outcome comes through notify.
-            self._worker.submit(lambda: self._commit_in_background(run, pending))
-            note = f"step {step.index} '{step.title}' {'revised' if pending.revised else 'done'}"
+            worker.submit(lambda: self._commit_in_background(run, pending))
+            note = run.completion_note(pending)
         else:
             note = run.finish_complete(pending)
-        following = run.following(step)
-        events = [] if self._worker or note.endswith("nothing to commit") else step_events(run, step)
-        if following is None:
+        target, where = run.after(step)
+        events = [] if worker or note.endswith("nothing to commit") else step_events(run, step)
+        if target is None:
             run.current = step
+            done = f"all {count(len(run.workflow.steps), 'step')} done (:WorkflowLog)"
             response: Response = {
-                "info": [
-                    f"{run.workflow.name} finished: all {count(len(run.workflow.steps), 'step')} done (:WorkflowLog)"
-                ],
+                "info": [f"{note}; {done}" if pending.revised else f"{run.workflow.name} finished: {done}"],
                 "finished": True,
             }
         else:
-            response = self._open(run, following, note)
-        if self._worker:
+            response = self._open(run, target, note + where)
+        if worker:
             # Until git has read it, the editor must not write this file again (see view.lua).
             response["committing"] = str(run.path(step))
         if events:
@@ -361,7 +362,7 @@ class Session:
             raise WorkflowError("show takes a commit and a file")
         commit, file = args[0], Path(args[1])
         if len(args) > 2 and args[2] == "diff":
-            return {"text": run.repo.diff(commit, file if args[1] else None)}
+            return {"text": run.diff(commit, file if args[1] else None)}
         return {"text": run.repo.show(commit, file)}
 
     def cmd_runs(self, params: dict[str, Any]) -> Response:
