@@ -18,10 +18,11 @@ end
 --- `chunks` (nvim_echo's { text, hl } pairs) cut to fit the message line, with "…" where they
 --- were cut: a message longer than the screen makes Neovim wait at "-- More --" for a key.
 ---@param chunks [string, string?][]
----@param width integer? the columns there are (default: the screen's width less one)
+---@param width integer? the columns there are (default: 'echospace', the screen's width less what
+--- 'showcmd' and the ruler take there)
 ---@return [string, string?][]
 function M.fit(chunks, width)
-  width = width or (vim.o.columns - 1)
+  width = width or math.max(vim.v.echospace, 20)
   local out, used = {}, 0
   for _, chunk in ipairs(chunks) do
     local text = chunk[1]:gsub('[\r\n]+', ' ')

@@ -233,8 +233,7 @@ def ollama_section(host: str | None, allow_remote: bool, model: str) -> dict[str
         items.append(
             item(
                 "warning",
-                f"Ollama is not reachable at {url} ({probe['error']})",
-                "start it with `ollama serve`, or set vim.g.workflow.ollama_host",
+                probe["error"],  # destination.trouble's line, as :WorkflowAnnotate would say it
                 "everything but :WorkflowAnnotate works without it",
             )
         )

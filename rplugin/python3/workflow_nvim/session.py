@@ -559,7 +559,13 @@ class Session:
         if previous is not None:
             previous.cancel()
         annotation = Annotation(
-            req, model, where.url, report, first_token_timeout=options.annotate_timeout, allow_remote=allow_remote
+            req,
+            model,
+            where.url,
+            report,
+            first_token_timeout=options.annotate_timeout,
+            allow_remote=allow_remote,
+            source=where.source,
         )
         self.annotations[buf] = annotation
         annotation.start()
@@ -590,7 +596,7 @@ class Session:
         unusable = where.unusable()
         if unusable:
             raise WorkflowError(unusable)
-        found = list_models(where.url)  # names only: none of the person's text is sent
+        found = list_models(where)  # names only: none of the person's text is sent
         response: Response = {
             "models": list(found),
             "remote": {m: w for m, w in found.items() if w},
