@@ -166,7 +166,9 @@ end
 local outcome = nil
 
 local function doautocmd(event, name)
-  vim.cmd(('doautocmd <nomodeline> %s %s'):format(event, vim.fn.fnameescape(name)))
+  -- Without handlers :doautocmd says "No matching autocommands: EVENT PATH", a long line that made
+  -- every command that saves (:WorkflowStatus too) wait at a Press-ENTER prompt.
+  vim.api.nvim_exec_autocmds(event, { pattern = name, modeline = false })
 end
 
 local function finish(result)
