@@ -166,9 +166,7 @@ end
 local outcome = nil
 
 local function doautocmd(event, name)
-  -- Without handlers :doautocmd says "No matching autocommands: EVENT PATH", a long line that made
-  -- every command that saves (:WorkflowStatus too) wait at a Press-ENTER prompt.
-  vim.api.nvim_exec_autocmds(event, { pattern = name, modeline = false })
+  vim.cmd(('doautocmd <nomodeline> %s %s'):format(event, vim.fn.fnameescape(name)))
 end
 
 local function finish(result)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import dependencies, destination, protocol
+from .display import tilde
 
 OLDEST_PYTHON = (3, 9)
 
@@ -141,12 +142,12 @@ def git_section(runs_dir: Path) -> dict[str, Any]:
         return {"name": "git", "items": items}
     who = _identity(top)
     if who:
-        items.append(item("ok", f"runs go into the repository {top}, as {who}"))
+        items.append(item("ok", f"runs go into the repository {tilde(top)}, as {who}"))
     else:
         items.append(
             item(
                 "error",
-                f"runs go into the repository {top}, which has no user.name/user.email: a run cannot start",
+                f"runs go into the repository {tilde(top)}, which has no user.name/user.email: a run cannot start",
                 IDENTITY_ADVICE,
             )
         )
@@ -158,11 +159,11 @@ def runs_section(runs_dir: Path) -> dict[str, Any]:
     probe = _existing(runs_dir)
     if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
         later = "" if probe == runs_dir else " (created on first start)"
-        entry = item("ok", f"runs directory: {runs_dir}{later}")
+        entry = item("ok", f"runs directory: {tilde(runs_dir)}{later}")
     else:
         entry = item(
             "error",
-            f"runs directory {runs_dir} is not writable ({probe})",
+            f"runs directory {tilde(runs_dir)} is not writable ({tilde(probe)})",
             "set vim.g.workflow.runs_dir to a directory you can write, or fix its permissions",
         )
     return {"name": "Runs", "items": [entry]}

@@ -90,7 +90,12 @@ class Session:
         response = fn(params)
         if self.run is not None and self.run.notices:
             # Said once: a commit made again after a quit, history read from subjects, a locked index.
-            response["info"] = [*(response.get("info") or []), *self.run.notices]
+            if "page" in response:  # a page is read at leisure: what is said once is a message
+                response["warning"] = "; ".join(
+                    [*([response["warning"]] if "warning" in response else []), *self.run.notices]
+                )
+            else:
+                response["info"] = [*(response.get("info") or []), *self.run.notices]
             self.run.notices.clear()
         response["state"] = self.run.state() if self.run else None
         return response
