@@ -214,6 +214,7 @@ function M.update(a)
     covered = a.covered,
     notes = #s.notes,
     dropped = a.dropped,
+    error = a.error,
   }
   if not a.error then
     require('workflow.view').fire(
@@ -222,8 +223,9 @@ function M.update(a)
     )
   end
   if a.error then
-    -- Errors come right after the command: no buffer name, so the line keeps its advice.
-    api.nvim_echo({ { '[workflow] ' .. a.error, 'ErrorMsg' } }, true, {})
+    -- Errors come right after the command: no buffer name, so the line keeps its advice; cut to
+    -- the message line (never a Press-ENTER prompt), the whole line is in b:workflow_annotation.
+    api.nvim_echo(require('workflow.message').fit({ { '[workflow] ' .. a.error, 'ErrorMsg' } }), true, {})
     return
   end
   local name = vim.fn.fnamemodify(api.nvim_buf_get_name(buf), ':t')

@@ -18,10 +18,11 @@ end
 --- `chunks` (nvim_echo's { text, hl } pairs) cut to fit the message line, with "…" where they
 --- were cut: a message longer than the screen makes Neovim wait at "-- More --" for a key.
 ---@param chunks [string, string?][]
----@param width integer? the columns there are (default: the screen's width less one)
+---@param width integer? the columns there are (default: 'echospace', the screen's width less what
+--- 'showcmd' and the ruler take there)
 ---@return [string, string?][]
 function M.fit(chunks, width)
-  width = width or (vim.o.columns - 1)
+  width = width or math.max(vim.v.echospace, 20)
   local out, used = {}, 0
   for _, chunk in ipairs(chunks) do
     local text = chunk[1]:gsub('[\r\n]+', ' ')
@@ -39,6 +40,61 @@ function M.fit(chunks, width)
     used = used + w
   end
   return out
+end
+
+-- What a line means (protocol.Severity) -> how it looks.
+M.HIGHLIGHT = { error = 'ErrorMsg', warning = 'WarningMsg' }
+
+local page_ns = vim.api.nvim_create_namespace('workflow_page')
+
+--- Show `lines` (protocol Lines: text, or { text, severity }) whole, in a scratch window at the
+--- bottom named workflow://`name`, as tall as its lines (at most half the screen); `q` closes
+--- it. A page is never a message: more lines than 'cmdheight' would ask for ENTER.
+---@param name string
+---@param lines (string|string[])[]
+function M.page(name, lines)
+  local api = vim.api
+  local text, marks = {}, {}
+  for i, line in ipairs(lines) do
+    if type(line) == 'table' then
+      text[i], marks[i] = line[1], M.HIGHLIGHT[line[2]]
+    else
+      text[i] = line
+    end
+  end
+  local bufname = 'workflow://' .. name
+  local buf = vim.fn.bufnr('^' .. vim.fn.fnameescape(bufname) .. '$')
+  if buf < 0 or not api.nvim_buf_is_valid(buf) then
+    buf = api.nvim_create_buf(false, true)
+    api.nvim_buf_set_name(buf, bufname)
+    vim.bo[buf].bufhidden = 'wipe'
+    vim.bo[buf].swapfile = false
+    vim.bo[buf].filetype = 'workflow' .. name
+    vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = buf, nowait = true, desc = 'Close' })
+  end
+  vim.bo[buf].modifiable = true
+  api.nvim_buf_set_lines(buf, 0, -1, false, text)
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].modified = false
+  api.nvim_buf_clear_namespace(buf, page_ns, 0, -1)
+  for i, hl in pairs(marks) do
+    api.nvim_buf_set_extmark(buf, page_ns, i - 1, 0, { end_col = #text[i], hl_group = hl })
+  end
+  local height = math.max(1, math.min(#text, math.floor(vim.o.lines / 2)))
+  local win = vim.fn.bufwinid(buf)
+  if win < 0 then
+    vim.cmd(('botright %dsplit'):format(height))
+    win = api.nvim_get_current_win()
+    api.nvim_win_set_buf(win, buf)
+  else
+    api.nvim_set_current_win(win)
+    api.nvim_win_set_height(win, height)
+  end
+  vim.wo[win].winfixheight = true
+  vim.wo[win].number = false
+  vim.wo[win].relativenumber = false
+  vim.wo[win].wrap = false
+  api.nvim_win_set_cursor(win, { 1, 0 })
 end
 
 return M

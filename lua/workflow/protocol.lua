@@ -35,6 +35,7 @@
 ---@field error? string what went wrong and what to do: one line
 ---@field warning? string
 ---@field info? string[] lines to say, in order
+---@field page? string status, list: `info` is a page to show whole (a window), not a message
 ---@field open? workflow.StepOpen a step to open
 ---@field state? workflow.State|vim.NIL the run (vim.NIL: no run)
 ---@field stopped? string the run that was stopped: close its buffers

@@ -421,7 +421,9 @@ function M.apply(response, cfg)
     M.open_step(response.open, cfg)
   end
   M.refresh_winbars()
-  if response.info then
+  if response.page and response.info then
+    require('workflow.message').page(response.page, response.info) -- more than a message shows
+  elseif response.info then
     echo(response.info)
   end
   if response.warning then

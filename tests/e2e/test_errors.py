@@ -88,9 +88,8 @@ def test_yaml_one_one_traps_stay_strings(nvim: Editor, home: Home) -> None:
 def test_a_broken_workflow_does_not_hide_the_others(nvim: Editor, home: Home) -> None:
     home.write_workflow("good", GOOD)
     bad = write_bad(home, "unknown-key")
-    nvim.clear_messages()
     nvim.cmd("WorkflowList")
-    out = nvim.messages()
+    out = page_text(nvim)
     assert "good" in out and "A good one" in out
     assert f"{bad}:6:5: unknown key 'intructions'" in out
     nvim.cmd("WorkflowStart good")
@@ -124,12 +123,28 @@ def shown(nvim: Editor) -> list[tuple[str, str]]:
     return out
 
 
+def page(nvim: Editor) -> list[tuple[str, str]]:
+    """(line, highlight group) of each line of the page :WorkflowList or :WorkflowStatus opened."""
+    assert nvim.current.buffer.name.startswith("workflow://")
+    groups = {
+        row: details.get("hl_group", "")
+        for _id, row, _col, details in nvim.exec_lua(
+            "return vim.api.nvim_buf_get_extmarks(0, vim.api.nvim_get_namespaces().workflow_page, 0, -1,"
+            " {details = true})"
+        )
+    }
+    return [(line, groups.get(i, "")) for i, line in enumerate(nvim.lines())]
+
+
+def page_text(nvim: Editor) -> str:
+    return "\n".join(line for line, _ in page(nvim))
+
+
 def test_the_problems_of_a_broken_workflow_are_shown_as_errors(nvim: Editor, home: Home) -> None:
     home.write_workflow("good", GOOD)
     bad = write_bad(home, "unknown-key")
-    watch_messages(nvim)
     nvim.cmd("WorkflowList")
-    lines = shown(nvim)
+    lines = page(nvim)
     assert (f"  {bad}:6:5: unknown key 'intructions', did you mean 'instructions'?", "ErrorMsg") in [
         (text.split(" (keys of")[0], group) for text, group in lines
     ]
@@ -138,10 +153,9 @@ def test_the_problems_of_a_broken_workflow_are_shown_as_errors(nvim: Editor, hom
 
 def test_list_shows_which_file_wins(nvim: Editor, home: Home) -> None:
     mine = home.write_workflow("blog-post", GOOD.replace("name: good", "name: blog-post"))
-    nvim.clear_messages()
     nvim.cmd("WorkflowList")
-    out = nvim.messages()
-    assert f"project: {mine}" in out
+    out = page_text(nvim)
+    assert f"project: {mine.relative_to(home.project)}" in out  # relative to the working directory
     assert "shadows" in out and "workflows/blog-post.yaml" in out
     nvim.cmd("WorkflowStart blog-post")
     assert nvim.state()["title"] == "A good one"
@@ -209,7 +223,8 @@ def test_host_crash_keeps_text_and_the_next_command_restarts_it(nvim: Editor, ho
     nvim.cmd("WorkflowStatus")  # a new server reopens the run, and says the last one stopped
     messages = nvim.messages()
     assert "the Python server had stopped (killed by signal 9); a new one took over" in messages
-    assert "0/" in messages and "good" in messages  # the run's status, from git
+    status = page_text(nvim)
+    assert "0/" in status and "good" in status  # the run's status, from git
     assert path.read_text(encoding="utf-8").startswith("text typed before the crash")
 
 
@@ -263,9 +278,8 @@ def test_hostile_workflow_files_are_listed_with_their_problems(nvim: Editor, hom
     (folder / "bomb.yaml").write_text(hostile.alias_bomb(), encoding="utf-8")
     (folder / "deep.yaml").write_text(hostile.deep_nesting(500), encoding="utf-8")
     nvim.cmd("set lines=60 columns=200")  # room for the whole list: no -- More -- prompt
-    nvim.clear_messages()
     nvim.cmd("WorkflowList")
-    out = nvim.messages()
+    out = page_text(nvim)
     assert "A good one" in out
     assert f"{folder / 'fifo.yaml'}:1:1: cannot read file: it is a FIFO, not a regular file" in out
     assert f"{folder / 'zero.yaml'}:1:1: cannot read file: it is a device, not a regular file" in out

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from .conftest import Editor, Home
 from .test_errors import fake_python
@@ -56,7 +60,7 @@ def test_git_and_the_identity_of_a_project_repository(nvim: Editor, home: Home) 
 
     report = checkhealth(nvim)
     assert "OK git version " in report
-    assert "OK each run is a git repository of its own" in report
+    assert "WARNING each run is a git repository of its own, committed as workflow.nvim" in report
     subprocess.run(["git", "init", "-q"], cwd=home.project, check=True)
     subprocess.run(["git", "config", "user.useConfigOnly", "true"], cwd=home.project, check=True)
     nvim.exec_lua("vim.g.workflow = {runs_dir = ...}", str(home.project / ".runs"))
@@ -66,6 +70,46 @@ def test_git_and_the_identity_of_a_project_repository(nvim: Editor, home: Home) 
     subprocess.run(["git", "config", "user.email", "pat@example.org"], cwd=home.project, check=True)
     report = checkhealth(nvim)
     assert f"OK runs go into the repository {home.project}, as Pat <pat@example.org>" in report
+
+
+def test_a_runs_directory_the_project_ignores_and_no_identity(
+    start_nvim: Any, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs in a directory the project's .gitignore names get repositories of their own, which
+    commit as workflow.nvim when git has no identity: no false ERROR, and what :checkhealth says
+    is what a run does."""
+    empty = home.root / "empty"
+    empty.mkdir()
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL")  # git looks in HOME and XDG_CONFIG_HOME: both empty
+    monkeypatch.setenv("HOME", str(empty))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(empty))
+    for name in ("AUTHOR", "COMMITTER"):
+        for part in ("NAME", "EMAIL"):
+            monkeypatch.delenv(f"GIT_{name}_{part}", raising=False)
+    monkeypatch.delenv("EMAIL", raising=False)
+    subprocess.run(["git", "init", "-q"], cwd=home.project, check=True)
+    (home.project / ".gitignore").write_text(".runs/\n", encoding="utf-8")
+    nvim = start_nvim()
+    nvim.exec_lua("vim.g.workflow = {runs_dir = ...}", str(home.project / ".runs"))
+    report = checkhealth(nvim)
+    assert "ERROR" not in report.split("\ngit")[1].split("\nRuns")[0], report
+    assert "runs go into the repository" not in report
+    assert (
+        "WARNING each run is a git repository of its own, committed as workflow.nvim <workflow.nvim@localhost>: "
+        "git has no user.name/user.email"
+    ) in report
+    assert "to commit as yourself: git config --global user.name 'Your Name'" in report
+    # And so it is: the first step's commit is in a repository of the run's own, by workflow.nvim.
+    nvim.cmd("WorkflowStart tutorial")
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    (run,) = (home.project / ".runs").iterdir()
+    assert (run / ".git").is_dir()
+    author = subprocess.run(
+        ["git", "log", "-1", "--format=%an <%ae>"], cwd=run, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert author == "workflow.nvim <workflow.nvim@localhost>"
+    assert subprocess.run(["git", "rev-parse", "HEAD"], cwd=home.project, capture_output=True).returncode != 0
 
 
 def test_ollama_reachable_and_the_model(nvim: Editor) -> None:
@@ -83,5 +127,7 @@ def test_ollama_reachable_and_the_model(nvim: Editor) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     nvim.exec_lua("vim.g.workflow = {ollama_host = ...}", url)
     report = checkhealth(nvim)
-    assert f"WARNING Ollama is not reachable at {url}" in report
-    assert "start it with `ollama serve`" in report
+    assert (
+        f"WARNING nothing is listening at {url}: start Ollama (`ollama serve`), or install it from https://ollama.com/download"
+        in report
+    )

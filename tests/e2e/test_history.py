@@ -661,7 +661,7 @@ def test_a_command_that_overruns_its_deadline_frees_the_editor_and_the_next_star
     (project / ".git" / "hooks" / "pre-commit").unlink()
     nvim.cmd("WorkflowStatus")  # a new server, which reads the run from git
     assert host_pid(nvim) != first
-    assert "2/3 done" in nvim.messages()  # the revert never happened: nothing half-done
+    assert "2/3 done" in "\n".join(nvim.lines())  # (the status page) the revert never happened: nothing half-done
     assert (run_dir(nvim) / "03-draft.md").read_text(encoding="utf-8").startswith("A draft kept")
 
 

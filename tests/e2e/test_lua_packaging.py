@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pynvim
 import pytest
+from workflow_nvim.display import shown
 from workflow_nvim.protocol import COMMANDS
 
 from .conftest import ROOT, Editor, Home, nvim_binary
@@ -147,8 +148,9 @@ def test_the_plugin_installed_as_a_rock_runs_a_workflow(home: Home, tmp_path: Pa
     ed = Editor(pynvim.attach("child", argv=[nvim_binary(), "--embed", "--headless", "-u", str(init), "-i", "NONE"]))
     try:
         ed.cmd("WorkflowList")
-        listed = ed.messages()
-        assert f"bundled: {rock}/workflows/tutorial.yaml" in listed, listed
+        listed = "\n".join(ed.lines())  # its window
+        where = shown(rock / "workflows" / "tutorial.yaml", ed.call("getcwd"))
+        assert f"bundled: {where}" in listed, listed
         ed.cmd("WorkflowStart tutorial")
         assert ed.current.buffer.vars["workflow_step"]["index"] == 1
         assert Path(ed.current.buffer.name).is_relative_to(home.runs)

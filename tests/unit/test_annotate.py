@@ -552,7 +552,10 @@ def test_no_server_says_how_to_start_one_without_waiting_for_the_token_timeout()
     annotation, reports = start(url, first_token_timeout=600)
     last = finished(annotation, reports)  # within WAIT, far below the 600 s a read may take
     assert reports == [last]
-    assert last.error == f"Ollama is not reachable at {url}: start it with `ollama serve`"
+    assert (
+        last.error
+        == f"nothing is listening at {url}: start Ollama (`ollama serve`), or install it from https://ollama.com/download"
+    )
 
 
 def test_a_model_that_sends_nothing_is_given_up_and_the_connection_closed(ollama):
@@ -990,7 +993,10 @@ def test_models_without_a_server(session):
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(WorkflowError) as info:
         session.handle("models", {"options": {"ollama_host": url}})
-    assert str(info.value) == f"Ollama is not reachable at {url}: start it with `ollama serve`"
+    assert (
+        str(info.value)
+        == f"nothing is listening at {url}: start Ollama (`ollama serve`), or install it from https://ollama.com/download"
+    )
 
 
 def test_a_flood_of_notes_shows_and_saves_only_the_limit(session, ollama, messages, env):

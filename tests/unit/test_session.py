@@ -212,10 +212,10 @@ def test_status_lists_the_steps_with_done_and_current_marks(session, env):
     r = call(session, env, "status")
     assert r["info"] == [
         f"Write a blog post (blog), run {run.id}",
-        f"  {run.dir}",
-        " ✓  1. Pick a topic [topic]",
-        "▶   2. Outline [outline]",
-        "    3. Draft [draft]",
+        f"  in {run.dir}",
+        " ✓  1. Pick a topic [topic]  01-topic.md",
+        "▶   2. Outline [outline]     02-outline.md",
+        "    3. Draft [draft]         03-draft.txt",
         "1/3 done",
     ]
     call(session, env, "next")

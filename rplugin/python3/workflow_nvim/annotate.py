@@ -25,7 +25,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .destination import DEFAULT_HOST as DEFAULT_HOST
-from .destination import destination, is_loopback, model_refusal, remote_host, runs_on
+from .destination import (
+    FROM_OPTION,
+    Destination,
+    ServerTrouble,
+    destination,
+    get_json,
+    is_loopback,
+    model_refusal,
+    ollama_error,
+    remote_host,
+    runs_on,
+    trouble,
+)
 from .errors import WorkflowError
 from .options import DEFAULT_FIRST_TOKEN_TIMEOUT
 
@@ -424,9 +436,11 @@ class Annotation:
         first_token_timeout: float = DEFAULT_FIRST_TOKEN_TIMEOUT,
         batch_interval: float = 0.05,
         allow_remote: bool = False,
+        source: str = FROM_OPTION,
     ):
-        """``allow_remote``: the person's consent to a model that runs off the server (a cloud model)."""
-        self.req, self.model, self.host = req, model, host
+        """``allow_remote``: the person's consent to a model that runs off the server (a cloud model);
+        ``source``: where ``host`` came from (destination.FROM_*), the setting a message names."""
+        self.req, self.model, self.host, self.source = req, model, host, source
         self.allow_remote = allow_remote
         self.report = report
         self.first_token_timeout = first_token_timeout
@@ -589,8 +603,16 @@ class Annotation:
         headers = {"Accept-Encoding": "identity"}
         # No redirects: a server answering 307 would have the text sent on to wherever it names.
         with client._client.stream("POST", "/api/chat", json=body, headers=headers, follow_redirects=False) as response:
+            content_type = response.headers.get("content-type", "")
             if not response.is_success:
-                raise _response_error(_read_at_most(response, 4096), response.status_code)
+                text = _read_at_most(response, 4096)
+                if ollama_error(text.encode("utf-8")) is None:  # not Ollama's {"error": ...}
+                    raise ServerTrouble(
+                        trouble(self.host, "http", response.status_code, content_type, "/api/chat", self.source)
+                    )
+                raise _response_error(text, response.status_code)
+            if content_type.split(";")[0].strip().lower().startswith("text/"):  # a web page, say
+                raise ServerTrouble(trouble(self.host, "http", response.status_code, content_type, "", self.source))
             for line in ndjson_lines(response.iter_raw(), MAX_LINE_BYTES):
                 if not line.strip():
                     continue
@@ -637,10 +659,11 @@ class Annotation:
         import httpx
         import ollama
 
-        if isinstance(e, WorkflowError):
+        if isinstance(e, (WorkflowError, ServerTrouble)):
             return str(e)
-        if isinstance(e, (httpx.ConnectError, ConnectionError, httpx.ConnectTimeout)):
-            return f"Ollama is not reachable at {self.host}: start it with `ollama serve`"
+        kind = connection_trouble(e)
+        if kind:
+            return trouble(self.host, kind, source=self.source)
         if isinstance(e, httpx.TimeoutException):
             return (
                 f"the model sent nothing for {self.first_token_timeout:g} s: cancelled "
@@ -666,29 +689,36 @@ class Annotation:
         return f"model '{self.model}' is not on the Ollama server ({have}): run `ollama pull {self.model}`"
 
 
-def list_models(host: str, timeout: float = 5.0) -> dict[str, str]:
-    """The models the server has, in its order, each with where it runs when that is elsewhere
-    (an Ollama cloud model; "" for the others); WorkflowError saying why not."""
+def connection_trouble(e: BaseException) -> str:
+    """What kind of trouble (destination.trouble's ``kind``) an HTTP client's failure to get an
+    answer is: "refused", "unreachable", "closed", or "" when it is none of these."""
     import httpx
-    import ollama
 
-    client: Any = None  # its _request_raw is untyped
+    chain: list[BaseException] = []
+    seen: BaseException | None = e
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(isinstance(x, ConnectionRefusedError) for x in chain):
+        return "refused"
+    if isinstance(e, httpx.RemoteProtocolError) and "without sending a response" in str(e):
+        return "closed"  # "Server disconnected without sending a response"
+    if isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout, ConnectionError)):
+        return "refused" if "refused" in str(e).lower() else "unreachable"
+    return ""
+
+
+def list_models(where: Destination, timeout: float = 5.0) -> dict[str, str]:
+    """The models the server has, in its order, each with where it runs when that is elsewhere
+    (an Ollama cloud model; "" for the others); WorkflowError saying why not (destination.trouble)."""
     try:
-        client = ollama.Client(
-            host=host, timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT), trust_env=not is_loopback(host)
-        )
-        # Raw JSON: the client's own model list drops remote_host, which says where a model runs.
-        entries = client._request_raw("GET", "/api/tags").json().get("models") or []
-        found = {}
-        for m in entries:
-            name = m.get("model") or m.get("name") if isinstance(m, dict) else None
-            if isinstance(name, str) and name:
-                found[name] = runs_on(name, remote_host(m))
-        return found
-    except (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout):
-        raise WorkflowError(f"Ollama is not reachable at {host}: start it with `ollama serve`") from None
-    except Exception as e:
-        raise WorkflowError(f"cannot list the models at {host}: {e}") from None
-    finally:
-        if client is not None:
-            client._client.close()  # its keep-alive connection, left open until garbage collection otherwise
+        # Raw JSON: it has remote_host, which says where a model runs.
+        entries = get_json(where, "/api/tags", timeout).get("models")
+    except ServerTrouble as e:
+        raise WorkflowError(str(e)) from None
+    found = {}
+    for m in entries if isinstance(entries, list) else []:
+        name = m.get("model") or m.get("name") if isinstance(m, dict) else None
+        if isinstance(name, str) and name:
+            found[name] = runs_on(name, remote_host(m))
+    return found

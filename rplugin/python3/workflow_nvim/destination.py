@@ -189,10 +189,99 @@ def model_refusal(model: str, remote: str, allow_remote: bool) -> str | None:
     return f"not sent: {model} runs on {elsewhere} (set {ALLOW_OPTION})"
 
 
-def report(configured: str | None, allow_remote: bool, model: str) -> dict[str, Any]:
-    """What :checkhealth says of where text goes: the host, and what the server says of its models."""
+INSTALL_URL = "https://ollama.com/download"
+
+
+class ServerTrouble(Exception):
+    """The Ollama server could not be asked; the message is the one line to show (see ``trouble``)."""
+
+
+def trouble(
+    url: str, kind: str, status: int = 0, content_type: str = "", path: str = "", source: str = FROM_OPTION
+) -> str:
+    """The one line that says why the server at ``url`` gave no answer, and what to do.
+
+    Every place that talks to the server (annotating, listing the models, :checkhealth) turns its
+    failure into facts and asks here, so the person reads the same words whichever met it first.
+    ``kind``: "refused" (nothing listens there), "unreachable" (no route, no such name, no answer
+    to the connection), "timeout" (connected, then silence), "closed" (hung up without an answer),
+    "http" (an answer that is not Ollama's: ``status`` and ``content_type`` say what it was, ``path``
+    what was asked). ``source`` is where the host came from, the setting to check.
+    """
+    setting = "$OLLAMA_HOST" if source == FROM_ENVIRONMENT else "ollama_host"
+    if kind == "refused":
+        return f"nothing is listening at {url}: start Ollama (`ollama serve`), or install it from {INSTALL_URL}"
+    if kind == "unreachable":
+        return f"Ollama is not reachable at {url}: check {setting}, start Ollama, or install it from {INSTALL_URL}"
+    if kind == "timeout":
+        return f"{url} did not answer in time: is it Ollama? check {setting}"
+    if kind == "closed":
+        return f"{url} closed the connection without answering: is it Ollama? check {setting}"
+    if status == 404:
+        return f"{url} is not an Ollama server ({path or 'the path'} was not found): check {setting}"
+    if content_type.split(";")[0].strip().lower() == "text/html":
+        return f"{url} is not an Ollama server (it answered HTTP {status} with an HTML page): check {setting}"
+    return f"{url} is not an Ollama server (HTTP {status}, not Ollama's JSON): check {setting}"
+
+
+def ollama_error(body: bytes) -> str | None:
+    """The ``error`` of an Ollama error answer ({"error": "..."}), or None when ``body`` is not one."""
+    try:
+        obj = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    error = obj.get("error") if isinstance(obj, dict) else None
+    return error if isinstance(error, str) else None
+
+
+def get_json(where: Destination, path: str, timeout: float = 2.0) -> dict[str, Any]:
+    """GET ``path`` of the server as a JSON object; ServerTrouble with the line to show when that fails.
+
+    Standard library only, so that :checkhealth can ask with any Python.
+    """
+    import http.client
+    import socket
+    import urllib.error
     import urllib.request
 
+    url = where.url
+    # A proxy from the environment is for other machines: this machine is asked directly.
+    opener = urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if where.local else []))
+    try:
+        with opener.open(url + path, timeout=timeout) as r:
+            status, content_type = r.status, r.headers.get("Content-Type", "")
+            body = r.read(MAX_JSON_BYTES)
+    except urllib.error.HTTPError as e:  # before URLError: it is one
+        raise ServerTrouble(
+            trouble(url, "http", e.code, e.headers.get("Content-Type", ""), path, where.source)
+        ) from None
+    except urllib.error.URLError as e:
+        why = e.reason
+        if isinstance(why, ConnectionRefusedError):
+            raise ServerTrouble(trouble(url, "refused", source=where.source)) from None
+        if isinstance(why, (ConnectionResetError, http.client.RemoteDisconnected)):
+            raise ServerTrouble(trouble(url, "closed", source=where.source)) from None
+        raise ServerTrouble(trouble(url, "unreachable", source=where.source)) from None
+    except (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionResetError):
+        raise ServerTrouble(trouble(url, "closed", source=where.source)) from None
+    except (socket.timeout, TimeoutError):
+        raise ServerTrouble(trouble(url, "timeout", source=where.source)) from None
+    except (OSError, http.client.HTTPException):
+        raise ServerTrouble(trouble(url, "unreachable", source=where.source)) from None
+    try:
+        obj = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        obj = None
+    if not isinstance(obj, dict):
+        raise ServerTrouble(trouble(url, "http", status, content_type, path, where.source))
+    return obj
+
+
+MAX_JSON_BYTES = 8 << 20  # an answer of /api/version or /api/tags; more is no Ollama's
+
+
+def report(configured: str | None, allow_remote: bool, model: str) -> dict[str, Any]:
+    """What :checkhealth says of where text goes: the host, and what the server says of its models."""
     where = destination(configured, allow_remote)
     out: dict[str, Any] = {
         "url": where.url,
@@ -205,17 +294,14 @@ def report(configured: str | None, allow_remote: bool, model: str) -> dict[str, 
     }
     if where.unusable():
         return out
-    # A proxy from the environment is for other machines: this machine is asked directly.
-    opener = urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if where.local else []))
     try:
-        with opener.open(where.url + "/api/version", timeout=2) as r:
-            out["version"] = json.loads(r.read()).get("version")
-        with opener.open(where.url + "/api/tags", timeout=2) as r:
-            entries = [m for m in json.loads(r.read()).get("models", []) if isinstance(m, dict)]
-        out["models"] = [m.get("model") or m.get("name") for m in entries]
-        out["remote"] = {
-            str(m.get("model") or m.get("name")): runs_on("", remote_host(m)) for m in entries if remote_host(m)
-        }
-    except Exception as e:
+        out["version"] = get_json(where, "/api/version").get("version")
+        entries = [m for m in get_json(where, "/api/tags").get("models") or [] if isinstance(m, dict)]
+    except ServerTrouble as e:
         out["error"] = str(e)
+        return out
+    out["models"] = [m.get("model") or m.get("name") for m in entries]
+    out["remote"] = {
+        str(m.get("model") or m.get("name")): runs_on("", remote_host(m)) for m in entries if remote_host(m)
+    }
     return out

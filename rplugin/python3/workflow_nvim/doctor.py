@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import dependencies, destination, protocol
+from .display import tilde
 
 OLDEST_PYTHON = (3, 9)
 
@@ -99,37 +100,55 @@ def _existing(path: Path) -> Path:
     return path
 
 
+# A run that could start now: :checkhealth asks where its commits would go.
+_PROBE_RUN = "20000101-000000-workflow"
+IDENTITY_ADVICE = "git config --global user.name 'Your Name'; git config --global user.email you@example.org"
+
+
+def _identity(cwd: Path) -> str:
+    """Who git commits as in ``cwd`` ("Name <email>"), or "" when it has no identity."""
+    status, ident = _git(cwd, "var", "GIT_COMMITTER_IDENT")
+    return ident.rsplit(" ", 2)[0] if status == 0 and ident else ""  # without the time and zone
+
+
 def git_section(runs_dir: Path) -> dict[str, Any]:
-    """git itself, and the identity of the repository runs would commit into."""
+    """git itself, and the repository and identity a run's commits would get."""
     items: list[Item] = []
     status, version = _git(Path.cwd(), "--version")
     if status != 0:
         items.append(item("error", "git is not on PATH", "install git: every completed step is a git commit"))
         return {"name": "git", "items": items}
     items.append(item("ok", version))
-    probe = _existing(runs_dir)
-    if probe.is_file():
-        probe = probe.parent
-    status, top = _git(probe, "rev-parse", "--show-toplevel")
-    # As history.RunRepository.open decides: a runs_dir inside a project's work tree, not ignored by it,
-    # commits there; anywhere else each run is a repository of its own.
-    inside = status == 0 and top != "" and Path(top).is_dir()
-    if inside and Path(top).resolve() != runs_dir.resolve():
-        ignored, _ = _git(Path(top), "check-ignore", "-q", "--", str(runs_dir))
-        inside = ignored != 0
-    if not inside:
-        items.append(item("ok", "each run is a git repository of its own"))
+    from .history import STANDALONE_EMAIL, STANDALONE_NAME, enclosing_repository  # the rule a run follows
+
+    top = enclosing_repository(runs_dir / _PROBE_RUN)
+    if top is None:
+        # A repository of its own: git's global identity, else the fallback history.py gives it.
+        import tempfile
+
+        who = _identity(Path(tempfile.gettempdir()))
+        if who:
+            items.append(item("ok", f"each run is a git repository of its own, committed as {who}"))
+        else:
+            fallback = f"{STANDALONE_NAME} <{STANDALONE_EMAIL}>"
+            items.append(
+                item(
+                    "warning",
+                    f"each run is a git repository of its own, committed as {fallback}: "
+                    "git has no user.name/user.email",
+                    f"to commit as yourself: {IDENTITY_ADVICE}",
+                )
+            )
         return {"name": "git", "items": items}
-    status, ident = _git(Path(top), "var", "GIT_COMMITTER_IDENT")
-    if status == 0 and ident:
-        who = ident.rsplit(" ", 2)[0]  # without the time and zone
-        items.append(item("ok", f"runs go into the repository {top}, as {who}"))
+    who = _identity(top)
+    if who:
+        items.append(item("ok", f"runs go into the repository {tilde(top)}, as {who}"))
     else:
         items.append(
             item(
                 "error",
-                f"runs go into the repository {top}, which has no user.name/user.email",
-                "git config --global user.name 'Your Name'; git config --global user.email you@example.org",
+                f"runs go into the repository {tilde(top)}, which has no user.name/user.email: a run cannot start",
+                IDENTITY_ADVICE,
             )
         )
     return {"name": "git", "items": items}
@@ -140,11 +159,11 @@ def runs_section(runs_dir: Path) -> dict[str, Any]:
     probe = _existing(runs_dir)
     if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
         later = "" if probe == runs_dir else " (created on first start)"
-        entry = item("ok", f"runs directory: {runs_dir}{later}")
+        entry = item("ok", f"runs directory: {tilde(runs_dir)}{later}")
     else:
         entry = item(
             "error",
-            f"runs directory {runs_dir} is not writable ({probe})",
+            f"runs directory {tilde(runs_dir)} is not writable ({tilde(probe)})",
             "set vim.g.workflow.runs_dir to a directory you can write, or fix its permissions",
         )
     return {"name": "Runs", "items": [entry]}
@@ -215,8 +234,7 @@ def ollama_section(host: str | None, allow_remote: bool, model: str) -> dict[str
         items.append(
             item(
                 "warning",
-                f"Ollama is not reachable at {url} ({probe['error']})",
-                "start it with `ollama serve`, or set vim.g.workflow.ollama_host",
+                probe["error"],  # destination.trouble's line, as :WorkflowAnnotate would say it
                 "everything but :WorkflowAnnotate works without it",
             )
         )

@@ -154,6 +154,32 @@ def _stop_running_git() -> None:
             process.terminate()
 
 
+def enclosing_repository(run_dir: Path) -> Path | None:
+    """The work tree whose history a new run in ``run_dir`` commits into, or None when the run is
+    a git repository of its own: outside any work tree, or where the project's git ignores it.
+
+    ``run_dir`` need not exist yet (:checkhealth asks of a run to come). The one rule: the run
+    opens its repository by it, and the doctor reports it.
+    """
+    run_dir = Path(os.path.abspath(run_dir))
+    if not any((p / ".git").exists() for p in (run_dir, *run_dir.parents)):
+        return None
+    probe = run_dir
+    while not probe.is_dir() and probe.parent != probe:
+        probe = probe.parent
+    status, out, _ = run_git(probe, ["rev-parse", "--show-toplevel"])
+    top = Path(out.decode("utf-8", "replace").strip()) if status == 0 else None
+    if top is None or not top.is_dir():
+        return None
+    top = top.resolve()
+    if top != run_dir.resolve():
+        # A runs_dir the project's git ignores is not meant for its history: the run keeps its own.
+        status, _, _ = run_git(top, ["check-ignore", "-q", "--", str(run_dir)])
+        if status == 0:
+            return None
+    return top
+
+
 def run_git(cwd: Path, args: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, bytes, bytes]:
     """Run ``git args`` in ``cwd``: exit status, stdout, stderr. Messages in English, for parsing."""
     full_env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **(env or {})}
@@ -331,7 +357,7 @@ class RunRepository:
         does in the background, so starting a run does not wait for them.
         """
         run_dir = run_dir.resolve()
-        if create and not any((p / ".git").exists() for p in (run_dir, *run_dir.parents)):
+        if create and enclosing_repository(run_dir) is None:
             return cls(None, run_dir, standalone=True, top=run_dir, git_dir=run_dir / ".git")
         git = _git()
         try:
@@ -343,12 +369,6 @@ class RunRepository:
         except git.NoSuchPathError:
             raise WorkflowError(f"{run_dir} does not exist") from None
         top = Path(str(repo.working_tree_dir)).resolve()
-        if create and top != run_dir:
-            # A runs_dir the project's git ignores is not meant for its history: the run keeps its own.
-            status, _, _ = run_git(top, ["check-ignore", "-q", "--", str(run_dir)])
-            if status == 0:
-                repo.close()
-                return cls(None, run_dir, standalone=True, top=run_dir, git_dir=run_dir / ".git")
         return cls(repo, run_dir, standalone=top == run_dir)
 
     def _initialize(self) -> git.Repo:

@@ -95,9 +95,10 @@ def venv_python(venv: Path) -> Path:
 
 
 def tilde(path: Path | str) -> str:
-    """``path`` with the home directory written ``~``, for messages."""
-    text, home = str(path), str(Path.home())
-    return "~" + text[len(home) :] if home != "/" and (text == home or text.startswith(home + os.sep)) else text
+    """``path`` with the home directory written ``~``, for messages (display.py's rule)."""
+    from .display import tilde as shown_tilde
+
+    return shown_tilde(path)
 
 
 def short(path: Path | str) -> str:

@@ -127,6 +127,7 @@ class Response(TypedDict, total=False):
     restart: bool  # the server cannot go on: the front stops it (the next command starts another)
     warning: str
     info: list[Line]  # lines to say, in order
+    page: str  # status, list: ``info`` is a page to show whole (a window), not a message
     open: StepOpen  # a step to open
     state: dict[str, Any] | None  # the run, as WorkflowState() returns it (None: no run)
     stopped: str  # the run that was stopped: close its buffers

@@ -38,9 +38,10 @@ LIST_PROBLEMS = 5  # problems :WorkflowList shows per file
 
 
 def tilde(path: Path | str) -> str:
-    """``path`` with the home directory written as ~, for messages."""
-    text, home = str(path), str(Path.home())
-    return "~" + text[len(home) :] if home != "/" and (text == home or text.startswith(home + "/")) else text
+    """``path`` with the home directory written as ~, for messages (display.py's rule)."""
+    from .display import tilde as shown_tilde
+
+    return shown_tilde(path)
 
 
 class Session:
@@ -89,7 +90,12 @@ class Session:
         response = fn(params)
         if self.run is not None and self.run.notices:
             # Said once: a commit made again after a quit, history read from subjects, a locked index.
-            response["info"] = [*(response.get("info") or []), *self.run.notices]
+            if "page" in response:  # a page is read at leisure: what is said once is a message
+                response["warning"] = "; ".join(
+                    [*([response["warning"]] if "warning" in response else []), *self.run.notices]
+                )
+            else:
+                response["info"] = [*(response.get("info") or []), *self.run.notices]
             self.run.notices.clear()
         response["state"] = self.run.state() if self.run else None
         return response
@@ -274,37 +280,46 @@ class Session:
         return self._open(run, run.workflow.step(key))
 
     def cmd_status(self, params: dict[str, Any]) -> Response:
+        from .display import shown
+
         run = self._active(params)
         wf = run.workflow
-        lines = [f"{wf.title} ({wf.name}), run {run.id}", f"  {run.dir}"]
-        for s in wf.steps:
+        cwd = params.get("cwd")
+        lines: list[Any] = [f"{wf.title} ({wf.name}), run {run.id}", f"  in {shown(run.dir, cwd)}"]
+        labels = [f"{s.title} [{s.id}]" for s in wf.steps]
+        width = max(len(label) for label in labels)
+        for s, label in zip(wf.steps, labels):
             mark = "✓" if s.id in run.completed else " "
             here = "▶" if s is run.current else " "
-            lines.append(f"{here}{mark} {s.index:>2}. {s.title} [{s.id}]")
+            lines.append(f"{here}{mark} {s.index:>2}. {label:<{width}}  {wf.filename(s)}")
         done = len(run.completed)
         lines.append(f"{done}/{len(wf.steps)} done" + (", finished" if run.finished else ""))
-        return {"info": lines}
+        return {"info": lines, "page": "status"}
 
     def cmd_list(self, params: dict[str, Any]) -> Response:
+        from .display import shown as show_path
+
+        cwd = params.get("cwd")
         entries = self.catalog.entries(self._dirs(params))
         if not entries:
-            where = ", ".join(str(d.path) for d in self._dirs(params))
+            where = ", ".join(show_path(d.path, cwd) for d in self._dirs(params))
             return {"info": [f"no workflows found (searched {where})"]}
         lines: list[Any] = []
         for e in entries:
+            where = show_path(e.path, cwd)
             if e.workflow is not None:
                 lines.append(
-                    f"{e.name:<16} {e.workflow.title}  ({count(len(e.workflow.steps), 'step')}, {e.kind}: {e.path})"
+                    f"{e.name:<16} {e.workflow.title}  ({count(len(e.workflow.steps), 'step')}, {e.kind}: {where})"
                 )
             else:
-                lines.append(f"{e.name:<16} INVALID  ({e.kind}: {e.path})")
+                lines.append(f"{e.name:<16} INVALID  ({e.kind}: {where})")
                 # A few per file, so that the list stays a list (:checkhealth shows a hundred).
                 shown = e.problems[:LIST_PROBLEMS] if e.problem_count > LIST_PROBLEMS + 1 else e.problems
                 lines += [[f"  {p}", "error"] for p in shown]
                 if e.problem_count > len(shown):
                     lines.append([f"  and {count(e.problem_count - len(shown), 'more problem')}", "error"])
-            lines += [f"{'':<16} shadows {p}" for p in e.shadowed]
-        return {"info": lines}
+            lines += [f"{'':<16} shadows {show_path(p, cwd)}" for p in e.shadowed]
+        return {"info": lines, "page": "list"}
 
     def cmd_stop(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
@@ -569,7 +584,13 @@ class Session:
         if previous is not None:
             previous.cancel()
         annotation = Annotation(
-            req, model, where.url, report, first_token_timeout=options.annotate_timeout, allow_remote=allow_remote
+            req,
+            model,
+            where.url,
+            report,
+            first_token_timeout=options.annotate_timeout,
+            allow_remote=allow_remote,
+            source=where.source,
         )
         self.annotations[buf] = annotation
         annotation.start()
@@ -600,7 +621,7 @@ class Session:
         unusable = where.unusable()
         if unusable:
             raise WorkflowError(unusable)
-        found = list_models(where.url)  # names only: none of the person's text is sent
+        found = list_models(where)  # names only: none of the person's text is sent
         response: Response = {
             "models": list(found),
             "remote": {m: w for m, w in found.items() if w},
