@@ -299,8 +299,10 @@ function M.call(command, params, cfg)
   end
   if restarted and server then
     died = nil
-    local news =
-      ('the Python server had stopped (%s); a new one took over (the log: %s)'):format(restarted, config.log_file())
+    local news = ('the Python server had stopped (%s); a new one took over (the log: %s)'):format(
+      restarted,
+      config.log_file()
+    )
     if res.page then -- a page is read at leisure: news is a message
       res.warning = res.warning and (news .. '; ' .. res.warning) or news
     else
