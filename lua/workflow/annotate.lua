@@ -29,9 +29,7 @@ local running = {}
 local shown = {}
 local next_request = 0
 
-local function notify(msg, level)
-  vim.notify('[workflow] ' .. msg, level or vim.log.levels.INFO)
-end
+local notify = require('workflow.message').say
 
 local function diagnostic(buf, s, n)
   local pos = api.nvim_buf_get_extmark_by_id(buf, M.ns, n.mark, {})
@@ -225,7 +223,7 @@ function M.update(a)
   if a.error then
     -- Errors come right after the command: no buffer name, so the line keeps its advice; cut to
     -- the message line (never a Press-ENTER prompt), the whole line is in b:workflow_annotation.
-    api.nvim_echo(require('workflow.message').fit({ { '[workflow] ' .. a.error, 'ErrorMsg' } }), true, {})
+    require('workflow.message').echo({ { '[workflow] ' .. a.error, 'ErrorMsg' } })
     return
   end
   local name = vim.fn.fnamemodify(api.nvim_buf_get_name(buf), ':t')
@@ -251,7 +249,7 @@ function M.update(a)
     chunks[#chunks + 1] = { ': ' .. a.summary, nil }
   end
   -- One line, whatever the model wrote: the whole summary stays in b:workflow_annotation.
-  api.nvim_echo(require('workflow.message').fit(chunks), true, {})
+  require('workflow.message').echo(chunks)
 end
 
 --- :WorkflowAnnotateCancel

@@ -20,7 +20,7 @@ local function names()
 end
 
 local function fail(msg)
-  vim.notify('[workflow] ' .. msg, vim.log.levels.ERROR)
+  require('workflow.message').say(msg, vim.log.levels.ERROR)
 end
 
 --- Run a subcommand; `opts` is what nvim_create_user_command passes.

@@ -15,18 +15,11 @@ local host = require('workflow.host')
 
 local running = nil ---@type vim.SystemObj?
 
-local function say(text, level)
-  vim.notify('[workflow] ' .. text, level or vim.log.levels.INFO)
-end
+local say = require('workflow.message').say
 
 -- A progress line, cut to the room there is: a longer one would scroll into "Press ENTER".
 local function show(text, keep)
-  text = '[workflow] ' .. text
-  local room = math.max(vim.v.echospace, 20)
-  if vim.fn.strdisplaywidth(text) > room then
-    text = vim.fn.strcharpart(text, 0, room - 1) .. '…'
-  end
-  vim.api.nvim_echo({ { text } }, keep, {})
+  vim.api.nvim_echo(require('workflow.message').fit({ { '[workflow] ' .. text } }), keep, {})
 end
 
 --- The Python that runs the installer, and where it comes from; nil when there is none.

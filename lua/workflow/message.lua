@@ -42,6 +42,20 @@ function M.fit(chunks, width)
   return out
 end
 
+--- Echo `chunks` on the message line and in :messages, cut to fit it: never a Press-ENTER prompt.
+---@param chunks [string, string?][]
+function M.echo(chunks)
+  vim.api.nvim_echo(M.fit(chunks), true, {})
+end
+
+--- Tell the person `text` in one line, "[workflow] text", whole: what went wrong and what to do
+--- matter more than a Press-ENTER prompt, so the words are kept short instead (paths with ~).
+---@param text string
+---@param level integer? vim.log.levels (INFO by default)
+function M.say(text, level)
+  vim.notify('[workflow] ' .. text, level or vim.log.levels.INFO)
+end
+
 -- What a line means (protocol.Severity) -> how it looks.
 M.HIGHLIGHT = { error = 'ErrorMsg', warning = 'WarningMsg' }
 

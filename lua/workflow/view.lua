@@ -21,9 +21,7 @@ M.default_maps = {
 local MAX_INSTRUCTION_SHARE = 0.5
 local WINBAR_MARK = '%#WorkflowProgress#'
 
-local function notify(msg, level)
-  vim.notify('[workflow] ' .. msg, level or vim.log.levels.INFO)
-end
+local notify = require('workflow.message').say
 
 local error_text = require('workflow.message').error_text
 

@@ -79,3 +79,14 @@ def test_list_writes_paths_relative_to_the_working_directory(nvim: Editor, home:
     (essay,) = [line for line in lines if line.startswith("essay ")]
     assert essay.endswith("steps, project: .workflows/essay.yaml)"), essay
     assert str(Path(home.project)) not in "\n".join(lines)
+
+
+def test_starting_a_run_on_an_80_column_screen_waits_for_no_key(nvim: Editor, home: Home) -> None:
+    # The tutorial's start message once took 70 columns: with 'showcmd' on, a message that
+    # reaches its column (v:echospace, 68 here) makes Neovim wait at "Press ENTER".
+    nvim.api.ui_attach(80, 24, {"ext_linegrid": True})
+    nvim.cmd("WorkflowStart tutorial")
+    not_blocked(nvim)
+    (line,) = nvim.messages().splitlines()
+    assert line.startswith("[workflow] started run ") and line.endswith("(7 steps)"), line
+

@@ -87,8 +87,11 @@ def test_a_cloud_model_is_refused_before_anything_is_sent(nvim: Editor, ollama: 
 def test_a_model_the_server_says_runs_elsewhere_gets_no_text(nvim: Editor, ollama: FakeOllama) -> None:
     configure(nvim, ollama_host=ollama.url, model="reviewer:latest")
     annotate(nvim)
-    message = f"[workflow] not sent: reviewer:latest runs on ollama.com {ALLOW}"
-    assert wait_for(lambda: message in nvim.messages())
+    message = f"not sent: reviewer:latest runs on ollama.com {ALLOW}"
+    # Said as it arrives, while the person may be typing: cut to the message line (no prompt to
+    # swallow their keys), whole in b:workflow_annotation.
+    assert wait_for(lambda: "[workflow] not sent: reviewer:latest runs on ollama.com" in nvim.messages())
+    assert wait_for(lambda: annotated(nvim).get("error") == message)
     assert wait_for(lambda: not nvim.exec_lua("return require('workflow.annotate').running(0)"))
     assert [kind for kind, _ in ollama.requests] == ["show"]
 

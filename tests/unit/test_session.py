@@ -85,7 +85,7 @@ def test_start_opens_the_first_step(session, env):
         "instructions": ["Write the topic in one line."],
         "readonly": False,
     }
-    assert r["info"] == [f"Write a blog post: 3 steps, run {run.id}"]
+    assert r["info"] == [f"started run {run.id} (3 steps)"]
     assert r["state"] == run.state()
     assert r["state"]["step"] == 1
 
@@ -274,7 +274,7 @@ def test_start_while_a_run_is_active_says_what_became_of_it(session, env):
     r = call(session, env, "start", "notes")
     assert session.run is not None and session.run.id != previous.id
     assert r["info"] == [
-        f"Notes: 1 step, run {session.run.id}; run {previous.id} stopped, its files stay in {previous.dir}"
+        f"started run {session.run.id} (1 step); run {previous.id} stopped, its files stay in {previous.dir}"
     ]
     assert (previous.dir / "01-topic.md").is_file()
 

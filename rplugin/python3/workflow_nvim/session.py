@@ -199,7 +199,7 @@ class Session:
         response = self._open(
             self.run,
             workflow.steps[0],
-            f"{workflow.title}: {count(len(workflow.steps), 'step')}, run {self.run.id}{note}",
+            f"started run {self.run.id} ({count(len(workflow.steps), 'step')}){note}",
         )
         if previous:
             # Its step buffers become plain buffers, so their maps cannot act on the new run.
