@@ -89,4 +89,3 @@ def test_starting_a_run_on_an_80_column_screen_waits_for_no_key(nvim: Editor, ho
     not_blocked(nvim)
     (line,) = nvim.messages().splitlines()
     assert line.startswith("[workflow] started run ") and line.endswith("(7 steps)"), line
-
