@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from workflow_nvim.session import tilde
+from workflow_nvim.display import tilde
 
 from ..ollama_server import FakeOllama, Script, answer
 from .conftest import Editor, Home, wait_for

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import dependencies
+from .display import tilde
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # rplugin/python3: what the .pth file names
 PTH_NAME = "workflow_nvim.pth"
@@ -92,13 +93,6 @@ def default_venv(environ: Mapping[str, str] | None = None) -> Path:
 def venv_python(venv: Path) -> Path:
     """The interpreter of the environment ``venv``."""
     return venv / "Scripts" / "python.exe" if os.name == "nt" else venv / "bin" / "python"
-
-
-def tilde(path: Path | str) -> str:
-    """``path`` with the home directory written ``~``, for messages (display.py's rule)."""
-    from .display import tilde as shown_tilde
-
-    return shown_tilde(path)
 
 
 def short(path: Path | str) -> str:

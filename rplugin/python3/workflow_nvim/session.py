@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import dependencies
 from .background import Worker
 from .catalog import Catalog, SearchDir, default_dirs
+from .display import shown, tilde
 from .errors import WorkflowError
 from .history import CommitRefused
 from .logs import log
@@ -35,13 +36,6 @@ GIT_COMMANDS = frozenset({"start", "next", "revert", "log", "show", "runs", "res
 COMMIT_WAIT_TIMEOUT = 2.0  # seconds
 WAIT_COMMAND_TIMEOUT = 10.0
 LIST_PROBLEMS = 5  # problems :WorkflowList shows per file
-
-
-def tilde(path: Path | str) -> str:
-    """``path`` with the home directory written as ~, for messages (display.py's rule)."""
-    from .display import tilde as shown_tilde
-
-    return shown_tilde(path)
 
 
 class Session:
@@ -280,8 +274,6 @@ class Session:
         return self._open(run, run.workflow.step(key))
 
     def cmd_status(self, params: dict[str, Any]) -> Response:
-        from .display import shown
-
         run = self._active(params)
         wf = run.workflow
         cwd = params.get("cwd")
@@ -297,16 +289,15 @@ class Session:
         return {"info": lines, "page": "status"}
 
     def cmd_list(self, params: dict[str, Any]) -> Response:
-        from .display import shown as show_path
 
         cwd = params.get("cwd")
         entries = self.catalog.entries(self._dirs(params))
         if not entries:
-            where = ", ".join(show_path(d.path, cwd) for d in self._dirs(params))
+            where = ", ".join(shown(d.path, cwd) for d in self._dirs(params))
             return {"info": [f"no workflows found (searched {where})"]}
         lines: list[Any] = []
         for e in entries:
-            where = show_path(e.path, cwd)
+            where = shown(e.path, cwd)
             if e.workflow is not None:
                 lines.append(
                     f"{e.name:<16} {e.workflow.title}  ({count(len(e.workflow.steps), 'step')}, {e.kind}: {where})"
@@ -314,11 +305,11 @@ class Session:
             else:
                 lines.append(f"{e.name:<16} INVALID  ({e.kind}: {where})")
                 # A few per file, so that the list stays a list (:checkhealth shows a hundred).
-                shown = e.problems[:LIST_PROBLEMS] if e.problem_count > LIST_PROBLEMS + 1 else e.problems
-                lines += [[f"  {p}", "error"] for p in shown]
-                if e.problem_count > len(shown):
-                    lines.append([f"  and {count(e.problem_count - len(shown), 'more problem')}", "error"])
-            lines += [f"{'':<16} shadows {show_path(p, cwd)}" for p in e.shadowed]
+                listed = e.problems[:LIST_PROBLEMS] if e.problem_count > LIST_PROBLEMS + 1 else e.problems
+                lines += [[f"  {p}", "error"] for p in listed]
+                if e.problem_count > len(listed):
+                    lines.append([f"  and {count(e.problem_count - len(listed), 'more problem')}", "error"])
+            lines += [f"{'':<16} shadows {shown(p, cwd)}" for p in e.shadowed]
         return {"info": lines, "page": "list"}
 
     def cmd_stop(self, params: dict[str, Any]) -> Response:
