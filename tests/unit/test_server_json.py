@@ -250,14 +250,17 @@ def test_bytes_that_are_not_utf8_come_back_as_they_were_sent(front: VimFront) ->
     assert b"'caf\xe9'" in front.lines[-1]
 
 
-def test_json_mode_needs_no_msgpack(tmp_path: Path) -> None:
-    # -S: no site-packages, so no msgpack (nor yaml, nor git): hello is answered and says so.
+def test_without_msgpack_json_mode_still_answers_and_says_what_is_missing(tmp_path: Path) -> None:
+    # -S: no site-packages, so no msgpack (nor yaml, nor git). msgpack-RPC cannot even be read
+    # then (status 3, a line on stderr); JSON can: hello says what to install, as one line.
     front = VimFront(tmp_path, python=(sys.executable, "-S"))
     try:
         welcome = front.hello()
         assert "msgpack" in welcome["required_missing"]
         assert welcome["problem"].startswith("missing Python packages ")
         assert "run :WorkflowInstall" in welcome["problem"]
+        answer = front.command("status", {})
+        assert answer["error"].startswith("missing Python packages ") and "Traceback" not in front.log()
     finally:
         front.stop()
 

@@ -213,8 +213,9 @@ class VimJSON(Transport):
         return None
 
     def send(self, message: Any) -> None:
+        data = _encode(message)
         with self._lock:
-            write_all(self._wfd, _encode(message))
+            write_all(self._wfd, data)
 
     def respond(self, msgid: int, error: str | None, result: Any) -> None:
         self.send([msgid, result if error is None else {"error": error}])
