@@ -68,6 +68,8 @@ def Main()
   result.job_pid = job_info(job).process
   result.welcome = Call(ch, 'hello', [{protocol: given.protocol, front: 'vim', version: string(v:version)}])
   var where = given.where
+  where.editor_pid = getpid()  # the run's lock is this Vim's
+  result.vim_pid = getpid()
   result.started = Call(ch, 'command', ['start', extend({args: ['blog']}, where)])
   var step = result.started.open
   writefile(['Trains'], step.path)
@@ -87,6 +89,13 @@ def Main()
   result.pushes_after_uncalled_answer = len(result.pushes)
   result.still_same_server = after.pid == result.welcome.pid
   result.status_before_quit = job_status(job)
+  # Another editor (another server, for another pid) opens the run while this Vim holds it.
+  var other = job_start([given.python, '-m', 'workflow_nvim', 'serve', '--json', '--log', given.log], {
+    mode: 'json', err_mode: 'nl', err_cb: OnStderr, env: {PYTHONPATH: given.package_dir}})
+  var ch2 = job_getchannel(other)
+  Call(ch2, 'hello', [{protocol: given.protocol, front: 'neovim'}])
+  var elsewhere = extend({args: [step.run]}, where)->extend({editor_pid: given.other_pid})
+  result.resumed_elsewhere = Call(ch2, 'command', ['resume', elsewhere])
 enddef
 
 try
@@ -112,6 +121,7 @@ def run_vim(tmp_path: Path, where: dict[str, Any]) -> dict[str, Any]:
                 "log": str(log),
                 "out": str(out),
                 "protocol": 1,
+                "other_pid": os.getpid(),
                 "where": where,
             }
         ),
@@ -145,7 +155,6 @@ def test_vim_speaks_to_the_server_over_its_json_channel(tmp_path: Path) -> None:
         "data_dir": str(tmp_path / "data"),
         "log_file": str(tmp_path / "state" / "workflow.log"),
         "options": {"runs_dir": str(tmp_path / "runs")},
-        "editor_pid": os.getpid(),
     }
     result = run_vim(tmp_path, where)
     assert result["errors"] == []
@@ -179,6 +188,11 @@ def test_vim_speaks_to_the_server_over_its_json_channel(tmp_path: Path) -> None:
     assert result["pushes_after_uncalled_answer"] == 1
     assert result["still_same_server"] is True
     assert result["status_before_quit"] == "run"
+
+    # The run is Vim's while Vim runs: another editor gets it read-only, told which process has it.
+    resumed = result["resumed_elsewhere"]
+    assert resumed["state"]["readonly"] is True, resumed
+    assert f"(Vim pid {result['vim_pid']})" in json.dumps(resumed)
 
     # :qa! stops the job ('stoponexit': SIGTERM), and the server leaves as it does for Neovim.
     assert wait_for(lambda: gone(result["job_pid"]))
