@@ -336,6 +336,22 @@ def test_a_message_over_the_size_limit_closes_the_channel_not_the_memory(front: 
     assert "the editor sent what is not JSON (a message over 64 MiB)" in front.log()
 
 
+def test_the_last_message_may_lack_its_newline_and_a_cut_one_is_no_error(front: VimFront) -> None:
+    front.send_bytes(b'[1,{"method":"hello","params":[{}]}]')  # no newline: a script, not Vim
+    front.close_input()
+    assert front.answer(1)["pid"] == front.pid
+    assert front.wait_exit() == 0
+
+
+def test_input_cut_in_the_middle_of_a_message_is_a_closed_channel(front: VimFront) -> None:
+    front.hello()
+    front.send_bytes(b'[2,{"method":"hel')  # the editor died as it wrote
+    front.close_input()
+    assert front.wait_exit() == 0
+    assert "the input ended in the middle of a message" in front.log()
+    assert "the editor closed the channel: exiting" in front.log()
+
+
 def test_an_unknown_argument_is_one_line_on_stderr(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "workflow_nvim", "serve", "--jsn"],

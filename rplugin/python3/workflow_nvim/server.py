@@ -194,7 +194,12 @@ class VimJSON(Transport):
             pending += data[start:]
             if len(pending) > MAX_MESSAGE:
                 raise Unreadable(f"a message over {MAX_MESSAGE >> 20} MiB")
-        yield from _decode_line(decoder, bytes(pending))  # Vim ends each message with a newline; a script may not
+        # Vim ends each message with a newline; a script may not. Cut short, it is the editor that
+        # went in the middle of a message: the channel closed, no more.
+        try:
+            yield from _decode_line(decoder, bytes(pending))
+        except Unreadable:
+            log.info("the input ended in the middle of a message: %.200r", bytes(pending))
 
     def request(self, message: Any) -> Request | None:
         if (
