@@ -380,6 +380,30 @@ def test_the_server_exits_when_vim_goes(front: VimFront, leave: str) -> None:
     assert front.process.stdout is not None and front.process.stdout.read() == b""
 
 
+@pytest.mark.parametrize(
+    "signals",
+    [
+        pytest.param((signal.SIGTERM, signal.SIGTERM), id="job_stop then Vim's exit"),
+        pytest.param((signal.SIGHUP, signal.SIGTERM), id="a closed terminal then the editor's exit"),
+    ],
+)
+def test_a_second_signal_on_the_way_out_does_not_hang_the_server(tmp_path: Path, signals: tuple[int, int]) -> None:
+    # The first signal's handler once logged, holding the log's lock while logging was imported:
+    # a second signal then waited for that lock in the same thread, for ever.
+    for attempt in range(3):
+        (tmp_path / str(attempt)).mkdir()
+        front = VimFront(tmp_path / str(attempt))
+        try:
+            front.hello()
+            front.process.send_signal(signals[0])
+            time.sleep(0.005)  # while the server is on its way out (not a timing assertion)
+            front.process.send_signal(signals[1])
+            assert front.wait_exit() == 0
+            assert front.log().count(f"signal {signals[0]}: exiting") == 1
+        finally:
+            front.stop()
+
+
 # -- the encoding ---------------------------------------------------------------
 
 

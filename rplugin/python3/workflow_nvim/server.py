@@ -461,15 +461,21 @@ def main(argv: list[str]) -> int:
     with contextlib.suppress(OSError):
         configure_log(log_file)
     transport: Transport = VimJSON(rfd, wfd) if json_mode else MsgpackRPC(rfd, wfd)
-    # Neovim ends its jobs with SIGTERM when it exits, as Vim does (job_stop, 'stoponexit'):
-    # leave as on a closed channel.
-    signal.signal(signal.SIGTERM, _leave)
-    signal.signal(signal.SIGHUP, _leave)
     try:
+        # Neovim ends its jobs with SIGTERM when it exits, as Vim does (job_stop, 'stoponexit'):
+        # leave as on a closed channel.
+        signal.signal(signal.SIGTERM, _leave)
+        signal.signal(signal.SIGHUP, _leave)
         Server(transport).serve()
     except Unreadable as e:
+        _ignore_signals()
         log.warning("the editor sent what is not %s (%s): closing the channel, exiting", transport.name, e)
         return 2
+    except Leave as e:
+        log.info("signal %d: exiting", e.signum)
+        log.flush()
+        return 0
+    _ignore_signals()  # on its way out already
     log.info("the editor closed the channel: exiting")
     log.flush()
     # Threads still running (a model's stream, a commit's slow hook) end with the process, and the
@@ -478,7 +484,23 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+class Leave(BaseException):
+    """SIGTERM or SIGHUP: the editor is leaving (raised where the main thread was)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 def _leave(signum: int, frame: Any) -> None:
-    log.info("signal %d: exiting", signum)
-    log.flush()
-    raise SystemExit(0)
+    # The handler runs wherever the main thread was, perhaps holding the log's lock: it only
+    # raises, and main() logs once that lock is released. A second signal (Vim's job_stop, then
+    # its exit; a closed terminal's SIGHUP, then the editor's SIGTERM) is ignored: run again, it
+    # would interrupt the first on its way out.
+    _ignore_signals()
+    raise Leave(signum)
+
+
+def _ignore_signals() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
