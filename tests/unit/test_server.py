@@ -517,7 +517,7 @@ ANSWERED_WITH = """
 import json, sys
 from workflow_nvim import server
 
-class Recorder(server.Transport):
+class Recorder(server.MsgpackRPC):
     def respond(self, msgid, error, result):
         # what was imported when the answer went out (background git starts after it)
         print(json.dumps([error, sorted(sys.modules)]))
@@ -525,7 +525,7 @@ class Recorder(server.Transport):
     def push(self, message):
         pass
 
-s = server.Server(Recorder())
+s = server.Server(Recorder(0, 1))
 s.dispatch([0, 1, "hello", [{"protocol": 1}]])
 s.dispatch([0, 2, "command", ["start", json.loads(sys.argv[1])]])
 """

@@ -1,9 +1,10 @@
 """The contract between an editor front and the server: written once, here.
 
-A front (Neovim's Lua side today) starts ``python -m workflow_nvim serve [--log
-FILE]``, one per editor, as its child, and speaks msgpack-RPC with it over the
-child's stdin and stdout (the protocol Neovim speaks with ``jobstart(...,
-{rpc = true})``). The server ends when its input closes or on SIGTERM (status
+A front (Neovim's Lua side today) starts ``python -m workflow_nvim serve [--json]
+[--log FILE]``, one per editor, as its child, and speaks msgpack-RPC with it over
+the child's stdin and stdout (the protocol Neovim speaks with ``jobstart(...,
+{rpc = true})``), or with ``--json`` the JSON of Vim's channels (``job_start(...,
+{mode: 'json'})``). The server ends when its input closes or on SIGTERM (status
 0), after unreadable input (2), or at once without msgpack (3, said on
 stderr); see server.py. Everything a front may ask, everything the server
 answers, and everything the server sends later of its own accord is declared
@@ -11,7 +12,9 @@ in this module, and documented for people who write another front in
 ``:help workflow-protocol``, which says the same (a test checks the fields).
 
 Requests (msgpack-RPC ``[0, id, method, params]``; the answer is
-``[1, id, error, result]``, ``error`` set only for an unknown method or a bug):
+``[1, id, error, result]``, ``error`` set only for an unknown method or a bug;
+in JSON ``[id, {"method": method, "params": params}]``, answered ``[id, result]``,
+with ``{"error": error}`` for the result in those cases):
 
 ``hello(Hello) -> Welcome``
     First, always. A front and a server of different ``PROTOCOL`` versions
@@ -26,7 +29,8 @@ Pushed messages (the server's notifications, sent to the front that started
 it and to nobody else): ``Push``, a finished background commit or a batch of
 annotation progress, as ``[2, "nvim_exec_lua", [code, [push]]]``. Neovim runs
 ``code``, ``require('workflow.host').receive(...)``, with the push; another
-front takes the one push from the arguments.
+front takes the one push from the arguments. In JSON a push is ``[0, push]``,
+which Vim hands to the channel's callback.
 
 Responses carry meaning, never an editor's words: ``error``, ``warning`` and
 ``info`` are lines for the person; the front chooses how to show them.
