@@ -1,0 +1,269 @@
+"""The Vim 9 front (plugin/workflow.vim, autoload/workflow/*.vim) in a real Vim, on the real server.
+
+Each test drives ``vim -es`` scripts through tests/vim.py with fresh XDG directories (the ``home``
+fixture); what a person would see is read back from Vim (buffers, text properties, :messages) and
+from disk and git. One test looks at a real terminal through tmux.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from workflow_nvim import options, protocol
+
+from tests.vim import ROOT, Tmux, Vim, needs_vim
+
+from .conftest import Home, git, wait_for
+from .test_steps import ESSAY
+
+pytestmark = needs_vim
+
+
+@pytest.fixture
+def essay(home: Home) -> Path:
+    return home.write_workflow("essay", ESSAY)
+
+
+@pytest.fixture
+def vim(tmp_path: Path, home: Home) -> Vim:
+    return Vim(tmp_path, {"runs_dir": str(home.root / "runs")})
+
+
+def test_startup_sources_no_autoload_file_and_defines_every_command(vim: Vim) -> None:
+    result = vim.run(
+        """
+        g:Keep('scripts', execute('scriptnames')->split("\\n"))
+        g:Keep('commands', execute('command Workflow'))
+        """
+    )
+    ours = [line for line in result["scripts"] if str(ROOT) in line]
+    assert len(ours) == 1 and ours[0].endswith("/plugin/workflow.vim"), ours  # not workflow.lua, no autoload
+    for c in protocol.COMMANDS:
+        assert re.search(rf"\b{c.command}\b", result["commands"]), c.command
+
+
+def test_the_vim_command_table_is_protocols_field_by_field(vim: Vim) -> None:
+    result = vim.run(
+        """
+        g:Keep('table', workflow#commands#Get())
+        g:Keep('protocol', workflow#host#PROTOCOL)
+        g:Keep('schema', keys(workflow#config#SCHEMA))
+        """
+    )
+    assert result["table"] == [c._asdict() for c in protocol.COMMANDS]
+    assert result["protocol"] == protocol.PROTOCOL
+    assert sorted(result["schema"]) == sorted(options.NAMES + options.FRONT_ONLY)
+    # plugin/workflow.vim defines each as the table says (as plugin/workflow.lua does).
+    plugin = (ROOT / "plugin" / "workflow.vim").read_text(encoding="utf-8")
+    for c in protocol.COMMANDS:
+        [line] = [x for x in plugin.splitlines() if re.search(rf"^command! .* {c.command} ", x)]
+        assert ("-nargs=0" if c.most == 0 else "-nargs=*") in line
+        assert ("-bar" in line) == (c.most != -1)
+        assert ("-range=%" in line) == c.takes_range
+        assert f"workflow#command#Run('{c.name}'" in line
+
+
+def test_start_type_next_prev_goto_status_revert(vim: Vim, home: Home, essay: Path) -> None:
+    result = vim.run(
+        """
+        WorkflowStart essay
+        g:Keep('first', [bufname(), getline(1, '$'), g:Above(), b:workflow_instructions.instructions, &statusline])
+        g:Keep('start_said', g:Said())
+        normal! A trains
+        WorkflowNext
+        g:Keep('second', [bufname(), getline(1, '$'), g:Above()])
+        g:Settle()
+        g:Keep('next_said', g:Said())
+        g:Keep('state', g:WorkflowState())
+        WorkflowPrev
+        g:Keep('prev', [bufname(), getline(1, '$')])
+        WorkflowGoto outline
+        g:Keep('goto', bufname())
+        WorkflowGoto 1
+        g:Keep('goto1', bufname())
+        g:Said()
+        WorkflowStatus
+        g:Keep('status', popup_list()->mapnew((_, id) => getbufline(winbufnr(id), 1, '$')))
+        g:Keep('status_said', g:Said())
+        WorkflowGoto 2
+        normal! Go- another
+        WorkflowNext
+        g:Settle()
+        WorkflowRevert topic
+        g:Keep('reverted', [bufname(), g:WorkflowState().step, g:Said()])
+        g:Keep('buffers', getbufinfo({buflisted: 1})->mapnew((_, b) => fnamemodify(b.name, ':t')))
+        """
+    )
+    path, lines, above, instructions, statusline = result["first"]
+    d = Path(path).parent
+    assert Path(path).name == "01-topic.md" and d.parent == home.root / "runs"
+    assert lines == ["Topic:"]
+    count, types, height = above
+    # The title, the instructions (one paragraph), a blank line: all text_align 'above' line 1.
+    assert types == ["workflow_instructions_title", "workflow_instructions", "workflow_instructions"]
+    assert count == height == 3
+    assert instructions == ["Name the topic in one line. Keep it short."]
+    assert "Write an essay · Step 1/3: Pick a topic" in statusline
+    assert result["start_said"][-1].startswith("[workflow] Write an essay: 3 steps, run ")
+
+    second, lines2, _ = result["second"]
+    assert Path(second).name == "02-outline.txt"
+    assert lines2 == ["# Outline of Topic: trains", "- point"]
+    assert "[workflow] step 1 'Pick a topic' done" in result["next_said"]
+    assert result["state"]["step"] == 2 and result["state"]["steps"][0]["done"] is True
+    assert Path(result["prev"][0]).name == "01-topic.md" and result["prev"][1] == ["Topic: trains"]
+    assert Path(result["goto"]).name == "02-outline.txt"
+    assert Path(result["goto1"]).name == "01-topic.md"
+    # The status is several lines: they go to a popup, never to a Press-ENTER prompt.
+    [status] = result["status"]
+    assert any("Pick a topic" in line for line in status), status
+    assert result["status_said"] == []
+
+    assert git(d, "log", "--format=%s").splitlines() == [
+        "essay: back to 1/3 Pick a topic",
+        "essay: kept unfinished 3/3 Draft",
+        "essay: 2/3 Outline",
+        "essay: 1/3 Pick a topic",
+    ]
+    assert git(d, "show", "HEAD~1:01-topic.md") == "Topic: trains\n"
+    reverted, step, said = result["reverted"]
+    assert Path(reverted).name == "01-topic.md" and step == 1
+    assert any("topic" in line for line in said), said
+    assert "02-outline.txt" not in result["buffers"]  # pending again: its buffer is gone
+
+
+def test_quit_mid_step_and_resume_in_a_new_vim(vim: Vim, essay: Path) -> None:
+    first = vim.run(
+        """
+        WorkflowStart essay
+        normal! A unsaved words
+        g:Keep('run', g:WorkflowState().run)
+        g:Keep('modified', &modified)
+        """
+    )  # the script ends with :qa!
+    assert first["modified"] == 1
+    second = vim.run(
+        f"""
+        WorkflowResume {first["run"]}
+        g:Keep('lines', getline(1, '$'))
+        g:Keep('above', g:Above())
+        """
+    )
+    assert second["lines"] == ["Topic: unsaved words"]
+    assert second["above"][0] == 3
+
+
+def test_completion_and_one_line_errors(vim: Vim, essay: Path) -> None:
+    result = vim.run(
+        """
+        g:Keep('subs', getcompletion('Workflow ', 'cmdline'))
+        g:Keep('names', getcompletion('WorkflowStart es', 'cmdline'))
+        g:Keep('sub_names', getcompletion('Workflow start ', 'cmdline'))
+        g:Said()
+        Workflow strat
+        g:Keep('unknown', g:Said())
+        WorkflowStart
+        g:Keep('missing', g:Said())
+        WorkflowStart nope
+        g:Keep('nope', g:Said())
+        g:Keep('mode', mode())
+        """
+    )
+    assert result["subs"] == sorted(c.name for c in protocol.COMMANDS)
+    assert result["names"] == ["essay"]
+    assert "essay" in result["sub_names"]
+    [unknown] = result["unknown"]
+    assert unknown.startswith("[workflow] unknown subcommand 'strat', did you mean 'start'?")
+    assert len(unknown) < 80
+    assert result["missing"] == ["[workflow] :WorkflowStart takes a workflow name (<Tab> completes)"]
+    [nope] = result["nope"]
+    assert nope.startswith("[workflow] ") and "nope" in nope
+
+
+def test_a_run_started_in_vim_goes_on_in_neovim_and_back(vim: Vim, home: Home, essay: Path, start_nvim: Any) -> None:
+    runs = str(home.root / "runs")
+    started = vim.run(
+        """
+        WorkflowStart essay
+        normal! A from vim
+        WorkflowNext
+        normal! Go- typed in vim
+        g:Settle()
+        g:Keep('run', g:WorkflowState().run)
+        """
+    )
+    run = started["run"]
+    nvim = start_nvim()
+    nvim.exec_lua("vim.g.workflow = {runs_dir = ...}", runs)
+    nvim.cmd(f"WorkflowResume {run}")
+    assert nvim.lines() == ["# Outline of Topic: from vim", "- point", "- typed in vim"]
+    nvim.type("Go- typed in neovim<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    d = Path(nvim.state()["dir"])
+    nvim.quit()
+    back = vim.run(
+        f"""
+        WorkflowResume {run}
+        g:Keep('state', g:WorkflowState())
+        g:Keep('name', bufname())
+        """
+    )
+    assert back["state"]["step"] == 3 and [s["done"] for s in back["state"]["steps"]] == [True, True, False]
+    assert Path(back["name"]).name == "03-draft.md"
+    assert git(d, "show", "HEAD:02-outline.txt").endswith("- typed in vim\n- typed in neovim\n")
+
+
+def test_an_in_project_run_leaves_the_persons_staged_changes_alone(tmp_path: Path, essay: Path, project: Path) -> None:
+    vim = Vim(tmp_path, {"runs_dir": str(project / ".workflow-runs")})
+    result = vim.run(
+        """
+        WorkflowStart essay
+        normal! A sailing
+        WorkflowNext
+        g:Settle()
+        g:Keep('dir', g:WorkflowState().dir)
+        """
+    )
+    d = Path(result["dir"])
+    rel = d.relative_to(project).as_posix()
+    assert git(project, "show", "--name-only", "--format=", "HEAD").split() == [
+        f"{rel}/.start/01-topic.md",
+        f"{rel}/01-topic.md",
+        f"{rel}/workflow.yaml",
+    ]
+    assert git(project, "diff", "--cached", "--name-only").split() == ["notes.txt"]
+    assert git(project, "diff", "--cached", "notes.txt").count("+two (staged)") == 1
+    assert git(project, "diff", "--name-only").split() == ["code.py"]
+    assert (project / "code.py").read_text() == "x = 2  # unstaged\n"
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="no tmux")
+def test_in_a_terminal_the_instructions_show_above_line_1_and_nothing_waits_for_enter(vim: Vim, essay: Path) -> None:
+    term = Tmux(vim)
+    term.start()
+    try:
+        term.wait_for("~")
+        term.keys(":WorkflowStart essay", "Enter")
+        screen = term.wait_for("Topic:")
+        top = [line.rstrip() for line in screen[:4]]
+        assert top == ["Step 1/3: Pick a topic", "Name the topic in one line. Keep it short.", "", "Topic:"], screen
+        term.keys(":set laststatus=2", "Enter")  # the progress line is the window's status line
+        screen = term.wait_for("Write an essay · Step 1/3: Pick a topic")
+        assert "Write an essay · Step 1/3: Pick a topic" in screen[-2], screen
+        term.keys(":Workflow strat", "Enter")
+        screen = term.wait_for("unknown subcommand")
+        assert not any("Press ENTER" in line for line in screen), screen
+        term.keys(":WorkflowStatus", "Enter")
+        screen = term.wait_for("Pick a topic ")
+        assert not any("Press ENTER" in line for line in screen), screen
+        term.keys("Escape", "A words", "Escape", ":WorkflowNext", "Enter")
+        screen = term.wait_for("Step 2/3: Outline")
+        assert not any("Press ENTER" in line for line in screen), screen
+        assert wait_for(lambda: any("'Pick a topic' done" in line for line in term.screen()))
+    finally:
+        term.stop()
