@@ -396,7 +396,7 @@ enddef
 
 def BufferOf(path: string): number
   var b = bufnr('^' .. fnameescape(path) .. '$')
-  return b > 0 && bufloaded(b) ? b : -1
+  return b > 0 ? b : -1
 enddef
 
 # Apply a Response from the Python side.
