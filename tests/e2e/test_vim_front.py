@@ -267,3 +267,66 @@ def test_in_a_terminal_the_instructions_show_above_line_1_and_nothing_waits_for_
         assert wait_for(lambda: any("'Pick a topic' done" in line for line in term.screen()))
     finally:
         term.stop()
+
+
+def test_resume_without_a_run_id_offers_a_popup_menu(vim: Vim, essay: Path) -> None:
+    first = vim.run(
+        """
+        WorkflowStart essay
+        normal! A menus
+        g:Keep('run', g:WorkflowState().run)
+        """
+    )
+    result = vim.run(
+        """
+        WorkflowResume
+        var menus = popup_list()
+        g:Keep('menu', menus->mapnew((_, id) => getbufline(winbufnr(id), 1, '$')))
+        popup_close(menus[0], 1)  # as <CR> on the first entry does
+        g:Keep('lines', getline(1, '$'))
+        g:Keep('run', g:WorkflowState().run)
+        """
+    )
+    [menu] = result["menu"]
+    assert menu[0].startswith(f"{first['run']}  Write an essay  0/3 done, next: ")
+    assert result["run"] == first["run"]
+    assert result["lines"] == ["Topic: menus"]
+
+
+def test_user_events_carry_their_data_in_g_workflow_event(vim: Vim, essay: Path) -> None:
+    result = vim.run(
+        """
+        g:seen = []
+        autocmd User WorkflowStarted g:seen->add(['started', g:workflow_event.workflow])
+        autocmd User WorkflowStepCompleted g:seen->add(['completed', g:workflow_event.id])
+        WorkflowStart essay
+        WorkflowNext
+        g:Settle()
+        g:Keep('seen', g:seen)
+        """
+    )
+    assert result["seen"] == [["started", "essay"], ["completed", "topic"]]
+
+
+def test_step_buffers_are_saved_whole_and_never_over_a_change_on_disk(vim: Vim, essay: Path) -> None:
+    result = vim.run(
+        """
+        WorkflowStart essay
+        var path = expand('%:p')
+        g:Keep('maps', [maparg('<LocalLeader>n', 'n'), maparg('<LocalLeader>p', 'n'), maparg('<LocalLeader>s', 'n')])
+        normal! A saved
+        write
+        g:Keep('written', [readfile(path), &modified])
+        sleep 1100m  # a new modification time
+        writefile(['Changed elsewhere'], path)
+        normal! A again
+        set hidden
+        enew  # leaving it saves it: not over the other change
+        g:Keep('kept', [readfile(path), getbufvar(bufnr(path), '&modified')])
+        g:Keep('said', g:Said())
+        """
+    )
+    assert result["maps"] == ["<Plug>(WorkflowNext)", "<Plug>(WorkflowPrev)", "<Plug>(WorkflowStatus)"]
+    assert result["written"] == [["Topic: saved"], 0]
+    assert result["kept"] == [["Changed elsewhere"], 1]
+    assert "[workflow] 01-topic.md changed on disk: :w! keeps your text, :e! takes the file" in result["said"]
