@@ -330,3 +330,62 @@ def test_step_buffers_are_saved_whole_and_never_over_a_change_on_disk(vim: Vim, 
     assert result["written"] == [["Topic: saved"], 0]
     assert result["kept"] == [["Changed elsewhere"], 1]
     assert "[workflow] 01-topic.md changed on disk: :w! keeps your text, :e! takes the file" in result["said"]
+
+
+LONG = """
+name: long
+title: Long
+description: One step with long instructions.
+steps:
+  - id: one
+    title: One
+    instructions: |
+      - {words}
+      - short
+""".format(words=" ".join(["word"] * 60))
+
+
+def test_instructions_are_wrapped_to_the_window_and_again_when_it_changes(vim: Vim, home: Home) -> None:
+    home.write_workflow("long", LONG)
+    result = vim.run(
+        """
+        WorkflowStart long
+        g:Keep('wide', [g:Above()[0], winwidth(0)])
+        vsplit
+        vertical resize 40
+        doautocmd WinResized  # what a screen's redraw triggers (a terminal test sees it happen)
+        g:Keep('narrow', [g:Above()[0], winwidth(0)])
+        only
+        resize 12
+        doautocmd WinResized
+        g:Keep('short', [g:Above()[0], winheight(0)])
+        """
+    )
+    wide, width = result["wide"]
+    narrow, narrow_width = result["narrow"]
+    assert narrow_width == 40 < width
+    assert narrow > wide > 4, result
+    # A short window: at most half of it, with a line saying how many more there are.
+    short, height = result["short"]
+    assert short <= height // 2 + 1, result
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="no tmux")
+def test_in_a_terminal_instructions_wrap_under_their_list_marker_and_again_on_resize(vim: Vim, home: Home) -> None:
+    home.write_workflow("long", LONG)
+    term = Tmux(vim, columns=80, lines=30)
+    term.start()
+    try:
+        term.wait_for("~")
+        term.keys(":WorkflowStart long", "Enter")
+        screen = term.wait_for("- short")
+        block = screen[1 : screen.index("- short")]
+        assert block[0].startswith("- word word") and all(line.startswith("  word") for line in block[1:]), screen
+        assert all(len(line.rstrip()) <= 78 for line in block)
+        term.tmux("resize-window", "-t", "0", "-x", "50")
+        screen = wait_for(lambda: (s := term.screen()) and len(s[0]) <= 50 and "- short" in s and s, 20)
+        narrow = screen[1 : screen.index("- short")]
+        assert len(narrow) > len(block), screen
+        assert all(len(line.rstrip()) <= 48 for line in narrow), screen
+    finally:
+        term.stop()
