@@ -119,7 +119,11 @@ export def LogFile(): string
   return places.Get().log
 enddef
 
-def ExitText(code: number): string
+def ExitText(job: job, code: number): string
+  var signal = job_info(job)->get('termsig', '')
+  if code < 0 && signal != ''
+    return printf('killed by SIG%s', toupper(signal))  # Vim names the signal
+  endif
   return code >= 128 ? printf('killed by signal %d', code - 128) : printf('exit code %d', code)
 enddef
 
@@ -137,10 +141,10 @@ def Spawn(python: string): dict<any>
       endif
     endif
   }
-  var OnExit = (_, code: number) => {
+  var OnExit = (j: job, code: number) => {
     if server is s
       server = {}
-      died = ExitText(code)
+      died = ExitText(j, code)
     endif
   }
   silent! mkdir(fnamemodify(LogFile(), ':h'), 'p')

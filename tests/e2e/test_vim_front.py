@@ -7,8 +7,10 @@ from disk and git. One test looks at a real terminal through tmux.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -389,3 +391,53 @@ def test_in_a_terminal_instructions_wrap_under_their_list_marker_and_again_on_re
         assert all(len(line.rstrip()) <= 48 for line in narrow), screen
     finally:
         term.stop()
+
+
+def test_the_python_is_chosen_as_in_neovim_and_the_choice_cached(tmp_path: Path, home: Home, essay: Path) -> None:
+    # The plugin's own environment, where :WorkflowInstall makes it (here: the test's Python).
+    own = home.root / "data" / "workflow.nvim" / "venv" / "bin" / "python"
+    own.parent.mkdir(parents=True)
+    own.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    own.chmod(0o755)
+    vim = Vim(tmp_path, {"runs_dir": str(home.root / "runs")})
+    del vim.options["python"]
+    result = vim.run(
+        """
+        WorkflowList
+        g:Keep('running', workflow#host#Running().python)
+        """
+    )
+    assert result["running"] == str(own)
+    cached = json.loads((home.root / "cache" / "workflow.nvim" / "python.json").read_text())
+    assert (cached["python"], cached["origin"]) == (str(own), "the plugin's own environment")
+
+    # Named by the person: that one or a clear no, never another one behind their back.
+    vim.options["python"] = "/no/such/python"
+    result = vim.run(
+        """
+        WorkflowList
+        g:Keep('said', g:Said())
+        g:Keep('running', workflow#host#Running())
+        """
+    )
+    assert result["said"] == ["[workflow] /no/such/python (g:workflow.python): not an executable file"]
+    assert result["running"] == {}
+
+
+def test_a_server_that_died_is_replaced_at_the_next_command(vim: Vim, essay: Path) -> None:
+    result = vim.run(
+        """
+        WorkflowStart essay
+        var job = workflow#host#Running().job
+        job_stop(job, 'kill')
+        g:WaitFor(() => job_status(job) == 'dead')
+        g:Said()
+        WorkflowStatus
+        g:Keep('said', g:Said())
+        g:Keep('status', popup_list()->mapnew((_, id) => getbufline(winbufnr(id), 1, '$')))
+        g:Keep('alive', workflow#host#Running()->has_key('job'))
+        """
+    )
+    [status] = result["status"]
+    assert status[0].startswith("the Python server had stopped (killed by SIGKILL); a new one took over")
+    assert result["alive"] == 1
