@@ -19,7 +19,9 @@ from workflow_nvim import options, protocol
 
 from tests.vim import ROOT, Tmux, Vim, needs_vim
 
+from ..pythons import wheels_fixture  # noqa: F401
 from .conftest import Home, git, wait_for
+from .test_install import SHORT, bare  # noqa: F401
 from .test_steps import ESSAY
 
 pytestmark = needs_vim
@@ -441,3 +443,32 @@ def test_a_server_that_died_is_replaced_at_the_next_command(vim: Vim, essay: Pat
     [status] = result["status"]
     assert status[0].startswith("the Python server had stopped (killed by SIGKILL); a new one took over")
     assert result["alive"] == 1
+
+
+@pytest.mark.usefixtures("bare")  # on PATH, a python3 without any package; pip installs offline
+def test_install_in_vim_then_a_workflow_with_the_python_it_made(tmp_path: Path, home: Home) -> None:
+    home.write_workflow("short", SHORT)
+    vim = Vim(tmp_path, {"runs_dir": str(home.root / "runs")})
+    del vim.options["python"]
+    result = vim.run(
+        """
+        WorkflowStart short
+        g:Keep('before', g:Said())
+        WorkflowInstall
+        g:Keep('running', workflow#install#Running())
+        g:Keep('answers', 1 + 1)  # Vim is not blocked meanwhile
+        g:Keep('done', g:WaitFor(() => !workflow#install#Running(), 600.0))
+        g:Keep('said', g:Said())
+        WorkflowStart short
+        g:Keep('python', workflow#host#Running().python)
+        g:Keep('name', expand('%:t'))
+        """
+    )
+    assert result["before"] == ["[workflow] no Python with the needed packages: run :WorkflowInstall"]
+    assert result["running"] == 1 and result["done"] == 1
+    venv = home.root / "data" / "workflow.nvim" / "venv"
+    said = [line for line in result["said"] if line.startswith("[workflow]")]
+    assert said[0].startswith("[workflow] installing with ")  # the path, cut to the screen
+    assert said[-1].startswith("[workflow] installed: ")
+    assert result["python"] == str(venv / "bin" / "python")
+    assert result["name"] == "01-one.md"
