@@ -124,11 +124,32 @@ def OnWrite()
   endif
 enddef
 
+# Whether process `pid` runs (where /proc tells; elsewhere it is taken as running).
+def Running(pid: number): bool
+  return pid != getpid() && (!isdirectory('/proc/self') || isdirectory('/proc/' .. pid))
+enddef
+
+# Remove the temporary files left by writers killed mid-write, beside `path`
+# and in `scratch` (those beside it would show in `git status`).
+export def RemoveStale(path: string, scratch: string)
+  var found = glob(fnamemodify(path, ':h') .. '/.' .. fnamemodify(path, ':t') .. '.*.workflow-tmp', true, true)
+  if scratch != ''
+    found += glob(scratch .. '/*.workflow-tmp', true, true)
+  endif
+  for file in found
+    var pid = str2nr(matchstr(fnamemodify(file, ':t'), '\(^\|\.\)\zs\d\+\ze\.\x\+\.workflow-tmp$'))
+    if pid > 0 && !Running(pid)
+      delete(file)
+    endif
+  endfor
+enddef
+
 # Make every write of `buf` replace its file whole, and never let a modeline
 # in its text set options (step text comes from templates). The autocommands
 # are in `group`, cleared on detach.
 export def Attach(buf: number, group: string)
   setbufvar(buf, '&modeline', 0)
+  RemoveStale(fnamemodify(bufname(buf), ':p'), getbufvar(buf, 'workflow_scratch', ''))
   execute printf('autocmd %s BufWriteCmd <buffer=%d> OnWrite()', group, buf)
   execute printf('autocmd %s BufReadPre <buffer=%d> setlocal nomodeline', group, buf)
   for [option, value] in items({fileencoding: 'utf-8', fileformat: 'unix'})

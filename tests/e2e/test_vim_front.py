@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,12 +43,32 @@ def test_startup_sources_no_autoload_file_and_defines_every_command(vim: Vim) ->
         """
         g:Keep('scripts', execute('scriptnames')->split("\\n"))
         g:Keep('commands', execute('command Workflow'))
+        g:Keep('plugs', ['Next', 'Prev', 'Status', 'Annotate', 'AnnotateCancel']
+          ->mapnew((_, n) => maparg($'<Plug>(Workflow{n})', 'n')))
+        for background in ['light', 'dark']
+          &background = background
+          g:Keep(background, [hlget('WorkflowInstructions', true)[0], hlget('Normal', true)[0]])
+        endfor
         """
     )
+    plugs = ("Next", "Prev", "Status", "Annotate", "AnnotateCancel")
+    assert result["plugs"] == [f"<Cmd>Workflow{n}<CR>" for n in plugs]
+    # The instructions have a colour of their own in 16 and 256 colours, never Normal's.
+    for background in ("light", "dark"):
+        instructions, normal = result[background]
+        assert instructions.get("ctermfg") not in (None, "", normal.get("ctermfg")), instructions
+        assert instructions.get("guifg"), instructions
     ours = [line for line in result["scripts"] if str(ROOT) in line]
     assert len(ours) == 1 and ours[0].endswith("/plugin/workflow.vim"), ours  # not workflow.lua, no autoload
     for c in protocol.COMMANDS:
         assert re.search(rf"\b{c.command}\b", result["commands"]), c.command
+
+
+def test_neovim_leaves_plugin_workflow_vim_at_once(nvim: Any) -> None:
+    sourced = [line for line in nvim.command_output("scriptnames").splitlines() if str(ROOT) in line]
+    assert [line.split("/")[-1] for line in sourced if "/plugin/" in line] == ["workflow.vim", "workflow.lua"]
+    assert nvim.command_output("messages").strip() == ""  # no error from the Vim file
+    assert nvim.api.get_commands({})["WorkflowStart"]["definition"] == "Start a workflow by name"  # the Lua one
 
 
 def test_the_vim_command_table_is_protocols_field_by_field(vim: Vim) -> None:
@@ -147,9 +168,18 @@ def test_quit_mid_step_and_resume_in_a_new_vim(vim: Vim, essay: Path) -> None:
         normal! A unsaved words
         g:Keep('run', g:WorkflowState().run)
         g:Keep('modified', &modified)
+        g:Keep('where', [expand('%:p'), b:workflow_scratch])
         """
     )  # the script ends with :qa!
     assert first["modified"] == 1
+    # What a Vim killed mid-write would leave: its temporary files, beside the step and in the scratch place.
+    path, scratch = (Path(p) for p in first["where"])
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    dead = finished.pid
+    stale = [path.parent / f".{path.name}.{dead}.0badf00d.workflow-tmp", scratch / f"{dead}.0badf00d.workflow-tmp"]
+    for file in stale:
+        file.write_text("half a save")
     second = vim.run(
         f"""
         WorkflowResume {first["run"]}
@@ -159,6 +189,7 @@ def test_quit_mid_step_and_resume_in_a_new_vim(vim: Vim, essay: Path) -> None:
     )
     assert second["lines"] == ["Topic: unsaved words"]
     assert second["above"][0] == 3
+    assert [file for file in stale if file.exists()] == []
 
 
 def test_completion_and_one_line_errors(vim: Vim, essay: Path) -> None:
