@@ -324,8 +324,15 @@ export def Detach(buf: number)
   execute printf('autocmd! %s * <buffer=%d>', GROUP, buf)
   var win = bufwinid(buf)
   for [lhs, rhs] in DEFAULT_MAPS
-    if win != -1
-      win_execute(win, $'if maparg("{lhs}", "n") ==# "{rhs}" | silent! nunmap <buffer> {lhs} | endif')
+    if win == -1
+      continue
+    endif
+    # Ours only: a map the person made there stays.
+    win_execute(win, $'g:workflow_maparg = maparg({string(lhs)}, "n", false, true)')
+    var m = g:workflow_maparg
+    unlet g:workflow_maparg
+    if get(m, 'buffer', 0) == 1 && get(m, 'rhs', '') ==# rhs
+      win_execute(win, 'silent! nunmap <buffer> ' .. lhs)  # (a | would be part of the lhs)
     endif
   endfor
   var vars = getbufvar(buf, '')

@@ -503,3 +503,24 @@ def test_install_in_vim_then_a_workflow_with_the_python_it_made(tmp_path: Path, 
     assert said[-1].startswith("[workflow] installed: ")
     assert result["python"] == str(venv / "bin" / "python")
     assert result["name"] == "01-one.md"
+
+
+def test_list_and_stop(vim: Vim, essay: Path) -> None:
+    result = vim.run(
+        """
+        WorkflowList
+        g:Keep('list', popup_list()->mapnew((_, id) => getbufline(winbufnr(id), 1, '$')))
+        popup_clear()
+        WorkflowStart essay
+        normal! A stopped
+        WorkflowStop
+        g:Keep('after', [exists('b:workflow_step'), g:Above()[0], &statusline, maparg('<LocalLeader>n', 'n')])
+        g:Keep('state', g:WorkflowState())
+        g:Keep('file', readfile(expand('%:p')))
+        """
+    )
+    [listed] = result["list"]
+    assert any("essay" in line for line in listed), listed
+    assert result["after"] == [0, 0, "", ""]  # a plain file buffer again
+    assert result["state"] == {}
+    assert result["file"] == ["Topic: stopped"]
