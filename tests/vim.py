@@ -135,20 +135,25 @@ class Vim:
 class Tmux:
     """A Vim in a tmux pane of its own (a real terminal), typed into as a person would."""
 
-    def __init__(self, vim: Vim, columns: int = 80, lines: int = 24) -> None:
+    def __init__(
+        self, vim: Vim, columns: int = 80, lines: int = 24, command: str = "", env: dict[str, str] | None = None
+    ) -> None:
+        """``command``: what runs in the pane (default: Vim with the test's init); ``env``: more variables."""
         self.vim = vim
         self.socket = str(vim.dir / "tmux.sock")
         self.size = (columns, lines)
+        self.command = command
+        self.env = {**vim.env(), **(env or {})}
 
     def tmux(self, *args: str) -> str:
         return subprocess.run(
-            ["tmux", "-S", self.socket, *args], capture_output=True, text=True, check=True, env=self.vim.env()
+            ["tmux", "-S", self.socket, *args], capture_output=True, text=True, check=True, env=self.env
         ).stdout
 
     def start(self) -> None:
         assert VIM is not None
         columns, lines = self.size
-        command = f"{VIM} -Nu {self.vim.init()} -i NONE"
+        command = self.command or f"{VIM} -Nu {self.vim.init()} -i NONE"
         self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(columns), "-y", str(lines), command)
         self.tmux("set-option", "-g", "status", "off")
 
@@ -165,6 +170,11 @@ class Tmux:
             if any(text in line for line in screen) or time.monotonic() > deadline:
                 return screen
             time.sleep(0.05)
+
+    def alive(self) -> bool:
+        """Whether the pane's program still runs (tmux ends with its only pane)."""
+        done = subprocess.run(["tmux", "-S", self.socket, "has-session"], capture_output=True, check=False)
+        return done.returncode == 0
 
     def stop(self) -> None:
         subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True, check=False)

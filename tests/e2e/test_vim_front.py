@@ -524,3 +524,22 @@ def test_list_and_stop(vim: Vim, essay: Path) -> None:
     assert result["after"] == [0, 0, "", ""]  # a plain file buffer again
     assert result["state"] == {}
     assert result["file"] == ["Topic: stopped"]
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="no tmux")
+def test_make_demo_vim_opens_the_tutorial_and_a_second_one_resumes_it(vim: Vim, tmp_path: Path) -> None:
+    env = {"WORKFLOW_DEMO_STATE": str(tmp_path / "demo-state"), "WORKFLOW_DEMO_DIR": str(tmp_path / "demo")}
+    for step in ("start", "resume"):
+        term = Tmux(vim, command=str(ROOT / "tests" / "demo-vim.sh"), env=env)
+        term.start()
+        try:
+            screen = term.wait_for("Step 1/")
+            assert "Learn workflow.nvim · Step 1/7" in screen[-2], (step, screen)  # the status line
+            assert not any("Press ENTER" in line or "Error" in line for line in screen), screen
+            if step == "start":
+                term.keys("ggA words", "Escape", ":qa!", "Enter")  # saved as Vim leaves
+                assert wait_for(lambda t=term: not t.alive())
+            else:
+                assert any("words" in line for line in screen), screen
+        finally:
+            term.stop()
