@@ -517,8 +517,11 @@ def test_list_and_stop(vim: Vim, essay: Path) -> None:
         g:Keep('after', [exists('b:workflow_step'), g:Above()[0], &statusline, maparg('<LocalLeader>n', 'n')])
         g:Keep('state', g:WorkflowState())
         g:Keep('file', readfile(expand('%:p')))
+        help workflow-vim
+        g:Keep('help', [&filetype, getline('.')])
         """
     )
+    assert result["help"][0] == "help" and "*workflow-vim*" in result["help"][1]
     [listed] = result["list"]
     assert any("essay" in line for line in listed), listed
     assert result["after"] == [0, 0, "", ""]  # a plain file buffer again
