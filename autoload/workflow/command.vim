@@ -104,8 +104,11 @@ export def Run(given: string, fargs: list<string>, line1: number = 0, line2: num
     try
       workflow#log#Open(response.log)
     catch /E117/
-      view.Say([[get(response.log, 'header', ''), 'info']]
-        + get(response.log, 'entries', [])->mapnew((_, e) => [e.line, 'info']))
+      # Until autoload/workflow/log.vim draws it: the log as lines.
+      var log = response.log
+      view.Say([[get(log, 'header', ''), 'info']]
+        + get(log, 'entries', [])->mapnew((_, e) => [e.line, 'info'])
+        + (has_key(log, 'empty') ? [[log.empty, 'info']] : []))
     endtry
   endif
 enddef

@@ -513,6 +513,12 @@ def test_list_and_stop(vim: Vim, essay: Path) -> None:
         popup_clear()
         WorkflowStart essay
         normal! A stopped
+        g:Keep('statusline', workflow#state#Statusline())
+        g:Said()
+        WorkflowAnnotate
+        WorkflowLog
+        g:Keep('later', [g:Said(), popup_list()->mapnew((_, id) => getbufline(winbufnr(id), 1, '$'))])
+        popup_clear()
         WorkflowStop
         g:Keep('after', [exists('b:workflow_step'), g:Above()[0], &statusline, maparg('<LocalLeader>n', 'n')])
         g:Keep('state', g:WorkflowState())
@@ -521,6 +527,11 @@ def test_list_and_stop(vim: Vim, essay: Path) -> None:
         g:Keep('help', [&filetype, getline('.')])
         """
     )
+    assert result["statusline"] == "essay 1/3"
+    said, popups = result["later"]
+    # What the next pieces of the Vim front bring: one line for now, and the log as lines.
+    assert said == ["[workflow] :WorkflowAnnotate is not in the Vim front yet: use it in Neovim"]
+    assert popups[0][0].startswith("Write an essay, run ") and "0 commits" in popups[0][0]
     assert result["help"][0] == "help" and "*workflow-vim*" in result["help"][1]
     [listed] = result["list"]
     assert any("essay" in line for line in listed), listed
