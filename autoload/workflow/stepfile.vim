@@ -90,6 +90,13 @@ export def Write(buf: number, force: bool = false): dict<any>
   endif
   setbufvar(buf, '&modified', 0)
   setbufvar(buf, 'workflow_ftime', getftime(name))
+  if getbufvar(buf, '&undofile') && bufnr() == buf && undotree().seq_last > 0
+    # What 'undofile' makes Vim's own :write do (for the buffer being edited).
+    try
+      execute 'silent wundo ' .. fnameescape(undofile(name))
+    catch
+    endtry
+  endif
   if exists('#BufWritePost')
     execute 'doautocmd <nomodeline> BufWritePost ' .. fnameescape(name)
   endif

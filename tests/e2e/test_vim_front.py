@@ -349,9 +349,12 @@ def test_step_buffers_are_saved_whole_and_never_over_a_change_on_disk(vim: Vim, 
         WorkflowStart essay
         var path = expand('%:p')
         g:Keep('maps', [maparg('<LocalLeader>n', 'n'), maparg('<LocalLeader>p', 'n'), maparg('<LocalLeader>s', 'n')])
+        execute 'set undofile undodir=' .. fnameescape(fnamemodify(path, ':h:h:h') .. '/undo')
+        mkdir(&undodir, 'p')
         normal! A saved
         write
-        g:Keep('written', [readfile(path), &modified])
+        g:Keep('written', [readfile(path), &modified, filereadable(undofile(path))])
+        g:Keep('temporary', glob(fnamemodify(path, ':h') .. '/.*workflow-tmp', true, true))
         sleep 1100m  # a new modification time
         writefile(['Changed elsewhere'], path)
         normal! A again
@@ -362,7 +365,8 @@ def test_step_buffers_are_saved_whole_and_never_over_a_change_on_disk(vim: Vim, 
         """
     )
     assert result["maps"] == ["<Plug>(WorkflowNext)", "<Plug>(WorkflowPrev)", "<Plug>(WorkflowStatus)"]
-    assert result["written"] == [["Topic: saved"], 0]
+    assert result["written"] == [["Topic: saved"], 0, 1]  # and its undo file, as :write makes it
+    assert result["temporary"] == []
     assert result["kept"] == [["Changed elsewhere"], 1]
     assert "[workflow] 01-topic.md changed on disk: :w! keeps your text, :e! takes the file" in result["said"]
 
