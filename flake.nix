@@ -29,6 +29,8 @@
           postPatch = ''
             substituteInPlace lua/workflow/host.lua \
               --replace-fail "M.own_python = nil" "M.own_python = '${python}/bin/python3'"
+            substituteInPlace autoload/workflow/host.vim \
+              --replace-fail "export const OWN_PYTHON = '''" "export const OWN_PYTHON = '${python}/bin/python3'"
           '';
           # The tests and the benchmarks are not part of the plugin.
           postInstall = "rm -rf $out/tests $out/bench";

@@ -24,6 +24,10 @@ export const PROTOCOL = 1
 export const ROOT = resolve(expand('<sfile>:p:h:h:h'))
 export const PACKAGE_DIR = ROOT .. '/rplugin/python3'
 
+# A Python that has the dependencies, set by a package build (flake.nix): then
+# it is the plugin's own environment, in place of the one :WorkflowInstall makes.
+export const OWN_PYTHON = ''
+
 # How long a request may take: more than the server's own 20 s deadline for a
 # command (a timed-out ch_evalexpr returns '' and the late answer is dropped).
 const TIMEOUT = 30000
@@ -75,7 +79,7 @@ export def Candidates(cfg: dict<any>): list<list<string>>
     # Named by the person: that one or a clear no, never another behind their back.
     return [[expand(cfg.python), 'g:workflow.python']]
   endif
-  list->add([Venv() .. '/bin/python', "the plugin's own environment"])
+  list->add([OWN_PYTHON != '' ? OWN_PYTHON : Venv() .. '/bin/python', "the plugin's own environment"])
   var old = places.NeovimData() .. '/workflow/venv/bin/python'
   if executable(old)
     list->add([old, "the environment Neovim's :WorkflowInstall made"])

@@ -55,6 +55,10 @@ export def Running(): bool
 enddef
 
 export def Run()
+  if host.OWN_PYTHON != ''
+    Show('nothing to install: this build of the plugin has its own Python')
+    return
+  endif
   if running
     view.Say([[':WorkflowInstall is already running: wait for it', 'warning']])
     return
