@@ -76,7 +76,7 @@ export def Say(lines: list<list<string>>)
     redraw  # what an earlier line left in the command line goes: no prompt
     for [text, severity] in lines
       execute 'echohl ' .. get(HIGHLIGHT, severity, 'None')
-      echomsg Fit('[workflow] ' .. text, max([&columns - 1, 20]))
+      echomsg Fit('[workflow] ' .. text, max([v:echospace, 20]))  # beside 'ruler' and 'showcmd'
       echohl None
     endfor
     return

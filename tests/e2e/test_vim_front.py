@@ -290,7 +290,7 @@ def test_in_a_terminal_the_instructions_show_above_line_1_and_nothing_waits_for_
         term.keys(":set laststatus=2", "Enter")  # the progress line is the window's status line
         screen = term.wait_for("Write an essay · Step 1/3: Pick a topic")
         assert "Write an essay · Step 1/3: Pick a topic" in screen[-2], screen
-        term.keys(":Workflow strat", "Enter")
+        term.keys(":set ruler showcmd", "Enter", ":Workflow strat", "Enter")  # less room on the last line
         screen = term.wait_for("unknown subcommand")
         assert not any("Press ENTER" in line for line in screen), screen
         term.keys(":WorkflowStatus", "Enter")
