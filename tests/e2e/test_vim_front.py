@@ -422,7 +422,13 @@ def test_in_a_terminal_instructions_wrap_under_their_list_marker_and_again_on_re
         assert block[0].startswith("- word word") and all(line.startswith("  word") for line in block[1:]), screen
         assert all(len(line.rstrip()) <= 78 for line in block)
         term.tmux("resize-window", "-t", "0", "-x", "50")
-        screen = wait_for(lambda: (s := term.screen()) and len(s[0]) <= 50 and "- short" in s and s, 20)
+
+        def rewrapped() -> list[str]:
+            s = term.screen()
+            return s if "- short" in s and s.index("- short") - 1 > len(block) else []
+
+        screen = wait_for(rewrapped, 20) or term.screen()
+        assert "- short" in screen, screen
         narrow = screen[1 : screen.index("- short")]
         assert len(narrow) > len(block), screen
         assert all(len(line.rstrip()) <= 48 for line in narrow), screen
