@@ -567,3 +567,21 @@ def test_make_demo_vim_opens_the_tutorial_and_a_second_one_resumes_it(vim: Vim, 
                 assert any("words" in line for line in screen), screen
         finally:
             term.stop()
+
+
+def test_a_run_open_in_neovim_opens_read_only_in_vim(vim: Vim, home: Home, essay: Path, start_nvim: Any) -> None:
+    nvim = start_nvim()
+    nvim.exec_lua("vim.g.workflow = {runs_dir = ...}", str(home.root / "runs"))
+    nvim.cmd("WorkflowStart essay")
+    run = nvim.state()["run"]
+    result = vim.run(
+        f"""
+        WorkflowResume {run}
+        g:Keep('buffer', [&readonly, &modifiable, getline(1, '$')])
+        g:Keep('state', g:WorkflowState())
+        g:Keep('said', g:Said())
+        """
+    )
+    assert result["buffer"] == [True, False, ["Topic:"]]  # look, do not write: Neovim has it
+    assert result["state"]["readonly"] is True
+    assert result["said"][-1].startswith(f"[workflow] resumed run {run}: 0/3 done; it is open in another")
