@@ -259,6 +259,16 @@ def ShowInstructions(buf: number, o: dict<any>): number
   return len(lines)
 enddef
 
+# Text properties live on their line: deleting line 1 takes the instructions
+# with it, and a line opened above it pushes them down. Put them back on top
+# after each change in Normal mode, and on leaving Insert mode.
+def KeepOnTop(buf: number)
+  var o = getbufvar(buf, 'workflow_instructions', {})
+  if !empty(o) && empty(prop_list(1, {bufnr: buf, types: [PROP_TITLE]}))
+    ShowInstructions(buf, o)
+  endif
+enddef
+
 def Rewrap()
   for buf in StepBuffers()
     var o = getbufvar(buf, 'workflow_instructions', {})
@@ -303,6 +313,7 @@ def Attach(buf: number, cfg: dict<any>)
   execute printf('autocmd %s BufLeave,FocusLost,CursorHold <buffer=%d> Save(%d, true)', GROUP, buf, buf)
   execute printf('autocmd %s BufWritePost,BufReadPost,FileChangedShellPost <buffer=%d> RememberDiskTime(%d)',
     GROUP, buf, buf)
+  execute printf('autocmd %s TextChanged,InsertLeave <buffer=%d> KeepOnTop(%d)', GROUP, buf, buf)
   if get(cfg, 'default_mappings', true)
     for [lhs, rhs] in DEFAULT_MAPS
       if !hasmapto(rhs, 'n')

@@ -296,7 +296,15 @@ def test_in_a_terminal_the_instructions_show_above_line_1_and_nothing_waits_for_
         term.keys(":WorkflowStatus", "Enter")
         screen = term.wait_for("Pick a topic ")
         assert not any("Press ENTER" in line for line in screen), screen
-        term.keys("Escape", "A words", "Escape", ":WorkflowNext", "Enter")
+        term.keys("Escape", "ggOopened above", "Escape")  # the instructions stay on top
+
+        def top(first: str) -> bool:
+            return [line.rstrip() for line in term.screen()[:4]][::3] == ["Step 1/3: Pick a topic", first]
+
+        assert wait_for(lambda: top("opened above")), term.screen()
+        term.keys("ggdd")
+        assert wait_for(lambda: top("Topic:")), term.screen()
+        term.keys("A words", "Escape", ":WorkflowNext", "Enter")
         screen = term.wait_for("Step 2/3: Outline")
         assert not any("Press ENTER" in line for line in screen), screen
         assert wait_for(lambda: any("'Pick a topic' done" in line for line in term.screen()))
@@ -524,6 +532,12 @@ def test_list_and_stop(vim: Vim, essay: Path) -> None:
         WorkflowStart essay
         normal! A stopped
         g:Keep('statusline', workflow#state#Statusline())
+        normal! ggOa line above
+        doautocmd TextChanged  # as typing does (-es has no typing)
+        g:Keep('opened_above', [g:Above()[0], prop_list(2)->len()])
+        normal! ggdd
+        doautocmd TextChanged
+        g:Keep('deleted', [g:Above()[0], getline(1)])
         g:Said()
         WorkflowAnnotate
         WorkflowLog
@@ -538,6 +552,9 @@ def test_list_and_stop(vim: Vim, essay: Path) -> None:
         """
     )
     assert result["statusline"] == "essay 1/3"
+    # The instructions stay above the first line, whatever happens to it.
+    assert result["opened_above"] == [3, 0]
+    assert result["deleted"] == [3, "Topic: stopped"]
     said, popups = result["later"]
     # What the next pieces of the Vim front bring: one line for now, and the log as lines.
     assert said == ["[workflow] :WorkflowAnnotate is not in the Vim front yet: use it in Neovim"]
