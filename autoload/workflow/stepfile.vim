@@ -22,15 +22,31 @@ export def TempName(path: string, scratch: string): string
   return printf('%s/.%s.%d.%s.workflow-tmp', fnamemodify(path, ':h'), fnamemodify(path, ':t'), getpid(), nonce)
 enddef
 
+# The bytes in `buf` (wordcount() counts only the current buffer's).
+def Bytes(buf: number): number
+  if bufnr() == buf
+    return wordcount().bytes
+  endif
+  var win = bufwinid(buf)
+  if win == -1
+    return -1  # not known: the line is written with its end
+  endif
+  var bytes = -1
+  win_execute(win, 'g:workflow_bytes = wordcount().bytes')
+  bytes = g:workflow_bytes
+  unlet g:workflow_bytes
+  return bytes
+enddef
+
 # The lines of `buf` as they go to the file, and whether the last one ends
 # with a newline ('endofline', 'fixendofline' and 'binary' decide).
 def Content(buf: number): list<any>
   var lines = getbufline(buf, 1, '$')
-  if len(lines) == 1 && lines[0] == '' && getbufinfo(buf)[0].linecount == 1
-      && getbufvar(buf, '&endofline') == 0 && getbufvar(buf, '&fixendofline') == 0
-    return [[], false]
+  if lines == [''] && Bytes(buf) == 0
+    return [[], false]  # "--No lines in buffer--": 0 bytes, as Vim's own :write
   endif
-  var eol = getbufvar(buf, '&endofline') || (getbufvar(buf, '&fixendofline') && !getbufvar(buf, '&binary'))
+  var eol = !!getbufvar(buf, '&endofline')
+    || (!!getbufvar(buf, '&fixendofline') && !getbufvar(buf, '&binary'))
   return [lines, eol]
 enddef
 

@@ -264,7 +264,13 @@ enddef
 # after each change in Normal mode, and on leaving Insert mode.
 def KeepOnTop(buf: number)
   var o = getbufvar(buf, 'workflow_instructions', {})
-  if !empty(o) && empty(prop_list(1, {bufnr: buf, types: [PROP_TITLE]}))
+  if empty(o)
+    return
+  endif
+  var on_top = len(prop_list(1, {bufnr: buf, types: [PROP_TITLE]}))
+  # (an undo brings a deleted line back with its old properties)
+  var elsewhere = getbufinfo(buf)[0].linecount > 1 ? prop_list(2, {bufnr: buf, end_lnum: -1, types: [PROP_TITLE]}) : []
+  if on_top != 1 || !empty(elsewhere)
     ShowInstructions(buf, o)
   endif
 enddef

@@ -363,6 +363,14 @@ def test_step_buffers_are_saved_whole_and_never_over_a_change_on_disk(vim: Vim, 
         write
         g:Keep('written', [readfile(path), &modified, filereadable(undofile(path))])
         g:Keep('temporary', glob(fnamemodify(path, ':h') .. '/.*workflow-tmp', true, true))
+        normal! ggdG
+        write
+        g:Keep('emptied', getfsize(path))
+        setline(1, '')
+        write
+        g:Keep('one_empty_line', getfsize(path))
+        setline(1, 'Topic: saved')
+        write
         sleep 1100m  # a new modification time
         writefile(['Changed elsewhere'], path)
         normal! A again
@@ -374,6 +382,7 @@ def test_step_buffers_are_saved_whole_and_never_over_a_change_on_disk(vim: Vim, 
     )
     assert result["maps"] == ["<Plug>(WorkflowNext)", "<Plug>(WorkflowPrev)", "<Plug>(WorkflowStatus)"]
     assert result["written"] == [["Topic: saved"], 0, 1]  # and its undo file, as :write makes it
+    assert (result["emptied"], result["one_empty_line"]) == (0, 1)  # as Vim's own :write
     assert result["temporary"] == []
     assert result["kept"] == [["Changed elsewhere"], 1]
     assert "[workflow] 01-topic.md changed on disk: :w! keeps your text, :e! takes the file" in result["said"]
@@ -535,9 +544,14 @@ def test_list_and_stop(vim: Vim, essay: Path) -> None:
         normal! ggOa line above
         doautocmd TextChanged  # as typing does (-es has no typing)
         g:Keep('opened_above', [g:Above()[0], prop_list(2)->len()])
+        &undolevels = &undolevels  # an undo break, as between two typed commands
         normal! ggdd
         doautocmd TextChanged
         g:Keep('deleted', [g:Above()[0], getline(1)])
+        normal! u
+        doautocmd TextChanged
+        g:Keep('undone', [g:Above()[0], prop_list(1, {end_lnum: -1})->len(), getline(1, '$')])
+        normal! ggdd
         g:Said()
         WorkflowAnnotate
         WorkflowLog
@@ -555,6 +569,7 @@ def test_list_and_stop(vim: Vim, essay: Path) -> None:
     # The instructions stay above the first line, whatever happens to it.
     assert result["opened_above"] == [3, 0]
     assert result["deleted"] == [3, "Topic: stopped"]
+    assert result["undone"] == [3, 3, ["a line above", "Topic: stopped"]]  # no second copy below
     said, popups = result["later"]
     # What the next pieces of the Vim front bring: one line for now, and the log as lines.
     assert said == ["[workflow] :WorkflowAnnotate is not in the Vim front yet: use it in Neovim"]
