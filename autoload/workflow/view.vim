@@ -66,8 +66,8 @@ enddef
 
 # Say `lines` ([text, severity] each): as many as the command line holds, each
 # cut to its width, so that Vim never waits at a Press-ENTER prompt, and kept
-# in :messages; more go to a popup that any key closes (Vim 9.0 keeps no
-# message in :messages without showing it).
+# in :messages; more go to a popup that any key closes, wrapped to its width
+# (Vim 9.0 keeps no message in :messages without showing it).
 export def Say(lines: list<list<string>>)
   if empty(lines)
     return
@@ -81,9 +81,10 @@ export def Say(lines: list<list<string>>)
     endfor
     return
   endif
-  var width = max([20, &columns - 6])
-  popup_create(lines->mapnew((_, l) => Fit(l[0], width)), {
+  popup_create(lines->mapnew((_, l) => l[0]), {
     title: ' workflow ',
+    maxwidth: max([20, &columns - 6]),
+    wrap: true,  # a window has room: long lines wrap rather than being cut
     border: [],
     padding: [0, 1, 0, 1],
     pos: 'center',
