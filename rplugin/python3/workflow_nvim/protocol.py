@@ -84,11 +84,7 @@ class Params(TypedDict, total=False):
     args: list[str]  # the command's arguments
     options: dict[str, Any]  # vim.g.workflow as the person set it: options.py applies the defaults
     cwd: str  # the editor's working directory (a project's .workflows/ is found there)
-    config_dir: str  # the person's own workflows live in CONFIG_DIR/workflows
-    data_dir: str  # the runs live in DATA_DIR/workflow/runs unless options.runs_dir says otherwise
-    cache_dir: str  # validated workflows are kept in CACHE_DIR/workflow/workflows (absent: not kept)
-    dirs: list[list[str]]  # [kind, path] search directories, nearest first (derived from the above when absent)
-    log_file: str
+    dirs: list[list[str]]  # [kind, path] search directories, nearest first (absent: catalog.default_dirs)
     buffer_step: dict[str, Any]  # {run, id} of the step buffer the command was given in
     run_dir: str  # the run the front shows: a restarted server reopens it from git
     editor_pid: int  # the editor that holds the run's lock
