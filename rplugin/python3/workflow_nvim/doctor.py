@@ -5,9 +5,9 @@
 Without ``--params``: this interpreter and each dependency (found, version,
 what needs it), which is all a front needs to choose an interpreter. With
 ``--params`` (a JSON object, the parameters a front sends with every command:
-``cwd`` and ``options``): also git and the repository runs go into, the runs
-directories (and Neovim's older one, still read), every workflow file, and
-where annotation text goes.
+``cwd`` and ``options``): also git and the repository runs go into, the
+plugin's places (places.py: the runs directory, and what is still read from
+Neovim's older places), every workflow file, and where annotation text goes.
 
 The answer is sections of items, each with a level (``ok``, ``info``,
 ``warning``, ``error``), a line of text and advice: a front draws them and
@@ -135,8 +135,10 @@ def git_section(runs_dir: Path) -> dict[str, Any]:
     return {"name": "git", "items": items}
 
 
-def runs_section(runs_dir: Path) -> dict[str, Any]:
-    """Whether runs can be made where runs_dir says; and the older directory still read, if any."""
+def places_section(runs_dir: Path) -> dict[str, Any]:
+    """Where things live (places.py): whether runs can be made where runs_dir says, the person's
+    workflows and the log; and what is still read from Neovim's older places."""
+    here, old = places.plugin(), places.legacy()
     probe = _existing(runs_dir)
     if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
         later = "" if probe == runs_dir else " (created on first start)"
@@ -149,15 +151,34 @@ def runs_section(runs_dir: Path) -> dict[str, Any]:
                 "set vim.g.workflow.runs_dir to a directory you can write, or fix its permissions",
             )
         ]
-    for old in places.runs_read(runs_dir)[1:]:
+    move = "to keep them in one place: {} (see :help workflow-places)"
+    for older in places.runs_read(runs_dir)[1:]:
         items.append(
             item(
                 "info",
-                f"runs are also read from Neovim's older directory {old}",
-                f"to keep them in one place: mv {old}/* {runs_dir}/ (see :help workflow-places)",
+                f"runs are also read from Neovim's older directory {older}",
+                move.format(f"mv {older}/* {runs_dir}/"),
             )
         )
-    return {"name": "Runs", "items": items}
+    items.append(item("info", f"your own workflows: {here.workflows}"))
+    if old.workflows.is_dir():
+        items.append(
+            item(
+                "info",
+                f"your workflows are also read from Neovim's older directory {old.workflows}",
+                move.format(f"mv {old.workflows} {here.config}/"),
+            )
+        )
+    if old.venv.is_dir():
+        items.append(
+            item(
+                "info",
+                f"Neovim still uses the environment an older :WorkflowInstall made, after the new one: {old.venv}",
+                f"once :WorkflowInstall has made {here.venv}, it can go: rm -r {old.venv}",
+            )
+        )
+    items.append(item("info", f"the log: {here.log}"))
+    return {"name": "Places", "items": items}
 
 
 def workflows_section(params: dict[str, Any]) -> dict[str, Any]:
@@ -272,7 +293,7 @@ def doctor(python: str, params: dict[str, Any] | None) -> dict[str, Any]:
     runs_dir = options.runs_dir
     report["sections"] += [
         git_section(runs_dir),
-        runs_section(runs_dir),
+        places_section(runs_dir),
         workflows_section(params),
         ollama_section(options.ollama_host, options.allow_remote, options.model),
     ]
