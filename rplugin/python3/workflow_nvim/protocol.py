@@ -6,10 +6,13 @@ the child's stdin and stdout (the protocol Neovim speaks with ``jobstart(...,
 {rpc = true})``), or with ``--json`` the JSON of Vim's channels (``job_start(...,
 {mode: 'json'})``). The server ends when its input closes or on SIGTERM (status
 0), after unreadable input (2), or at once without msgpack (3, said on
-stderr); see server.py. Everything a front may ask, everything the server
-answers, and everything the server sends later of its own accord is declared
-in this module, and documented for people who write another front in
-``:help workflow-protocol``, which says the same (a test checks the fields).
+stderr); see server.py. The server finds the plugin's places (runs, workflows,
+caches: places.py) from the environment it inherits; a front sends none, and
+names the log (places.py's ``log``) with ``--log``. Everything a front may
+ask, everything the server answers, and everything the server sends later of
+its own accord is declared in this module, and documented for people who
+write another front in ``:help workflow-protocol``, which says the same (a
+test checks the fields).
 
 Requests (msgpack-RPC ``[0, id, method, params]``; the answer is
 ``[1, id, error, result]``, ``error`` set only for an unknown method or a bug;
