@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -348,6 +349,17 @@ def test_runs_in_neovims_older_place_are_listed_completed_and_resumed(session, e
     r = call(session, defaults, "resume", old)
     assert r["info"] == [f"resumed run {old}: 1/3 done"] and r["open"]["id"] == "outline"
     assert session.run is not None and session.run.dir == old_runs / old
+
+    # A run copied (not moved) to the new place is offered once, and resumed from there.
+    call(session, defaults, "stop")
+    shutil.copytree(old_runs / old, tmp_path / "data" / "workflow.nvim" / "runs" / old)
+    assert [x["dir"] for x in call(session, defaults, "runs")["runs"]] == [
+        str(tmp_path / "data" / "workflow.nvim" / "runs" / new),
+        str(tmp_path / "data" / "workflow.nvim" / "runs" / old),
+    ]
+    assert session.complete("runs", "", defaults) == [new, old]
+    call(session, defaults, "resume", old)
+    assert session.run is not None and session.run.dir == tmp_path / "data" / "workflow.nvim" / "runs" / old
 
     # A runs_dir the person sets is the only one read.
     elsewhere = with_options(env, runs_dir=str(tmp_path / "elsewhere"))

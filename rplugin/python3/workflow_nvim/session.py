@@ -364,9 +364,11 @@ class Session:
         runs_dirs = self._runs_read(params)
         found = []
         problems = []
+        seen: set[str] = set()  # a run copied to the newer place is offered once, from there
         for d in run_dirs(*runs_dirs):
-            if not (d / SNAPSHOT_NAME).is_file() or self._is_open(d):
+            if not (d / SNAPSHOT_NAME).is_file() or self._is_open(d) or d.name in seen:
                 continue
+            seen.add(d.name)
             try:
                 run = Run.open(d, self.catalog)
             except WorkflowError as e:
