@@ -50,10 +50,10 @@
           runtimeInputs = [ nvim pkgs.git ];
           text = ''
             demo="''${XDG_CACHE_HOME:-$HOME/.cache}/workflow-nvim-demo"
-            mkdir -p "$demo"/{config,data,state}
+            mkdir -p "$demo"/{config,data,state,cache}
             cd "$demo"
             XDG_CONFIG_HOME="$demo/config" XDG_DATA_HOME="$demo/data" XDG_STATE_HOME="$demo/state" \
-              exec nvim '+WorkflowStart tutorial' "$@"
+              XDG_CACHE_HOME="$demo/cache" exec nvim '+WorkflowStart tutorial' "$@"
           '';
         };
     in

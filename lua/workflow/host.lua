@@ -9,14 +9,17 @@
 -- (:help workflow-protocol).
 --
 -- The interpreter, first that has the required packages: vim.g.workflow.python,
--- the plugin's own environment (stdpath('data')/workflow/venv, made by
--- :WorkflowInstall, or M.own_python in a package build), g:python3_host_prog,
--- python3 on PATH. The choice is cached in stdpath('cache'), so a cold start
--- probes nothing; M.forget drops it.
+-- the plugin's own environment (~/.local/share/workflow.nvim/venv, made by
+-- :WorkflowInstall, or M.own_python in a package build), then the one made
+-- before the plugin had its own places (stdpath('data')/workflow/venv), if it
+-- is there, g:python3_host_prog, python3 on PATH. The choice is cached in
+-- ~/.cache/workflow.nvim (places.lua), so a cold start probes nothing;
+-- M.forget drops it.
 local M = {}
 
 local config = require('workflow.config')
 local message = require('workflow.message')
+local places = require('workflow.places')
 
 --- Must equal PROTOCOL in protocol.py (a test checks).
 M.PROTOCOL = 1
@@ -58,7 +61,7 @@ function M.receive(msg)
 end
 
 local function cache_file()
-  return vim.fn.stdpath('cache') .. '/workflow/python.json'
+  return places.get().python_cache
 end
 
 -- What identifies an interpreter's file: a changed one is probed again.
@@ -84,6 +87,11 @@ function M.candidates(cfg)
     return list
   end
   add(M.own_python or (M.venv() .. '/bin/python'), "the plugin's own environment")
+  local old = places.legacy().venv .. '/bin/python'
+  if not M.own_python and vim.fn.executable(old) == 1 then
+    -- made by :WorkflowInstall before the plugin had its own places: it keeps working
+    add(old, "the plugin's older environment")
+  end
   add(vim.g.python3_host_prog, 'g:python3_host_prog')
   add(vim.fn.exepath('python3'), 'python3 on PATH')
   return list
@@ -91,7 +99,12 @@ end
 
 --- The plugin's own environment, made by :WorkflowInstall.
 function M.venv()
-  return vim.fn.stdpath('data') .. '/workflow/venv'
+  return places.get().venv
+end
+
+--- The log of the server: where it writes warnings and the traceback of each bug.
+function M.log_file()
+  return places.get().log
 end
 
 local function read_cache()
@@ -130,7 +143,7 @@ local function spawn(python)
     return nil, 'not an executable file'
   end
   local s = { python = python, stderr = {} }
-  local ok, job = pcall(vim.fn.jobstart, { python, '-m', 'workflow_nvim', 'serve', '--log', config.log_file() }, {
+  local ok, job = pcall(vim.fn.jobstart, { python, '-m', 'workflow_nvim', 'serve', '--log', M.log_file() }, {
     rpc = true,
     env = { PYTHONPATH = M.pythonpath() },
     on_stderr = function(_, data)
@@ -276,7 +289,7 @@ local function request(cfg, method, ...)
       (
         'the Python server stopped while running this command; your saved text is safe on disk: run it again'
         .. ' (the log: %s)'
-      ):format(config.log_file())
+      ):format(M.log_file())
   end
   return nil, 'internal error talking to the Python server: ' .. message.error_text(res)
 end
@@ -303,7 +316,7 @@ function M.call(command, params, cfg)
     table.insert(
       res.info,
       1,
-      ('the Python server had stopped (%s); a new one took over (the log: %s)'):format(restarted, config.log_file())
+      ('the Python server had stopped (%s); a new one took over (the log: %s)'):format(restarted, M.log_file())
     )
   end
   return res
@@ -317,11 +330,7 @@ function M.params(cfg)
   local current = require('workflow.state').peek()
   return {
     options = cfg, -- Python applies the defaults
-    cwd = vim.fn.getcwd(),
-    config_dir = vim.fn.stdpath('config'),
-    data_dir = vim.fn.stdpath('data'),
-    cache_dir = vim.fn.stdpath('cache'),
-    log_file = config.log_file(),
+    cwd = vim.fn.getcwd(), -- the server finds the plugin's places itself (places.py)
     buffer_step = vim.b.workflow_step,
     -- lets a restarted server pick the run up again, and lock it for this Neovim
     run_dir = current and current.dir or nil,

@@ -20,7 +20,7 @@ def test_healthy_setup(nvim: Editor, home: Home) -> None:
         assert f"OK {dist} " in report
     # No provider is needed: g:python3_host_prog is one candidate among others, named as such.
     assert "pynvim" not in report and "provider" not in report
-    venv = home.data / "workflow" / "venv" / "bin" / "python"
+    venv = home.venv / "bin" / "python"
     assert f"passed over {venv} (the plugin's own environment): not an executable file" in report
     assert f"OK chosen: {home.python} (g:python3_host_prog)" in report
     assert "OK Neovim 0.11" in report

@@ -653,7 +653,7 @@ def test_a_command_that_overruns_its_deadline_frees_the_editor_and_the_next_star
 
     assert message == (
         "[workflow] :Workflow revert did not finish in 2 s; the Python server was restarted and your saved "
-        f"text is safe (details in {home.root / 'state' / 'nvim' / 'workflow.log'}; please report it)"
+        f"text is safe (details in {home.log}; please report it)"
     )
     assert gone(first) or wait_for(lambda: gone(first)), "the stuck server is still running"
     with contextlib.suppress(ProcessLookupError, FileNotFoundError, ValueError):

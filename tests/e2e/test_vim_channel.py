@@ -132,6 +132,8 @@ def run_vim(tmp_path: Path, where: dict[str, Any]) -> dict[str, Any]:
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}  # Vim's 'encoding': utf-8
+    for kind in ("DATA", "CONFIG", "CACHE", "STATE"):  # the plugin's places under this HOME (places.py)
+        env.pop(f"XDG_{kind}_HOME", None)
     done = subprocess.run(
         [VIM, "-Nu", "NONE", "-i", "NONE", "-es", "--cmd", f"let g:given_file = '{given}'", "-S", str(script)],
         env=env,
@@ -151,9 +153,6 @@ def test_vim_speaks_to_the_server_over_its_json_channel(tmp_path: Path) -> None:
     (cwd / ".workflows" / "blog.yaml").write_text(BLOG, encoding="utf-8")
     where = {
         "cwd": str(cwd),
-        "config_dir": str(tmp_path / "config"),
-        "data_dir": str(tmp_path / "data"),
-        "log_file": str(tmp_path / "state" / "workflow.log"),
         "options": {"runs_dir": str(tmp_path / "runs")},
     }
     result = run_vim(tmp_path, where)

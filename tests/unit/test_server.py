@@ -162,9 +162,6 @@ def where(tmp_path: Path) -> dict[str, Any]:
     (cwd / ".workflows" / "blog.yaml").write_text(BLOG, encoding="utf-8")
     return {
         "cwd": str(cwd),
-        "config_dir": str(tmp_path / "config"),
-        "data_dir": str(tmp_path / "data"),
-        "log_file": str(tmp_path / "state" / "workflow.log"),
         "options": {"runs_dir": str(tmp_path / "runs")},  # vim.g.workflow as the person set it
         "editor_pid": os.getpid(),
     }
@@ -475,9 +472,11 @@ def test_hello_imports_no_dataclasses_nor_yaml(tmp_path: Path) -> None:
     assert sorted(imported & {"dataclasses", "inspect", "logging", "yaml", "workflow_nvim.session"}) == []
 
 
-def test_starting_a_workflow_validated_before_imports_no_yaml(tmp_path: Path, where: dict[str, Any]) -> None:
-    """The editor's cache keeps the validated workflow: the next editor's start skips PyYAML."""
-    where = {**where, "cache_dir": str(tmp_path / "cache")}
+def test_starting_a_workflow_validated_before_imports_no_yaml(
+    tmp_path: Path, where: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plugin's cache keeps the validated workflow: the next editor's start skips PyYAML."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     imported = []
     for _ in range(2):
         front = Front(tmp_path, flags=("-X", "importtime"))
@@ -494,7 +493,7 @@ def test_starting_a_workflow_validated_before_imports_no_yaml(tmp_path: Path, wh
         front.log_file.unlink()
         front.stderr_file.unlink()
     assert imported == [True, False]
-    assert len(list((tmp_path / "cache" / "workflow" / "workflows").glob("*.json"))) == 1
+    assert len(list((tmp_path / "cache" / "workflow.nvim" / "workflows").glob("*.json"))) == 1
 
 
 def test_without_msgpack_it_says_so_on_stderr_and_exits() -> None:
@@ -534,7 +533,7 @@ s.dispatch([0, 2, "command", ["start", json.loads(sys.argv[1])]])
 def test_a_start_answers_before_importing_dataclasses_logging_or_openssl(tmp_path: Path, where: dict[str, Any]) -> None:
     """dataclasses (with inspect), logging and hashlib (OpenSSL) cost ~25 ms together: the first
     :WorkflowStart of a workflow validated before imports none of them before it answers."""
-    where = {**where, "cache_dir": str(tmp_path / "cache"), "args": ["blog"]}
+    where = {**where, "args": ["blog"]}  # the workflow is kept in the plugin's cache (XDG_CACHE_HOME)
     env = {**os.environ, "PYTHONPATH": str(PACKAGE_DIR)}
     answers = []
     for _ in range(2):

@@ -150,9 +150,6 @@ def where(tmp_path: Path) -> dict[str, Any]:
     (cwd / ".workflows" / "blog.yaml").write_text(BLOG, encoding="utf-8")
     return {
         "cwd": str(cwd),
-        "config_dir": str(tmp_path / "config"),
-        "data_dir": str(tmp_path / "data"),
-        "log_file": str(tmp_path / "state" / "workflow.log"),
         "options": {"runs_dir": str(tmp_path / "runs")},
         "editor_pid": os.getpid(),
     }

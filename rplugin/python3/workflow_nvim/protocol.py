@@ -6,10 +6,13 @@ the child's stdin and stdout (the protocol Neovim speaks with ``jobstart(...,
 {rpc = true})``), or with ``--json`` the JSON of Vim's channels (``job_start(...,
 {mode: 'json'})``). The server ends when its input closes or on SIGTERM (status
 0), after unreadable input (2), or at once without msgpack (3, said on
-stderr); see server.py. Everything a front may ask, everything the server
-answers, and everything the server sends later of its own accord is declared
-in this module, and documented for people who write another front in
-``:help workflow-protocol``, which says the same (a test checks the fields).
+stderr); see server.py. The server finds the plugin's places (runs, workflows,
+caches: places.py) from the environment it inherits; a front sends none, and
+names the log (places.py's ``log``) with ``--log``. Everything a front may
+ask, everything the server answers, and everything the server sends later of
+its own accord is declared in this module, and documented for people who
+write another front in ``:help workflow-protocol``, which says the same (a
+test checks the fields).
 
 Requests (msgpack-RPC ``[0, id, method, params]``; the answer is
 ``[1, id, error, result]``, ``error`` set only for an unknown method or a bug;
@@ -84,11 +87,7 @@ class Params(TypedDict, total=False):
     args: list[str]  # the command's arguments
     options: dict[str, Any]  # vim.g.workflow as the person set it: options.py applies the defaults
     cwd: str  # the editor's working directory (a project's .workflows/ is found there)
-    config_dir: str  # the person's own workflows live in CONFIG_DIR/workflows
-    data_dir: str  # the runs live in DATA_DIR/workflow/runs unless options.runs_dir says otherwise
-    cache_dir: str  # validated workflows are kept in CACHE_DIR/workflow/workflows (absent: not kept)
-    dirs: list[list[str]]  # [kind, path] search directories, nearest first (derived from the above when absent)
-    log_file: str
+    dirs: list[list[str]]  # [kind, path] search directories, nearest first (absent: catalog.default_dirs)
     buffer_step: dict[str, Any]  # {run, id} of the step buffer the command was given in
     run_dir: str  # the run the front shows: a restarted server reopens it from git
     editor_pid: int  # the editor that holds the run's lock

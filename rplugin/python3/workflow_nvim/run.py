@@ -66,13 +66,15 @@ def workflow_name(run_id: str) -> str | None:
     return m[3] if m else None
 
 
-def run_dirs(runs_dir: Path) -> list[Path]:
-    """The directories in ``runs_dir`` named as runs, newest first: by start second, then the n-th run
-    started in that second ([] when ``runs_dir`` cannot be read)."""
-    try:
-        found = [(m, d) for d in runs_dir.iterdir() if (m := RUN_ID_RE.match(d.name)) and d.is_dir()]
-    except OSError:
-        return []
+def run_dirs(*runs_dirs: Path) -> list[Path]:
+    """The directories in ``runs_dirs`` named as runs, newest first: by start second, then the n-th run
+    started in that second (none from a directory that cannot be read)."""
+    found = []
+    for runs_dir in runs_dirs:
+        try:
+            found += [(m, d) for d in runs_dir.iterdir() if (m := RUN_ID_RE.match(d.name)) and d.is_dir()]
+        except OSError:
+            continue
     return [d for m, d in sorted(found, key=lambda f: (f[0][1], int(f[0][2] or 1), f[1].name), reverse=True)]
 
 

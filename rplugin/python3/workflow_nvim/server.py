@@ -353,8 +353,6 @@ class Server:
     def command(self, params: list[Any]) -> protocol.Response:
         name = str(params[0]) if params else ""
         args: dict[str, Any] = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
-        with contextlib.suppress(OSError):  # logging helps; it never fails a command
-            configure_log(args.get("log_file"))
         if self._stuck:
             return {"error": self._stuck, "restart": True}
         # The editor waits for this answer: a command that does not finish (a bug, a hung file
@@ -369,7 +367,7 @@ class Server:
             log.error("command %r still running after %g s: this server stops answering", name, COMMAND_SECONDS)
             self._stuck = (
                 f":Workflow {name} did not finish in {COMMAND_SECONDS:g} s; the Python server was restarted "
-                f"and your saved text is safe (details in {args.get('log_file') or 'the log'}; please report it)"
+                f"and your saved text is safe (details in {log.file or 'the log'}; please report it)"
             )
             return {"error": self._stuck, "restart": True}
         return answer[0]
@@ -381,7 +379,7 @@ class Server:
             return {"error": str(e), "state": self._state()}
         except Exception as e:
             log.exception("command %r failed with params %r", name, args)
-            where = args.get("log_file") or "the log"
+            where = log.file or "the log"
             return {
                 "error": f"internal error in :Workflow {name} ({type(e).__name__}: {e}); "
                 f"the traceback is in {where}; please report it",
