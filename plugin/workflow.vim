@@ -75,6 +75,12 @@ def Highlights()
   highlight default link WorkflowDone MoreMsg
   highlight default link WorkflowAnnotateProgress WorkflowComment
   highlight default link WorkflowAnnotateSummary Title
+  # The model's notes (signs and their text at the end of lines), one colour
+  # a severity, in every 16-colour palette and away from the background.
+  execute 'highlight default WorkflowNoteError ctermfg=' .. (dark ? '9' : '1') .. ' guifg=' .. (dark ? '#ff6b6b' : '#b00000')
+  execute 'highlight default WorkflowNoteWarning ctermfg=' .. (dark ? '11' : '3') .. ' guifg=' .. (dark ? '#e0c000' : '#8a6d00')
+  execute 'highlight default WorkflowNoteInfo ctermfg=' .. (dark ? '12' : '4') .. ' guifg=' .. (dark ? '#7aa7ff' : '#1f4fbf')
+  execute 'highlight default WorkflowNoteHint ctermfg=' .. (dark ? '10' : '2') .. ' guifg=' .. (dark ? '#7ad67a' : '#1e7a1e')
 enddef
 Highlights()
 augroup workflow_highlights

@@ -84,12 +84,18 @@ export def Run(given: string, fargs: list<string>, line1: number = 0, line2: num
   endtry
   if !spec.needs_run
     # :WorkflowAnnotate and its kin: autoload/workflow/annotate.vim.
-    try
-      workflow#annotate#Run(sub, args, cfg, line1, line2, range)
-    catch /E117/
-      Fail(printf(':%s is not in the Vim front yet: use it in Neovim', spec.command))
-    endtry
+    workflow#annotate#Run(sub, args, cfg, line1, line2, range)
     return
+  endif
+  if (sub == 'next' || sub == 'revert') && exists('*workflow#annotate#Running')
+    for buf in view.StepBuffers()
+      if workflow#annotate#Running(buf)
+        # Its notes would miss the commit, or land in it half-written.
+        Fail(printf('the model is still annotating %s: wait for it, or :WorkflowAnnotateCancel there',
+          fnamemodify(bufname(buf), ':t')))
+        return
+      endif
+    endfor
   endif
   if !view.SaveAll()
     return
@@ -101,15 +107,7 @@ export def Run(given: string, fargs: list<string>, line1: number = 0, line2: num
   var response = host.Command(sub, args, cfg)
   view.Apply(response, cfg)
   if has_key(response, 'log')
-    try
-      workflow#log#Open(response.log)
-    catch /E117/
-      # Until autoload/workflow/log.vim draws it: the log as lines.
-      var log = response.log
-      view.Say([[get(log, 'header', ''), 'info']]
-        + get(log, 'entries', [])->mapnew((_, e) => [e.line, 'info'])
-        + (has_key(log, 'empty') ? [[log.empty, 'info']] : []))
-    endtry
+    workflow#log#Open(response.log)
   endif
 enddef
 
