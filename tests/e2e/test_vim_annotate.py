@@ -8,16 +8,17 @@ the script sleeps, as it does while a person types.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.vim import Vim, needs_vim
+from tests.vim import VIM, Tmux, Vim, needs_vim
 
 from ..ollama_server import FakeOllama, Script, answer, free_port, split
-from .conftest import Home
+from .conftest import Home, wait_for
 from .test_steps import ESSAY
 
 pytestmark = needs_vim
@@ -308,3 +309,47 @@ def test_completing_a_step_waits_for_its_annotation(tmp_path: Path, home: Home, 
         "[workflow] the model is still annotating 01-topic.md: wait for it, or :WorkflowAnnotateCancel there"
     ]
     assert result["state"] is True
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="no tmux")
+def test_in_a_terminal_notes_show_in_colour_follow_a_deleted_line_and_the_menu_sets_the_model(
+    tmp_path: Path, home: Home, ollama: FakeOllama
+) -> None:
+    ollama.models = ["tiny:latest", "other:7b"]
+    ollama.script = Script(chunks=split(answer(NOTES, "Two slips.")))
+    post = home.project / "post.md"
+    post.write_text("\n".join(TEXT) + "\n", encoding="utf-8")
+    vim = vim_for(tmp_path, home, ollama.url)
+    term = Tmux(vim, columns=100, command=f"{VIM} -Nu {vim.init()} -i NONE {post}")
+    term.start()
+    try:
+        term.wait_for("The end.")
+        term.keys(":set t_Co=256", "Enter", ":WorkflowAnnotate", "Enter")
+        screen = term.wait_for("'They go'.")
+        assert not any("Press ENTER" in line for line in screen), screen
+        assert "tiny:latest: 2 notes: Two slips." in screen[-1], screen
+        # The sign column (E, W), the line, then its note.
+        assert screen[2].startswith("E ") and "Trains is fast.  ● Subject and verb disagree" in screen[2], screen
+        assert screen[3].startswith("W ") and "They goes everywhere.  ● 'They go'." in screen[3], screen
+        coloured = term.tmux("capture-pane", "-e", "-p", "-t", "0").splitlines()
+        assert "\x1b[" in coloured[2].split("Trains is fast.")[1], coloured[2]  # the note has a colour
+        # A deleted line's note moves to the line that takes its place, as in Neovim.
+        term.keys("3Gdd")
+
+        def on_line_3() -> list[str] | None:
+            s = term.screen()
+            return s if "They goes everywhere." in s[2] and "Subject and verb" in s[2] else None
+
+        screen = wait_for(on_line_3) or term.screen()
+        assert "'They go'." in screen[2], screen
+        term.keys(":lopen", "Enter")
+        screen = term.wait_for("|3 col 1 error|")
+        assert any("|3 col 1 warning|" in line for line in screen), screen
+        term.keys(":lclose", "Enter", ":WorkflowModels", "Enter")
+        screen = term.wait_for("other:7b")
+        assert any("Model for :WorkflowAnnotate (now tiny:latest)" in line for line in screen), screen
+        term.keys("j", "Enter")
+        screen = term.wait_for("annotations now use other:7b")
+        assert not any("Press ENTER" in line for line in screen), screen
+    finally:
+        term.stop()
