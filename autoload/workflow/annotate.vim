@@ -106,9 +106,12 @@ def Draw(buf: number)
     return
   endif
   var count = getbufinfo(buf)[0].linecount
+  var lines: dict<number> = {}  # sign id -> its line now
+  for sign in get(sign_getplaced(buf, {group: GROUP}), 0, {signs: []}).signs
+    lines[sign.id] = sign.lnum
+  endfor
   for n in s.notes
-    var line = SignLine(buf, GROUP, n.sign)
-    n.line = line > 0 ? line : min([n.line, count])
+    n.line = has_key(lines, n.sign) ? lines[n.sign] : min([n.line, count])
     prop_add(n.line, 0, {type: PropType(n.severity), bufnr: buf, text: '● ' .. n.note,
       text_align: 'after', text_padding_left: 2})
   endfor

@@ -17,7 +17,7 @@ import pytest
 
 from tests.vim import VIM, Tmux, Vim, needs_vim
 
-from ..ollama_server import FakeOllama, Script, answer, free_port, split
+from ..ollama_server import FakeOllama, Script, answer, flood, free_port, split
 from .conftest import Home, wait_for
 from .test_steps import ESSAY
 
@@ -353,3 +353,78 @@ def test_in_a_terminal_notes_show_in_colour_follow_a_deleted_line_and_the_menu_s
         assert not any("Press ENTER" in line for line in screen), screen
     finally:
         term.stop()
+
+
+def test_a_flood_of_notes_shows_the_limit_and_vim_keeps_answering(
+    tmp_path: Path, home: Home, ollama: FakeOllama
+) -> None:
+    ollama.script = Script(chunks=flood(3_000), delay=0.001)  # a trickle: many batches
+    result = run(
+        vim_for(tmp_path, home, ollama.url),
+        """
+        &columns = 200
+        g:Said()
+        WorkflowAnnotate
+        var pauses = 0
+        var longest = 0.0
+        while !g:Done() && pauses < 3000
+          var start = reltime()
+          sleep 10m  # the pushes are handled here, as while a person types
+          longest = [longest, reltimefloat(reltime(start))]->sort('f')[-1]
+          pauses += 1
+        endwhile
+        g:Keep('pauses', pauses)
+        g:Keep('longest', longest)
+        g:Keep('signs', g:Signs()->len())
+        g:Keep('texts', g:Texts()->len())
+        g:Keep('loclist', g:Loclist()->len())
+        g:Keep('said', g:Said())
+        g:Keep('dropped', b:workflow_annotation.dropped)
+        """,
+    )
+    assert result["pauses"] > 1
+    assert result["signs"] == result["texts"] == result["loclist"] == 200
+    assert "[workflow] tiny:latest: 200 notes (2800 more notes dropped): Many notes." in result["said"]
+    assert result["dropped"] == 2800
+    # A generous bound: this guards against Vim stopping for the notes (seconds), not speed.
+    assert result["longest"] < 1.0, result["longest"]
+
+
+def test_wiping_the_buffer_cancels_quietly_and_a_second_request_replaces_the_first(
+    tmp_path: Path, home: Home, ollama: FakeOllama
+) -> None:
+    ollama.script = Script(chunks=split(answer(NOTES) * 20), delay=0.05)
+    result = run(
+        vim_for(tmp_path, home, ollama.url),
+        """
+        WorkflowAnnotate
+        g:WaitFor(() => workflow#annotate#Notes()->len() > 0)
+        g:Said()
+        var buf = bufnr()
+        bwipeout!
+        sleep 300m
+        g:Keep('wiped', g:Said())
+        g:Keep('running', workflow#annotate#Running(buf))
+        """,
+    )
+    assert result["running"] is False, result
+    assert ollama.client_closed.wait(5)
+    assert result["wiped"] == []
+    ollama.client_closed.clear()
+    ollama.script = Script(chunks=split(answer(NOTES) * 20), delay=0.05)
+    result = run(
+        vim_for(tmp_path, home, ollama.url),
+        """
+        WorkflowAnnotate
+        sleep 300m
+        g:Said()
+        WorkflowAnnotate
+        g:Keep('said', g:Said())
+        g:WaitFor(() => len(g:Signs()) >= 2)
+        g:Keep('signs', g:Signs()[: 0])
+        WorkflowAnnotateCancel
+        """,
+    )
+    assert ollama.client_closed.wait(5)  # the first one's connection
+    assert "[workflow] the previous annotation of this buffer was cancelled" in result["said"]
+    assert result["signs"] == [[3, "WorkflowNoteError"]]
