@@ -75,12 +75,19 @@ def Highlights()
   highlight default link WorkflowDone MoreMsg
   highlight default link WorkflowAnnotateProgress WorkflowComment
   highlight default link WorkflowAnnotateSummary Title
-  # The model's notes (signs and their text at the end of lines), one colour
-  # a severity, in every 16-colour palette and away from the background.
-  execute 'highlight default WorkflowNoteError ctermfg=' .. (dark ? '9' : '1') .. ' guifg=' .. (dark ? '#ff6b6b' : '#b00000')
-  execute 'highlight default WorkflowNoteWarning ctermfg=' .. (dark ? '11' : '3') .. ' guifg=' .. (dark ? '#e0c000' : '#8a6d00')
-  execute 'highlight default WorkflowNoteInfo ctermfg=' .. (dark ? '12' : '4') .. ' guifg=' .. (dark ? '#7aa7ff' : '#1f4fbf')
-  execute 'highlight default WorkflowNoteHint ctermfg=' .. (dark ? '10' : '2') .. ' guifg=' .. (dark ? '#7ad67a' : '#1e7a1e')
+  # The model's notes in Vim (signs and their text at the end of lines): one
+  # colour a severity, in every 16-colour palette and away from the
+  # background; made again with 'background', unless you set your own.
+  for [name, light, dark_fg, gui_light, gui_dark] in [
+      ['WorkflowNoteError', '1', '9', '#b00000', '#ff6b6b'],
+      ['WorkflowNoteWarning', '3', '11', '#8a6d00', '#e0c000'],
+      ['WorkflowNoteInfo', '4', '12', '#1f4fbf', '#7aa7ff'],
+      ['WorkflowNoteHint', '2', '10', '#1e7a1e', '#7ad67a']]
+    var now = hlget(name, true)->get(0, {})
+    if get(now, 'cleared', false) || empty(now) || index([light, dark_fg], get(now, 'ctermfg', '')) >= 0
+      execute $'highlight {name} ctermfg={dark ? dark_fg : light} guifg={dark ? gui_dark : gui_light}'
+    endif
+  endfor
 enddef
 Highlights()
 augroup workflow_highlights

@@ -428,3 +428,25 @@ def test_wiping_the_buffer_cancels_quietly_and_a_second_request_replaces_the_fir
     assert ollama.client_closed.wait(5)  # the first one's connection
     assert "[workflow] the previous annotation of this buffer was cancelled" in result["said"]
     assert result["signs"] == [[3, "WorkflowNoteError"]]
+
+
+def test_the_notes_have_a_colour_each_in_16_and_256_colours_light_and_dark(tmp_path: Path, home: Home) -> None:
+    result = Vim(tmp_path).run(
+        """
+        var names = ['Error', 'Warning', 'Info', 'Hint']->mapnew((_, s) => 'WorkflowNote' .. s)
+        for background in ['light', 'dark']
+          &background = background
+          doautocmd OptionSet background  # as Vim does once started (-S runs during startup)
+          g:Keep(background, names->mapnew((_, n) => hlget(n, true)[0]->get('ctermfg', '')))
+        endfor
+        highlight WorkflowNoteInfo ctermfg=5
+        &background = 'light'
+        doautocmd OptionSet background
+        g:Keep('yours', hlget('WorkflowNoteInfo', true)[0].ctermfg)
+        g:Keep('scripts', execute('scriptnames')->split("\\n")->filter((_, l) => l =~ 'autoload/workflow'))
+        """
+    )
+    assert result["light"] == ["1", "3", "4", "2"]
+    assert result["dark"] == ["9", "11", "12", "10"]
+    assert result["yours"] == "5"  # a colour you set stays
+    assert result["scripts"] == []  # defined at startup, without loading the front
