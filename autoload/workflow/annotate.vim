@@ -11,13 +11,15 @@ vim9script
 # the line (a text property with text, put back from the signs after each
 # change: a property goes with a deleted line), and an entry of the window's
 # location list (:lopen, :lnext). Vim has no diagnostics: this is what they
-# give in Neovim.
+# give in Neovim. While the model answers, a listener (listener_add) keeps
+# the changes made to the buffer, so that a note for line N of the text asked
+# about lands where that line is now (Neovim keeps an extmark a line for it;
+# ten thousand signs or properties would take Vim a third of a second).
 
 import autoload 'workflow/host.vim'
 import autoload 'workflow/view.vim'
 
 const GROUP = 'workflow_annotate'  # the notes' signs
-const ANCHORS = 'workflow_annotate_anchor'  # the lines as they were asked about
 const PROGRESS = 'workflow_annotate_progress'
 const SEVERITIES = ['error', 'warning', 'info', 'hint']
 const SIGN_TEXT = {error: 'E', warning: 'W', info: 'I', hint: 'H'}
@@ -44,12 +46,11 @@ for sev in SEVERITIES
     prop_type_add(PropType(sev), {highlight: SignName(sev)})
   endif
 endfor
-sign_define('WorkflowNoteAnchor', {})
 if empty(prop_type_get(PROGRESS))
   prop_type_add(PROGRESS, {highlight: 'WorkflowAnnotateProgress'})
 endif
 
-# buffer -> {request, first, last, anchors: {line -> sign id}, model, tokens}
+# buffer -> {request, first, last, listener, changes, model, tokens}
 var running: dict<dict<any>> = {}
 # buffer -> {notes: [{sign, severity, note, line}], model} (kept after the
 # request ends, to keep the notes on their lines)
@@ -67,13 +68,19 @@ def Valid(buf: number): bool
   return bufexists(buf) && bufloaded(buf)
 enddef
 
-def SignLine(buf: number, group: string, id: number): number
-  var placed = sign_getplaced(buf, {group: group, id: id})
-  var signs = empty(placed) ? [] : placed[0].signs
-  return empty(signs) ? 0 : signs[0].lnum
-enddef
-
 # --- Drawing --------------------------------------------------------------
+
+def Same(have: list<dict<any>>, want: list<dict<any>>): bool
+  if len(have) != len(want)
+    return false
+  endif
+  for i in range(len(have))
+    if have[i].lnum != want[i].lnum || have[i].text !=# want[i].text || have[i].type !=# want[i].type
+      return false
+    endif
+  endfor
+  return true
+enddef
 
 # The location list of each window showing `buf`: its notes, in line order.
 def SetLoclist(buf: number)
@@ -83,11 +90,14 @@ def SetLoclist(buf: number)
     type: toupper(n.severity[0]),
   }))->sort((a, b) => a.lnum - b.lnum)
   for win in win_findbuf(buf)
-    var ours = getloclist(win, {title: 0}).title == LOCLIST_TITLE
-    if !ours && empty(items)
+    var list = getloclist(win, {title: 0, idx: 0, items: 0})
+    var ours = list.title == LOCLIST_TITLE
+    if (!ours && empty(items)) || (ours && Same(list.items, items))
       continue
     endif
-    setloclist(win, [], ours ? 'r' : ' ', {title: LOCLIST_TITLE, items: items})
+    # (the entry :lnext is at stays where it was)
+    setloclist(win, [], ours ? 'r' : ' ', {title: LOCLIST_TITLE, items: items,
+      idx: ours ? min([list.idx, max([len(items), 1])]) : 1})
   endfor
 enddef
 
@@ -133,7 +143,7 @@ def Finish(buf: number): dict<any>
     remove(running, buf)
   endif
   if Valid(buf)
-    sign_unplace(ANCHORS, {buffer: buf})
+    listener_remove(get(r, 'listener', 0))
     prop_remove({type: PROGRESS, bufnr: buf, all: true})
   endif
   return r
@@ -228,15 +238,12 @@ export def Start(args: list<string>, cfg: dict<any>, line1: number, line2: numbe
   # Where the text goes, before any of it is sent: a workflow's model, another machine.
   var said = get(response, 'info', [])->mapnew((_, l) => [type(l) == v:t_list ? l[0] : l, 'info'])
   var previous = Finish(buf)
-  # One anchor per line asked about: a note for line N lands where that line is now.
-  var anchors: dict<number> = {}
-  var list = range(first, last)->mapnew((_, l) => ({buffer: buf, group: ANCHORS, name: 'WorkflowNoteAnchor',
-    lnum: l, priority: 1}))
-  var ids = sign_placelist(list)
-  for i in range(len(ids))
-    anchors[first + i] = ids[i]
-  endfor
-  running[buf] = {request: request, first: first, anchors: anchors,
+  # The changes made since: a note for line N lands where that line is now.
+  var changes: list<dict<number>> = []
+  var listener = listener_add((_, _, _, _, list: list<dict<any>>) => {
+    changes->extend(list->mapnew((_, c) => ({lnum: c.lnum, end: c.end, added: c.added})))
+  }, buf)
+  running[buf] = {request: request, first: first, last: last, listener: listener, changes: changes,
     model: get(get(response, 'annotating', {}), 'model', '?'), tokens: 0}
   if !empty(previous)
     said->add(['the previous annotation of this buffer was cancelled', 'info'])
@@ -251,6 +258,22 @@ enddef
 
 def Plural(n: number, word: string): string
   return printf('%d %s%s', n, word, n == 1 ? '' : 's')
+enddef
+
+# Where line `line` of the text asked about is now, after `changes` (from
+# listener_add) were made: as a Neovim extmark moves, a line added or deleted
+# above it moves it, and a deleted line's note goes to the line that takes
+# its place.
+def Follow(changes: list<dict<number>>, line: number): number
+  var n = line
+  for c in changes
+    if n >= c.end
+      n += c.added
+    elseif n >= c.lnum
+      n = min([n, c.end + c.added])
+    endif
+  endfor
+  return n
 enddef
 
 # A batch from the Python side: {buf, request, notes, tokens, done, summary, error, ...}.
@@ -270,13 +293,10 @@ export def Update(a: dict<any>)
   endif
   var s = get(shown, buf, {notes: [], model: r.model})
   shown[buf] = s
+  listener_flush(buf)  # the changes made until now
   var count = getbufinfo(buf)[0].linecount
   for n in get(a, 'notes', [])
-    var anchor = get(r.anchors, n.line, get(r.anchors, r.first, 0))
-    var row = anchor > 0 ? SignLine(buf, ANCHORS, anchor) : 0
-    if row == 0
-      row = min([n.line, count])
-    endif
+    var row = min([max([Follow(r.changes, n.line), 1]), count])
     var severity = index(SEVERITIES, n.severity) >= 0 ? n.severity : 'info'
     var id = sign_place(0, GROUP, SignName(severity), buf, {lnum: max([row, 1]), priority: PRIORITY[severity]})
     s.notes->add({sign: id, severity: severity, note: n.note, line: row})

@@ -450,3 +450,56 @@ def test_the_notes_have_a_colour_each_in_16_and_256_colours_light_and_dark(tmp_p
     assert result["dark"] == ["9", "11", "12", "10"]
     assert result["yours"] == "5"  # a colour you set stays
     assert result["scripts"] == []  # defined at startup, without loading the front
+
+
+def test_the_location_list_keeps_in_step_with_edits_and_its_place(
+    tmp_path: Path, home: Home, ollama: FakeOllama
+) -> None:
+    ollama.script = Script(chunks=[answer(NOTES)])
+    result = run(
+        vim_for(tmp_path, home, ollama.url),
+        """
+        WorkflowAnnotate
+        g:WaitFor(g:Done)
+        lfirst
+        lnext
+        g:Keep('at', [line('.'), getloclist(0, {idx: 0}).idx])
+        normal! ggOabove
+        doautocmd TextChanged  # as typing does (-es has no typing)
+        g:Keep('moved', [g:Loclist()->mapnew((_, i) => i[0]), getloclist(0, {idx: 0}).idx])
+        normal! 4Gdd
+        doautocmd TextChanged
+        g:Keep('deleted', [g:Signs(), g:Texts(), g:Loclist()->mapnew((_, i) => i[0])])
+        g:Keep('lists', getloclist(0, {nr: '$'}).nr)
+        """,
+    )
+    assert result["at"] == [4, 2]
+    assert result["moved"] == [[4, 5], 2]  # the same list, the same entry
+    # Line 4 (the error's) deleted: its note moves to the line that took its place, as in Neovim.
+    signs, texts, loclist = result["deleted"]
+    assert signs == [[4, "WorkflowNoteError"], [4, "WorkflowNoteWarning"]]
+    assert texts == [[4, "workflow_note_error"], [4, "workflow_note_warning"]]
+    assert loclist == [4, 4]
+    assert result["lists"] == 1  # one list of notes, replaced, not a new one per change
+
+
+def test_a_note_for_a_line_deleted_while_the_model_streams_lands_on_the_next(
+    tmp_path: Path, home: Home, ollama: FakeOllama
+) -> None:
+    ollama.script = Script(chunks=split(answer(NOTES)), delay=0.05)
+    result = run(
+        vim_for(tmp_path, home, ollama.url),
+        """
+        WorkflowAnnotate
+        normal! ggOA new first line
+        :4delete
+        g:Keep('early', workflow#annotate#Notes())  # typed before the first note came
+        g:WaitFor(g:Done)
+        g:Keep('signs', g:Signs())
+        g:Keep('lines', getline(1, '$'))
+        """,
+    )
+    assert result["early"] == []
+    # "Trains is fast." (line 3 asked about) is gone: its note is on the line that took its place.
+    assert result["signs"] == [[4, "WorkflowNoteError"], [4, "WorkflowNoteWarning"]]
+    assert result["lines"][3] == "They goes everywhere."
