@@ -503,3 +503,33 @@ def test_a_note_for_a_line_deleted_while_the_model_streams_lands_on_the_next(
     # "Trains is fast." (line 3 asked about) is gone: its note is on the line that took its place.
     assert result["signs"] == [[4, "WorkflowNoteError"], [4, "WorkflowNoteWarning"]]
     assert result["lines"][3] == "They goes everywhere."
+
+
+def test_the_models_menu_marks_a_model_that_runs_elsewhere_and_choosing_it_is_not_consent(
+    tmp_path: Path, home: Home
+) -> None:
+    with FakeOllama(models=("tiny:latest", "gpt-oss:120b-cloud"), remote={"gpt-oss:120b-cloud": "gpt-oss:120b"}) as o:
+        result = run(
+            vim_for(tmp_path, home, o.url),
+            """
+            &columns = 200
+            g:Said()
+            WorkflowModels
+            var menu = popup_list()
+            g:Keep('menu', menu->mapnew((_, id) => getbufline(winbufnr(id), 1, '$')))
+            popup_filter_menu(menu[0], 'j')
+            popup_filter_menu(menu[0], "\\<CR>")
+            g:Keep('model', g:workflow.model)
+            g:Keep('said', g:Said())
+            g:workflow.allow_remote = true
+            WorkflowModels
+            popup_filter_menu(popup_list()[0], "\\<Esc>")
+            g:Keep('kept', g:workflow.model)
+            """,
+        )
+    assert result["menu"] == [["tiny:latest", "gpt-oss:120b-cloud (runs on ollama.com)"]]
+    assert result["model"] == "gpt-oss:120b-cloud"
+    assert result["said"] == [
+        "[workflow] annotations now use gpt-oss:120b-cloud, which runs on ollama.com: set g:workflow.allow_remote"
+    ]
+    assert result["kept"] == "gpt-oss:120b-cloud"  # Escape chooses nothing
