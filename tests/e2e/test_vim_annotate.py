@@ -8,6 +8,7 @@ the script sleeps, as it does while a person types.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from tests.vim import VIM, Tmux, Vim, needs_vim
 
 from ..ollama_server import FakeOllama, Script, answer, flood, free_port, split
-from .conftest import Home, wait_for
+from .conftest import Home, git, wait_for
 from .test_steps import ESSAY
 
 pytestmark = needs_vim
@@ -533,3 +534,42 @@ def test_the_models_menu_marks_a_model_that_runs_elsewhere_and_choosing_it_is_no
         "[workflow] annotations now use gpt-oss:120b-cloud, which runs on ollama.com: set g:workflow.allow_remote"
     ]
     assert result["kept"] == "gpt-oss:120b-cloud"  # Escape chooses nothing
+
+
+def test_in_a_step_the_prompt_has_its_context_and_the_notes_are_committed(
+    tmp_path: Path, home: Home, ollama: FakeOllama
+) -> None:
+    home.write_workflow(
+        "essay",
+        ESSAY.replace(
+            "    filetype: text\n",
+            "    filetype: text\n    annotate: |\n      Check that every point serves the topic.\n",
+        ),
+    )
+    ollama.script = Script(chunks=[answer([{"line": 2, "severity": "hint", "note": "Name a second point."}])])
+    result = run(
+        vim_for(tmp_path, home, ollama.url),
+        """
+        WorkflowStart essay
+        normal! A trains
+        WorkflowNext
+        WorkflowAnnotate
+        g:WaitFor(g:Done)
+        g:Keep('signs', g:Signs())
+        g:Keep('dir', g:WorkflowState().dir)
+        WorkflowNext
+        g:Settle()
+        """,
+    )
+    prompt = ollama.chats()[0]["messages"][1]["content"]
+    assert "Step: Outline" in prompt and "Check that every point serves the topic." in prompt
+    assert "Earlier step 'Pick a topic':\nTopic: trains" in prompt
+    assert result["signs"] == [[2, "WorkflowNoteHint"]]
+    run_dir = Path(result["dir"])
+    notes = json.loads((run_dir / "02-outline.notes.json").read_text())
+    assert notes["notes"] == [{"line": 2, "severity": "hint", "note": "Name a second point."}]
+    assert git(run_dir, "show", "--name-only", "--format=", "HEAD").split() == [
+        ".start/02-outline.txt",
+        "02-outline.notes.json",
+        "02-outline.txt",
+    ]
