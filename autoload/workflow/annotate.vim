@@ -102,24 +102,30 @@ def SetLoclist(buf: number)
 enddef
 
 # Draw the notes of `buf` where their signs are now: the text at the end of
-# each line, and the location list.
-def Draw(buf: number)
+# each line, and the location list. `always`: even when no line was added or
+# deleted and no sign moved (typing in a line keeps its properties).
+def Draw(buf: number, always: bool = true)
   if !Valid(buf)
     return
   endif
-  for sev in SEVERITIES
-    prop_remove({type: PropType(sev), bufnr: buf, all: true})
-  endfor
   var s = get(shown, buf, {})
-  if empty(s)
-    SetLoclist(buf)
-    return
-  endif
   var count = getbufinfo(buf)[0].linecount
   var lines: dict<number> = {}  # sign id -> its line now
   for sign in get(sign_getplaced(buf, {group: GROUP}), 0, {signs: []}).signs
     lines[sign.id] = sign.lnum
   endfor
+  if !always && !empty(s) && get(s, 'count', -1) == count
+      && s.notes->indexof((_, n) => get(lines, n.sign, -1) != n.line) < 0
+    return
+  endif
+  for sev in SEVERITIES
+    prop_remove({type: PropType(sev), bufnr: buf, all: true})
+  endfor
+  if empty(s)
+    SetLoclist(buf)
+    return
+  endif
+  s.count = count
   for n in s.notes
     n.line = has_key(lines, n.sign) ? lines[n.sign] : min([n.line, count])
     prop_add(n.line, 0, {type: PropType(n.severity), bufnr: buf, text: '● ' .. n.note,
@@ -185,16 +191,17 @@ def Watch(buf: number)
   setbufvar(buf, 'workflow_annotate_watched', true)
   augroup workflow_annotate
   augroup END
-  # Notes keep to their lines: the signs moved with them; the text follows.
-  execute printf('autocmd workflow_annotate TextChanged,TextChangedI,TextChangedP <buffer=%d> Redraw(%d)',
-    buf, buf)
+  # Notes keep to their lines: the signs moved with them; the text follows
+  # (while typing, only when a line was added or deleted, or a sign moved).
+  execute printf('autocmd workflow_annotate TextChanged <buffer=%d> Redraw(%d, true)', buf, buf)
+  execute printf('autocmd workflow_annotate TextChangedI,TextChangedP <buffer=%d> Redraw(%d, false)', buf, buf)
   execute printf('autocmd workflow_annotate BufUnload,BufWipeout <buffer=%d> OnWipe(%d)', buf, buf)
   execute printf('autocmd workflow_annotate BufWinEnter <buffer=%d> SetLoclist(%d)', buf, buf)
 enddef
 
-def Redraw(buf: number)
+def Redraw(buf: number, always: bool)
   if has_key(shown, buf)
-    Draw(buf)
+    Draw(buf, always)
   endif
 enddef
 
