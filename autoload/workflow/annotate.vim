@@ -368,6 +368,12 @@ enddef
 
 # True while an annotation of `buf` (0: the current buffer) is running.
 export def Running(buf: number = 0): bool
+  if !empty(running) && empty(host.Running())
+    # The server stopped: no answer will come (a new server knows no request).
+    for b in keys(running)
+      Finish(str2nr(b))
+    endfor
+  endif
   return has_key(running, buf == 0 ? bufnr() : buf)
 enddef
 

@@ -573,3 +573,28 @@ def test_in_a_step_the_prompt_has_its_context_and_the_notes_are_committed(
         "02-outline.notes.json",
         "02-outline.txt",
     ]
+
+
+def test_a_step_can_be_completed_after_the_server_died_mid_annotation(
+    tmp_path: Path, home: Home, ollama: FakeOllama
+) -> None:
+    home.write_workflow("essay", ESSAY)
+    ollama.script = Script(chunks=split(answer(NOTES) * 20), delay=0.05)
+    result = run(
+        vim_for(tmp_path, home, ollama.url),
+        """
+        &columns = 200
+        WorkflowStart essay
+        WorkflowAnnotate
+        var job = workflow#host#Running().job
+        job_stop(job, 'kill')
+        g:WaitFor(() => job_status(job) == 'dead' && empty(workflow#host#Running()))
+        g:Keep('running', workflow#annotate#Running())
+        g:Keep('progress', prop_list(1)->filter((_, p) => p.type == 'workflow_annotate_progress')->len())
+        WorkflowNext
+        g:Settle()
+        g:Keep('done', g:WorkflowState().steps[0].done)
+        """,
+    )
+    assert result["running"] is False and result["progress"] == 0
+    assert result["done"] is True
