@@ -136,7 +136,7 @@ def test_the_environment_an_earlier_install_made_is_still_chosen_after_the_new_o
     nvim.exec_lua("require('workflow.host').forget()")
     nvim.cmd("WorkflowStart essay")  # works with no new install
     assert nvim.exec_lua("return require('workflow.host').running().python") == str(old)
-    chosen = json.loads((home.root / "cache" / "workflow.nvim" / "python.json").read_text(encoding="utf-8"))
+    chosen = json.loads((home.root / "cache" / "workflow.nvim" / "python.json").read_text(encoding="utf-8"))["neovim"]
     assert (chosen["python"], chosen["origin"]) == (str(old), "the plugin's older environment")
 
     python_of(home, home.venv)  # :WorkflowInstall made the new one: it comes first

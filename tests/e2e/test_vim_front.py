@@ -468,7 +468,7 @@ def test_the_python_is_chosen_as_in_neovim_and_the_choice_cached(tmp_path: Path,
         """
     )
     assert result["running"] == str(own)
-    cached = json.loads((home.root / "cache" / "workflow.nvim" / "python.json").read_text())
+    cached = json.loads((home.root / "cache" / "workflow.nvim" / "python.json").read_text())["vim"]
     assert (cached["python"], cached["origin"]) == (str(own), "the plugin's own environment")
 
     # Named by the person: that one or a clear no, never another one behind their back.
@@ -617,3 +617,71 @@ def test_a_run_open_in_neovim_opens_read_only_in_vim(vim: Vim, home: Home, essay
     assert result["buffer"] == [True, False, ["Topic:"]]  # look, do not write: Neovim has it
     assert result["state"]["readonly"] is True
     assert result["said"][-1].startswith(f"[workflow] resumed run {run}: 0/3 done; it is open in another")
+
+
+def test_a_run_started_in_vim_in_the_default_places_is_listed_and_resumed_in_neovim(
+    tmp_path: Path, home: Home, essay: Path, start_nvim: Any
+) -> None:
+    vim = Vim(tmp_path)  # no runs_dir: the plugin's own places, which the server finds itself
+    started = vim.run(
+        """
+        WorkflowStart essay
+        normal! A by default
+        WorkflowNext
+        g:Settle()
+        g:Keep('state', g:WorkflowState())
+        g:Keep('argv', readfile($'/proc/{workflow#host#Running().pid}/cmdline', 'b'))
+        """
+    )
+    run, d = started["state"]["run"], Path(started["state"]["dir"])
+    assert d.parent == home.runs == home.root / "data" / "workflow.nvim" / "runs"
+    assert str(home.log) in started["argv"][0].split("\n")  # --log: the state place's workflow.log
+    nvim = start_nvim()  # no vim.g.workflow either
+    assert nvim.call("getcompletion", "WorkflowResume ", "cmdline") == [run]
+    nvim.cmd(f"WorkflowResume {run}")
+    assert nvim.state()["dir"] == str(d)
+    assert nvim.lines() == ["# Outline of Topic: by default", "- point"]
+
+
+def python_wrapper(path: Path) -> Path:
+    """A stand-in for an environment's interpreter: the test's Python, which has the packages."""
+    path.parent.mkdir(parents=True)
+    path.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n', encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def test_vim_and_neovim_share_the_cached_python_each_with_its_own_choice(
+    tmp_path: Path, home: Home, essay: Path, start_nvim: Any
+) -> None:
+    cache = home.root / "cache" / "workflow.nvim" / "python.json"
+    # Neovim's older environment is a candidate in both editors; the plugin's own is not made yet.
+    older = str(python_wrapper(home.root / "data" / "nvim" / "workflow" / "venv" / "bin" / "python"))
+    vim = Vim(tmp_path)
+    del vim.options["python"]
+    running = "g:Keep('python', workflow#host#Running().python)"
+    assert vim.run(f"WorkflowList\n{running}")["python"] == older
+    vim_choice = json.loads(cache.read_text())["vim"]
+    assert (vim_choice["python"], vim_choice["candidates"][1]) == (older, older)
+
+    nvim = start_nvim()
+    nvim.cmd("WorkflowList")
+    assert nvim.exec_lua("return require('workflow.host').running().python") == older
+    nvim.quit()
+    both = json.loads(cache.read_text())
+    assert both["vim"] == vim_choice  # Neovim left Vim's choice alone
+    assert both["neovim"]["python"] == older and both["neovim"]["candidates"] != vim_choice["candidates"]
+
+    # The plugin's own environment appears: a new probe would choose it. Neither editor probes
+    # again while its own choice holds (same candidates, same interpreter file).
+    python_wrapper(home.venv / "bin" / "python")
+    assert vim.run(f"WorkflowList\n{running}")["python"] == older
+    nvim = start_nvim()
+    nvim.cmd("WorkflowList")
+    assert nvim.exec_lua("return require('workflow.host').running().python") == older
+    nvim.quit()
+    assert json.loads(cache.read_text()) == both
+    # Forgetting (as :WorkflowInstall does) drops that editor's choice only.
+    assert vim.run(f"workflow#host#Forget()\nWorkflowList\n{running}")["python"] == str(home.venv / "bin" / "python")
+    after = json.loads(cache.read_text())
+    assert after["neovim"] == both["neovim"] and after["vim"]["python"] == str(home.venv / "bin" / "python")
