@@ -685,3 +685,56 @@ def test_vim_and_neovim_share_the_cached_python_each_with_its_own_choice(
     assert vim.run(f"workflow#host#Forget()\nWorkflowList\n{running}")["python"] == str(home.venv / "bin" / "python")
     after = json.loads(cache.read_text())
     assert after["neovim"] == both["neovim"] and after["vim"]["python"] == str(home.venv / "bin" / "python")
+
+
+def test_workflow_health_draws_the_doctors_checks_in_a_window(tmp_path: Path, home: Home, essay: Path) -> None:
+    home.write_workflow("broken", "name: broken\nsteps: [")
+    vim = Vim(tmp_path)
+    result = vim.run(
+        """
+        Workflow health
+        g:Keep('name', bufname())
+        g:Keep('lines', getline(1, '$'))
+        g:Keep('props', range(1, line('$'))
+          ->mapnew((_, n) => prop_list(n)->mapnew((_, p) => [n, p.col, p.length, p.type])))
+        g:Keep('windows', winnr('$'))
+        g:Keep('said', g:Said())
+        WorkflowHealth
+        g:Keep('again', [winnr('$'), line('$') == len(g:result.lines)])
+        """
+    )
+    lines = result["lines"]
+    assert result["name"] == "workflow://health" and result["windows"] == 2
+    assert result["said"] == []  # all in the window, no Press-ENTER
+    headings = [line[3:] for line in lines if line.startswith("## ")]
+    assert headings[:3] == ["Vim", "Options", "Python"] and {"git", "Places", "Workflows"} <= set(headings)
+    assert any(line.startswith("- OK Vim 9.") for line in lines)
+    assert "- OK g:workflow is valid" in lines
+    # The Python: the one named, chosen; no other tried behind the person's back.
+    assert f"- OK chosen: {sys.executable} (g:workflow.python)" in lines
+    assert any(line.startswith("- ERROR") and "broken" in line for line in lines), lines
+    assert any(line.startswith(f"- OK runs directory: {home.runs}") for line in lines), lines
+    # The level word in its colour, each heading as a title.
+    props = {(n, col, length, kind) for line in result["props"] for n, col, length, kind in line}
+    ok = lines.index(f"- OK chosen: {sys.executable} (g:workflow.python)") + 1
+    assert (ok, 3, 2, "WorkflowHealthOk") in props
+    [broken] = [n for n, line in enumerate(lines, 1) if line.startswith("- ERROR") and "broken" in line]
+    assert (broken, 3, 5, "WorkflowHealthError") in props
+    assert (lines.index("## Python") + 1, 1, 9, "WorkflowHealthHeading") in props
+    assert result["again"] == [2, True]  # made again in the same window
+
+
+def test_workflow_health_says_which_pythons_were_passed_over_and_why(tmp_path: Path, home: Home) -> None:
+    python_wrapper(home.venv / "bin" / "python").write_text("#!/bin/sh\nexit 3\n")  # a broken environment
+    vim = Vim(tmp_path, {"nope": 1})
+    del vim.options["python"]
+    result = vim.run("WorkflowHealth\ng:Keep('lines', getline(1, '$'))")
+    lines = result["lines"]
+    [option] = [line for line in lines if "nope" in line]
+    assert option.startswith("- ERROR unknown option g:workflow.nope")
+    own = home.venv / "bin" / "python"
+    [passed] = [line for line in lines if line.startswith(f"- passed over {own}")]
+    assert passed == f"- passed over {own} (the plugin's own environment): exit code 3"
+    assert any(line.startswith("- OK chosen: ") for line in lines) or any(
+        line.startswith("- ERROR no Python with the packages") for line in lines
+    ), lines
