@@ -18,17 +18,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.processes import gone
 from tests.unit.conftest import BLOG
+from tests.vim import needs_vim
 
 from .conftest import git, wait_for
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "rplugin" / "python3"
 VIM = os.environ.get("WORKFLOW_VIM") or shutil.which("vim")
 
-pytestmark = pytest.mark.skipif(VIM is None, reason="no vim on PATH (Debian: apt-get install vim)")
+pytestmark = needs_vim
 
 SCRIPT = r"""
 vim9script

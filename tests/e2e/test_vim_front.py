@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 from workflow_nvim import options, protocol
 
-from tests.vim import ROOT, Tmux, Vim, needs_vim
+from tests.vim import ROOT, Tmux, Vim, needs_tmux, needs_vim
 
 from ..pythons import wheels_fixture  # noqa: F401
 from .conftest import Home, git, wait_for
@@ -277,7 +276,7 @@ def test_an_in_project_run_leaves_the_persons_staged_changes_alone(tmp_path: Pat
     assert (project / "code.py").read_text() == "x = 2  # unstaged\n"
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="no tmux")
+@needs_tmux
 def test_in_a_terminal_the_instructions_show_above_line_1_and_nothing_waits_for_enter(vim: Vim, essay: Path) -> None:
     term = Tmux(vim)
     term.start()
@@ -426,7 +425,7 @@ def test_instructions_are_wrapped_to_the_window_and_again_when_it_changes(vim: V
     assert short <= height // 2 + 1, result
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="no tmux")
+@needs_tmux
 def test_in_a_terminal_instructions_wrap_under_their_list_marker_and_again_on_resize(vim: Vim, home: Home) -> None:
     home.write_workflow("long", LONG)
     term = Tmux(vim, columns=80, lines=30)
@@ -582,7 +581,7 @@ def test_list_and_stop(vim: Vim, essay: Path) -> None:
     assert result["file"] == ["Topic: stopped"]
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="no tmux")
+@needs_tmux
 def test_make_demo_vim_opens_the_tutorial_and_a_second_one_resumes_it(vim: Vim, tmp_path: Path) -> None:
     env = {"WORKFLOW_DEMO_STATE": str(tmp_path / "demo-state"), "WORKFLOW_DEMO_DIR": str(tmp_path / "demo")}
     for step in ("start", "resume"):
