@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -581,17 +582,41 @@ def test_list_and_stop(vim: Vim, essay: Path) -> None:
     assert result["file"] == ["Topic: stopped"]
 
 
+@pytest.fixture
+def clone(tmp_path: Path) -> Path:
+    """The files a clone has, and no doc/tags (git ignores it): no one ran :helptags there."""
+    root = tmp_path / "clone"
+    shipped = ("autoload", "plugin", "doc", "rplugin", "workflows", "tests/init.vim", "tests/demo-vim.sh")
+    for name in (*shipped, "tests/demo.vim"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("tags", "__pycache__"))
+        else:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / name)
+    return root
+
+
 @needs_tmux
-def test_make_demo_vim_opens_the_tutorial_and_a_second_one_resumes_it(vim: Vim, tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [(100, 30), (80, 24)])
+def test_make_demo_vim_opens_the_tutorial_with_help_and_a_second_one_resumes_it(
+    vim: Vim, tmp_path: Path, clone: Path, size: tuple[int, int]
+) -> None:
     env = {"WORKFLOW_DEMO_STATE": str(tmp_path / "demo-state"), "WORKFLOW_DEMO_DIR": str(tmp_path / "demo")}
     for step in ("start", "resume"):
-        term = Tmux(vim, command=str(ROOT / "tests" / "demo-vim.sh"), env=env)
+        term = Tmux(vim, *size, command=str(clone / "tests" / "demo-vim.sh"), env=env)
         term.start()
         try:
             screen = term.wait_for("Step 1/")
+            assert screen[0].rstrip() == "Step 1/7: Meet the step buffer", (step, screen)  # the first step, on top
             assert "Learn workflow.nvim · Step 1/7" in screen[-2], (step, screen)  # the status line
             assert not any("Press ENTER" in line or "Error" in line for line in screen), screen
             if step == "start":
+                assert (clone / "doc" / "tags").is_file()  # made by the first command
+                term.keys(":help workflow-vim", "Enter")
+                screen = term.wait_for("VIM 9")
+                assert any(line.endswith("workflow-vim") and "VIM 9" in line for line in screen), screen
+                term.keys(":helpclose", "Enter")
                 term.keys("ggA words", "Escape", ":qa!", "Enter")  # saved as Vim leaves
                 assert wait_for(lambda t=term: not t.alive())
             else:
