@@ -636,11 +636,15 @@ def test_a_run_open_in_neovim_opens_read_only_in_vim(vim: Vim, home: Home, essay
         g:Keep('buffer', [&readonly, &modifiable, getline(1, '$')])
         g:Keep('state', g:WorkflowState())
         g:Keep('said', g:Said())
+        WorkflowNext
+        g:Keep('next', g:Said()[-1])
         """
     )
     assert result["buffer"] == [True, False, ["Topic:"]]  # look, do not write: Neovim has it
     assert result["state"]["readonly"] is True
-    assert result["said"][-1].startswith(f"[workflow] resumed run {run}: 0/3 done; it is open in another")
+    # Cut to the screen, a message keeps what matters: it comes first.
+    assert result["said"][-1].startswith(f"[workflow] resumed run {run}: 0/3 done; read-only here: Neo")
+    assert result["next"].startswith(f"[workflow] run {run} is read-only here: Neovim pid")
 
 
 def test_a_run_started_in_vim_in_the_default_places_is_listed_and_resumed_in_neovim(
