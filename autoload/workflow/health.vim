@@ -169,6 +169,7 @@ export def Show()
     buf = bufnr()
     setlocal buftype=nofile bufhidden=wipe noswapfile nobuflisted nomodeline
     setlocal nonumber norelativenumber nolist nospell
+    nnoremap <buffer> <nowait> q <Cmd>close<CR>
   endif
   setlocal modifiable noreadonly
   silent deletebufline(buf, 1, '$')

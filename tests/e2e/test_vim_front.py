@@ -729,6 +729,8 @@ def test_workflow_health_draws_the_doctors_checks_in_a_window(tmp_path: Path, ho
         g:Keep('said', g:Said())
         WorkflowHealth
         g:Keep('again', [winnr('$'), line('$') == len(g:result.lines)])
+        normal q
+        g:Keep('closed', [winnr('$'), bufexists('workflow://health')])
         """
     )
     lines = result["lines"]
@@ -750,6 +752,7 @@ def test_workflow_health_draws_the_doctors_checks_in_a_window(tmp_path: Path, ho
     assert (broken, 3, 5, "WorkflowHealthError") in props
     assert (lines.index("## Python") + 1, 1, 9, "WorkflowHealthHeading") in props
     assert result["again"] == [2, True]  # made again in the same window
+    assert result["closed"] == [1, 0]  # q closes it, and the scratch buffer goes
 
 
 def test_workflow_health_says_which_pythons_were_passed_over_and_why(tmp_path: Path, home: Home) -> None:
