@@ -685,10 +685,14 @@ def test_vim_and_neovim_share_the_cached_python_each_with_its_own_choice(
     cache = home.root / "cache" / "workflow.nvim" / "python.json"
     # Neovim's older environment is a candidate in both editors; the plugin's own is not made yet.
     older = str(python_wrapper(home.root / "data" / "nvim" / "workflow" / "venv" / "bin" / "python"))
+    # What an earlier version kept: one choice, Neovim's, for the whole file. Read as no choice.
+    cache.parent.mkdir(parents=True)
+    cache.write_text(json.dumps({"candidates": ["/gone"], "python": "/gone", "origin": "?", "stamp": "x"}))
     vim = Vim(tmp_path)
     del vim.options["python"]
     running = "g:Keep('python', workflow#host#Running().python)"
     assert vim.run(f"WorkflowList\n{running}")["python"] == older
+    assert list(json.loads(cache.read_text())) == ["vim"]
     vim_choice = json.loads(cache.read_text())["vim"]
     assert (vim_choice["python"], vim_choice["candidates"][1]) == (older, older)
 
