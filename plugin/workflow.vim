@@ -39,6 +39,7 @@ command! -nargs=0 -bar WorkflowAnnotateCancel workflow#command#Run('annotate_can
 command! -nargs=0 -bar WorkflowAnnotateClear workflow#command#Run('annotate_clear', [<f-args>])
 command! -nargs=0 -bar WorkflowModels workflow#command#Run('models', [<f-args>])
 command! -nargs=0 -bar WorkflowInstall workflow#command#Run('install', [<f-args>])
+command! -nargs=0 -bar WorkflowHealth workflow#command#Run('health', [<f-args>])
 
 nnoremap <silent> <Plug>(WorkflowAnnotate) <Cmd>WorkflowAnnotate<CR>
 xnoremap <silent> <Plug>(WorkflowAnnotate) :WorkflowAnnotate<CR>
@@ -88,6 +89,11 @@ def Highlights()
       execute $'highlight {name} ctermfg={dark ? dark_fg : light} guifg={dark ? gui_dark : gui_light}'
     endif
   endfor
+  # :WorkflowHealth (Neovim's :checkhealth has its own)
+  highlight default link WorkflowHealthOk MoreMsg
+  highlight default link WorkflowHealthWarning WarningMsg
+  highlight default link WorkflowHealthError ErrorMsg
+  highlight default link WorkflowHealthHeading Title
 enddef
 Highlights()
 augroup workflow_highlights

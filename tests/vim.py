@@ -26,7 +26,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 VIM = os.environ.get("WORKFLOW_VIM") or shutil.which("vim")
 
-needs_vim = pytest.mark.skipif(VIM is None, reason="no vim on PATH (Debian: apt-get install vim)")
+TMUX = shutil.which("tmux")
+# Set by .ci/run: there a missing vim or tmux fails the Vim tier rather than skipping it.
+REQUIRED = os.environ.get("WORKFLOW_REQUIRE_VIM") == "1"
+
+
+def require(program: str | None, name: str) -> None:
+    """Skip the test when ``program`` is missing, or fail it when WORKFLOW_REQUIRE_VIM=1."""
+    if program is None:
+        why = f"no {name} on PATH (Debian: apt-get install {name})"
+        if REQUIRED:
+            pytest.fail(f"{why}, and WORKFLOW_REQUIRE_VIM=1 says the Vim tier must run", pytrace=False)
+        pytest.skip(why)
+
+
+# The fixtures of tests/e2e/conftest.py that call require().
+needs_vim = pytest.mark.usefixtures("vim_required")
+needs_tmux = pytest.mark.usefixtures("tmux_required")
 
 PRELUDE = r"""
 vim9script

@@ -66,6 +66,10 @@ export def Run(given: string, fargs: list<string>, line1: number = 0, line2: num
     workflow#install#Run()
     return
   endif
+  if sub == 'health'
+    workflow#health#Show()  # :checkhealth workflow's checks, drawn in a window
+    return
+  endif
   if len(args) < spec.fewest || (spec.most >= 0 && len(args) > spec.most)
     var usage = ':' .. spec.command
     if spec.most == 0

@@ -170,6 +170,17 @@ const COMMANDS: list<dict<any>> = [
     needs_run: false,
     takes_range: false,
   },
+  {
+    name: 'health',
+    command: 'WorkflowHealth',
+    fewest: 0,
+    most: 0,
+    complete: '',
+    what: '',
+    desc: 'Check Python, git, the places and workflows',
+    needs_run: false,
+    takes_range: false,
+  },
 ]
 
 # The table (a copy: the caller may change it).

@@ -55,7 +55,7 @@ def Receive(ch: channel, msg: any)
 enddef
 
 def CacheFile(): string
-  return places.Get().cache .. '/python.json'
+  return places.Get().python_cache
 enddef
 
 # What identifies an interpreter's file: a changed one is probed again.
@@ -91,7 +91,13 @@ export def Candidates(cfg: dict<any>): list<list<string>>
   return list
 enddef
 
-def ReadCache(): dict<any>
+# The cache is shared with Neovim: {"vim": CHOICE, "neovim": CHOICE}, CHOICE
+# {candidates, python, origin, stamp} (lua/workflow/host.lua). Each editor
+# keeps its own choice, since its candidates differ (g:python3_host_prog is
+# Neovim's), and leaves the other's alone.
+const EDITOR = 'vim'
+
+def ReadCacheFile(): dict<any>
   try
     var data = json_decode(readfile(CacheFile())->join("\n"))
     return type(data) == v:t_dict ? data : {}
@@ -100,12 +106,33 @@ def ReadCache(): dict<any>
   endtry
 enddef
 
-def WriteCache(data: dict<any>)
+# This editor's choice: {candidates, python, origin, stamp}, or {}.
+def ReadCache(): dict<any>
+  var entry = get(ReadCacheFile(), EDITOR, {})
+  return type(entry) == v:t_dict ? entry : {}
+enddef
+
+def WriteCache(entry: dict<any>)
   var file = CacheFile()
   silent! mkdir(fnamemodify(file, ':h'), 'p')
-  var tmp = file .. '.tmp'
+  var data = ReadCacheFile()->filter((k, v) => type(v) == v:t_dict)  # drops an older, flat format
+  data[EDITOR] = entry
+  var tmp = file .. '.tmp.' .. getpid()
   if writefile([json_encode(data)], tmp) == 0
     rename(tmp, file)
+  endif
+enddef
+
+# Forget this editor's choice, not the other's.
+def DropCache()
+  var data = ReadCacheFile()
+  if has_key(data, EDITOR)
+    remove(data, EDITOR)
+    var file = CacheFile()
+    var tmp = file .. '.tmp.' .. getpid()
+    if writefile([json_encode(data)], tmp) == 0
+      rename(tmp, file)
+    endif
   endif
 enddef
 
@@ -263,7 +290,7 @@ enddef
 
 # Choose again at the next command (after :WorkflowInstall).
 export def Forget()
-  delete(CacheFile())
+  DropCache()
   passed_over = []
   Stop()
 enddef
@@ -319,24 +346,14 @@ export def Call(command: string, params: dict<any>, cfg: dict<any> = {}): dict<a
   return res
 enddef
 
-# The parameters every request carries: the options, where to look, and the
-# run and buffer the person is in (protocol.py's Params).
+# The parameters every request carries: the options, and the run and buffer
+# the person is in (protocol.py's Params). The server finds the plugin's
+# places itself (places.py), from the environment it inherits from this Vim.
 export def Params(cfg: dict<any>): dict<any>
-  var p = places.Get()
   var current = state.Peek()
-  var options = deepcopy(cfg)
-  if !has_key(options, 'runs_dir')
-    # The decided place for runs: told as the runs directory until the server
-    # knows the places itself.
-    options.runs_dir = p.runs
-  endif
   var params: dict<any> = {
-    options: options,  # Python applies the defaults
+    options: cfg,  # Python applies the defaults
     cwd: getcwd(),
-    config_dir: p.config,  # the person's own workflows: CONFIG_DIR/workflows
-    data_dir: p.data,
-    cache_dir: p.cache,
-    log_file: p.log,
     editor_pid: getpid(),
   }
   if exists('b:workflow_step')

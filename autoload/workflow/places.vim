@@ -12,10 +12,12 @@ def Base(variable: string, fallback: string): string
   if value == v:null || value == ''
     value = expand('~') .. '/' .. fallback
   endif
-  return value .. '/workflow.nvim'
+  # as Python's Path and places.lua: no trailing slash, and so no '//'
+  return substitute(value, '\v(.)/+$', '\1', '') .. '/workflow.nvim'
 enddef
 
-# {data, config, cache, state, runs, venv, workflows, log}: absolute paths.
+# {data, config, cache, state, runs, venv, workflows, log, python_cache}:
+# absolute paths.
 export def Get(): dict<string>
   var p: dict<string> = {
     data: Base('XDG_DATA_HOME', '.local/share'),
@@ -27,6 +29,7 @@ export def Get(): dict<string>
   p.venv = p.data .. '/venv'
   p.workflows = p.config .. '/workflows'
   p.log = p.state .. '/workflow.log'
+  p.python_cache = p.cache .. '/python.json'  # shared with Neovim: host.vim
   return p
 enddef
 

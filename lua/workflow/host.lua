@@ -107,22 +107,44 @@ function M.log_file()
   return places.get().log
 end
 
-local function read_cache()
+-- The cache is shared with Vim: { neovim = choice, vim = choice }, a choice being
+-- { candidates, python, origin, stamp } (autoload/workflow/host.vim). Each editor keeps its own,
+-- since their candidates differ (g:python3_host_prog is Neovim's), and leaves the other's alone.
+local EDITOR = 'neovim'
+
+local function read_cache_file()
   local f = io.open(cache_file(), 'r')
   if not f then
-    return nil
+    return {}
   end
   local ok, data = pcall(vim.json.decode, f:read('*a'))
   f:close()
-  return ok and type(data) == 'table' and data or nil
+  return ok and type(data) == 'table' and data or {}
 end
 
-local function write_cache(data)
+-- This editor's choice, or nil.
+local function read_cache()
+  local entry = read_cache_file()[EDITOR]
+  return type(entry) == 'table' and entry or nil
+end
+
+-- Set this editor's choice (nil: forget it), keeping the other editor's.
+local function write_cache(entry)
+  local data = {}
+  for editor, choice in pairs(read_cache_file()) do
+    if type(choice) == 'table' then -- an older, flat format is dropped
+      data[editor] = choice
+    end
+  end
+  if data[EDITOR] == nil and entry == nil then
+    return
+  end
+  data[EDITOR] = entry
   vim.fn.mkdir(vim.fs.dirname(cache_file()), 'p')
-  local tmp = cache_file() .. '.tmp'
+  local tmp = ('%s.tmp.%d'):format(cache_file(), vim.fn.getpid())
   local f = io.open(tmp, 'w')
   if f then
-    f:write(vim.json.encode(data))
+    f:write(vim.json.encode(next(data) and data or vim.empty_dict()))
     f:close()
     vim.uv.fs_rename(tmp, cache_file())
   end
@@ -254,7 +276,7 @@ end
 --- Choose again at the next command (after :WorkflowInstall): forget the cached
 --- interpreter and stop the server. A commit in flight is made again at the next start.
 function M.forget()
-  os.remove(cache_file())
+  write_cache(nil)
   passed_over = {}
   M.stop()
 end

@@ -306,3 +306,19 @@ def project(home: Home) -> Path:
     git(repo, "add", "notes.txt")
     (repo / "code.py").write_text("x = 2  # unstaged\n")
     return repo
+
+
+@pytest.fixture
+def vim_required() -> None:
+    """A test of the Vim front: skipped without vim, failed instead under WORKFLOW_REQUIRE_VIM=1 (CI)."""
+    from tests.vim import VIM, require
+
+    require(VIM, "vim")
+
+
+@pytest.fixture
+def tmux_required(vim_required: None) -> None:
+    """A test of Vim in a real terminal: the same for tmux."""
+    from tests.vim import TMUX, require
+
+    require(TMUX, "tmux")

@@ -85,3 +85,13 @@ def test_ollama_reachable_and_the_model(nvim: Editor) -> None:
     report = checkhealth(nvim)
     assert f"WARNING Ollama is not reachable at {url}" in report
     assert "start it with `ollama serve`" in report
+
+
+def test_workflow_health_opens_checkhealth_workflow(nvim: Editor, home: Home) -> None:
+    nvim.cmd("Workflow health")
+    assert nvim.eval("&filetype") == "checkhealth"
+    report = "\n".join(nvim.lines())
+    assert "workflow:" in report and f"OK chosen: {home.python} (g:python3_host_prog)" in report
+    nvim.cmd("only | enew")
+    nvim.cmd("WorkflowHealth")
+    assert nvim.eval("&filetype") == "checkhealth"

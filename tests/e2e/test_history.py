@@ -315,11 +315,11 @@ def test_a_second_neovim_gets_the_run_read_only(start_nvim, essay: Path) -> None
     second = start_nvim()
     second.clear_messages()
     second.cmd(f"WorkflowResume {run_id}")
-    assert "it is open in another Neovim (Neovim pid" in second.messages()
+    assert "done; read-only here: Neovim pid" in second.messages()
     assert second.state()["readonly"] is True
     assert second.current.buffer.options["modifiable"] is False
     message = second.error("WorkflowNext")
-    assert f"run {run_id} is open in another Neovim" in message
+    assert f"run {run_id} is read-only here: Neovim pid" in message
 
     first.cmd("WorkflowNext")  # the first one is not disturbed
     assert first.state()["step"] == 2

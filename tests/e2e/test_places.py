@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -15,14 +14,14 @@ from typing import Any
 import pytest
 from workflow_nvim import places
 
+from tests.vim import VIM, require
+
 from .conftest import ROOT, Editor, Home, nvim_binary
 from .test_steps import ESSAY
 
 # What every front computes (places.py's Places, lua/workflow/places.lua, autoload/workflow/places.vim).
 KEYS = ("data", "config", "cache", "state", "runs", "venv", "workflows", "log", "python_cache")
 BASE_KEYS = KEYS[:4]
-VIM_PLACES = ROOT / "autoload" / "workflow" / "places.vim"
-VIM = os.environ.get("WORKFLOW_VIM") or shutil.which("vim")
 
 
 @pytest.fixture
@@ -136,7 +135,7 @@ def test_the_environment_an_earlier_install_made_is_still_chosen_after_the_new_o
     nvim.exec_lua("require('workflow.host').forget()")
     nvim.cmd("WorkflowStart essay")  # works with no new install
     assert nvim.exec_lua("return require('workflow.host').running().python") == str(old)
-    chosen = json.loads((home.root / "cache" / "workflow.nvim" / "python.json").read_text(encoding="utf-8"))
+    chosen = json.loads((home.root / "cache" / "workflow.nvim" / "python.json").read_text(encoding="utf-8"))["neovim"]
     assert (chosen["python"], chosen["origin"]) == (str(old), "the plugin's older environment")
 
     python_of(home, home.venv)  # :WorkflowInstall made the new one: it comes first
@@ -236,10 +235,8 @@ qa!
 
 @pytest.mark.parametrize("given", ENVIRONMENTS.values(), ids=ENVIRONMENTS.keys())
 def test_vim_computes_the_places_python_does(tmp_path: Path, given: dict[str, str]) -> None:
-    if not VIM_PLACES.exists():
-        pytest.skip("autoload/workflow/places.vim is not there yet: the Vim front's places are not written")
-    if VIM is None:
-        pytest.skip("no vim on PATH")
+    require(VIM, "vim")
+    assert VIM is not None
     env = environment(tmp_path, given)
     out = tmp_path / "vim-places.json"
     env["WORKFLOW_TEST_OUT"] = str(out)

@@ -18,17 +18,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.processes import gone
 from tests.unit.conftest import BLOG
+from tests.vim import needs_vim
 
 from .conftest import git, wait_for
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "rplugin" / "python3"
 VIM = os.environ.get("WORKFLOW_VIM") or shutil.which("vim")
 
-pytestmark = pytest.mark.skipif(VIM is None, reason="no vim on PATH (Debian: apt-get install vim)")
+pytestmark = needs_vim
 
 SCRIPT = r"""
 vim9script
@@ -191,7 +190,7 @@ def test_vim_speaks_to_the_server_over_its_json_channel(tmp_path: Path) -> None:
     # The run is Vim's while Vim runs: another editor gets it read-only, told which process has it.
     resumed = result["resumed_elsewhere"]
     assert resumed["state"]["readonly"] is True, resumed
-    assert f"(Vim pid {result['vim_pid']})" in json.dumps(resumed)
+    assert f"read-only here: Vim pid {result['vim_pid']} has it open" in json.dumps(resumed)
 
     # :qa! stops the job ('stoponexit': SIGTERM), and the server leaves as it does for Neovim.
     assert wait_for(lambda: gone(result["job_pid"]))

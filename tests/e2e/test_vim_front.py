@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from workflow_nvim import options, protocol
 
-from tests.vim import ROOT, Tmux, Vim, needs_vim
+from tests.vim import ROOT, Tmux, Vim, needs_tmux, needs_vim
 
 from ..pythons import wheels_fixture  # noqa: F401
 from .conftest import Home, git, wait_for
@@ -277,7 +277,7 @@ def test_an_in_project_run_leaves_the_persons_staged_changes_alone(tmp_path: Pat
     assert (project / "code.py").read_text() == "x = 2  # unstaged\n"
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="no tmux")
+@needs_tmux
 def test_in_a_terminal_the_instructions_show_above_line_1_and_nothing_waits_for_enter(vim: Vim, essay: Path) -> None:
     term = Tmux(vim)
     term.start()
@@ -426,7 +426,7 @@ def test_instructions_are_wrapped_to_the_window_and_again_when_it_changes(vim: V
     assert short <= height // 2 + 1, result
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="no tmux")
+@needs_tmux
 def test_in_a_terminal_instructions_wrap_under_their_list_marker_and_again_on_resize(vim: Vim, home: Home) -> None:
     home.write_workflow("long", LONG)
     term = Tmux(vim, columns=80, lines=30)
@@ -468,7 +468,7 @@ def test_the_python_is_chosen_as_in_neovim_and_the_choice_cached(tmp_path: Path,
         """
     )
     assert result["running"] == str(own)
-    cached = json.loads((home.root / "cache" / "workflow.nvim" / "python.json").read_text())
+    cached = json.loads((home.root / "cache" / "workflow.nvim" / "python.json").read_text())["vim"]
     assert (cached["python"], cached["origin"]) == (str(own), "the plugin's own environment")
 
     # Named by the person: that one or a clear no, never another one behind their back.
@@ -582,17 +582,41 @@ def test_list_and_stop(vim: Vim, essay: Path) -> None:
     assert result["file"] == ["Topic: stopped"]
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="no tmux")
-def test_make_demo_vim_opens_the_tutorial_and_a_second_one_resumes_it(vim: Vim, tmp_path: Path) -> None:
+@pytest.fixture
+def clone(tmp_path: Path) -> Path:
+    """The files a clone has, and no doc/tags (git ignores it): no one ran :helptags there."""
+    root = tmp_path / "clone"
+    shipped = ("autoload", "plugin", "doc", "rplugin", "workflows", "tests/init.vim", "tests/demo-vim.sh")
+    for name in (*shipped, "tests/demo.vim"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("tags", "__pycache__"))
+        else:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / name)
+    return root
+
+
+@needs_tmux
+@pytest.mark.parametrize("size", [(100, 30), (80, 24)])
+def test_make_demo_vim_opens_the_tutorial_with_help_and_a_second_one_resumes_it(
+    vim: Vim, tmp_path: Path, clone: Path, size: tuple[int, int]
+) -> None:
     env = {"WORKFLOW_DEMO_STATE": str(tmp_path / "demo-state"), "WORKFLOW_DEMO_DIR": str(tmp_path / "demo")}
     for step in ("start", "resume"):
-        term = Tmux(vim, command=str(ROOT / "tests" / "demo-vim.sh"), env=env)
+        term = Tmux(vim, *size, command=str(clone / "tests" / "demo-vim.sh"), env=env)
         term.start()
         try:
             screen = term.wait_for("Step 1/")
+            assert screen[0].rstrip() == "Step 1/7: Meet the step buffer", (step, screen)  # the first step, on top
             assert "Learn workflow.nvim · Step 1/7" in screen[-2], (step, screen)  # the status line
             assert not any("Press ENTER" in line or "Error" in line for line in screen), screen
             if step == "start":
+                assert (clone / "doc" / "tags").is_file()  # made by the first command
+                term.keys(":help workflow-vim", "Enter")
+                screen = term.wait_for("VIM 9")
+                assert any(line.endswith("workflow-vim") and "VIM 9" in line for line in screen), screen
+                term.keys(":helpclose", "Enter")
                 term.keys("ggA words", "Escape", ":qa!", "Enter")  # saved as Vim leaves
                 assert wait_for(lambda t=term: not t.alive())
             else:
@@ -612,8 +636,140 @@ def test_a_run_open_in_neovim_opens_read_only_in_vim(vim: Vim, home: Home, essay
         g:Keep('buffer', [&readonly, &modifiable, getline(1, '$')])
         g:Keep('state', g:WorkflowState())
         g:Keep('said', g:Said())
+        WorkflowNext
+        g:Keep('next', g:Said()[-1])
         """
     )
     assert result["buffer"] == [True, False, ["Topic:"]]  # look, do not write: Neovim has it
     assert result["state"]["readonly"] is True
-    assert result["said"][-1].startswith(f"[workflow] resumed run {run}: 0/3 done; it is open in another")
+    # Cut to the screen, a message keeps what matters: it comes first.
+    assert result["said"][-1].startswith(f"[workflow] resumed run {run}: 0/3 done; read-only here: Neo")
+    assert result["next"].startswith(f"[workflow] run {run} is read-only here: Neovim pid")
+
+
+def test_a_run_started_in_vim_in_the_default_places_is_listed_and_resumed_in_neovim(
+    tmp_path: Path, home: Home, essay: Path, start_nvim: Any
+) -> None:
+    vim = Vim(tmp_path)  # no runs_dir: the plugin's own places, which the server finds itself
+    started = vim.run(
+        """
+        WorkflowStart essay
+        normal! A by default
+        WorkflowNext
+        g:Settle()
+        g:Keep('state', g:WorkflowState())
+        g:Keep('argv', readfile($'/proc/{workflow#host#Running().pid}/cmdline', 'b'))
+        """
+    )
+    run, d = started["state"]["run"], Path(started["state"]["dir"])
+    assert d.parent == home.runs == home.root / "data" / "workflow.nvim" / "runs"
+    assert str(home.log) in started["argv"][0].split("\n")  # --log: the state place's workflow.log
+    nvim = start_nvim()  # no vim.g.workflow either
+    assert nvim.call("getcompletion", "WorkflowResume ", "cmdline") == [run]
+    nvim.cmd(f"WorkflowResume {run}")
+    assert nvim.state()["dir"] == str(d)
+    assert nvim.lines() == ["# Outline of Topic: by default", "- point"]
+
+
+def python_wrapper(path: Path) -> Path:
+    """A stand-in for an environment's interpreter: the test's Python, which has the packages."""
+    path.parent.mkdir(parents=True)
+    path.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n', encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def test_vim_and_neovim_share_the_cached_python_each_with_its_own_choice(
+    tmp_path: Path, home: Home, essay: Path, start_nvim: Any
+) -> None:
+    cache = home.root / "cache" / "workflow.nvim" / "python.json"
+    # Neovim's older environment is a candidate in both editors; the plugin's own is not made yet.
+    older = str(python_wrapper(home.root / "data" / "nvim" / "workflow" / "venv" / "bin" / "python"))
+    # What an earlier version kept: one choice, Neovim's, for the whole file. Read as no choice.
+    cache.parent.mkdir(parents=True)
+    cache.write_text(json.dumps({"candidates": ["/gone"], "python": "/gone", "origin": "?", "stamp": "x"}))
+    vim = Vim(tmp_path)
+    del vim.options["python"]
+    running = "g:Keep('python', workflow#host#Running().python)"
+    assert vim.run(f"WorkflowList\n{running}")["python"] == older
+    assert list(json.loads(cache.read_text())) == ["vim"]
+    vim_choice = json.loads(cache.read_text())["vim"]
+    assert (vim_choice["python"], vim_choice["candidates"][1]) == (older, older)
+
+    nvim = start_nvim()
+    nvim.cmd("WorkflowList")
+    assert nvim.exec_lua("return require('workflow.host').running().python") == older
+    nvim.quit()
+    both = json.loads(cache.read_text())
+    assert both["vim"] == vim_choice  # Neovim left Vim's choice alone
+    assert both["neovim"]["python"] == older and both["neovim"]["candidates"] != vim_choice["candidates"]
+
+    # The plugin's own environment appears: a new probe would choose it. Neither editor probes
+    # again while its own choice holds (same candidates, same interpreter file).
+    python_wrapper(home.venv / "bin" / "python")
+    assert vim.run(f"WorkflowList\n{running}")["python"] == older
+    nvim = start_nvim()
+    nvim.cmd("WorkflowList")
+    assert nvim.exec_lua("return require('workflow.host').running().python") == older
+    nvim.quit()
+    assert json.loads(cache.read_text()) == both
+    # Forgetting (as :WorkflowInstall does) drops that editor's choice only.
+    assert vim.run(f"workflow#host#Forget()\nWorkflowList\n{running}")["python"] == str(home.venv / "bin" / "python")
+    after = json.loads(cache.read_text())
+    assert after["neovim"] == both["neovim"] and after["vim"]["python"] == str(home.venv / "bin" / "python")
+
+
+def test_workflow_health_draws_the_doctors_checks_in_a_window(tmp_path: Path, home: Home, essay: Path) -> None:
+    home.write_workflow("broken", "name: broken\nsteps: [")
+    vim = Vim(tmp_path)
+    result = vim.run(
+        """
+        Workflow health
+        g:Keep('name', bufname())
+        g:Keep('lines', getline(1, '$'))
+        g:Keep('props', range(1, line('$'))
+          ->mapnew((_, n) => prop_list(n)->mapnew((_, p) => [n, p.col, p.length, p.type])))
+        g:Keep('windows', winnr('$'))
+        g:Keep('said', g:Said())
+        WorkflowHealth
+        g:Keep('again', [winnr('$'), line('$') == len(g:result.lines)])
+        normal q
+        g:Keep('closed', [winnr('$'), bufexists('workflow://health')])
+        """
+    )
+    lines = result["lines"]
+    assert result["name"] == "workflow://health" and result["windows"] == 2
+    assert result["said"] == []  # all in the window, no Press-ENTER
+    headings = [line[3:] for line in lines if line.startswith("## ")]
+    assert headings[:3] == ["Vim", "Options", "Python"] and {"git", "Places", "Workflows"} <= set(headings)
+    assert any(line.startswith("- OK Vim 9.") for line in lines)
+    assert "- OK g:workflow is valid" in lines
+    # The Python: the one named, chosen; no other tried behind the person's back.
+    assert f"- OK chosen: {sys.executable} (g:workflow.python)" in lines
+    assert any(line.startswith("- ERROR") and "broken" in line for line in lines), lines
+    assert any(line.startswith(f"- OK runs directory: {home.runs}") for line in lines), lines
+    # The level word in its colour, each heading as a title.
+    props = {(n, col, length, kind) for line in result["props"] for n, col, length, kind in line}
+    ok = lines.index(f"- OK chosen: {sys.executable} (g:workflow.python)") + 1
+    assert (ok, 3, 2, "WorkflowHealthOk") in props
+    [broken] = [n for n, line in enumerate(lines, 1) if line.startswith("- ERROR") and "broken" in line]
+    assert (broken, 3, 5, "WorkflowHealthError") in props
+    assert (lines.index("## Python") + 1, 1, 9, "WorkflowHealthHeading") in props
+    assert result["again"] == [2, True]  # made again in the same window
+    assert result["closed"] == [1, 0]  # q closes it, and the scratch buffer goes
+
+
+def test_workflow_health_says_which_pythons_were_passed_over_and_why(tmp_path: Path, home: Home) -> None:
+    python_wrapper(home.venv / "bin" / "python").write_text("#!/bin/sh\nexit 3\n")  # a broken environment
+    vim = Vim(tmp_path, {"nope": 1})
+    del vim.options["python"]
+    result = vim.run("WorkflowHealth\ng:Keep('lines', getline(1, '$'))")
+    lines = result["lines"]
+    [option] = [line for line in lines if "nope" in line]
+    assert option.startswith("- ERROR unknown option g:workflow.nope")
+    own = home.venv / "bin" / "python"
+    [passed] = [line for line in lines if line.startswith(f"- passed over {own}")]
+    assert passed == f"- passed over {own} (the plugin's own environment): exit code 3"
+    assert any(line.startswith("- OK chosen: ") for line in lines) or any(
+        line.startswith("- ERROR no Python with the packages") for line in lines
+    ), lines

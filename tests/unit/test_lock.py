@@ -129,9 +129,11 @@ def test_an_unreadable_lock_file_is_taken_over(lock_path, content):
 @pytest.fixture
 def vim() -> Iterator[subprocess.Popen[bytes]]:
     """A real Vim, waiting for Ex commands on its input."""
-    program = shutil.which("vim")
-    if program is None:
-        pytest.skip("no vim on PATH")
+    from tests.vim import VIM, require
+
+    require(VIM, "vim")
+    assert VIM is not None
+    program = VIM
     proc = subprocess.Popen(
         [program, "-Nu", "NONE", "-i", "NONE", "-es"],
         stdin=subprocess.PIPE,

@@ -22,7 +22,7 @@ from typing import Any
 
 import msgpack
 import pytest
-from workflow_nvim import dependencies, protocol
+from workflow_nvim import dependencies, protocol, server
 
 from tests.processes import git_commits_running_in
 from tests.unit.conftest import BLOG, Git
@@ -548,3 +548,42 @@ def test_a_start_answers_before_importing_dataclasses_logging_or_openssl(tmp_pat
     assert sorted({"dataclasses", "inspect", "logging", "hashlib", "yaml"} & set(hello)) == []
     assert sorted({"dataclasses", "inspect", "logging", "hashlib", "yaml"} & set(start)) == []
     assert "workflow_nvim.session" in start
+
+
+LATE_SIGNAL = """
+import os, signal, sys
+from workflow_nvim import server
+
+server.Server.serve = lambda self: None  # the editor closed the channel
+real = server._ignore_signals
+sent = []
+
+
+def ignore_signals():
+    # The editor's SIGTERM comes just as serve() returns, before the server ignores signals.
+    if not sent:
+        sent.append(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+    real()
+
+
+server._ignore_signals = ignore_signals
+sys.exit(server.main(["--json", "--log", sys.argv[1]]))
+"""
+
+
+def test_a_signal_as_the_server_leaves_is_a_clean_exit_with_its_log_kept(tmp_path: Path) -> None:
+    log_file = tmp_path / "workflow.log"
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_SIGNAL, str(log_file)],
+        env={**os.environ, "PYTHONPATH": str(Path(server.__file__).parents[1])},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    log_text = log_file.read_text(encoding="utf-8")
+    assert done.returncode == 0, (done.stderr, log_text)
+    assert "Traceback" not in log_text + done.stderr
+    assert "signal 15: exiting" in log_text

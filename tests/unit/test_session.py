@@ -605,14 +605,11 @@ def test_a_run_open_in_another_nvim_is_read_only_here(session, env, fake_nvim, g
     assert run is not None
     other = Session()
     r = call(other, env, "resume", run.id, editor_pid=os.getpid())
-    assert r["info"] == [
-        f"resumed run {run.id}: 0/3 done; it is open in another Neovim (Neovim pid {fake_nvim.pid}), "
-        "so it is read-only here"
-    ]
+    assert r["info"] == [f"resumed run {run.id}: 0/3 done; read-only here: Neovim pid {fake_nvim.pid} has it open"]
     assert r["open"]["readonly"] is True
     assert r["state"]["readonly"] is True
     assert error(other, env, "next", editor_pid=os.getpid()) == (
-        f"run {run.id} is open in another Neovim (Neovim pid {fake_nvim.pid}): it is read-only here; "
+        f"run {run.id} is read-only here: Neovim pid {fake_nvim.pid} has it open; "
         "finish there, or quit that Neovim and :WorkflowResume here"
     )
     assert git(run.dir, "rev-list", "--all") == ""

@@ -88,11 +88,14 @@ class Holder(NamedTuple):
         except OSError:
             return True
 
+    def name(self) -> str:
+        """``Vim``, ``Neovim``; ``editor`` when its name is not known."""
+        # A lock without a start time nor a name is an old one: Neovim's, the only editor then.
+        return self.editor or ("Neovim" if self.start is None else "editor")
+
     def describe(self) -> str:
         """``Vim pid 1234``, ``Neovim pid 1234 on host``; ``editor pid 1234`` when its name is not known."""
-        # A lock without a start time nor a name is an old one: Neovim's, the only editor then.
-        editor = self.editor or ("Neovim" if self.start is None else "editor")
-        return f"{editor} pid {self.pid}" + ("" if self.host == _hostname() else f" on {self.host}")
+        return f"{self.name()} pid {self.pid}" + ("" if self.host == _hostname() else f" on {self.host}")
 
 
 class RunLock:

@@ -247,6 +247,7 @@ COMMANDS: tuple[Command, ...] = (
         "models", "WorkflowModels", 0, 0, "", "", "Choose the Ollama model from the server's list", needs_run=False
     ),
     Command("install", "WorkflowInstall", 0, 0, "", "", "Install the plugin's own Python environment", needs_run=False),
+    Command("health", "WorkflowHealth", 0, 0, "", "", "Check Python, git, the places and workflows", needs_run=False),
 )
 
 BY_NAME = {c.name: c for c in COMMANDS}
@@ -255,7 +256,7 @@ BY_NAME = {c.name: c for c in COMMANDS}
 INTERNAL = ("wait", "show", "runs", "annotate_cancel")
 
 # Commands the front carries out alone: the server has no handler for them.
-FRONT_ONLY = ("annotate_clear", "install")
+FRONT_ONLY = ("annotate_clear", "install", "health")
 
 Method = Literal["hello", "command", "complete"]
 METHODS: tuple[str, ...] = ("hello", "command", "complete")

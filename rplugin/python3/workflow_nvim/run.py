@@ -90,7 +90,7 @@ class PendingCommit(NamedTuple):
 
 
 class ReadOnly(WorkflowError):
-    """The run is open in another Neovim."""
+    """The run is open in another editor."""
 
 
 class Run:
@@ -106,7 +106,7 @@ class Run:
         self.current = self.frontier
         self.lock: RunLock | None = None
         self.notices: list[str] = []  # one line each, for the person at the next response
-        self.held_by: Holder | None = None  # another Neovim that has this run: read-only here
+        self.held_by: Holder | None = None  # another editor that has this run: read-only here
 
     @classmethod
     def start(cls, workflow: Workflow, runs_dir: Path, now: _dt.datetime | None = None, lazy: bool = False) -> Run:
@@ -187,7 +187,7 @@ class Run:
             self.current = self.frontier
 
     def take_lock(self, editor_pid: int | None) -> None:
-        """Claim the run for this Neovim; if another one has it, the run is read-only here."""
+        """Claim the run for this editor; if another one has it, the run is read-only here."""
         if not editor_pid:
             return
         self.lock = RunLock(self.repo.git_dir / "workflow-locks" / f"{self.id}.lock", int(editor_pid))
@@ -204,11 +204,12 @@ class Run:
         self.repo.close()
 
     def writable(self) -> None:
-        """Raise ReadOnly when another Neovim has this run."""
+        """Raise ReadOnly when another editor has this run."""
         if self.held_by is not None:
+            # What matters first, for a message cut to the screen's width.
             raise ReadOnly(
-                f"run {self.id} is open in another Neovim ({self.held_by.describe()}): it is read-only here; "
-                "finish there, or quit that Neovim and :WorkflowResume here"
+                f"run {self.id} is read-only here: {self.held_by.describe()} has it open; "
+                f"finish there, or quit that {self.held_by.name()} and :WorkflowResume here"
             )
 
     # -- steps ---------------------------------------------------------------

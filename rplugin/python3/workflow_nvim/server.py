@@ -464,16 +464,20 @@ def main(argv: list[str]) -> int:
         # leave as on a closed channel.
         signal.signal(signal.SIGTERM, _leave)
         signal.signal(signal.SIGHUP, _leave)
-        Server(transport).serve()
+        try:
+            Server(transport).serve()
+        finally:
+            # On its way out already. Inside the outer try: a signal that comes as serve() returns
+            # (the editor closes the channel, then ends its job) is a Leave caught below, not a
+            # traceback and exit 1 with the last lines of the log lost.
+            _ignore_signals()
     except Unreadable as e:
-        _ignore_signals()
         log.warning("the editor sent what is not %s (%s): closing the channel, exiting", transport.name, e)
         return 2
     except Leave as e:
         log.info("signal %d: exiting", e.signum)
         log.flush()
         return 0
-    _ignore_signals()  # on its way out already
     log.info("the editor closed the channel: exiting")
     log.flush()
     # Threads still running (a model's stream, a commit's slow hook) end with the process, and the

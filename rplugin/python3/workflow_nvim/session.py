@@ -424,7 +424,7 @@ class Session:
         done = len(run.completed)
         note = f"resumed run {run.id}: {done}/{len(run.workflow.steps)} done"
         if run.held_by is not None:
-            note += f"; it is open in another Neovim ({run.held_by.describe()}), so it is read-only here"
+            note += f"; read-only here: {run.held_by.describe()} has it open"
         return self._open(run, step, note)
 
     def complete(self, kind: str, arglead: str, params: dict[str, Any]) -> list[str]:
