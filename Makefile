@@ -18,11 +18,12 @@ STYLUA_STAMP := $(TOOLS)/.stylua-$(STYLUA_VERSION)
 LUA    := lua plugin tests/init.lua tests/demo.lua lazy.lua
 ROCKSPEC := workflow.nvim-scm-1.rockspec
 
-.PHONY: all demo test test-llm unit e2e lint format bench bench-smoke clean help
+.PHONY: all demo demo-vim test test-llm unit e2e lint format bench bench-smoke clean help
 all: test
 
 help:
 	@echo "make demo   open Neovim (isolated config) on the tutorial, in demo/"
+	@echo "make demo-vim  the same in Vim 9 (vim on PATH)"
 	@echo "make test   set up .venv and run every test"
 	@echo "make lint   ruff, mypy, StyLua, luacheck, luarocks lint, workflow validation"
 	@echo "make bench  measure against the baselines; writes BENCHMARKS.md"
@@ -39,6 +40,10 @@ $(STAMP): pyproject.toml
 # venv's Python as the python3 host; it resumes an unfinished tutorial.
 demo: $(STAMP)
 	WORKFLOW_NVIM=$(CURDIR)/$(NVIM) WORKFLOW_PYTHON=$(CURDIR)/$(PY) tests/demo.sh
+
+# The same in Vim 9 (tests/demo-vim.sh), isolated in the same .demo/ and demo/.
+demo-vim: $(STAMP)
+	WORKFLOW_PYTHON=$(CURDIR)/$(PY) tests/demo-vim.sh
 
 test: $(STAMP)
 	$(PY) -m pytest

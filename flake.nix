@@ -29,6 +29,8 @@
           postPatch = ''
             substituteInPlace lua/workflow/host.lua \
               --replace-fail "M.own_python = nil" "M.own_python = '${python}/bin/python3'"
+            substituteInPlace autoload/workflow/host.vim \
+              --replace-fail "export const OWN_PYTHON = '''" "export const OWN_PYTHON = '${python}/bin/python3'"
           '';
           # The tests and the benchmarks are not part of the plugin.
           postInstall = "rm -rf $out/tests $out/bench";
@@ -48,10 +50,10 @@
           runtimeInputs = [ nvim pkgs.git ];
           text = ''
             demo="''${XDG_CACHE_HOME:-$HOME/.cache}/workflow-nvim-demo"
-            mkdir -p "$demo"/{config,data,state}
+            mkdir -p "$demo"/{config,data,state,cache}
             cd "$demo"
             XDG_CONFIG_HOME="$demo/config" XDG_DATA_HOME="$demo/data" XDG_STATE_HOME="$demo/state" \
-              exec nvim '+WorkflowStart tutorial' "$@"
+              XDG_CACHE_HOME="$demo/cache" exec nvim '+WorkflowStart tutorial' "$@"
           '';
         };
     in

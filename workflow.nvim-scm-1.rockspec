@@ -26,5 +26,5 @@ dependencies = {
 
 build = {
   type = 'builtin',
-  copy_directories = { 'doc', 'plugin', 'rplugin', 'workflows' },
+  copy_directories = { 'autoload', 'doc', 'plugin', 'rplugin', 'workflows' },
 }

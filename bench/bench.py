@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pynvim
 
@@ -622,6 +623,221 @@ def bench_memory(steps: int, annotations: int) -> Row:
     )
 
 
+# -- Vim 9 ------------------------------------------------------------------------
+
+VIM = os.environ.get("WORKFLOW_VIM") or shutil.which("vim")
+VIM_INIT = ROOT / "tests" / "init.vim"  # make demo-vim's: this checkout, filetype and syntax on
+
+# The hello-world Vim job plugin's other half: a Python script that answers one JSON request.
+VIM_HELLO = """
+import json, sys
+
+request_id, _ = json.loads(sys.stdin.readline())
+sys.stdout.write(json.dumps([request_id, "hello"]) + "\\n")
+sys.stdout.flush()
+sys.stdin.read()  # until Vim closes the channel
+"""
+
+# Times `command` inside a cold Vim, from the command to its end (the step open), with reltime().
+VIM_TIMED = """
+vim9script
+try
+  var t = reltime()
+  {command}
+  var seconds = reltimefloat(reltime(t))
+  writefile([json_encode({{seconds: seconds, buffer: expand('%:t'), said: execute('messages')}})], $WORKFLOW_BENCH_OUT)
+catch
+  writefile([json_encode({{error: v:exception .. ' at ' .. v:throwpoint}})], $WORKFLOW_BENCH_OUT)
+endtry
+qa!
+"""
+
+VIM_HELLO_COMMAND = """
+  var job = job_start([$WORKFLOW_PYTHON, $WORKFLOW_BENCH_HELLO], {mode: 'json', err_mode: 'nl',
+    err_cb: (_, _) => 0, stoponexit: 'term'})
+  echomsg ch_evalexpr(job_getchannel(job), {method: 'hello', params: []}, {timeout: 30000})
+"""
+
+
+def run_vim(
+    script: str, out: Path, *, es: bool = True, env: dict[str, str] | None = None, vimrc: Path = VIM_INIT
+) -> dict[str, Any]:
+    """Run a vim9script in a new Vim (``-es``; else in its main loop, reading keys from a pipe, as
+    a Vim waiting for the person does) and return the JSON object it wrote to ``out``."""
+    import json
+
+    assert VIM is not None
+    path = out.with_suffix(".vim")
+    path.write_text(script, encoding="utf-8")
+    out.unlink(missing_ok=True)
+    argv = [VIM, "-Nu", str(vimrc), "-i", "NONE", "--not-a-term", *(["-es"] if es else []), "-S", str(path)]
+    environ = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "WORKFLOW_BENCH_OUT": str(out), **(env or {})}
+    with subprocess.Popen(
+        argv, env=environ, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as vim:
+        try:
+            vim.wait(timeout=BENCH_WAIT)
+        except subprocess.TimeoutExpired:
+            vim.kill()
+            raise RuntimeError(f"Vim did not finish {path} in {BENCH_WAIT:g} s") from None
+    if not out.exists():
+        raise RuntimeError(f"Vim wrote nothing for {path} (exit {vim.returncode})")
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    if "error" in result:
+        raise RuntimeError(f"in Vim: {result['error']}")
+    return result
+
+
+def not_measured(number: str, operation: str, baseline: str, target: str, why: str, how: str) -> Row:
+    return Row(number, operation, baseline, target, f"not measured: {why}", "not measured", how)
+
+
+COLD_VIM = (
+    "first `:WorkflowStart tutorial` in a cold Vim 9 (server start included, to the step open)",
+    "the same Vim running a hello-world Vim job plugin: `job_start` of a Python script that answers one JSON request",
+    "<= 1.0x",
+)
+COLD_VIM_HOW = (
+    "fresh `vim -es` per repetition with make demo-vim's vimrc, alternating, timed inside Vim with `reltime()`, "
+    "after one of each that compiles the Python modules and caches the validated tutorial"
+)
+
+
+def bench_vim_cold_start(n: int) -> Row:
+    """Row 13: the first command in a cold Vim against a hello-world job plugin, both timed inside Vim."""
+    if VIM is None:
+        return not_measured("13", *COLD_VIM, "no vim on PATH", COLD_VIM_HOW)
+    with sandbox() as root:
+        hello = root / "hello.py"
+        hello.write_text(VIM_HELLO, encoding="utf-8")
+        env = {"WORKFLOW_BENCH_HELLO": str(hello)}
+        ours, theirs = [], []
+        for _ in range(n + 1):  # the first, a warm-up, compiles the Python modules (as an install does)
+            r = run_vim(VIM_TIMED.format(command="WorkflowStart tutorial"), root / "ours.json", env=env)
+            if r["buffer"] != "01-step-buffer.md":
+                raise RuntimeError(f"no step opened in Vim: {r}")
+            ours.append(float(r["seconds"]))
+            r = run_vim(VIM_TIMED.format(command=VIM_HELLO_COMMAND), root / "hello.json", env=env)
+            if "hello" not in str(r["said"]):
+                raise RuntimeError(f"the hello world did not answer: {r}")
+            theirs.append(float(r["seconds"]))
+    a, b = Sample(ours[1:]), Sample(theirs[1:])
+    r = ratios(a, b)
+    return Row(
+        "13",
+        *COLD_VIM,
+        f"plugin {a.ms()}; hello world {b.ms()}; ratio median {r.median:.2f}x",
+        "met" if r.median <= 1.0 else "MISSED (see note)",
+        COLD_VIM_HOW,
+    )
+
+
+# In a Vim waiting for keys: a timer every 10 ms records how late each tick is, first with nothing
+# else running, then while :WorkflowAnnotate streams; the User event WorkflowAnnotated ends it.
+VIM_TIMER = """
+vim9script
+const PERIOD = 10.0
+var idle: list<float> = []
+var busy: list<float> = []
+var last = reltime()
+var phase = 'idle'
+var command_seconds = 0.0
+var deadline = reltime()
+g:bench_done = 0
+autocmd User WorkflowAnnotated g:bench_done = 1
+
+def Finish(error: string)
+  writefile([json_encode({{idle: idle, busy: busy, command: command_seconds, error_text: error,
+    done: g:bench_done, said: execute('messages')}})], $WORKFLOW_BENCH_OUT)
+  qa!
+enddef
+
+def Tick(timer: number)
+  try
+    var gap = reltimefloat(reltime(last)) * 1000.0
+    last = reltime()
+    var late = gap > PERIOD ? gap - PERIOD : 0.0
+    if phase == 'idle'
+      idle->add(late)
+      if len(idle) >= {idle_ticks}
+        phase = 'busy'
+        enew
+        setline(1, range(1, 200)->mapnew((_, i) => $'Line {{i}} of the text.'))
+        var t = reltime()
+        WorkflowAnnotate
+        command_seconds = reltimefloat(reltime(t))  # the command itself, before the stream
+        deadline = reltime()
+        last = reltime()
+      endif
+    else
+      busy->add(late)
+      if g:bench_done
+        timer_stop(timer)
+        Finish('')
+      elseif reltimefloat(reltime(deadline)) > {wait}
+        timer_stop(timer)
+        Finish('no WorkflowAnnotated event in {wait} s')
+      endif
+    endif
+  catch
+    timer_stop(timer)
+    Finish(v:exception .. ' at ' .. v:throwpoint)
+  endtry
+enddef
+timer_start(float2nr(PERIOD), Tick, {{repeat: -1}})
+"""
+
+UI_VIM = (
+    "Vim 9's UI during a 100 chunks/s stream (`:WorkflowAnnotate`)",
+    "the lateness of the same 10 ms repeating timer inside Vim with no stream",
+    "p95 < 16 ms",
+)
+UI_VIM_HOW = (
+    "inside a Vim waiting for keys (`timer_start(10, ..., {repeat: -1})`), lateness = gap between ticks - 10 ms, "
+    "idle first, then from the return of `:WorkflowAnnotate` to its `WorkflowAnnotated` event, against the "
+    "loopback Ollama-API test server"
+)
+
+
+def bench_vim_ui(quick: bool) -> Row:
+    """Row 14: how late a 10 ms timer runs inside Vim while a model streams, against idle."""
+    if VIM is None:
+        return not_measured("14", *UI_VIM, "no vim on PATH", UI_VIM_HOW)
+    if not (ROOT / "autoload" / "workflow" / "annotate.vim").exists():
+        return not_measured("14", *UI_VIM, "annotation not in the Vim front", UI_VIM_HOW)
+    from tests.ollama_server import FakeOllama, Script, answer, split
+
+    notes = [{"line": i, "severity": "info", "note": f"Note {i}."} for i in range(1, 6)]
+    text = answer(notes, "Fine.")
+    with sandbox() as root, FakeOllama() as ollama:
+        ollama.script = Script(chunks=split(text if quick else text * 3, 2), delay=0.01)
+        init = root / "bench.vim"  # the model and the test server, then make demo-vim's vimrc
+        init.write_text(
+            f"source {VIM_INIT}\nlet g:workflow.ollama_host = '{ollama.url}'\nlet g:workflow.model = 'tiny:latest'\n",
+            encoding="utf-8",
+        )
+        script = VIM_TIMER.format(idle_ticks=50 if quick else 300, wait=int(BENCH_WAIT))
+        r = run_vim(script, root / "ui.json", es=False, vimrc=init)
+    if r["error_text"] or not r["done"]:
+        said = str(r["said"]).strip().splitlines()[-1:] or [""]
+        return not_measured(
+            "14", *UI_VIM, f"the annotation did not finish in Vim ({r['error_text']}; {said[0]})", UI_VIM_HOW
+        )
+    idle, busy = Sample([x / 1e3 for x in r["idle"]]), Sample([x / 1e3 for x in r["busy"]])
+
+    def ms(x: Sample) -> str:
+        worst = max(x.times) * 1e3
+        return f"p50 {x.median * 1e3:.2f} ms, p95 {x.pct(95) * 1e3:.2f} ms, max {worst:.2f} ms (n={len(x.times)})"
+
+    return Row(
+        "14",
+        *UI_VIM,
+        f"during: {ms(busy)}; idle: {ms(idle)}; the command itself {float(r['command']) * 1e3:.1f} ms",
+        "met" if busy.pct(95) < 0.016 else "MISSED",
+        UI_VIM_HOW,
+    )
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -633,9 +849,15 @@ def machine() -> str:
         pass
     git_version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
     nvim_version = subprocess.run([nvim_binary(), "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    vim_version = ""
+    if VIM is not None:  # "Vim 9.0.1378"
+        lines = subprocess.run([VIM, "--version"], capture_output=True, text=True).stdout.split("\n")
+        # "Included patches: 1-1378, 1499, ...": Debian's, with fixes picked from later ones
+        patches = next((x.split(",")[0].rsplit("-", 1)[-1].strip() for x in lines if x.startswith("Included")), "")
+        vim_version = "; Vim " + lines[0].split()[4] + (f".{patches}" if patches else "")
     return (
         f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}; {nvim_version}; {git_version}"
+        f"Python {platform.python_version()}; {nvim_version}{vim_version}; {git_version}"
     )
 
 
@@ -700,6 +922,17 @@ NOTES = [
     "  libyaml, is three to four times slower on it.",
     "- **Row 8.** Over 1,000 step commits both commands stay under 100 ms; most of the time is `git log`",
     "  itself and parsing its records. At 10,000 commits they grow linearly with git log (ratio ~1.3-2x).",
+    "- **Row 13, why the target is missed.** Vim's baseline is far lighter than Neovim's (row 2): a",
+    "  bare Python script that answers one line, where Neovim's hello world pays pynvim and a provider",
+    "  check. The plugin's first command pays what row 2's note lists: the server's start and imports",
+    "  before it answers hello (timed inside Vim: 65-150 ms against 36-55 ms for the bare script under",
+    "  this machine's load), the start request (~30-100 ms: the core's imports, the run's directory and",
+    "  first commit's fsync), then Vim's own `:edit` of a markdown step (~25 ms: filetype, syntax).",
+    "  Vim's side of the plugin (sourcing the autoload scripts, compiled vim9script) is ~4 ms. The",
+    "  ratio moved between 3.6x and 5.1x from run to run on this shared machine (load ~1-2).",
+    "- **Row 14.** Measured inside Vim, since Vim 9.0 has no outside round trip like `nvim_get_mode`:",
+    "  a 10 ms repeating timer records how late each tick runs, idle and while the model streams; the",
+    "  row says 'not measured' until `:WorkflowAnnotate` works in the Vim front (no number is made up).",
 ]
 
 
@@ -717,6 +950,8 @@ def measure(numbers: set[str], quick: bool) -> list[Row]:
         ("8", lambda: [] if quick else [bench_history(n, 1000, 1000), bench_history(10, 10000, 10, limit=None)]),
         ("10", lambda: [bench_memory(20 if quick else 100, 3 if quick else 10)]),
         ("12", lambda: [bench_hostile(3 if quick else 10, 1 if quick else 3)]),
+        ("13", lambda: [bench_vim_cold_start(2 if quick else 10)]),
+        ("14", lambda: [bench_vim_ui(quick)]),
     ]
     annotation_rows = {"4", "5", "6", "9"}
     rows: list[Row] = []
@@ -752,6 +987,11 @@ def update(text: str, rows: list[Row]) -> str:
             out.extend(x for x in new if x not in out)
             continue
         out.append(line)
+    # Rows new to the file go after the last of their kind (a table row, a "how" line).
+    for kind in ("| ", "- "):
+        new = [x for x in fresh if x[:2] == kind and number(x) in numbers and x not in out]
+        last = max((i for i, x in enumerate(out) if x[:2] == kind and number(x) is not None), default=len(out) - 1)
+        out[last + 1 : last + 1] = new
     which = ", ".join(sorted(numbers, key=int))
     when = f"Row{'s' if len(numbers) > 1 else ''} {which} measured again {dt.date.today().isoformat()} on {machine()}."
     out.insert(out.index("") + 2 if "" in out else 0, when)

@@ -46,6 +46,9 @@ function M.run(sub, opts)
   if sub == 'install' then
     return require('workflow.install').run()
   end
+  if sub == 'health' then
+    return vim.cmd('checkhealth workflow') -- lua/workflow/health.lua
+  end
   if #args < spec.fewest or (spec.most >= 0 and #args > spec.most) then
     local usage = ':' .. spec.command
     if spec.most == 0 then

@@ -179,4 +179,15 @@ return {
     needs_run = false,
     takes_range = false,
   },
+  {
+    name = 'health',
+    command = 'WorkflowHealth',
+    fewest = 0,
+    most = 0,
+    complete = '',
+    what = '',
+    desc = 'Check Python, git, the places and workflows',
+    needs_run = false,
+    takes_range = false,
+  },
 }

@@ -137,10 +137,4 @@ function M.options()
   return user or vim.empty_dict()
 end
 
---- Path of the log file for unexpected errors.
----@return string
-function M.log_file()
-  return vim.fn.stdpath('log') .. '/workflow.log'
-end
-
 return M

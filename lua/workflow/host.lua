@@ -9,14 +9,17 @@
 -- (:help workflow-protocol).
 --
 -- The interpreter, first that has the required packages: vim.g.workflow.python,
--- the plugin's own environment (stdpath('data')/workflow/venv, made by
--- :WorkflowInstall, or M.own_python in a package build), g:python3_host_prog,
--- python3 on PATH. The choice is cached in stdpath('cache'), so a cold start
--- probes nothing; M.forget drops it.
+-- the plugin's own environment (~/.local/share/workflow.nvim/venv, made by
+-- :WorkflowInstall, or M.own_python in a package build), then the one made
+-- before the plugin had its own places (stdpath('data')/workflow/venv), if it
+-- is there, g:python3_host_prog, python3 on PATH. The choice is cached in
+-- ~/.cache/workflow.nvim (places.lua), so a cold start probes nothing;
+-- M.forget drops it.
 local M = {}
 
 local config = require('workflow.config')
 local message = require('workflow.message')
+local places = require('workflow.places')
 
 --- Must equal PROTOCOL in protocol.py (a test checks).
 M.PROTOCOL = 1
@@ -58,7 +61,7 @@ function M.receive(msg)
 end
 
 local function cache_file()
-  return vim.fn.stdpath('cache') .. '/workflow/python.json'
+  return places.get().python_cache
 end
 
 -- What identifies an interpreter's file: a changed one is probed again.
@@ -84,6 +87,11 @@ function M.candidates(cfg)
     return list
   end
   add(M.own_python or (M.venv() .. '/bin/python'), "the plugin's own environment")
+  local old = places.legacy().venv .. '/bin/python'
+  if not M.own_python and vim.fn.executable(old) == 1 then
+    -- made by :WorkflowInstall before the plugin had its own places: it keeps working
+    add(old, "the plugin's older environment")
+  end
   add(vim.g.python3_host_prog, 'g:python3_host_prog')
   add(vim.fn.exepath('python3'), 'python3 on PATH')
   return list
@@ -91,25 +99,52 @@ end
 
 --- The plugin's own environment, made by :WorkflowInstall.
 function M.venv()
-  return vim.fn.stdpath('data') .. '/workflow/venv'
+  return places.get().venv
 end
 
-local function read_cache()
+--- The log of the server: where it writes warnings and the traceback of each bug.
+function M.log_file()
+  return places.get().log
+end
+
+-- The cache is shared with Vim: { neovim = choice, vim = choice }, a choice being
+-- { candidates, python, origin, stamp } (autoload/workflow/host.vim). Each editor keeps its own,
+-- since their candidates differ (g:python3_host_prog is Neovim's), and leaves the other's alone.
+local EDITOR = 'neovim'
+
+local function read_cache_file()
   local f = io.open(cache_file(), 'r')
   if not f then
-    return nil
+    return {}
   end
   local ok, data = pcall(vim.json.decode, f:read('*a'))
   f:close()
-  return ok and type(data) == 'table' and data or nil
+  return ok and type(data) == 'table' and data or {}
 end
 
-local function write_cache(data)
+-- This editor's choice, or nil.
+local function read_cache()
+  local entry = read_cache_file()[EDITOR]
+  return type(entry) == 'table' and entry or nil
+end
+
+-- Set this editor's choice (nil: forget it), keeping the other editor's.
+local function write_cache(entry)
+  local data = {}
+  for editor, choice in pairs(read_cache_file()) do
+    if type(choice) == 'table' then -- an older, flat format is dropped
+      data[editor] = choice
+    end
+  end
+  if data[EDITOR] == nil and entry == nil then
+    return
+  end
+  data[EDITOR] = entry
   vim.fn.mkdir(vim.fs.dirname(cache_file()), 'p')
-  local tmp = cache_file() .. '.tmp'
+  local tmp = ('%s.tmp.%d'):format(cache_file(), vim.fn.getpid())
   local f = io.open(tmp, 'w')
   if f then
-    f:write(vim.json.encode(data))
+    f:write(vim.json.encode(next(data) and data or vim.empty_dict()))
     f:close()
     vim.uv.fs_rename(tmp, cache_file())
   end
@@ -130,7 +165,7 @@ local function spawn(python)
     return nil, 'not an executable file'
   end
   local s = { python = python, stderr = {} }
-  local ok, job = pcall(vim.fn.jobstart, { python, '-m', 'workflow_nvim', 'serve', '--log', config.log_file() }, {
+  local ok, job = pcall(vim.fn.jobstart, { python, '-m', 'workflow_nvim', 'serve', '--log', M.log_file() }, {
     rpc = true,
     env = { PYTHONPATH = M.pythonpath() },
     on_stderr = function(_, data)
@@ -241,7 +276,7 @@ end
 --- Choose again at the next command (after :WorkflowInstall): forget the cached
 --- interpreter and stop the server. A commit in flight is made again at the next start.
 function M.forget()
-  os.remove(cache_file())
+  write_cache(nil)
   passed_over = {}
   M.stop()
 end
@@ -276,7 +311,7 @@ local function request(cfg, method, ...)
       (
         'the Python server stopped while running this command; your saved text is safe on disk: run it again'
         .. ' (the log: %s)'
-      ):format(config.log_file())
+      ):format(M.log_file())
   end
   return nil, 'internal error talking to the Python server: ' .. message.error_text(res)
 end
@@ -301,7 +336,7 @@ function M.call(command, params, cfg)
     died = nil
     local news = ('the Python server had stopped (%s); a new one took over (the log: %s)'):format(
       restarted,
-      config.log_file()
+      M.log_file()
     )
     if res.page then -- a page is read at leisure: news is a message
       res.warning = res.warning and (news .. '; ' .. res.warning) or news
@@ -321,11 +356,7 @@ function M.params(cfg)
   local current = require('workflow.state').peek()
   return {
     options = cfg, -- Python applies the defaults
-    cwd = vim.fn.getcwd(),
-    config_dir = vim.fn.stdpath('config'),
-    data_dir = vim.fn.stdpath('data'),
-    cache_dir = vim.fn.stdpath('cache'),
-    log_file = config.log_file(),
+    cwd = vim.fn.getcwd(), -- the server finds the plugin's places itself (places.py)
     buffer_step = vim.b.workflow_step,
     -- lets a restarted server pick the run up again, and lock it for this Neovim
     run_dir = current and current.dir or nil,

@@ -12,7 +12,7 @@
 ---@field step integer the current step, from 1
 ---@field total integer the number of steps
 ---@field finished boolean every step is done
----@field readonly boolean another Neovim holds the run
+---@field readonly boolean another editor holds the run
 ---@field steps { id: string, title: string, done: boolean, file: string }[]
 
 ---A step file to open: the front edits `path` and shows `instructions` above its first line.
@@ -26,7 +26,7 @@
 ---@field workflow? string the workflow's title
 ---@field progress? string the heading above the instructions
 ---@field instructions? string[] the lines shown above the first line
----@field readonly? boolean another Neovim holds the run: look, do not write
+---@field readonly? boolean another editor holds the run: look, do not write
 ---@field filetype? string
 ---@field scratch? string the directory for temporary files of the step buffer's writes
 

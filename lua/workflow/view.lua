@@ -359,7 +359,7 @@ function M.open_step(o, cfg)
   end
   attach(buf, cfg)
   vim.bo[buf].readonly = o.readonly == true
-  vim.bo[buf].modifiable = o.readonly ~= true -- another Neovim has this run: look, do not write
+  vim.bo[buf].modifiable = o.readonly ~= true -- another editor has this run: look, do not write
   local height = show_instructions(buf, o)
   update_winbar(api.nvim_get_current_win())
   -- Scroll to the very top so the instructions above line 1 are in view.

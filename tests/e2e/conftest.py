@@ -44,18 +44,43 @@ class Home:
 
     @property
     def config(self) -> Path:
+        """Neovim's stdpath('config')."""
         return self.root / "config" / "nvim"
 
     @property
     def data(self) -> Path:
+        """Neovim's stdpath('data')."""
         return self.root / "data" / "nvim"
 
     @property
     def runs(self) -> Path:
+        """Where runs go by default (places.py)."""
+        return self.root / "data" / "workflow.nvim" / "runs"
+
+    @property
+    def venv(self) -> Path:
+        """The plugin's own environment (places.py)."""
+        return self.root / "data" / "workflow.nvim" / "venv"
+
+    @property
+    def log(self) -> Path:
+        """The server's log (places.py)."""
+        return self.root / "state" / "workflow.nvim" / "workflow.log"
+
+    @property
+    def legacy_runs(self) -> Path:
+        """Where runs went before the plugin had its own places: stdpath('data')/workflow/runs."""
         return self.data / "workflow" / "runs"
 
     def write_workflow(self, name: str, text: str, where: str = "project") -> Path:
-        base = self.project / ".workflows" if where == "project" else self.config / "workflows"
+        """A workflow file in the project (``where="project"``), the person's own ("user") or
+        Neovim's older place for those ("legacy")."""
+        bases = {
+            "project": self.project / ".workflows",
+            "user": self.root / "config" / "workflow.nvim" / "workflows",
+            "legacy": self.config / "workflows",
+        }
+        base = bases[where]
         base.mkdir(parents=True, exist_ok=True)
         path = base / f"{name}.yaml"
         path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
@@ -281,3 +306,19 @@ def project(home: Home) -> Path:
     git(repo, "add", "notes.txt")
     (repo / "code.py").write_text("x = 2  # unstaged\n")
     return repo
+
+
+@pytest.fixture
+def vim_required() -> None:
+    """A test of the Vim front: skipped without vim, failed instead under WORKFLOW_REQUIRE_VIM=1 (CI)."""
+    from tests.vim import VIM, require
+
+    require(VIM, "vim")
+
+
+@pytest.fixture
+def tmux_required(vim_required: None) -> None:
+    """A test of Vim in a real terminal: the same for tmux."""
+    from tests.vim import TMUX, require
+
+    require(TMUX, "tmux")

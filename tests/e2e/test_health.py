@@ -24,7 +24,7 @@ def test_healthy_setup(nvim: Editor, home: Home) -> None:
         assert f"OK {dist} " in report
     # No provider is needed: g:python3_host_prog is one candidate among others, named as such.
     assert "pynvim" not in report and "provider" not in report
-    venv = home.data / "workflow" / "venv" / "bin" / "python"
+    venv = home.venv / "bin" / "python"
     assert f"passed over {venv} (the plugin's own environment): not an executable file" in report
     assert f"OK chosen: {home.python} (g:python3_host_prog)" in report
     assert "OK Neovim 0.11" in report
@@ -131,3 +131,13 @@ def test_ollama_reachable_and_the_model(nvim: Editor) -> None:
         f"WARNING nothing is listening at {url}: start Ollama (`ollama serve`), or install it from https://ollama.com/download"
         in report
     )
+
+
+def test_workflow_health_opens_checkhealth_workflow(nvim: Editor, home: Home) -> None:
+    nvim.cmd("Workflow health")
+    assert nvim.eval("&filetype") == "checkhealth"
+    report = "\n".join(nvim.lines())
+    assert "workflow:" in report and f"OK chosen: {home.python} (g:python3_host_prog)" in report
+    nvim.cmd("only | enew")
+    nvim.cmd("WorkflowHealth")
+    assert nvim.eval("&filetype") == "checkhealth"

@@ -315,11 +315,11 @@ def test_a_second_neovim_gets_the_run_read_only(start_nvim, essay: Path) -> None
     second = start_nvim()
     second.clear_messages()
     second.cmd(f"WorkflowResume {run_id}")
-    assert "it is open in another Neovim (Neovim pid" in second.messages()
+    assert "done; read-only here: Neovim pid" in second.messages()
     assert second.state()["readonly"] is True
     assert second.current.buffer.options["modifiable"] is False
     message = second.error("WorkflowNext")
-    assert f"run {run_id} is open in another Neovim" in message
+    assert f"run {run_id} is read-only here: Neovim pid" in message
 
     first.cmd("WorkflowNext")  # the first one is not disturbed
     assert first.state()["step"] == 2
@@ -653,7 +653,7 @@ def test_a_command_that_overruns_its_deadline_frees_the_editor_and_the_next_star
 
     assert message == (
         "[workflow] :Workflow revert did not finish in 2 s; the Python server was restarted and your saved "
-        f"text is safe (details in {home.root / 'state' / 'nvim' / 'workflow.log'}; please report it)"
+        f"text is safe (details in {home.log}; please report it)"
     )
     assert gone(first) or wait_for(lambda: gone(first)), "the stuck server is still running"
     with contextlib.suppress(ProcessLookupError, FileNotFoundError, ValueError):

@@ -64,7 +64,7 @@ def bare(home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wheels: Pa
 
 
 def venv_of(home: Home) -> Path:
-    return home.data / "workflow" / "venv"
+    return home.venv
 
 
 def install_in_background(nvim: Editor) -> None:
@@ -223,5 +223,5 @@ def test_the_readme_install_steps_work_in_a_fresh_home(tmp_path: Path, wheels: P
     state = json.loads(out.read_text())
     assert state["workflow"] == "tutorial"
     assert state["step"] == 1
-    assert Path(state["dir"]).is_relative_to(home / ".local/share/nvim/workflow/runs")
-    assert (home / ".local/share/nvim/workflow/venv/bin/python").exists()
+    assert Path(state["dir"]).is_relative_to(home / ".local/share/workflow.nvim/runs")
+    assert (home / ".local/share/workflow.nvim/venv/bin/python").exists()

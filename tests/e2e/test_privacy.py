@@ -127,7 +127,7 @@ def test_a_workflows_model_is_named_and_never_grants_consent(nvim: Editor, home:
 def test_a_project_workflow_in_place_of_the_persons_own_says_so(nvim: Editor, home: Home) -> None:
     home.write_workflow("essay", ESSAY)
     mine = home.write_workflow("essay", ESSAY, where="user")
-    nvim.cmd("set columns=200")  # the test's paths are long; a person's are ~/.config/nvim/workflows/...
+    nvim.cmd("set columns=200")  # the test's paths are long; a person's are ~/.config/workflow.nvim/workflows/...
     nvim.clear_messages()
     nvim.cmd("WorkflowStart essay")
     assert f"\nthis project's .workflows/essay.yaml replaces your {tilde(mine)}" in nvim.messages()

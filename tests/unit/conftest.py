@@ -68,6 +68,17 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def isolated_places(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The plugin's places (places.py) and Neovim's older ones are under a fresh directory: no test
+    reads or writes the runs, workflows, caches or log of the person running the tests. Returns it."""
+    root = tmp_path_factory.mktemp("xdg")
+    for kind in ("data", "config", "cache", "state"):
+        monkeypatch.setenv(f"XDG_{kind.upper()}_HOME", str(root / kind))
+    monkeypatch.delenv("NVIM_APPNAME", raising=False)
+    return root
+
+
 def run_git(cwd: Path, *args: str) -> str:
     """The stdout of ``git -C cwd args`` (stripped); fail the test if git fails."""
     done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True)

@@ -158,23 +158,38 @@ def test_cache_sees_a_fix_and_a_breakage(write, tmp_path):
     assert "cannot read file" in str(info.value)
 
 
-def test_default_dirs_follow_xdg_and_nvim_appname(monkeypatch, tmp_path):
+def test_default_dirs_search_the_plugins_config_place(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("NVIM_APPNAME", "mynvim")
+    monkeypatch.setenv("NVIM_APPNAME", "mynvim")  # Neovim's older place is not there: not searched
     dirs = default_dirs(cwd=tmp_path / "proj", extra=["~/more"])
     assert dirs == [
         SearchDir("project", tmp_path / "proj" / ".workflows"),
-        SearchDir("user", tmp_path / "config" / "mynvim" / "workflows"),
+        SearchDir("user", tmp_path / "config" / "workflow.nvim" / "workflows"),
         SearchDir("path", Path("~/more").expanduser()),
         SearchDir("bundled", BUNDLED_DIR),
     ]
+
+
+def test_default_dirs_search_neovims_older_place_after_the_plugins(monkeypatch, tmp_path, write, blog_yaml):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("NVIM_APPNAME", "mynvim")
+    old = tmp_path / "config" / "mynvim" / "workflows"
+    new = tmp_path / "config" / "workflow.nvim" / "workflows"
+    write("blog.yaml", blog_yaml.replace("Write a blog post", "Old"), old)
+    write("older.yaml", blog_yaml.replace("name: blog\n", ""), old)
+    write("blog.yaml", blog_yaml.replace("Write a blog post", "New"), new)
+    dirs = default_dirs(cwd=tmp_path / "proj")
+    assert dirs[1:3] == [SearchDir("user", new), SearchDir("user", old)]
+    entries = {e.name: e for e in Catalog().entries(dirs)}
+    assert entries["blog"].path == new / "blog.yaml" and entries["blog"].shadowed == [old / "blog.yaml"]
+    assert entries["older"].path == old / "older.yaml" and entries["older"].kind == "user"
 
 
 def test_default_dirs_without_xdg(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     monkeypatch.delenv("NVIM_APPNAME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert default_dirs(cwd=tmp_path)[1] == SearchDir("user", tmp_path / ".config" / "nvim" / "workflows")
+    assert default_dirs(cwd=tmp_path)[1] == SearchDir("user", tmp_path / ".config" / "workflow.nvim" / "workflows")
 
 
 def test_bundled_dir_is_the_repository_workflows_dir():

@@ -142,12 +142,12 @@ def test_list_dir_option_kind_and_path(write, tmp_path, capsys, arg, kind, subdi
 def test_list_defaults_to_the_project_user_and_bundled_dirs(write, tmp_path, monkeypatch, capsys, blog_yaml):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("NVIM_APPNAME", "nvim")
     write("mine.yaml", blog_yaml.replace("name: blog\n", ""), tmp_path / ".workflows")
-    write("theirs.yaml", blog_yaml.replace("name: blog\n", ""), tmp_path / "config" / "nvim" / "workflows")
+    write("theirs.yaml", blog_yaml.replace("name: blog\n", ""), tmp_path / "config" / "workflow.nvim" / "workflows")
+    write("older.yaml", blog_yaml.replace("name: blog\n", ""), tmp_path / "config" / "nvim" / "workflows")
     main(["list", "--json"])
     kinds = {e["name"]: e["kind"] for e in json.loads(capsys.readouterr().out)}
-    assert (kinds.pop("mine"), kinds.pop("theirs")) == ("project", "user")
+    assert (kinds.pop("mine"), kinds.pop("theirs"), kinds.pop("older")) == ("project", "user", "user")
     assert kinds, "the bundled workflows are listed too"
     assert set(kinds.values()) == {"bundled"}
 

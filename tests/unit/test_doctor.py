@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.pythons import bare_python
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "rplugin" / "python3"
@@ -52,7 +54,7 @@ def test_a_bare_python_says_what_it_lacks_and_how_to_get_it(tmp_path: Path) -> N
     params = {"runs_dir": str(tmp_path / "runs"), "cwd": str(tmp_path), "ollama_host": "http://127.0.0.1:9"}
     _, report = doctor(python, "--json", "--params", "-", stdin=json.dumps(params))
     names = [s["name"] for s in report["sections"]]
-    assert names == ["Python", "git", "Runs", "Workflows", "Ollama (for :WorkflowAnnotate)"]
+    assert names == ["Python", "git", "Places", "Workflows", "Ollama (for :WorkflowAnnotate)"]
     workflows = report["sections"][3]["items"]
     assert workflows == [
         {
@@ -70,5 +72,49 @@ def test_the_text_report_for_a_shell(tmp_path: Path) -> None:
     )
     _, text = doctor(sys.executable, "--params", str(params))
     assert "Python\n  OK Python 3." in text
-    assert f"Runs\n  OK runs directory: {tmp_path / 'runs'} (created on first start)\n" in text
+    assert f"Places\n  OK runs directory: {tmp_path / 'runs'} (created on first start)\n" in text
     assert "  OK tutorial: Learn workflow.nvim (7 steps, bundled: " in text
+
+
+def test_the_places_and_what_is_still_read_from_neovims_older_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    here = tmp_path / "data" / "workflow.nvim"
+    params = json.dumps({"cwd": str(tmp_path)})
+    _, report = doctor(sys.executable, "--json", "--params", "-", stdin=params)
+    [section] = [s for s in report["sections"] if s["name"] == "Places"]
+    assert [(i["level"], i["text"]) for i in section["items"]] == [
+        ("ok", f"runs directory: {here / 'runs'} (created on first start)"),
+        ("info", f"your own workflows: {tmp_path / 'config' / 'workflow.nvim' / 'workflows'}"),
+        ("info", f"the log: {tmp_path / 'state' / 'workflow.nvim' / 'workflow.log'}"),
+    ]
+
+    old = tmp_path / "data" / "nvim" / "workflow"
+    for d in (old / "runs", old / "venv", tmp_path / "config" / "nvim" / "workflows"):
+        d.mkdir(parents=True)
+    _, report = doctor(sys.executable, "--json", "--params", "-", stdin=params)
+    [section] = [s for s in report["sections"] if s["name"] == "Places"]
+    assert [(i["level"], i["text"], i["advice"]) for i in section["items"][1:-1]] == [
+        (
+            "info",
+            f"runs are also read from Neovim's older directory {old / 'runs'}",
+            [f"to keep them in one place: mv {old / 'runs'}/* {here / 'runs'}/ (see :help workflow-places)"],
+        ),
+        ("info", f"your own workflows: {tmp_path / 'config' / 'workflow.nvim' / 'workflows'}", []),
+        (
+            "info",
+            f"your workflows are also read from Neovim's older directory {tmp_path / 'config' / 'nvim' / 'workflows'}",
+            [
+                f"to keep them in one place: mv {tmp_path / 'config' / 'nvim' / 'workflows'} "
+                f"{tmp_path / 'config' / 'workflow.nvim'}/ (see :help workflow-places)"
+            ],
+        ),
+        (
+            "info",
+            f"an older :WorkflowInstall's environment, still used after the new one: {old / 'venv'}",
+            [f"once :WorkflowInstall has made {here / 'venv'}, it can go: rm -r {old / 'venv'}"],
+        ),
+    ]

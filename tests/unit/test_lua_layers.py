@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 # protocol.lua holds only types (LuaCATS) for lua-language-server.
-LEAVES = {"config", "state", "message", "commands", "protocol", "helptags"}
+LEAVES = {"config", "state", "message", "commands", "protocol", "helptags", "places"}
 
 # Highest first. A module may require the modules of any layer below its own, and none of its own
 # layer or above. `init` is require('workflow'); files outside lua/workflow/ are named by path.
@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("drawing that needs a step buffer's view; the installer", {"log", "annotate", "install"}),
     ("step buffers: the view the others draw through", {"view"}),
     ("the one talker to Python, and the writer of step files", {"host", "stepfile"}),
-    ("leaves: options, the run as Python described it, words, the command table", LEAVES),
+    ("leaves: options, the run as Python described it, words, the command table, places on disk", LEAVES),
 ]
 
 REQUIRE = re.compile(r"""\brequire\s*(?:\(\s*|,\s*)?(['"])(workflow(?:\.[\w.]+)?)\1""")
@@ -154,10 +154,10 @@ def test_every_require_goes_down() -> None:
 
 
 def test_the_layers_match_the_shape_of_the_house() -> None:
-    """plugin/ -> command -> {log, annotate} -> view -> host -> {config, state, message}: the one
+    """plugin/ -> command -> {log, annotate} -> view -> host -> {config, state, message, places}: the one
     module that talks to Python sits below every drawing module and above the leaves only."""
     layers = layer_of()
     assert layers["plugin/workflow.lua"] < layers["command"] < layers["log"] == layers["annotate"]
     assert layers["annotate"] < layers["view"] < layers["host"] < layers["config"]
     assert layers["config"] == layers["state"] == layers["message"]
-    assert graph()["host"] <= {"config", "state", "message"}
+    assert graph()["host"] <= {"config", "state", "message", "places"}

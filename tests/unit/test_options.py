@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from workflow_nvim import places
 from workflow_nvim.options import DEFAULT_FIRST_TOKEN_TIMEOUT, DEFAULT_MODEL, Options
 
 
-def test_nothing_set_gives_the_defaults(tmp_path: Path) -> None:
-    got = Options.of({"options": [], "data_dir": str(tmp_path)})  # Lua sends an empty table as a list
-    assert got == Options(runs_dir=tmp_path / "workflow" / "runs")
+def test_nothing_set_gives_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    got = Options.of({"options": []})  # Lua sends an empty table as a list
+    assert got == Options(runs_dir=tmp_path / "workflow.nvim" / "runs")
     assert (got.model, got.ollama_host, got.allow_remote) == (DEFAULT_MODEL, None, False)
     assert (got.paths, got.annotate_timeout) == ((), DEFAULT_FIRST_TOKEN_TIMEOUT)
 
@@ -25,7 +27,7 @@ def test_what_the_person_set_wins(tmp_path: Path) -> None:
         "annotate_timeout": 5,
         "default_mappings": False,  # the front's own
     }
-    got = Options.of({"options": set_, "cwd": str(tmp_path), "data_dir": "/elsewhere"})
+    got = Options.of({"options": set_, "cwd": str(tmp_path)})
     assert got == Options(tmp_path / "runs", ("a", "b"), "tiny", "http://box:1", True, 5.0)
 
 
@@ -37,4 +39,4 @@ def test_what_the_person_set_wins(tmp_path: Path) -> None:
     ],
 )
 def test_a_value_of_the_wrong_kind_counts_as_unset(bad: dict[str, object]) -> None:
-    assert Options.of({"options": bad}) == Options(runs_dir=None)
+    assert Options.of({"options": bad}) == Options(runs_dir=places.plugin().runs)

@@ -22,7 +22,7 @@ from typing import Any
 
 import msgpack
 import pytest
-from workflow_nvim import dependencies, protocol
+from workflow_nvim import dependencies, protocol, server
 
 from tests.processes import git_commits_running_in
 from tests.unit.conftest import BLOG, Git
@@ -162,9 +162,6 @@ def where(tmp_path: Path) -> dict[str, Any]:
     (cwd / ".workflows" / "blog.yaml").write_text(BLOG, encoding="utf-8")
     return {
         "cwd": str(cwd),
-        "config_dir": str(tmp_path / "config"),
-        "data_dir": str(tmp_path / "data"),
-        "log_file": str(tmp_path / "state" / "workflow.log"),
         "options": {"runs_dir": str(tmp_path / "runs")},  # vim.g.workflow as the person set it
         "editor_pid": os.getpid(),
     }
@@ -475,9 +472,11 @@ def test_hello_imports_no_dataclasses_nor_yaml(tmp_path: Path) -> None:
     assert sorted(imported & {"dataclasses", "inspect", "logging", "yaml", "workflow_nvim.session"}) == []
 
 
-def test_starting_a_workflow_validated_before_imports_no_yaml(tmp_path: Path, where: dict[str, Any]) -> None:
-    """The editor's cache keeps the validated workflow: the next editor's start skips PyYAML."""
-    where = {**where, "cache_dir": str(tmp_path / "cache")}
+def test_starting_a_workflow_validated_before_imports_no_yaml(
+    tmp_path: Path, where: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plugin's cache keeps the validated workflow: the next editor's start skips PyYAML."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     imported = []
     for _ in range(2):
         front = Front(tmp_path, flags=("-X", "importtime"))
@@ -494,7 +493,7 @@ def test_starting_a_workflow_validated_before_imports_no_yaml(tmp_path: Path, wh
         front.log_file.unlink()
         front.stderr_file.unlink()
     assert imported == [True, False]
-    assert len(list((tmp_path / "cache" / "workflow" / "workflows").glob("*.json"))) == 1
+    assert len(list((tmp_path / "cache" / "workflow.nvim" / "workflows").glob("*.json"))) == 1
 
 
 def test_without_msgpack_it_says_so_on_stderr_and_exits() -> None:
@@ -517,7 +516,7 @@ ANSWERED_WITH = """
 import json, sys
 from workflow_nvim import server
 
-class Recorder(server.Transport):
+class Recorder(server.MsgpackRPC):
     def respond(self, msgid, error, result):
         # what was imported when the answer went out (background git starts after it)
         print(json.dumps([error, sorted(sys.modules)]))
@@ -525,7 +524,7 @@ class Recorder(server.Transport):
     def push(self, message):
         pass
 
-s = server.Server(Recorder())
+s = server.Server(Recorder(0, 1))
 s.dispatch([0, 1, "hello", [{"protocol": 1}]])
 s.dispatch([0, 2, "command", ["start", json.loads(sys.argv[1])]])
 """
@@ -534,7 +533,7 @@ s.dispatch([0, 2, "command", ["start", json.loads(sys.argv[1])]])
 def test_a_start_answers_before_importing_dataclasses_logging_or_openssl(tmp_path: Path, where: dict[str, Any]) -> None:
     """dataclasses (with inspect), logging and hashlib (OpenSSL) cost ~25 ms together: the first
     :WorkflowStart of a workflow validated before imports none of them before it answers."""
-    where = {**where, "cache_dir": str(tmp_path / "cache"), "args": ["blog"]}
+    where = {**where, "args": ["blog"]}  # the workflow is kept in the plugin's cache (XDG_CACHE_HOME)
     env = {**os.environ, "PYTHONPATH": str(PACKAGE_DIR)}
     answers = []
     for _ in range(2):
@@ -549,3 +548,42 @@ def test_a_start_answers_before_importing_dataclasses_logging_or_openssl(tmp_pat
     assert sorted({"dataclasses", "inspect", "logging", "hashlib", "yaml"} & set(hello)) == []
     assert sorted({"dataclasses", "inspect", "logging", "hashlib", "yaml"} & set(start)) == []
     assert "workflow_nvim.session" in start
+
+
+LATE_SIGNAL = """
+import os, signal, sys
+from workflow_nvim import server
+
+server.Server.serve = lambda self: None  # the editor closed the channel
+real = server._ignore_signals
+sent = []
+
+
+def ignore_signals():
+    # The editor's SIGTERM comes just as serve() returns, before the server ignores signals.
+    if not sent:
+        sent.append(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+    real()
+
+
+server._ignore_signals = ignore_signals
+sys.exit(server.main(["--json", "--log", sys.argv[1]]))
+"""
+
+
+def test_a_signal_as_the_server_leaves_is_a_clean_exit_with_its_log_kept(tmp_path: Path) -> None:
+    log_file = tmp_path / "workflow.log"
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_SIGNAL, str(log_file)],
+        env={**os.environ, "PYTHONPATH": str(Path(server.__file__).parents[1])},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    log_text = log_file.read_text(encoding="utf-8")
+    assert done.returncode == 0, (done.stderr, log_text)
+    assert "Traceback" not in log_text + done.stderr
+    assert "signal 15: exiting" in log_text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -312,9 +313,11 @@ def with_options(env: dict[str, Any], **options: Any) -> dict[str, Any]:
     return {**env, "options": {k: v for k, v in merged.items() if v is not None}}
 
 
-def test_the_runs_dir_defaults_to_the_editors_data_directory(session, env, tmp_path):
-    r = call(session, {**with_options(env, runs_dir=None), "data_dir": str(tmp_path / "data")}, "start", "blog")
-    assert Path(r["open"]["path"]).parent.parent == tmp_path / "data" / "workflow" / "runs"
+@pytest.mark.parametrize("runs_dir", ["", None])
+def test_the_runs_dir_defaults_to_the_plugins_data_place(session, env, monkeypatch, tmp_path, runs_dir):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    r = call(session, with_options(env, runs_dir=runs_dir), "start", "blog")  # empty counts as unset
+    assert Path(r["open"]["path"]).parent.parent == tmp_path / "data" / "workflow.nvim" / "runs"
 
 
 def test_a_relative_runs_dir_is_under_the_editors_directory(session, env, tmp_path):
@@ -322,11 +325,47 @@ def test_a_relative_runs_dir_is_under_the_editors_directory(session, env, tmp_pa
     assert Path(r["open"]["path"]).parent.parent == tmp_path / "here" / "relative" / "runs"
 
 
-@pytest.mark.parametrize("runs_dir", ["", None])
-def test_start_without_a_runs_dir_nor_a_data_directory_says_what_to_set(session, env, runs_dir):
-    message = error(session, with_options(env, runs_dir=runs_dir), "start", "blog")
-    assert message == "no runs directory: set vim.g.workflow.runs_dir"
-    assert session.run is None
+def test_runs_in_neovims_older_place_are_listed_completed_and_resumed(session, env, monkeypatch, tmp_path):
+    """Runs made before the plugin had its own places (Neovim's stdpath('data')/workflow/runs) stay
+    found while the person sets no runs_dir; new runs go to the new place."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("NVIM_APPNAME", "mynvim")
+    old_runs = tmp_path / "data" / "mynvim" / "workflow" / "runs"
+    write_step(call(session, with_options(env, runs_dir=str(old_runs)), "start", "blog"), "Cats\n")
+    call(session, with_options(env, runs_dir=str(old_runs)), "next")
+    old = session.run.id if session.run else ""
+    call(session, env, "stop")
+    defaults = with_options(env, runs_dir=None)
+    new = call(session, defaults, "start", "notes")["state"]["run"]
+    assert Path(session.run.dir if session.run else "").parent == tmp_path / "data" / "workflow.nvim" / "runs"
+    call(session, defaults, "stop")
+
+    r = call(session, defaults, "runs")
+    assert [(x["run"], x["dir"]) for x in r["runs"]] == [
+        (new, str(tmp_path / "data" / "workflow.nvim" / "runs" / new)),
+        (old, str(old_runs / old)),
+    ]
+    assert session.complete("runs", "", defaults) == [new, old]
+    r = call(session, defaults, "resume", old)
+    assert r["info"] == [f"resumed run {old}: 1/3 done"] and r["open"]["id"] == "outline"
+    assert session.run is not None and session.run.dir == old_runs / old
+
+    # A run copied (not moved) to the new place is offered once, and resumed from there.
+    call(session, defaults, "stop")
+    shutil.copytree(old_runs / old, tmp_path / "data" / "workflow.nvim" / "runs" / old)
+    assert [x["dir"] for x in call(session, defaults, "runs")["runs"]] == [
+        str(tmp_path / "data" / "workflow.nvim" / "runs" / new),
+        str(tmp_path / "data" / "workflow.nvim" / "runs" / old),
+    ]
+    assert session.complete("runs", "", defaults) == [new, old]
+    call(session, defaults, "resume", old)
+    assert session.run is not None and session.run.dir == tmp_path / "data" / "workflow.nvim" / "runs" / old
+
+    # A runs_dir the person sets is the only one read.
+    elsewhere = with_options(env, runs_dir=str(tmp_path / "elsewhere"))
+    call(session, elsewhere, "stop")
+    assert (call(session, elsewhere, "runs")["runs"], session.complete("runs", "", elsewhere)) == ([], [])
+    assert error(session, elsewhere, "resume", old).startswith(f"no run '{old}' in {tmp_path / 'elsewhere'}: ")
 
 
 def test_start_expands_a_home_relative_runs_dir(session, env, monkeypatch, tmp_path):
@@ -566,14 +605,11 @@ def test_a_run_open_in_another_nvim_is_read_only_here(session, env, fake_nvim, g
     assert run is not None
     other = Session()
     r = call(other, env, "resume", run.id, editor_pid=os.getpid())
-    assert r["info"] == [
-        f"resumed run {run.id}: 0/3 done; it is open in another Neovim (Neovim pid {fake_nvim.pid}), "
-        "so it is read-only here"
-    ]
+    assert r["info"] == [f"resumed run {run.id}: 0/3 done; read-only here: Neovim pid {fake_nvim.pid} has it open"]
     assert r["open"]["readonly"] is True
     assert r["state"]["readonly"] is True
     assert error(other, env, "next", editor_pid=os.getpid()) == (
-        f"run {run.id} is open in another Neovim (Neovim pid {fake_nvim.pid}): it is read-only here; "
+        f"run {run.id} is read-only here: Neovim pid {fake_nvim.pid} has it open; "
         "finish there, or quit that Neovim and :WorkflowResume here"
     )
     assert git(run.dir, "rev-list", "--all") == ""

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+from . import places
 from .errors import WorkflowError
 from .options import expand
 from .spec import NAME_RE, Problem, Workflow, WorkflowInvalid, did_you_mean, load_workflow
@@ -43,16 +44,16 @@ class Entry:
         return self.workflow is not None
 
 
-def default_dirs(cwd: Path | None = None, config_dir: Path | None = None, extra: Iterable[str] = ()) -> list[SearchDir]:
+def default_dirs(cwd: Path | None = None, extra: Iterable[str] = ()) -> list[SearchDir]:
     """Where workflows are searched, nearest first: the project's ``.workflows/`` (under ``cwd``),
-    the person's own (``config_dir``/workflows, the editor's configuration directory: Neovim's
-    ``stdpath('config')``, found from $XDG_CONFIG_HOME and $NVIM_APPNAME when not given), the
-    ``paths`` option (``extra``), then the bundled ones. The one statement of this rule."""
+    the person's own (places.py's ``workflows``, then Neovim's older ``stdpath('config')/workflows``
+    when it is there), the ``paths`` option (``extra``), then the bundled ones. The one statement
+    of this rule."""
     cwd = cwd or Path.cwd()
-    if config_dir is None:
-        config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-        config_dir = config_home / (os.environ.get("NVIM_APPNAME") or "nvim")
-    dirs = [SearchDir("project", cwd / ".workflows"), SearchDir("user", config_dir / "workflows")]
+    dirs = [SearchDir("project", cwd / ".workflows"), SearchDir("user", places.plugin().workflows)]
+    old = places.legacy().workflows
+    if old.is_dir():
+        dirs.append(SearchDir("user", old))
     dirs += [SearchDir("path", expand(p, cwd)) for p in extra]
     dirs.append(SearchDir("bundled", BUNDLED_DIR))
     return dirs

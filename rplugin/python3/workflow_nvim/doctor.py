@@ -5,9 +5,9 @@
 Without ``--params``: this interpreter and each dependency (found, version,
 what needs it), which is all a front needs to choose an interpreter. With
 ``--params`` (a JSON object, the parameters a front sends with every command:
-``cwd``, ``config_dir``, ``paths``, ``runs_dir``, and the options ``model``,
-``ollama_host``, ``allow_remote``): also git and the repository runs go into,
-the runs directory, every workflow file, and where annotation text goes.
+``cwd`` and ``options``): also git and the repository runs go into, the
+plugin's places (places.py: the runs directory, and what is still read from
+Neovim's older places), every workflow file, and where annotation text goes.
 
 The answer is sections of items, each with a level (``ok``, ``info``,
 ``warning``, ``error``), a line of text and advice: a front draws them and
@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import dependencies, destination, protocol
+from . import dependencies, destination, places, protocol
 from .display import tilde
 
 OLDEST_PYTHON = (3, 9)
@@ -154,19 +154,50 @@ def git_section(runs_dir: Path) -> dict[str, Any]:
     return {"name": "git", "items": items}
 
 
-def runs_section(runs_dir: Path) -> dict[str, Any]:
-    """Whether runs can be made where runs_dir says."""
+def places_section(runs_dir: Path) -> dict[str, Any]:
+    """Where things live (places.py): whether runs can be made where runs_dir says, the person's
+    workflows and the log; and what is still read from Neovim's older places."""
+    here, old = places.plugin(), places.legacy()
     probe = _existing(runs_dir)
     if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
         later = "" if probe == runs_dir else " (created on first start)"
-        entry = item("ok", f"runs directory: {tilde(runs_dir)}{later}")
+        items = [item("ok", f"runs directory: {tilde(runs_dir)}{later}")]
     else:
-        entry = item(
-            "error",
-            f"runs directory {tilde(runs_dir)} is not writable ({tilde(probe)})",
-            "set vim.g.workflow.runs_dir to a directory you can write, or fix its permissions",
+        items = [
+            item(
+                "error",
+                f"runs directory {tilde(runs_dir)} is not writable ({tilde(probe)})",
+                "set vim.g.workflow.runs_dir to a directory you can write, or fix its permissions",
+            )
+        ]
+    move = "to keep them in one place: {} (see :help workflow-places)"
+    for older in places.runs_read(runs_dir)[1:]:
+        items.append(
+            item(
+                "info",
+                f"runs are also read from Neovim's older directory {tilde(older)}",
+                move.format(f"mv {older}/* {runs_dir}/"),
+            )
         )
-    return {"name": "Runs", "items": [entry]}
+    items.append(item("info", f"your own workflows: {tilde(here.workflows)}"))
+    if old.workflows.is_dir():
+        items.append(
+            item(
+                "info",
+                f"your workflows are also read from Neovim's older directory {tilde(old.workflows)}",
+                move.format(f"mv {old.workflows} {here.config}/"),
+            )
+        )
+    if old.venv.is_dir():
+        items.append(
+            item(
+                "info",
+                f"an older :WorkflowInstall's environment, still used after the new one: {tilde(old.venv)}",
+                f"once :WorkflowInstall has made {here.venv}, it can go: rm -r {old.venv}",
+            )
+        )
+    items.append(item("info", f"the log: {tilde(here.log)}"))
+    return {"name": "Places", "items": items}
 
 
 def workflows_section(params: dict[str, Any]) -> dict[str, Any]:
@@ -180,9 +211,8 @@ def workflows_section(params: dict[str, Any]) -> dict[str, Any]:
     from .options import Options
     from .spec import count
 
-    cwd, config_dir = params.get("cwd"), params.get("config_dir")
-    paths = list(Options.of(params).paths)
-    dirs = default_dirs(Path(cwd) if cwd else None, Path(config_dir) if config_dir else None, paths)
+    cwd = params.get("cwd")
+    dirs = default_dirs(Path(cwd) if cwd else None, Options.of(params).paths)
     items: list[Item] = []
     entries = Catalog().entries(dirs)
     if not entries:
@@ -278,10 +308,10 @@ def doctor(python: str, params: dict[str, Any] | None) -> dict[str, Any]:
     from .options import Options  # the defaults are applied as for every command
 
     options = Options.of(params)
-    runs_dir = options.runs_dir or Path.cwd() / "workflow" / "runs"
+    runs_dir = options.runs_dir
     report["sections"] += [
         git_section(runs_dir),
-        runs_section(runs_dir),
+        places_section(runs_dir),
         workflows_section(params),
         ollama_section(options.ollama_host, options.allow_remote, options.model),
     ]

@@ -2,7 +2,7 @@
 
     python -m workflow_nvim install [--venv DIR] [--json-progress]
 
-1. DIR (default: Neovim's ``stdpath('data')/workflow/venv``) becomes a virtual
+1. DIR (default: ``$XDG_DATA_HOME/workflow.nvim/venv``, places.py) becomes a virtual
    environment: ``uv venv`` when uv is on PATH, else ``python -m venv``.
 2. The packages of dependencies.py are installed there (``uv pip install``,
    else that environment's pip).
@@ -13,7 +13,7 @@
 A second run finds all of it there and does nothing slow. Nothing outside DIR
 is written: not the Python that runs this, not its site-packages.
 
-Standard library only, and nothing of the package but dependencies.py: this
+Standard library only, and nothing of the package but dependencies.py and places.py: this
 runs with whatever python3 is at hand, before any dependency is there.
 
 Progress goes to stdout, one line per stage. With ``--json-progress`` each
@@ -37,7 +37,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Callable
 
-from . import dependencies
+from . import dependencies, places
 from .display import tilde
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # rplugin/python3: what the .pth file names
@@ -84,10 +84,8 @@ class InstallFailed(Exception):
 
 
 def default_venv(environ: Mapping[str, str] | None = None) -> Path:
-    """Neovim's ``stdpath('data')/workflow/venv``, from $XDG_DATA_HOME and $NVIM_APPNAME (the editor passes it)."""
-    env = os.environ if environ is None else environ
-    data = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return data / (env.get("NVIM_APPNAME") or "nvim") / "workflow" / "venv"
+    """The plugin's own environment: places.py's ``venv`` (the editor passes it too)."""
+    return places.plugin(environ).venv
 
 
 def venv_python(venv: Path) -> Path:

@@ -35,10 +35,15 @@ class Log:
         if not log_file:
             return
         with self._lock:
+            self._file = log_file
             if self._logger is None:
-                self._file = log_file
                 return
         _configure(self._logger, log_file)
+
+    @property
+    def file(self) -> str | None:
+        """The file configure() named, if any: messages about bugs name it."""
+        return self._file
 
     def info(self, msg: str, *args: Any) -> None:
         with self._lock:

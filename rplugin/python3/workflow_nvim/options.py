@@ -1,7 +1,7 @@
 """The person's options (``vim.g.workflow`` in Neovim) and their defaults: applied here, and nowhere else.
 
 A front sends the options as the person set them (``Params.options``), with
-the directories only it knows (``cwd``, ``data_dir``). It checks their types
+the directory only it knows (``cwd``). It checks their types
 itself, so that a typo is said at once, before Python starts (Neovim's
 lua/workflow/config.lua; a test proves it names the same options); what
 arrives here is still read with care, as a front may not check.
@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from . import places
 
 DEFAULT_MODEL = "llama3.2"
 DEFAULT_FIRST_TOKEN_TIMEOUT = 60.0  # seconds
@@ -28,7 +30,7 @@ def expand(path: str, cwd: Path) -> Path:
 class Options(NamedTuple):
     """The options in effect: what the person set, else the default."""
 
-    runs_dir: Path | None  # None: no data directory was sent, and no runs_dir set
+    runs_dir: Path  # where new runs go (the default: places.py's runs)
     paths: tuple[str, ...] = ()
     model: str = DEFAULT_MODEL
     ollama_host: str | None = None  # None: $OLLAMA_HOST, else this machine (destination.py)
@@ -41,11 +43,10 @@ class Options(NamedTuple):
         given = params.get("options")
         opts: dict[str, Any] = given if isinstance(given, dict) else {}  # Lua sends an empty table as a list
         cwd = Path(str(params.get("cwd") or Path.cwd()))
-        runs_dir: Path | None = None
         if isinstance(opts.get("runs_dir"), str) and opts["runs_dir"]:
             runs_dir = expand(opts["runs_dir"], cwd)
-        elif params.get("data_dir"):
-            runs_dir = Path(str(params["data_dir"])) / "workflow" / "runs"
+        else:
+            runs_dir = places.plugin().runs
         timeout = opts.get("annotate_timeout")
         return cls(
             runs_dir=runs_dir,

@@ -1,17 +1,23 @@
 """The contract between an editor front and the server: written once, here.
 
-A front (Neovim's Lua side today) starts ``python -m workflow_nvim serve [--log
-FILE]``, one per editor, as its child, and speaks msgpack-RPC with it over the
-child's stdin and stdout (the protocol Neovim speaks with ``jobstart(...,
-{rpc = true})``). The server ends when its input closes or on SIGTERM (status
+A front (Neovim's Lua side today) starts ``python -m workflow_nvim serve [--json]
+[--log FILE]``, one per editor, as its child, and speaks msgpack-RPC with it over
+the child's stdin and stdout (the protocol Neovim speaks with ``jobstart(...,
+{rpc = true})``), or with ``--json`` the JSON of Vim's channels (``job_start(...,
+{mode: 'json'})``). The server ends when its input closes or on SIGTERM (status
 0), after unreadable input (2), or at once without msgpack (3, said on
-stderr); see server.py. Everything a front may ask, everything the server
-answers, and everything the server sends later of its own accord is declared
-in this module, and documented for people who write another front in
-``:help workflow-protocol``, which says the same (a test checks the fields).
+stderr); see server.py. The server finds the plugin's places (runs, workflows,
+caches: places.py) from the environment it inherits; a front sends none, and
+names the log (places.py's ``log``) with ``--log``. Everything a front may
+ask, everything the server answers, and everything the server sends later of
+its own accord is declared in this module, and documented for people who
+write another front in ``:help workflow-protocol``, which says the same (a
+test checks the fields).
 
 Requests (msgpack-RPC ``[0, id, method, params]``; the answer is
-``[1, id, error, result]``, ``error`` set only for an unknown method or a bug):
+``[1, id, error, result]``, ``error`` set only for an unknown method or a bug;
+in JSON ``[id, {"method": method, "params": params}]``, answered ``[id, result]``,
+with ``{"error": error}`` for the result in those cases):
 
 ``hello(Hello) -> Welcome``
     First, always. A front and a server of different ``PROTOCOL`` versions
@@ -26,7 +32,8 @@ Pushed messages (the server's notifications, sent to the front that started
 it and to nobody else): ``Push``, a finished background commit or a batch of
 annotation progress, as ``[2, "nvim_exec_lua", [code, [push]]]``. Neovim runs
 ``code``, ``require('workflow.host').receive(...)``, with the push; another
-front takes the one push from the arguments.
+front takes the one push from the arguments. In JSON a push is ``[0, push]``,
+which Vim hands to the channel's callback.
 
 Responses carry meaning, never an editor's words: ``error``, ``warning`` and
 ``info`` are lines for the person; the front chooses how to show them.
@@ -80,11 +87,7 @@ class Params(TypedDict, total=False):
     args: list[str]  # the command's arguments
     options: dict[str, Any]  # vim.g.workflow as the person set it: options.py applies the defaults
     cwd: str  # the editor's working directory (a project's .workflows/ is found there)
-    config_dir: str  # the person's own workflows live in CONFIG_DIR/workflows
-    data_dir: str  # the runs live in DATA_DIR/workflow/runs unless options.runs_dir says otherwise
-    cache_dir: str  # validated workflows are kept in CACHE_DIR/workflow/workflows (absent: not kept)
-    dirs: list[list[str]]  # [kind, path] search directories, nearest first (derived from the above when absent)
-    log_file: str
+    dirs: list[list[str]]  # [kind, path] search directories, nearest first (absent: catalog.default_dirs)
     buffer_step: dict[str, Any]  # {run, id} of the step buffer the command was given in
     run_dir: str  # the run the front shows: a restarted server reopens it from git
     editor_pid: int  # the editor that holds the run's lock
@@ -245,6 +248,7 @@ COMMANDS: tuple[Command, ...] = (
         "models", "WorkflowModels", 0, 0, "", "", "Choose the Ollama model from the server's list", needs_run=False
     ),
     Command("install", "WorkflowInstall", 0, 0, "", "", "Install the plugin's own Python environment", needs_run=False),
+    Command("health", "WorkflowHealth", 0, 0, "", "", "Check Python, git, the places and workflows", needs_run=False),
 )
 
 BY_NAME = {c.name: c for c in COMMANDS}
@@ -253,7 +257,7 @@ BY_NAME = {c.name: c for c in COMMANDS}
 INTERNAL = ("wait", "show", "runs", "annotate_cancel")
 
 # Commands the front carries out alone: the server has no handler for them.
-FRONT_ONLY = ("annotate_clear", "install")
+FRONT_ONLY = ("annotate_clear", "install", "health")
 
 Method = Literal["hello", "command", "complete"]
 METHODS: tuple[str, ...] = ("hello", "command", "complete")

@@ -66,13 +66,15 @@ def workflow_name(run_id: str) -> str | None:
     return m[3] if m else None
 
 
-def run_dirs(runs_dir: Path) -> list[Path]:
-    """The directories in ``runs_dir`` named as runs, newest first: by start second, then the n-th run
-    started in that second ([] when ``runs_dir`` cannot be read)."""
-    try:
-        found = [(m, d) for d in runs_dir.iterdir() if (m := RUN_ID_RE.match(d.name)) and d.is_dir()]
-    except OSError:
-        return []
+def run_dirs(*runs_dirs: Path) -> list[Path]:
+    """The directories in ``runs_dirs`` named as runs, newest first: by start second, then the n-th run
+    started in that second (none from a directory that cannot be read)."""
+    found = []
+    for runs_dir in runs_dirs:
+        try:
+            found += [(m, d) for d in runs_dir.iterdir() if (m := RUN_ID_RE.match(d.name)) and d.is_dir()]
+        except OSError:
+            continue
     return [d for m, d in sorted(found, key=lambda f: (f[0][1], int(f[0][2] or 1), f[1].name), reverse=True)]
 
 
@@ -88,7 +90,7 @@ class PendingCommit(NamedTuple):
 
 
 class ReadOnly(WorkflowError):
-    """The run is open in another Neovim."""
+    """The run is open in another editor."""
 
 
 class Run:
@@ -104,7 +106,7 @@ class Run:
         self.current = self.frontier
         self.lock: RunLock | None = None
         self.notices: list[str] = []  # one line each, for the person at the next response
-        self.held_by: Holder | None = None  # another Neovim that has this run: read-only here
+        self.held_by: Holder | None = None  # another editor that has this run: read-only here
 
     @classmethod
     def start(cls, workflow: Workflow, runs_dir: Path, now: _dt.datetime | None = None, lazy: bool = False) -> Run:
@@ -185,7 +187,7 @@ class Run:
             self.current = self.frontier
 
     def take_lock(self, editor_pid: int | None) -> None:
-        """Claim the run for this Neovim; if another one has it, the run is read-only here."""
+        """Claim the run for this editor; if another one has it, the run is read-only here."""
         if not editor_pid:
             return
         self.lock = RunLock(self.repo.git_dir / "workflow-locks" / f"{self.id}.lock", int(editor_pid))
@@ -202,11 +204,12 @@ class Run:
         self.repo.close()
 
     def writable(self) -> None:
-        """Raise ReadOnly when another Neovim has this run."""
+        """Raise ReadOnly when another editor has this run."""
         if self.held_by is not None:
+            # What matters first, for a message cut to the screen's width.
             raise ReadOnly(
-                f"run {self.id} is open in another Neovim ({self.held_by.describe()}): it is read-only here; "
-                "finish there, or quit that Neovim and :WorkflowResume here"
+                f"run {self.id} is read-only here: {self.held_by.describe()} has it open; "
+                f"finish there, or quit that {self.held_by.name()} and :WorkflowResume here"
             )
 
     # -- steps ---------------------------------------------------------------

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import dependencies
+from . import dependencies, places
 from .background import Worker
 from .catalog import Catalog, SearchDir, default_dirs
 from .display import shown, tilde
@@ -44,7 +44,8 @@ class Session:
     def __init__(self, notify: Callable[[Response], None] | None = None) -> None:
         """With ``notify`` (how the editor hears of results later), commits run in the
         background and their outcome is delivered through it; without, they run inline."""
-        self.catalog = Catalog()
+        # validated workflows are kept in the plugin's cache: a start need not import PyYAML
+        self.catalog = Catalog(places.plugin().spec_cache)
         self.run: Run | None = None
         self.notify = notify
         self._worker = Worker() if notify else None
@@ -78,9 +79,6 @@ class Session:
                     "git is still making the last step commit (a slow hook, or signing waiting for a "
                     "passphrase?): try again in a moment"
                 )
-        cache_dir = params.get("cache_dir")
-        # validated workflows are kept in the editor's cache: a start need not import PyYAML
-        self.catalog.cache_dir = Path(cache_dir) / "workflow" / "workflows" if isinstance(cache_dir, str) else None
         response = fn(params)
         if self.run is not None and self.run.notices:
             # Said once: a commit made again after a quit, history read from subjects, a locked index.
@@ -102,9 +100,7 @@ class Session:
         if params.get("dirs") is not None:
             return [SearchDir(kind, Path(path)) for kind, path in params.get("dirs") or []]
         cwd = params.get("cwd")
-        config_dir = params.get("config_dir")
-        paths = Options.of(params).paths
-        return default_dirs(Path(str(cwd)) if cwd else None, Path(str(config_dir)) if config_dir else None, paths)
+        return default_dirs(Path(str(cwd)) if cwd else None, Options.of(params).paths)
 
     @staticmethod
     def _arg(params: dict[str, Any], what: str, usage: str) -> str:
@@ -139,11 +135,9 @@ class Session:
         return stopped
 
     @staticmethod
-    def _runs_dir(params: dict[str, Any]) -> Path:
-        runs_dir = Options.of(params).runs_dir
-        if runs_dir is None:
-            raise WorkflowError("no runs directory: set vim.g.workflow.runs_dir")
-        return runs_dir
+    def _runs_read(params: dict[str, Any]) -> list[Path]:
+        """Where runs are listed and resumed from: the runs directory, and Neovim's older one (places.py)."""
+        return places.runs_read(Options.of(params).runs_dir)
 
     def _current(self, run: Run, params: dict[str, Any]) -> Step:
         """The step being worked on: the step buffer the person is in, else the run's current."""
@@ -184,7 +178,7 @@ class Session:
     def cmd_start(self, params: dict[str, Any]) -> Response:
         name = self._arg(params, "workflow name", ":WorkflowStart")
         workflow = self.catalog.find(self._dirs(params), name)
-        runs_dir = self._runs_dir(params)
+        runs_dir = Options.of(params).runs_dir
         previous = self._switch(Run.start(workflow, runs_dir, lazy=self._worker is not None), params)
         assert self.run is not None
         if self._worker:
@@ -373,12 +367,14 @@ class Session:
 
     def cmd_runs(self, params: dict[str, Any]) -> Response:
         """The unfinished runs under runs_dir, newest first, but for the run open here."""
-        runs_dir = self._runs_dir(params)
+        runs_dirs = self._runs_read(params)
         found = []
         problems = []
-        for d in run_dirs(runs_dir):
-            if not (d / SNAPSHOT_NAME).is_file() or self._is_open(d):
+        seen: set[str] = set()  # a run copied to the newer place is offered once, from there
+        for d in run_dirs(*runs_dirs):
+            if not (d / SNAPSHOT_NAME).is_file() or self._is_open(d) or d.name in seen:
                 continue
+            seen.add(d.name)
             try:
                 run = Run.open(d, self.catalog)
             except WorkflowError as e:
@@ -409,7 +405,7 @@ class Session:
             # The run open here is not offered; the line stays short (no path) so that it never wraps.
             open_here = self.run is not None
             response["info"] = [
-                "no unfinished run but the one open" if open_here else f"no unfinished runs in {tilde(runs_dir)}"
+                "no unfinished run but the one open" if open_here else f"no unfinished runs in {tilde(runs_dirs[0])}"
             ]
         return response
 
@@ -419,17 +415,22 @@ class Session:
 
     def cmd_resume(self, params: dict[str, Any]) -> Response:
         key = self._arg(params, "run id", ":WorkflowResume")
-        runs_dir = self._runs_dir(params)
-        directory = Path(key) if Path(key).is_absolute() else runs_dir / key
+        runs_dirs = self._runs_read(params)
+        if Path(key).is_absolute():
+            directory = Path(key)
+        else:  # the newer place first (a run copied to it is resumed there)
+            directory = next((d / key for d in runs_dirs if (d / key).is_dir()), runs_dirs[0] / key)
         if not directory.is_dir():
-            raise WorkflowError(f"no run '{key}' in {runs_dir}: :WorkflowResume without an argument lists them")
+            raise WorkflowError(
+                f"no run '{key}' in {tilde(runs_dirs[0])}: :WorkflowResume without an argument lists them"
+            )
         run = Run.open(directory, self.catalog, create=True)
         self._switch(run, params)
         step = run.frontier
         done = len(run.completed)
         note = f"resumed run {run.id}: {done}/{len(run.workflow.steps)} done"
         if run.held_by is not None:
-            note += f"; it is open in another Neovim ({run.held_by.describe()}), so it is read-only here"
+            note += f"; read-only here: {run.held_by.describe()} has it open"
         return self._open(run, step, note)
 
     def complete(self, kind: str, arglead: str, params: dict[str, Any]) -> list[str]:
@@ -439,8 +440,9 @@ class Session:
         elif kind == "steps":
             names = self._step_keys(str((params.get("args") or [""])[0]), params)
         elif kind == "runs":
-            dirs = run_dirs(self._runs_dir(params))
-            return [d.name for d in dirs if d.name.startswith(arglead) and not self._is_open(d)]
+            dirs = run_dirs(*self._runs_read(params))
+            names = [d.name for d in dirs if d.name.startswith(arglead) and not self._is_open(d)]
+            return list(dict.fromkeys(names))  # a run copied to the newer place is offered once
         else:
             return []
         return [n for n in names if n.startswith(arglead)]

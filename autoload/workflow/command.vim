@@ -1,0 +1,204 @@
+vim9script
+# The front door (lua/workflow/command.lua's twin): :Workflow {subcommand} and
+# the :WorkflowXxx commands, with completion. Each command saves the step
+# buffers, asks the Python side, and hands the answer to workflow/view.vim.
+
+import autoload 'workflow/commands.vim'
+import autoload 'workflow/config.vim'
+import autoload 'workflow/host.vim'
+import autoload 'workflow/view.vim'
+
+# name -> command (autoload/workflow/commands.vim: the table)
+var by_name: dict<dict<any>> = {}
+var by_command: dict<string> = {}
+for c in commands.Get()
+  by_name[c.name] = c
+  by_command[c.command] = c.name
+endfor
+
+def Names(): list<string>
+  return keys(by_name)->sort()
+enddef
+
+def Fail(msg: string)
+  view.Say([[msg, 'error']])
+enddef
+
+# doc/tags for a copy of the plugin that no plugin manager ran :helptags on:
+# made, or made again after doc/workflow.txt changed, if doc/ is writable.
+var helptags_checked = false
+def EnsureHelptags()
+  if helptags_checked
+    return
+  endif
+  helptags_checked = true
+  var doc = host.ROOT .. '/doc'
+  var help = getftime(doc .. '/workflow.txt')
+  var tags = getftime(doc .. '/tags')
+  if help < 0 || (tags >= 0 && tags >= help) || filewritable(doc) != 2
+    return
+  endif
+  try
+    execute 'silent helptags ' .. fnameescape(doc)
+  catch
+  endtry
+enddef
+
+# Run subcommand `sub` ('' for :Workflow, whose first argument names it).
+export def Run(given: string, fargs: list<string>, line1: number = 0, line2: number = 0, range: number = -1)
+  EnsureHelptags()
+  var args = copy(fargs)
+  var sub = given
+  if sub == ''
+    if empty(args)
+      Fail(printf('which subcommand? :Workflow {%s}', Names()->join('|')))
+      return
+    endif
+    sub = remove(args, 0)
+    if !has_key(by_name, sub)
+      Fail(printf("unknown subcommand '%s'%s (try :Workflow <Tab>: %s)",
+        sub, config.DidYouMean(sub, Names()), Names()->join(', ')))
+      return
+    endif
+  endif
+  var spec = by_name[sub]
+  if sub == 'install'
+    workflow#install#Run()
+    return
+  endif
+  if sub == 'health'
+    workflow#health#Show()  # :checkhealth workflow's checks, drawn in a window
+    return
+  endif
+  if len(args) < spec.fewest || (spec.most >= 0 && len(args) > spec.most)
+    var usage = ':' .. spec.command
+    if spec.most == 0
+      Fail(printf('%s takes no argument', usage))
+    else
+      Fail(printf('%s takes %s%s (<Tab> completes)', usage, spec.fewest == 0 ? 'at most ' : '', spec.what))
+    endif
+    return
+  endif
+  var cfg: dict<any>
+  try
+    cfg = config.Options()
+  catch
+    Fail(v:exception)
+    return
+  endtry
+  if !spec.needs_run
+    # :WorkflowAnnotate and its kin: autoload/workflow/annotate.vim.
+    workflow#annotate#Run(sub, args, cfg, line1, line2, range)
+    return
+  endif
+  if (sub == 'next' || sub == 'revert') && exists('*workflow#annotate#Running')
+    for buf in view.StepBuffers()
+      if workflow#annotate#Running(buf)
+        # Its notes would miss the commit, or land in it half-written.
+        Fail(printf('the model is still annotating %s: wait for it, or :WorkflowAnnotateCancel there',
+          fnamemodify(bufname(buf), ':t')))
+        return
+      endif
+    endfor
+  endif
+  if !view.SaveAll()
+    return
+  endif
+  if sub == 'resume' && empty(args)
+    PickRun(cfg)
+    return
+  endif
+  var response = host.Command(sub, args, cfg)
+  view.Apply(response, cfg)
+  if has_key(response, 'log')
+    workflow#log#Open(response.log)
+  endif
+enddef
+
+# Ask the Python side (see host.Command; kept here for scripts).
+export def Call(sub: string, args: list<string>, cfg: dict<any> = {}): dict<any>
+  return host.Command(sub, args, cfg)
+enddef
+
+# A background commit's outcome, pushed by the server.
+def OnCommit(response: dict<any>)
+  var cfg: dict<any> = {}
+  try
+    cfg = config.Options()
+  catch
+  endtry
+  view.Apply(response, cfg)
+enddef
+host.On('commit', OnCommit)
+
+var picking: list<dict<any>> = []
+
+def Picked(cfg: dict<any>, id: number, choice: number)
+  if choice < 1 || choice > len(picking)
+    return
+  endif
+  var run = picking[choice - 1].run
+  picking = []
+  view.Apply(host.Command('resume', [run], cfg), cfg)
+enddef
+
+# :WorkflowResume without argument: choose among the unfinished runs.
+export def PickRun(cfg: dict<any>)
+  var response = host.Command('runs', [], cfg)
+  if has_key(response, 'error')
+    view.Apply(response, cfg)
+    return
+  endif
+  var runs = get(response, 'runs', [])
+  if empty(runs)
+    view.Apply(response, cfg)  # says where it looked
+    return
+  endif
+  view.Apply({warning: get(response, 'warning', '')}, cfg)  # run directories it could not read
+  picking = runs
+  popup_menu(runs->mapnew((_, r) => printf('%s  %s  %d/%d done, next: %s', r.run, r.title, r.done, r.total, r.next)), {
+    title: ' Resume which run? ',
+    callback: function(Picked, [cfg]),
+  })
+enddef
+
+# The subcommand a command line is for: '' when it names none (yet).
+def SubOf(word: string): string
+  if has_key(by_command, word)
+    return by_command[word]
+  endif
+  # An abbreviation Vim accepts (:WorkflowSta for :WorkflowStart)
+  var found = keys(by_command)->filter((_, k) => k[: len(word) - 1] ==# word)
+  return len(found) == 1 ? by_command[found[0]] : ''
+enddef
+
+# Completion of any of our commands (-complete=customlist). The candidates
+# come from the Python side, which owns the rules; only command names are
+# known here.
+export def Complete(arglead: string, cmdline: string, pos: number): list<string>
+  var line = cmdline[: pos - 1]
+  var words = split(substitute(line, '^[^A-Za-z]*', '', ''), '\s\+', true)
+  var command = substitute(get(words, 0, ''), '!$', '', '')
+  var sub = ''
+  if command ==# 'Workflow'
+    if len(words) <= 2
+      return Names()->filter((_, n) => n[: len(arglead) - 1] ==# arglead || arglead == '')
+    endif
+    if len(words) > 3
+      return []
+    endif
+    sub = words[1]
+  else
+    sub = SubOf(command)
+  endif
+  if !has_key(by_name, sub) || by_name[sub].complete == ''
+    return []
+  endif
+  var cfg: dict<any>
+  try
+    cfg = config.Options()
+  catch
+    return []
+  endtry
+  return host.Complete(by_name[sub].complete, arglead, cfg, {args: [sub]})
+enddef
