@@ -429,3 +429,17 @@ export def Models(cfg: dict<any>)
 enddef
 
 host.On('annotation', Update)
+
+# The server stopped (it crashed, or was killed): no more batches will come,
+# and a new server knows no request. Stop waiting, keep the notes shown, and
+# say so once.
+def Stopped(why: string)
+  if empty(running)
+    return
+  endif
+  for b in keys(running)
+    Finish(str2nr(b))
+  endfor
+  Notify(printf('the Python server stopped (%s): annotation ended; run it again', why), 'warning')
+enddef
+host.On('stopped', Stopped)

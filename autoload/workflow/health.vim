@@ -61,7 +61,15 @@ enddef
 
 def CheckVim()
   Start('Vim')
-  var text = printf('Vim %d.%d.%d', v:version / 100, v:version % 100, v:versionlong % 10000)
+  # v:versionlong is the highest patch included: Debian's 9.0.1378 has some
+  # later fixes (2142 among them) and would be called 9.0.2142. The unbroken
+  # range of ":version" is the version a person looks up.
+  var patches = matchstr(execute('version'), 'Included patches: \d\+-\zs\d\+')
+  var text = printf('Vim %d.%d.%s', v:version / 100, v:version % 100,
+    empty(patches) ? string(v:versionlong % 10000) : patches)
+  if !empty(patches) && str2nr(patches) != v:versionlong % 10000
+    text ..= printf(' (and later fixes, up to patch %d)', v:versionlong % 10000)
+  endif
   var lacks = ['channel', 'job', 'textprop', 'vim9script', 'popupwin']->filter((_, f) => !has(f))
   if v:version < 900 || !empty(lacks)
     Item('error', text .. (empty(lacks) ? ' is too old' : ' lacks +' .. lacks->join(', +')),

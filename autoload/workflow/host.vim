@@ -38,7 +38,8 @@ var died = ''  # why the last server stopped, said at the next command
 var handlers: dict<func> = {}
 var passed_over: list<dict<string>> = []
 
-# Register the handler of pushed messages of `kind` ('commit' or 'annotation').
+# Register the handler of pushed messages of `kind` ('commit' or 'annotation'),
+# or of the server's end ('stopped': called with why, e.g. "killed by signal 9").
 export def On(kind: string, Fn: func)
   handlers[kind] = Fn
 enddef
@@ -176,6 +177,10 @@ def Spawn(python: string): dict<any>
     if server is s
       server = {}
       died = ExitText(j, code)
+      if has_key(handlers, 'stopped')
+        # No answer will come to what it was doing: the front stops waiting.
+        call(handlers.stopped, [died])
+      endif
     endif
   }
   silent! mkdir(fnamemodify(LogFile(), ':h'), 'p')

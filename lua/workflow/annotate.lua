@@ -117,6 +117,21 @@ local function watch(buf)
   })
 end
 
+-- The server stopped (it crashed, or was killed): no more batches will come, and a new server
+-- knows no request. Stop waiting, keep the notes already shown, and say so once.
+require('workflow.host').on('stopped', function(why)
+  local any = false
+  for buf in pairs(running) do
+    finish(buf)
+    any = true
+  end
+  if any then -- async, as the model's answers are: one line, fitted to the command line
+    require('workflow.message').echo({
+      { ('[workflow] the Python server stopped (%s): annotation ended; run it again'):format(why), 'WarningMsg' },
+    })
+  end
+end)
+
 --- :WorkflowAnnotate [instruction], over lines line1..line2 of the current buffer.
 function M.start(opts, cfg)
   local buf = api.nvim_get_current_buf()

@@ -43,9 +43,10 @@ local died = nil ---@type string? why the last server stopped, said at the next 
 local handlers = {} ---@type table<string, fun(msg: workflow.Push|workflow.AnnotationProgress)>
 local passed_over = {} ---@type { python: string, why: string }[]
 
---- Register the handler of pushed messages of `kind` ('commit' or 'annotation').
+--- Register the handler of pushed messages of `kind` ('commit' or 'annotation'), or of the
+--- server's end ('stopped': called with why, e.g. "killed by signal 9").
 ---@param kind string
----@param fn fun(msg: workflow.Push|workflow.AnnotationProgress) a commit's outcome, or annotation progress
+---@param fn fun(msg: workflow.Push|workflow.AnnotationProgress|string) a commit's outcome, annotation progress, or why
 function M.on(kind, fn)
   handlers[kind] = fn
 end
@@ -182,6 +183,12 @@ local function spawn(python)
       if server == s then
         server = nil
         died = code >= 128 and ('killed by signal %d'):format(code - 128) or ('exit code %d'):format(code)
+        local why, fn = died, handlers.stopped
+        if fn then -- no answer will come to what it was doing: the fronts stop waiting
+          vim.schedule(function()
+            fn(why)
+          end)
+        end
       end
     end,
   })

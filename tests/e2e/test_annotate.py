@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -237,6 +239,32 @@ def test_cancel_closes_the_stream_and_the_server_sees_it(nvim: Editor, ollama: F
     assert ollama.client_closed.wait(5)
     assert "annotation cancelled" in nvim.messages()
     assert not nvim.exec_lua("return require('workflow.annotate').running(0)")
+
+
+def test_a_server_that_dies_mid_stream_ends_the_annotation_at_once(nvim: Editor, ollama: FakeOllama) -> None:
+    configure(nvim, ollama.url)
+    buffer_with(nvim, TEXT)
+    ollama.script = Script(chunks=split(answer(NOTES) * 40), delay=0.05)
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: diagnostics(nvim))  # some notes are shown, more are coming
+    shown = diagnostics(nvim)
+    pid = nvim.exec_lua("return require('workflow.host').running().pid")
+    os.kill(pid, signal.SIGKILL)
+    # Without a command: the progress goes, the notes shown stay, and one line says why.
+    wait_for(lambda: not nvim.exec_lua("return require('workflow.annotate').running(0)"))
+    progress = nvim.exec_lua(
+        "return #vim.api.nvim_buf_get_extmarks(0, vim.api.nvim_get_namespaces().workflow_annotate_progress, 0, -1, {})"
+    )
+    assert progress == 0
+    assert diagnostics(nvim) == shown
+    assert "[workflow] the Python server stopped (killed by signal 9): annotation ended; run it again" in (
+        nvim.messages()
+    )
+    # A new server takes over at the next command, and annotates again.
+    ollama.script = Script(chunks=[answer([NOTES[1]])])
+    nvim.cmd("WorkflowAnnotate")
+    wait_for(lambda: annotation_done(nvim))
+    assert diagnostics(nvim) == [(4, "warning", NOTES[1]["note"])]
 
 
 def test_wiping_the_buffer_cancels_quietly(nvim: Editor, ollama: FakeOllama) -> None:

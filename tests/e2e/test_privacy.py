@@ -163,17 +163,17 @@ def test_checkhealth_names_where_text_goes(start_nvim: Any, home: Home, ollama: 
     nvim = start_nvim()
     configure(nvim, ollama_host=ollama.url)
     report = checkhealth(nvim)
-    assert f"OK text goes to {ollama.url}: this machine (from vim.g.workflow.ollama_host)" in report
-    assert "OK vim.g.workflow.allow_remote is false: no cloud model, no other machine unless $OLLAMA_HOST" in report
+    assert f"OK text goes to {ollama.url}: this machine (from g:workflow.ollama_host)" in report
+    assert "OK g:workflow.allow_remote is false: no cloud model, no other machine unless $OLLAMA_HOST" in report
     nvim.cmd("bwipeout")
 
     remote = ollama.url_by_name()
     configure(nvim, ollama_host=remote)
     report = checkhealth(nvim)
-    assert f"ERROR text would go to {remote}: another machine, not allowed (host from vim.g.workflow.ollama_host)" in (
+    assert f"ERROR text would go to {remote}: another machine, not allowed (host from g:workflow.ollama_host)" in (
         report
     )
-    assert "set vim.g.workflow.allow_remote = true to allow it" in report
+    assert "set g:workflow.allow_remote to true to allow it" in report
     nvim.cmd("bwipeout")
 
     configure(nvim, ollama_host=remote, allow_remote=True, model="reviewer")

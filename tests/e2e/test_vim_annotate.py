@@ -178,6 +178,7 @@ def test_cancel_mid_stream_closes_the_connection(tmp_path: Path, home: Home, oll
     assert ollama.client_closed.wait(5)
     assert result["said"] == ["[workflow] annotation cancelled"]
     assert result["running"] is False and result["progress"] == 0
+    assert "[workflow] the Python server stopped (killed by SIGKILL): annotation ended; run it again" in result["said"]
     assert result["later"] == []  # nothing more arrives from the cancelled request
     assert result["again"] == ["[workflow] no annotation is running in this buffer"]
 
@@ -589,12 +590,15 @@ def test_a_step_can_be_completed_after_the_server_died_mid_annotation(
         var job = workflow#host#Running().job
         job_stop(job, 'kill')
         g:WaitFor(() => job_status(job) == 'dead' && empty(workflow#host#Running()))
-        g:Keep('running', workflow#annotate#Running())
+        # At once, without a command: the progress goes, and one line says why.
         g:Keep('progress', prop_list(1)->filter((_, p) => p.type == 'workflow_annotate_progress')->len())
+        g:Keep('said', g:Said())
+        g:Keep('running', workflow#annotate#Running())
         WorkflowNext
         g:Settle()
         g:Keep('done', g:WorkflowState().steps[0].done)
         """,
     )
     assert result["running"] is False and result["progress"] == 0
+    assert "[workflow] the Python server stopped (killed by SIGKILL): annotation ended; run it again" in result["said"]
     assert result["done"] is True

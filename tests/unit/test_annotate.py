@@ -564,7 +564,7 @@ def test_a_model_that_sends_nothing_is_given_up_and_the_connection_closed(ollama
     last = finished(annotation, reports)
     assert reports == [last]
     assert last.error == (
-        "the model sent nothing for 0.3 s: cancelled (vim.g.workflow.annotate_timeout sets how long to wait)"
+        "the model sent nothing for 0.3 s: cancelled (g:workflow.annotate_timeout sets how long to wait)"
     )
     assert ollama.client_closed.wait(WAIT)
 

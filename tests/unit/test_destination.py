@@ -97,7 +97,7 @@ def test_only_http_is_spoken(url):
     where = destination(url, True, {})
     assert where.unusable() == where.refusal()
     assert where.refusal() == (
-        f"vim.g.workflow.ollama_host must be an http:// or https:// URL (Ollama listens on TCP), not {url}"
+        f"g:workflow.ollama_host must be an http:// or https:// URL (Ollama listens on TCP), not {url}"
     )
 
 

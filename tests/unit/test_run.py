@@ -87,7 +87,7 @@ def test_start_in_an_unusable_runs_dir_is_a_one_line_error(blog, tmp_path):
         Run.start(blog, not_a_dir, NOW)
     message = str(info.value)
     assert message.startswith(f"cannot create a run in {not_a_dir}: ")
-    assert message.endswith("; set vim.g.workflow.runs_dir to a writable directory")
+    assert message.endswith("; set g:workflow.runs_dir to a writable directory")
     assert "\n" not in message
 
 

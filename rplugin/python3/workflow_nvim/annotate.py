@@ -667,7 +667,7 @@ class Annotation:
         if isinstance(e, httpx.TimeoutException):
             return (
                 f"the model sent nothing for {self.first_token_timeout:g} s: cancelled "
-                "(vim.g.workflow.annotate_timeout sets how long to wait)"
+                "(g:workflow.annotate_timeout sets how long to wait)"
             )
         if isinstance(e, ollama.ResponseError):
             if e.status_code == 404:

@@ -9,10 +9,10 @@ chooses a model, nothing more):
   which a client's connection reaches on this machine. Any other name is
   another machine, whatever DNS or /etc/hosts would say of it today.
 - Another host is allowed when it came from $OLLAMA_HOST (setting it is
-  consent to that host) or when vim.g.workflow.allow_remote is true.
+  consent to that host) or when g:workflow.allow_remote is true.
 - A model that runs elsewhere (an Ollama cloud model: a name ending in
   ``-cloud`` or ``:cloud``, or one that Ollama's /api/show or /api/tags
-  describes with a ``remote_host``) needs vim.g.workflow.allow_remote,
+  describes with a ``remote_host``) needs g:workflow.allow_remote,
   whatever the host.
 
 Only http:// and https:// hosts are spoken to (Ollama listens on TCP; a unix
@@ -37,7 +37,7 @@ DEFAULT_HOST = "http://127.0.0.1:11434"
 ALLOW_OPTION = "g:workflow.allow_remote"  # the help tag, and how Vim script names the option
 
 # Where the host came from, as the person would name it.
-FROM_OPTION = "vim.g.workflow.ollama_host"
+FROM_OPTION = "g:workflow.ollama_host"
 FROM_ENVIRONMENT = "$OLLAMA_HOST"
 FROM_DEFAULT = "the default"
 
@@ -96,7 +96,7 @@ class Destination:
 
     url: str
     source: str  # FROM_OPTION, FROM_ENVIRONMENT or FROM_DEFAULT
-    allow_remote: bool  # the person's vim.g.workflow.allow_remote
+    allow_remote: bool  # the person's g:workflow.allow_remote
     environment: str = ""  # $OLLAMA_HOST as a URL, "" when unset
 
     @property

@@ -167,7 +167,7 @@ def places_section(runs_dir: Path) -> dict[str, Any]:
             item(
                 "error",
                 f"runs directory {tilde(runs_dir)} is not writable ({tilde(probe)})",
-                "set vim.g.workflow.runs_dir to a directory you can write, or fix its permissions",
+                "set g:workflow.runs_dir to a directory you can write, or fix its permissions",
             )
         ]
     move = "to keep them in one place: {} (see :help workflow-places)"
@@ -228,7 +228,7 @@ def workflows_section(params: dict[str, Any]) -> dict[str, Any]:
     return {"name": "Workflows", "items": items}
 
 
-ALLOW_ADVICE = ("set vim.g.workflow.allow_remote = true to allow it",)
+ALLOW_ADVICE = ("set g:workflow.allow_remote to true to allow it",)
 
 
 def ollama_section(host: str | None, allow_remote: bool, model: str) -> dict[str, Any]:
@@ -251,14 +251,14 @@ def ollama_section(host: str | None, allow_remote: bool, model: str) -> dict[str
                 "error",
                 f"text would go to {url}: another machine, not allowed (host from {source})",
                 *ALLOW_ADVICE,
-                "or point vim.g.workflow.ollama_host at this machine",
+                "or point g:workflow.ollama_host at this machine",
             )
         )
     if allow_remote:
-        items.append(item("info", "vim.g.workflow.allow_remote is true: another machine or a cloud model may get text"))
+        items.append(item("info", "g:workflow.allow_remote is true: another machine or a cloud model may get text"))
     else:
         items.append(
-            item("ok", "vim.g.workflow.allow_remote is false: no cloud model, no other machine unless $OLLAMA_HOST")
+            item("ok", "g:workflow.allow_remote is false: no cloud model, no other machine unless $OLLAMA_HOST")
         )
     if "error" in probe:
         items.append(

@@ -130,7 +130,7 @@ class Run:
             (directory / SNAPSHOT_NAME).write_bytes(workflow.source)
         except OSError as e:
             raise WorkflowError(
-                f"cannot create a run in {runs_dir}: {e.strerror}; set vim.g.workflow.runs_dir to a writable directory"
+                f"cannot create a run in {runs_dir}: {e.strerror}; set g:workflow.runs_dir to a writable directory"
             ) from e
         try:
             repo = RunRepository.open(directory, create=True)
