@@ -122,8 +122,7 @@ def test_ollama_host_in_the_environment_is_consent_to_that_host(session, ollama,
 
 def test_a_unix_socket_is_no_ollama_host(session, ollama):
     assert refused(session, ollama_host="unix:///run/ollama.sock", allow_remote=True) == (
-        "g:workflow.ollama_host must be an http:// or https:// URL (Ollama listens on TCP), "
-        "not unix:///run/ollama.sock"
+        "g:workflow.ollama_host must be an http:// or https:// URL (Ollama listens on TCP), not unix:///run/ollama.sock"
     )
 
 
