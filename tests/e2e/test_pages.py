@@ -36,7 +36,7 @@ def test_status_and_list_open_a_window_with_no_prompt(nvim: Editor, home: Home) 
     lines = page(nvim, "status")
     run = nvim.call("WorkflowState")["run"]
     assert lines[0] == f"Learn workflow.nvim (tutorial), run {run}"
-    assert lines[1].startswith("  in ") and "workflow/runs/" in lines[1]
+    assert lines[1].startswith("  in ") and "workflow.nvim/runs/" in lines[1]
     # Each step with its file, as the tutorial's step 2 says.
     assert any(line.startswith("▶   1. ") and line.endswith("01-step-buffer.md") for line in lines), lines
     assert any(line.endswith("02-saving.md") for line in lines), lines
@@ -68,7 +68,7 @@ def test_a_path_in_a_one_line_message_fits_an_80_column_screen(
     nvim.cmd("WorkflowResume")  # no run yet: says where it looked
     not_blocked(nvim)
     (line,) = nvim.messages().splitlines()
-    assert line == "[workflow] no unfinished runs in ~/.local/share/nvim/workflow/runs"
+    assert line == "[workflow] no unfinished runs in ~/.local/share/workflow.nvim/runs"
     assert int(nvim.call("strdisplaywidth", line)) <= 79
 
 
