@@ -45,7 +45,8 @@ def test_validate_prints_file_line_col_message_and_exits_1(write, tmp_path, blog
         "broken.yaml:5:5: unknown key 'intructions', did you mean 'instructions'? "
         "(keys of step 1: id, title, instructions, template, filetype, annotate, model)",
         "broken.yaml:3:5: step 1 is missing the required key 'instructions'",
-        "syntax.yaml:4:1: YAML syntax error: found unexpected end of stream",
+        "syntax.yaml:1:8: YAML syntax error: found unexpected end of stream while scanning a quoted scalar; "
+        'the quote (") opened here is never closed: close it at the end of the value, or use `|`',
     ]
     assert all(PROBLEM_LINE.match(line) for line in lines)
     assert "Traceback" not in r.stderr
