@@ -26,6 +26,7 @@ from .spec import (
     MAX_NESTING,
     MAX_NODES,
     MAX_PROBLEMS,
+    MAY_BE_EMPTY_KEYS,
     MODEL_RE,
     NAME_RE,
     NAME_RULE,
@@ -210,7 +211,7 @@ class _Checker:
 
     def model(self, entries: dict[str, tuple[yaml.Node, yaml.Node]]) -> str:
         """The ``model`` of ``entries`` ("" when there is none), if it is a model name."""
-        value = (self.string(entries, "model", empty_ok=True) or "").strip()
+        value = (self.string(entries, "model") or "").strip()
         if value and not MODEL_RE.match(value):
             self.at(
                 entries["model"][1], f"'model' must be an Ollama model name, such as qwen2.5:7b, not '{value[:60]}'"
@@ -284,9 +285,9 @@ class _Checker:
             if name not in entries:
                 self.at(node, f"{what} is missing the required key '{name}'")
 
-    def string(
-        self, entries: dict[str, tuple[yaml.Node, yaml.Node]], name: str, *, empty_ok: bool = False
-    ) -> str | None:
+    def string(self, entries: dict[str, tuple[yaml.Node, yaml.Node]], name: str) -> str | None:
+        """The text value of key ``name``; empty only for MAY_BE_EMPTY_KEYS (else said, and None)."""
+        empty_ok = name in MAY_BE_EMPTY_KEYS
         if name not in entries:
             return None
         node = entries[name][1]
@@ -407,7 +408,7 @@ def _parse(
     elif named_by_file and not NAME_RE.match(stem):
         check.at(root, f"file name '{shown(path.name)}' is not a valid workflow name: use {NAME_RULE}")
     title = check.string(top, "title")
-    description = check.string(top, "description", empty_ok=True) or ""
+    description = check.string(top, "description") or ""
     model = check.model(top)
 
     steps: list[Step] = []
@@ -561,9 +562,9 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
             id=sid or f"step{len(steps) + 1}",
             title=check.string(entries, "title") or "",
             instructions=check.string(entries, "instructions") or "",
-            template=check.string(entries, "template", empty_ok=True) or "",
+            template=check.string(entries, "template") or "",
             filetype=filetype,
-            annotate=check.string(entries, "annotate", empty_ok=True) or "",
+            annotate=check.string(entries, "annotate") or "",
             model=check.model(entries),
         )
         for key in TEMPLATED_STEP_KEYS:
