@@ -184,3 +184,14 @@ def test_a_byte_that_is_not_utf8_is_one_diagnostic_where_it_is(front: Front) -> 
             answer = front._take(message) or answer
     assert answer is not None and answer[1] == 99
     assert located(answer[3]["diagnostics"]) == [(2, 11, "error", "byte 0xe9 is not UTF-8: save the file as UTF-8")]
+
+
+def test_only_warnings_are_said_as_a_warning_with_ok(front: Front) -> None:
+    text = BLOG.replace("      # Topic\n", "      # Topic\n\n      Reader:\n")  # topic now has several lines
+    answer = front.command("check", params(text))
+    items = answer["diagnostics"]["items"]
+    # "Outline the post about ${topic}." and "Outline for: ${topic}"
+    assert [(i["line"], i["severity"]) for i in items] == [(17, "warning"), (19, "warning")]
+    assert items[0]["message"].startswith("'${topic}' pastes the lines of step 'topic'")
+    assert answer["warning"] == f"ok: blog, 3 steps; 2 warnings: line 17: {items[0]['message']}"
+    assert "error" not in answer and "info" not in answer
