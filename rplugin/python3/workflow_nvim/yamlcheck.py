@@ -504,7 +504,8 @@ def _quote_closed_on(line: int, text: str) -> tuple[int, int, str] | None:
 
 
 _REFERENCE_TEXT = re.compile(r"\$\{(?:[a-z][a-z0-9_-]*\})?")  # as written where a problem is: ${id} or a bare ${
-_PLAIN_VALUE = re.compile(r"\s*(?:-\s+)*(?P<key>[^\s#'\"{\[][^:#]*:)\s+[^\s'\"|>]")
+# A key (not starting with "-": one way to match, so linear however long the line) and a plain value.
+_PLAIN_VALUE = re.compile(r"\s*(?:-\s+)*(?P<key>[^\s#'\"{\[-][^:#]*:)\s+[^\s'\"|>]")
 _QUOTED_THEN_MORE = re.compile(r""":\s+("[^"]*"|'[^']*')\s+$""")
 _STEP_START = re.compile(r"(?P<indent>\s*)-\s+\S")
 
