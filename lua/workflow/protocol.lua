@@ -55,6 +55,7 @@
 ---@field host? string models: the Ollama server asked
 ---@field model? string models: the model in effect (the person's option, or the default)
 ---@field allow_remote? boolean models: whether the person allows text to leave the machine
+---@field diagnostics? workflow.Diagnostics check: the buffer's problems, drawn as a pushed one is
 
 ---Progress of one annotation request, pushed as the model's answer streams.
 ---@class workflow.AnnotationProgress
@@ -72,11 +73,29 @@
 ---@field covered? integer[] { first, last }: the lines the answer covered
 ---@field dropped? integer notes past the limit, not kept
 
+---One problem of a workflow file, located (lines and columns from 1, columns in bytes; end exclusive).
+---@class workflow.Diagnostic
+---@field line? integer
+---@field col? integer
+---@field end_line? integer absent: the same line
+---@field end_col? integer absent: to the end of the line
+---@field severity? 'error'|'warning'
+---@field message? string one line
+
+---The problems of one buffer's text: check's answer, or pushed as { diagnostics = ... }.
+---@class workflow.Diagnostics
+---@field buf? integer the buffer, from Params.buf
+---@field tick? integer Params.tick: drop a push whose tick is older than the newest shown
+---@field path? string the file the text is of
+---@field items? workflow.Diagnostic[]
+---@field summary? string one line: "ok: essay, 3 steps" or "2 errors, 1 warning: line 4: ..."
+
 ---A message the server sends of its own accord: a background commit's outcome (naming
----`committed`), or annotation progress (`annotation`). host.receive hands it to the handler
----registered with host.on.
+---`committed`), annotation progress (`annotation`), or a buffer's problems (`diagnostics`).
+---host.receive hands it to the handler registered with host.on.
 ---@class workflow.Push
 ---@field annotation? workflow.AnnotationProgress
+---@field diagnostics? workflow.Diagnostics
 ---@field committed? string
 ---@field error? string
 ---@field info? string[]

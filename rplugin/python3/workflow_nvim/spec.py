@@ -27,7 +27,7 @@ import stat
 import string
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from .errors import WorkflowError
 
@@ -60,6 +60,13 @@ STEP_KEYS = ("id", "title", "instructions", "template", "filetype", "annotate", 
 REQUIRED_WORKFLOW_KEYS = ("title", "steps")
 REQUIRED_STEP_KEYS = ("id", "title", "instructions")
 TEMPLATED_STEP_KEYS = ("instructions", "template")
+MAY_BE_EMPTY_KEYS = ("description", "model", "template", "annotate")
+"""Text keys whose value may be empty; the other text keys, when given, must hold some text."""
+KEY_PATTERNS = {"name": NAME_RE, "id": NAME_RE, "filetype": FILETYPE_RE, "model": MODEL_RE}
+"""What the value of these keys must match (a model's, once stripped of blanks)."""
+LIST_KEYS = {"steps": "step"}
+"""Keys whose value is a list, and what each item is; every other key's value is text.
+workflow.schema.json is made from these tables (schema.py)."""
 
 DEFAULT_FILETYPE = "markdown"
 
@@ -104,15 +111,21 @@ _NULLS = ("~", "null", "Null", "NULL")
 
 
 class Problem(NamedTuple):
-    """One validation problem, located in a file (line and col are 1-based)."""
+    """One validation problem, located in a file (line and col are 1-based).
+
+    An error stops the workflow from loading; a warning (lint.py) never does.
+    """
 
     path: str
     line: int
     col: int
     message: str
+    severity: Literal["error", "warning"] = "error"
+    end_col: int = 0  # where the thing ends on its line (exclusive); 0: it does not, or is not known
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+        kind = "warning: " if self.severity == "warning" else ""
+        return f"{self.path}:{self.line}:{self.col}: {kind}{self.message}"
 
 
 class WorkflowInvalid(WorkflowError):

@@ -8,11 +8,14 @@ spec.py's cache of validated workflows instead (see spec.load_workflow).
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
 
+from . import lint
+from .lint import StepSource
 from .spec import (
     _MAP_TAG,
     _NULLS,
@@ -23,6 +26,7 @@ from .spec import (
     MAX_NESTING,
     MAX_NODES,
     MAX_PROBLEMS,
+    MAY_BE_EMPTY_KEYS,
     MODEL_RE,
     NAME_RE,
     NAME_RULE,
@@ -145,6 +149,7 @@ class _Checker:
         self.display = str(path)
         self.lines = text.splitlines()
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.unlisted = 0  # problems found past MAX_PROBLEMS
         self.first_unlisted = (1, 1)
         self.suggestions: dict[tuple[str, int], str] = {}
@@ -156,19 +161,35 @@ class _Checker:
         """True once MAX_PROBLEMS problems are listed: later ones are only counted."""
         return len(self.problems) >= MAX_PROBLEMS
 
+    def where(self, node: yaml.Node, offset: int | None = None) -> tuple[int, int, int]:
+        """(line, col, end_col) of a node, or of the ``${...}`` at character ``offset`` of a text
+        value; end_col (exclusive) is 0 when the thing does not end on its line, or is not found."""
+        if offset is not None and isinstance(node, yaml.ScalarNode):
+            line, col = self._locate(node, offset)
+            source = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+            reference = _REFERENCE_TEXT.match(source, col - 1)
+            return line, col, reference.end() + 1 if reference else 0
+        start, end = node.start_mark, node.end_mark
+        one_line = isinstance(node, yaml.ScalarNode) and end is not None and end.line == start.line
+        return start.line + 1, start.column + 1, end.column + 1 if one_line and end.column > start.column else 0
+
+    def warn(self, node: yaml.Node, message: str, offset: int | None = None) -> None:
+        """A warning (lint.py): said, never in the way of the workflow."""
+        if len(self.warnings) < MAX_PROBLEMS:
+            line, col, end = self.where(node, offset)
+            self.warnings.append(Problem(self.display, line, col, message, "warning", end))
+
     def at(self, node: yaml.Node, message: str, offset: int | None = None) -> None:
         if self.full and self.unlisted:
             self.unlisted += 1
             return
-        line, col = node.start_mark.line + 1, node.start_mark.column + 1
-        if offset is not None and isinstance(node, yaml.ScalarNode):
-            line, col = self._locate(node, offset)
+        line, col, end = self.where(node, offset)
         if self.full:
             self.unlisted, self.first_unlisted = 1, (line, col)
             return
         # A problem is one line (``file:line:col: message``), even if a quoted value holds a line break.
         message = message.replace("\r", "\\r").replace("\n", "\\n")
-        self.problems.append(Problem(self.display, line, col, message))
+        self.problems.append(Problem(self.display, line, col, message, "error", end))
 
     def suggest(self, word: str, choices: tuple[str, ...]) -> str:
         """did_you_mean, once per word, and only while problems are listed and the budget lasts."""
@@ -197,7 +218,7 @@ class _Checker:
 
     def model(self, entries: dict[str, tuple[yaml.Node, yaml.Node]]) -> str:
         """The ``model`` of ``entries`` ("" when there is none), if it is a model name."""
-        value = (self.string(entries, "model", empty_ok=True) or "").strip()
+        value = (self.string(entries, "model") or "").strip()
         if value and not MODEL_RE.match(value):
             self.at(
                 entries["model"][1], f"'model' must be an Ollama model name, such as qwen2.5:7b, not '{value[:60]}'"
@@ -271,9 +292,9 @@ class _Checker:
             if name not in entries:
                 self.at(node, f"{what} is missing the required key '{name}'")
 
-    def string(
-        self, entries: dict[str, tuple[yaml.Node, yaml.Node]], name: str, *, empty_ok: bool = False
-    ) -> str | None:
+    def string(self, entries: dict[str, tuple[yaml.Node, yaml.Node]], name: str) -> str | None:
+        """The text value of key ``name``; empty only for MAY_BE_EMPTY_KEYS (else said, and None)."""
+        empty_ok = name in MAY_BE_EMPTY_KEYS
         if name not in entries:
             return None
         node = entries[name][1]
@@ -302,14 +323,46 @@ def _kind(node: yaml.Node) -> str:
 
 
 def parse(
-    path: Path, data: bytes, text: str, name: str | None = None, loader: type[_BoundedComposer] | None = None
+    path: Path,
+    data: bytes,
+    text: str,
+    name: str | None = None,
+    loader: type[_BoundedComposer] | None = None,
+    *,
+    named_by_file: bool = True,
 ) -> Workflow:
-    """Validate the text of a workflow file; raise WorkflowInvalid listing every problem.
+    """Validate the text of a workflow file; raise WorkflowInvalid listing every error.
 
     The workflow's name is the file's stem unless ``name`` is given (a run's
     ``workflow.yaml`` snapshot is named after its run). ``loader`` is one of
-    ``LOADERS`` (default ``LOADER``).
+    ``LOADERS`` (default ``LOADER``). ``named_by_file=False``: text of no file
+    yet (a buffer without a name), whose ``name:`` is compared with nothing.
     """
+    return _parse(path, data, text, name, loader, named_by_file, [])
+
+
+def check(
+    path: Path, data: bytes, text: str, name: str | None = None, *, named_by_file: bool = True
+) -> tuple[Workflow | None, list[Problem]]:
+    """As parse, without raising: the workflow (None when it has errors), and its errors and
+    warnings (lint.py), in the order they were found."""
+    warnings: list[Problem] = []
+    try:
+        workflow = _parse(path, data, text, name, None, named_by_file, warnings)
+    except WorkflowInvalid as e:
+        return None, [*e.problems, *warnings]
+    return workflow, warnings
+
+
+def _parse(
+    path: Path,
+    data: bytes,
+    text: str,
+    name: str | None,
+    loader: type[_BoundedComposer] | None,
+    named_by_file: bool,
+    warnings: list[Problem],
+) -> Workflow:
     display = str(path)
     loader = loader or LOADER
     composer = None
@@ -319,10 +372,7 @@ def parse(
     except _OverLimit as e:
         raise WorkflowInvalid([Problem(display, *_position(e.problem_mark), str(e.problem))]) from e
     except yaml.MarkedYAMLError as e:
-        what = shown(e.problem or e.context or "invalid YAML", 200)
-        raise WorkflowInvalid(
-            [Problem(display, *_position(e.problem_mark or e.context_mark), f"YAML syntax error: {what}")]
-        ) from e
+        raise WorkflowInvalid([Problem(display, *syntax_error(e, text))]) from e
     except yaml.reader.ReaderError as e:  # a character YAML does not allow, such as NUL
         offset = e.position
         if isinstance(composer, getattr(yaml, "CSafeLoader", ())):  # libyaml counts UTF-8 bytes
@@ -356,26 +406,27 @@ def parse(
     if name is not None:
         if not NAME_RE.match(name):
             check.at(top["name"][1], f"name '{shown(name)}' must be {NAME_RULE}")
-        elif name != stem:
+        elif name != stem and named_by_file:
             check.at(
                 top["name"][1],
                 f"name '{name}' differs from the file name '{path.name}': "
                 f"rename the file to {name}{path.suffix} or the name to {stem}",
             )
-    elif not NAME_RE.match(stem):
+    elif named_by_file and not NAME_RE.match(stem):
         check.at(root, f"file name '{shown(path.name)}' is not a valid workflow name: use {NAME_RULE}")
     title = check.string(top, "title")
-    description = check.string(top, "description", empty_ok=True) or ""
+    description = check.string(top, "description") or ""
     model = check.model(top)
 
     steps: list[Step] = []
     if "steps" in top:
         steps = _steps(check, top["steps"][1])
+    warnings += check.warnings
 
     if check.problems:
         raise check.invalid()
     return Workflow(
-        name=name or stem,
+        name=name or (stem if named_by_file else ""),
         title=title or "",
         description=description.strip(),
         model=model,
@@ -383,6 +434,80 @@ def parse(
         path=path,
         source=data,
     )
+
+
+def syntax_error(e: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str]:
+    """(line, col, message) of a YAML syntax error: PyYAML's words, then, for the common mistakes,
+    what to do, on the line where the problem starts (an unclosed quote: where it opens)."""
+    what = shown(e.problem or e.context or "invalid YAML", 200)
+    line, col = _position(e.problem_mark or e.context_mark)
+    lines = text.split("\n")
+    source = lines[line - 1] if 0 < line <= len(lines) else ""
+    before = source[: col - 1]
+    hint = ""
+    if e.context == "while scanning a quoted scalar" and e.context_mark is not None:
+        line, col = _position(e.context_mark)
+        quote = lines[line - 1][col - 1 : col] if line <= len(lines) else '"'
+        what = f"{what} {e.context}"
+        hint = f"the quote ({quote}) opened here is never closed: close it at the end of the value, or use `|`"
+    elif "\t" in source[col - 1 : col] or ("\t" in before and not before.strip()):
+        if not source[: source.index("\t")].strip():
+            col = source.index("\t") + 1
+            hint = "YAML indents with spaces only: replace the tab with spaces"
+        else:
+            hint = "replace the tab with spaces, or quote the value"
+    elif (e.problem or "").startswith("mapping values are not allowed"):
+        value = _PLAIN_VALUE.match(before)
+        if value:  # key: text: more
+            col = value.end("key") + 1
+            col += len(source) - col + 1 - len(source[col - 1 :].lstrip())
+            hint = "a ': ' in a value starts a key in YAML: quote the value or use `|`"
+        else:  # a line indented under a key: value, read as more of that value
+            col = len(source) - len(source.lstrip()) + 1
+            hint = (
+                "this line is indented more than the key above it, so it continues that key's value: "
+                "line it up with the key, or if it is text with ': ' in it, quote the value or use `|`"
+            )
+    elif (opened := _quote_closed_on(line, text)) is not None:
+        line, col, quote = opened
+        hint = (
+            f"the quote ({quote}) opened here closes only on line {_position(e.problem_mark)[0]}: "
+            "close it at the end of its value, or use `|`"
+        )
+    elif _QUOTED_THEN_MORE.search(before):
+        hint = "a quoted value ends at its closing quote: quote the whole value, or use `|`"
+    elif any(line > n + 1 and re.match(r"steps:\s*(#.*)?$", lines[n]) for n in range(min(line, len(lines)))):
+        first = next((m for m in map(_STEP_START.match, lines) if m), None)
+        at = f" (column {first.end('indent') + 1}, as the first)" if first else ""
+        hint = f"each step starts with `- ` at the same indent{at}, and its keys line up under its first key"
+    return line, col, f"YAML syntax error: {what}" + (f"; {hint}" if hint else "")
+
+
+def _quote_closed_on(line: int, text: str) -> tuple[int, int, str] | None:
+    """(line, col, quote) of a quoted value that opens on an earlier line and closes on ``line``:
+    a quote left open, closed by the next one (YAML allows such values, workflows hardly need one)."""
+    scanner = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    found = None
+    try:
+        while True:
+            token = scanner.get_token()
+            if token is None or token.start_mark.line >= line:
+                break
+            quoted = isinstance(token, yaml.ScalarToken) and token.style in ("'", '"')
+            if quoted and token.end_mark.line + 1 == line and token.start_mark.line + 1 < line:
+                found = (token.start_mark.line + 1, token.start_mark.column + 1, token.style)
+    except yaml.YAMLError:
+        pass
+    finally:
+        scanner.dispose()
+    return found
+
+
+_REFERENCE_TEXT = re.compile(r"\$\{(?:[a-z][a-z0-9_-]*\})?")  # as written where a problem is: ${id} or a bare ${
+# A key (not starting with "-": one way to match, so linear however long the line) and a plain value.
+_PLAIN_VALUE = re.compile(r"\s*(?:-\s+)*(?P<key>[^\s#'\"{\[-][^:#]*:)\s+[^\s'\"|>]")
+_QUOTED_THEN_MORE = re.compile(r""":\s+("[^"]*"|'[^']*')\s+$""")
+_STEP_START = re.compile(r"(?P<indent>\s*)-\s+\S")
 
 
 def _position(mark: Any) -> tuple[int, int]:
@@ -418,6 +543,7 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
         check.at(node, "'steps' is empty: a workflow needs at least one step")
         return []
     steps: list[Step] = []
+    sources: list[StepSource] = []
     seen: dict[str, int] = {}
     pending_refs: list[tuple[Step, yaml.ScalarNode, str]] = []
     for item in node.value:
@@ -445,9 +571,9 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
             id=sid or f"step{len(steps) + 1}",
             title=check.string(entries, "title") or "",
             instructions=check.string(entries, "instructions") or "",
-            template=check.string(entries, "template", empty_ok=True) or "",
+            template=check.string(entries, "template") or "",
             filetype=filetype,
-            annotate=check.string(entries, "annotate", empty_ok=True) or "",
+            annotate=check.string(entries, "annotate") or "",
             model=check.model(entries),
         )
         for key in TEMPLATED_STEP_KEYS:
@@ -455,6 +581,7 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
             if isinstance(value, yaml.ScalarNode):
                 pending_refs.append((step, value, key))
         steps.append(step)
+        sources.append(StepSource(step, entries))
 
     order = {s.id: s.index for s in steps}
     ids = tuple(order)
@@ -481,4 +608,5 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
                     f"{where} refers to '{ref}', which is {later}: a step can only use the text of earlier steps",
                     offset,
                 )
+    lint.run(sources, check.warn)
     return steps
