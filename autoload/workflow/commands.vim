@@ -105,6 +105,17 @@ const COMMANDS: list<dict<any>> = [
     takes_range: false,
   },
   {
+    name: 'refresh',
+    command: 'WorkflowRefresh',
+    fewest: 0,
+    most: 0,
+    complete: '',
+    what: '',
+    desc: "Update this step's copies of earlier steps revised since",
+    needs_run: true,
+    takes_range: false,
+  },
+  {
     name: 'resume',
     command: 'WorkflowResume',
     fewest: 0,

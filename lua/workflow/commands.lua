@@ -114,6 +114,17 @@ return {
     takes_range = false,
   },
   {
+    name = 'refresh',
+    command = 'WorkflowRefresh',
+    fewest = 0,
+    most = 0,
+    complete = '',
+    what = '',
+    desc = "Update this step's copies of earlier steps revised since",
+    needs_run = true,
+    takes_range = false,
+  },
+  {
     name = 'resume',
     command = 'WorkflowResume',
     fewest = 0,

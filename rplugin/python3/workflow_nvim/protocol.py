@@ -121,6 +121,7 @@ class StepOpen(TypedDict, total=False):
     progress: str  # "Step 2/5: Outline"
     instructions: list[str]  # a paragraph or list item a line (reflow.py): the front wraps each to its width
     readonly: bool  # another editor holds the run
+    stale: str  # one line, shown below the instructions: earlier steps revised since the template copied them
 
 
 class Response(TypedDict, total=False):
@@ -149,6 +150,8 @@ class Response(TypedDict, total=False):
     host: str  # models: the Ollama server asked
     model: str  # models: the model in effect (the person's option, or the default)
     allow_remote: bool  # models: whether the person allows text to leave the machine
+    refreshed: dict[str, Any]  # refresh: {path, first, last, lines}: lines first..last-1 (0-based) become lines
+    compare: dict[str, Any]  # refresh: {title, lines}: an earlier step's text, to show beside the buffer in diff mode
 
 
 class AnnotationProgress(TypedDict, total=False):
@@ -221,6 +224,7 @@ COMMANDS: tuple[Command, ...] = (
         "Go back to a step: later steps become pending (history kept)",
     ),
     Command("log", "WorkflowLog", 0, 0, "", "", "Show the run's history: one line per step commit"),
+    Command("refresh", "WorkflowRefresh", 0, 0, "", "", "Update this step's copies of earlier steps revised since"),
     Command("resume", "WorkflowResume", 0, 1, "runs", "a run id", "Resume an unfinished run"),
     Command(
         "annotate",
