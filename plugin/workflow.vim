@@ -39,6 +39,7 @@ command! -nargs=* -range=% -complete=customlist,workflow#command#Complete Workfl
 command! -nargs=0 -bar WorkflowAnnotateCancel workflow#command#Run('annotate_cancel', [<f-args>])
 command! -nargs=0 -bar WorkflowAnnotateClear workflow#command#Run('annotate_clear', [<f-args>])
 command! -nargs=0 -bar WorkflowModels workflow#command#Run('models', [<f-args>])
+command! -nargs=* -bar WorkflowNew workflow#command#Run('new', [<f-args>])
 command! -nargs=0 -bar WorkflowInstall workflow#command#Run('install', [<f-args>])
 command! -nargs=0 -bar WorkflowHealth workflow#command#Run('health', [<f-args>])
 

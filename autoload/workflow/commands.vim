@@ -171,6 +171,17 @@ const COMMANDS: list<dict<any>> = [
     takes_range: false,
   },
   {
+    name: 'new',
+    command: 'WorkflowNew',
+    fewest: 1,
+    most: 1,
+    complete: '',
+    what: 'a workflow name',
+    desc: 'Create a workflow file to fill in',
+    needs_run: false,
+    takes_range: false,
+  },
+  {
     name: 'install',
     command: 'WorkflowInstall',
     fewest: 0,

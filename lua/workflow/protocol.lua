@@ -56,6 +56,8 @@
 ---@field host? string models: the Ollama server asked
 ---@field model? string models: the model in effect (the person's option, or the default)
 ---@field allow_remote? boolean models: whether the person allows text to leave the machine
+---@field edit? string new: a file to open for editing (not a step)
+---@field choose? { prompt: string, choices: { key: string, label: string }[] } new: ask, then again with where = key
 ---@field refreshed? { path: string, first: integer, last: integer, lines: string[] } refresh: buffer lines to replace
 ---@field compare? { title: string, lines: string[] } refresh: an earlier step's text, to show in diff mode
 

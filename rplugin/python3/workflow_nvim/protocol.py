@@ -98,6 +98,7 @@ class Params(TypedDict, total=False):
     first_line: int  # annotate: the number of its first line in the buffer
     quiet: bool  # annotate_cancel: no message, nor an error when none runs
     timeout: float  # wait: how long, at most
+    where: str  # new: "project" or "user", the person's answer to Response.choose
 
 
 Severity = Literal["error", "warning", "info"]
@@ -151,6 +152,8 @@ class Response(TypedDict, total=False):
     model: str  # models: the model in effect (the person's option, or the default)
     allow_remote: bool  # models: whether the person allows text to leave the machine
     refreshed: dict[str, Any]  # refresh: {path, first, last, lines}: lines first..last-1 (0-based) become lines
+    edit: str  # new: a file to open for editing (not a step)
+    choose: dict[str, Any]  # new: {prompt, choices: [{key, label}]}: ask, then the same command with Params.where = key
     compare: dict[str, Any]  # refresh: {title, lines}: an earlier step's text, to show beside the buffer in diff mode
 
 
@@ -251,6 +254,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "models", "WorkflowModels", 0, 0, "", "", "Choose the Ollama model from the server's list", needs_run=False
     ),
+    Command("new", "WorkflowNew", 1, 1, "", "a workflow name", "Create a workflow file to fill in", needs_run=False),
     Command("install", "WorkflowInstall", 0, 0, "", "", "Install the plugin's own Python environment", needs_run=False),
     Command("health", "WorkflowHealth", 0, 0, "", "", "Check Python, git, the places and workflows", needs_run=False),
 )

@@ -342,6 +342,27 @@ class Session:
             }
         return response
 
+    def cmd_new(self, params: dict[str, Any]) -> Response:
+        """A new workflow file from the skeleton, in the project's .workflows/ (asking where when
+        there is no project: ``choose``, then again with Params.where)."""
+        from . import newworkflow
+
+        name = self._arg(params, "workflow name", ":WorkflowNew")
+        newworkflow.check_name(name)
+        cwd = Path(str(params.get("cwd") or Path.cwd()))
+        where = str(params.get("where") or "")
+        if where not in newworkflow.WHERE:
+            if not (cwd / ".workflows").is_dir():
+                return {
+                    "choose": {
+                        "prompt": f"No .workflows/ here: where should {name}.yaml go?",
+                        "choices": newworkflow.choices(cwd),
+                    }
+                }
+            where = "project"
+        path = newworkflow.create(name, newworkflow.directory(where, cwd), cwd)
+        return {"edit": str(path), "info": [f"created {shown(path, cwd)}: fill it in, then :WorkflowStart {name}"]}
+
     # -- history -------------------------------------------------------------
 
     def cmd_revert(self, params: dict[str, Any]) -> Response:
