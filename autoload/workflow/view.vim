@@ -433,8 +433,7 @@ def BufferOf(path: string): number
 enddef
 
 # :WorkflowRefresh: lines r.first to r.last - 1 (from 0) of the buffer of
-# r.path become r.lines, one change that `u` undoes; the buffer is saved as any
-# step buffer.
+# r.path become r.lines, one change that `u` undoes.
 def ReplaceLines(r: dict<any>)
   var buf = BufferOf(r.path)
   if buf < 0 || !bufloaded(buf)
@@ -452,6 +451,7 @@ def ReplaceLines(r: dict<any>)
   elseif !empty(lines)
     appendbufline(buf, r.first, lines)
   endif
+  Save(buf, true)  # on disk at once, as the record of the copies already is
 enddef
 
 # :WorkflowRefresh, for a copy the person edited: the earlier step's text now

@@ -375,11 +375,12 @@ function M.open_step(o, cfg)
 end
 
 --- :WorkflowRefresh: lines `r.first` to `r.last - 1` (from 0) of the buffer of `r.path` become
---- `r.lines`, one change that `u` undoes; the buffer is saved as any step buffer.
+--- `r.lines`, one change that `u` undoes.
 function M.replace_lines(r)
   local buf = buffer_of(r.path)
   if buf and api.nvim_buf_is_loaded(buf) then
     api.nvim_buf_set_lines(buf, r.first, r.last, false, r.lines)
+    M.save(buf, true) -- on disk at once, as the record of the copies already is
   end
 end
 

@@ -56,6 +56,8 @@ def test_neovim_says_a_copy_is_out_of_date_after_a_restart_and_refresh_updates_i
     nvim.clear_messages()
     nvim.cmd("WorkflowRefresh")
     assert nvim.lines() == ["# Outline of Topic: trains at night", "- point"]
+    outline = Path(nvim.current.buffer.name)
+    assert outline.read_text(encoding="utf-8") == "# Outline of Topic: trains at night\n- point\n"  # saved
     assert "changed after" not in said_above(nvim)
     assert "[workflow] updated the copy of 'Pick a topic' (u undoes)" in nvim.messages()
     nvim.type("u")
@@ -105,6 +107,7 @@ def test_vim_says_a_copy_is_out_of_date_and_refresh_updates_it(tmp_path: Path, h
         WorkflowGoto outline
         g:Keep('stale', prop_list(1)->filter((_, p) => p.type == 'workflow_instructions_stale'))
         g:Keep('run', g:WorkflowState().run)
+        g:Keep('dir', g:WorkflowState().dir)
         """
     )
     assert "workflow_instructions_stale" not in first["fresh"] + first["draft"]
@@ -128,6 +131,8 @@ def test_vim_says_a_copy_is_out_of_date_and_refresh_updates_it(tmp_path: Path, h
             "",
             "# Outline of Topic: trains at night",
         ], screen
+        outline = Path(first["dir"]) / "02-outline.txt"
+        assert outline.read_text(encoding="utf-8") == "# Outline of Topic: trains at night\n- point\n"  # saved
         term.keys("u")
         assert wait_for(lambda: "# Outline of Topic: trains" in [line.rstrip() for line in term.screen()])
         term.keys("Escape", ":w", "Enter", ":qa!", "Enter")
