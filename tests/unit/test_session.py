@@ -866,7 +866,10 @@ def test_a_step_whose_copy_of_an_earlier_step_is_out_of_date_says_so_until_refre
     assert "stale" not in r["open"]
     assert outline.read_text(encoding="utf-8") == "Outline for: # Topic\ntrains\n- stations\n"  # the editor writes it
     r = call(again, env, "refresh")
-    assert r["info"] == ["step 2 'Outline': its copies of earlier steps are current"]
+    assert r["info"] == ["step 2 'Outline': its copies of earlier steps are current, nothing to refresh"]
+    call(again, env, "goto", "topic")
+    r = call(again, env, "refresh")
+    assert r["info"] == ["step 1 'Pick a topic': it copied no earlier step, nothing to refresh"]
 
 
 def test_refresh_leaves_an_edited_copy_alone_and_shows_the_new_text_to_compare(session, env, git):
@@ -878,6 +881,9 @@ def test_refresh_leaves_an_edited_copy_alone_and_shows_the_new_text_to_compare(s
     write_step(r, "# Topic\nnight trains\n")
     call(session, env, "next")
     call(session, env, "goto", "outline")
+    assert error(session, env, "refresh", buffer_step={}) == (
+        "not in a step buffer: :WorkflowRefresh updates the step it is given in"
+    )
     r = call(session, env, "refresh")
     assert "refreshed" not in r
     assert r["compare"] == {"title": "1 Pick a topic (now)", "lines": ["# Topic", "night trains"]}

@@ -322,7 +322,8 @@ class Session:
             raise WorkflowError("not in a step buffer: :WorkflowRefresh updates the step it is given in")
         step = self._current(run, params)
         if not run.stale_copies(step):
-            return self._open(run, step, f"step {step.index} '{step.title}': its copies of earlier steps are current")
+            what = "its copies of earlier steps are current" if run.copied(step) else "it copied no earlier step"
+            return self._open(run, step, f"step {step.index} '{step.title}': {what}, nothing to refresh")
         before = run.text(step)
         text, refreshed, edited = run.refresh(step)
         said = []
