@@ -109,6 +109,7 @@ local function highlights()
   api.nvim_set_hl(0, 'WorkflowInstructionsTitle', { default = true, link = 'Title' })
   api.nvim_set_hl(0, 'WorkflowProgress', { default = true, link = 'WinBar' })
   api.nvim_set_hl(0, 'WorkflowDone', { default = true, link = 'DiagnosticOk' })
+  api.nvim_set_hl(0, 'WorkflowStale', { default = true, link = 'DiagnosticWarn' })
   api.nvim_set_hl(0, 'WorkflowAnnotateProgress', { default = true, link = 'WorkflowComment' })
   api.nvim_set_hl(0, 'WorkflowAnnotateSummary', { default = true, link = 'Title' })
 end

@@ -33,11 +33,13 @@ command! -nargs=0 -bar WorkflowList workflow#command#Run('list', [<f-args>])
 command! -nargs=0 -bar WorkflowStop workflow#command#Run('stop', [<f-args>])
 command! -nargs=* -bar -complete=customlist,workflow#command#Complete WorkflowRevert workflow#command#Run('revert', [<f-args>])
 command! -nargs=0 -bar WorkflowLog workflow#command#Run('log', [<f-args>])
+command! -nargs=0 -bar WorkflowRefresh workflow#command#Run('refresh', [<f-args>])
 command! -nargs=* -bar -complete=customlist,workflow#command#Complete WorkflowResume workflow#command#Run('resume', [<f-args>])
 command! -nargs=* -range=% -complete=customlist,workflow#command#Complete WorkflowAnnotate workflow#command#Run('annotate', [<f-args>], <line1>, <line2>, <range>)
 command! -nargs=0 -bar WorkflowAnnotateCancel workflow#command#Run('annotate_cancel', [<f-args>])
 command! -nargs=0 -bar WorkflowAnnotateClear workflow#command#Run('annotate_clear', [<f-args>])
 command! -nargs=0 -bar WorkflowModels workflow#command#Run('models', [<f-args>])
+command! -nargs=* -bar WorkflowNew workflow#command#Run('new', [<f-args>])
 command! -nargs=0 -bar WorkflowInstall workflow#command#Run('install', [<f-args>])
 command! -nargs=0 -bar WorkflowHealth workflow#command#Run('health', [<f-args>])
 command! -nargs=0 -bar WorkflowCheck workflow#command#Run('check', [<f-args>])
@@ -75,6 +77,7 @@ def Highlights()
   highlight default link WorkflowInstructionsTitle Title
   highlight default link WorkflowProgress StatusLine
   highlight default link WorkflowDone MoreMsg
+  highlight default link WorkflowStale WarningMsg
   highlight default link WorkflowAnnotateProgress WorkflowComment
   highlight default link WorkflowAnnotateSummary Title
   # The model's notes in Vim (signs and their text at the end of lines): one

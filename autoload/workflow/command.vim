@@ -86,6 +86,10 @@ export def Run(given: string, fargs: list<string>, line1: number = 0, line2: num
     Fail(v:exception)
     return
   endtry
+  if sub == 'new'
+    New(args, cfg)
+    return
+  endif
   if !spec.needs_run
     # :WorkflowAnnotate and its kin: autoload/workflow/annotate.vim.
     workflow#annotate#Run(sub, args, cfg, line1, line2, range)
@@ -130,6 +134,37 @@ def OnCommit(response: dict<any>)
   view.Apply(response, cfg)
 enddef
 host.On('commit', OnCommit)
+
+# :WorkflowNew {name}: Python makes the file from its skeleton and says where;
+# with no project here it first offers where the file may go (`choose`), and is
+# asked again with the choice.
+export def New(args: list<string>, cfg: dict<any>, extra: dict<any> = {})
+  var response = host.Command('new', args, cfg, extra)
+  var choose = get(response, 'choose', {})
+  if !empty(choose)
+    popup_menu(choose.choices->mapnew((_, c) => c.label), {
+      title: ' ' .. choose.prompt .. ' ',
+      callback: (_, i) => {
+        if i >= 1 && i <= len(choose.choices)
+          New(args, cfg, {where: choose.choices[i - 1].key})
+        endif
+      },
+    })
+    return
+  endif
+  if get(response, 'edit', '') != ''
+    try
+      if !&hidden && &modified && len(win_findbuf(bufnr())) == 1
+        execute 'split ' .. fnameescape(response.edit)
+      else
+        execute 'edit ' .. fnameescape(response.edit)
+      endif
+    catch
+      response.error = printf('cannot open %s: %s', response.edit, matchstr(v:exception, 'E\d\+:.*'))
+    endtry
+  endif
+  view.Apply(response, cfg)
+enddef
 
 var picking: list<dict<any>> = []
 

@@ -23,10 +23,12 @@ const MAX_INSTRUCTION_SHARE = 0.5
 const STATUS_MARK = '%#WorkflowProgress#'
 const PROP = 'workflow_instructions'
 const PROP_TITLE = 'workflow_instructions_title'
+const PROP_STALE = 'workflow_instructions_stale'
 
 if empty(prop_type_get(PROP))
   prop_type_add(PROP, {highlight: 'WorkflowInstructions'})
   prop_type_add(PROP_TITLE, {highlight: 'WorkflowInstructionsTitle'})
+  prop_type_add(PROP_STALE, {highlight: 'WorkflowStale'})
 endif
 
 # Step files whose commit runs in the background: git reads them, so they are
@@ -108,7 +110,9 @@ enddef
 def WaitForCommit(name: string): bool
   var response = host.Call('wait', {})
   if get(response, 'idle', false)
-    remove(committing, name)
+    if has_key(committing, name)  # the commit's push, handled during the wait, may have removed it
+      remove(committing, name)
+    endif
     return true
   endif
   return false
@@ -230,7 +234,7 @@ export def Wrap(text: string, width: number): list<string>
 enddef
 
 def ShowInstructions(buf: number, o: dict<any>): number
-  for type in [PROP, PROP_TITLE]
+  for type in [PROP, PROP_TITLE, PROP_STALE]
     prop_remove({type: type, bufnr: buf, all: true})
   endfor
   var win = bufwinid(buf)
@@ -250,6 +254,10 @@ def ShowInstructions(buf: number, o: dict<any>): number
       break
     endif
     lines->add([line, PROP])
+  endfor
+  # Earlier steps revised since this step's template copied them (:help workflow-stale).
+  for line in get(o, 'stale', '') == '' ? [] : Wrap(o.stale, width)
+    lines->add([line, PROP_STALE])
   endfor
   lines->add([' ', PROP])  # a blank line between them and the text
   for [text, type] in lines
@@ -336,7 +344,7 @@ export def Detach(buf: number)
     return
   endif
   Save(buf, true)
-  for type in [PROP, PROP_TITLE]
+  for type in [PROP, PROP_TITLE, PROP_STALE]
     prop_remove({type: type, bufnr: buf, all: true})
   endfor
   execute printf('autocmd! %s * <buffer=%d>', GROUP, buf)
@@ -424,6 +432,42 @@ def BufferOf(path: string): number
   return b > 0 ? b : -1
 enddef
 
+# :WorkflowRefresh: lines r.first to r.last - 1 (from 0) of the buffer of
+# r.path become r.lines, one change that `u` undoes.
+def ReplaceLines(r: dict<any>)
+  var buf = BufferOf(r.path)
+  if buf < 0 || !bufloaded(buf)
+    return
+  endif
+  var total = getbufinfo(buf)[0].linecount
+  var lines: list<string> = r.lines
+  if r.last > r.first
+    silent deletebufline(buf, r.first + 1, r.last)
+  endif
+  if total == r.last - r.first && !empty(lines)
+    # the buffer was emptied whole: its one empty line is the first new one
+    setbufline(buf, 1, lines[0])
+    appendbufline(buf, 1, lines[1 :])
+  elseif !empty(lines)
+    appendbufline(buf, r.first, lines)
+  endif
+  Save(buf, true)  # on disk at once, as the record of the copies already is
+enddef
+
+# :WorkflowRefresh, for a copy the person edited: the earlier step's text now
+# (c.lines), in a scratch window beside the current one, both in diff mode.
+def Compare(c: dict<any>)
+  var win = win_getid()
+  rightbelow vnew
+  setlocal buftype=nofile bufhidden=wipe noswapfile
+  setline(1, c.lines)
+  setlocal nomodifiable
+  silent! execute 'file ' .. fnameescape('workflow://' .. c.title)
+  diffthis
+  win_gotoid(win)  # back in the step: `do` takes a change from the other side
+  diffthis
+enddef
+
 # Apply a Response from the Python side.
 export def Apply(response: dict<any>, cfg: dict<any>)
   if has_key(response, 'state')
@@ -454,8 +498,14 @@ export def Apply(response: dict<any>, cfg: dict<any>)
       execute 'silent! bwipeout! ' .. buf
     endif
   endfor
+  if type(get(response, 'refreshed')) == v:t_dict
+    ReplaceLines(response.refreshed)
+  endif
   if type(get(response, 'open')) == v:t_dict
     OpenStep(response.open, cfg)
+  endif
+  if type(get(response, 'compare')) == v:t_dict
+    Compare(response.compare)
   endif
   RefreshStatus()
   var lines: list<list<string>> = []

@@ -60,6 +60,9 @@ function M.run(sub, opts)
   if not ok then
     return fail(cfg)
   end
+  if sub == 'new' then
+    return M.new(args, cfg)
+  end
   if not spec.needs_run then
     local annotate = require('workflow.annotate')
     if sub == 'annotate' then
@@ -105,6 +108,37 @@ host.on('commit', function(response)
   local ok, cfg = pcall(config.options)
   require('workflow.view').apply(response, ok and cfg or {})
 end)
+
+--- :WorkflowNew {name}: Python makes the file from its skeleton and says where; with no project
+--- here it first offers where the file may go (`choose`), and is asked again with the choice.
+function M.new(args, cfg, extra)
+  local view = require('workflow.view')
+  local response = M.call('new', args, cfg, extra)
+  local choose = response.choose
+  if choose then
+    return vim.ui.select(choose.choices, {
+      prompt = choose.prompt,
+      format_item = function(c)
+        return c.label
+      end,
+    }, function(choice)
+      if choice then
+        vim.cmd('redraw') -- the list is gone before the message: no hit-enter prompt
+        M.new(args, cfg, { where = choice.key })
+      end
+    end)
+  end
+  if response.edit then
+    local ok, err = pcall(vim.cmd, 'edit ' .. vim.fn.fnameescape(response.edit))
+    if not ok then -- this buffer cannot be left ('nohidden' and changes): a split then
+      ok, err = pcall(vim.cmd, 'split ' .. vim.fn.fnameescape(response.edit))
+    end
+    if not ok then
+      response.error = ('cannot open %s: %s'):format(response.edit, require('workflow.message').error_text(err))
+    end
+  end
+  view.apply(response, cfg)
+end
 
 --- :WorkflowResume without argument: choose among the unfinished runs.
 function M.pick_run(cfg)

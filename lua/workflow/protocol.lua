@@ -29,6 +29,7 @@
 ---@field readonly? boolean another editor holds the run: look, do not write
 ---@field filetype? string
 ---@field scratch? string the directory for temporary files of the step buffer's writes
+---@field stale? string one line below the instructions: earlier steps revised since the template copied them
 
 ---A command's answer. Every field is optional: the front shows what is there.
 ---@class workflow.Response
@@ -56,6 +57,10 @@
 ---@field model? string models: the model in effect (the person's option, or the default)
 ---@field allow_remote? boolean models: whether the person allows text to leave the machine
 ---@field diagnostics? workflow.Diagnostics check: the buffer's problems, drawn as a pushed one is
+---@field edit? string new: a file to open for editing (not a step)
+---@field choose? { prompt: string, choices: { key: string, label: string }[] } new: ask, then again with where = key
+---@field refreshed? { path: string, first: integer, last: integer, lines: string[] } refresh: buffer lines to replace
+---@field compare? { title: string, lines: string[] } refresh: an earlier step's text, to show in diff mode
 
 ---Progress of one annotation request, pushed as the model's answer streams.
 ---@class workflow.AnnotationProgress

@@ -192,6 +192,10 @@ local function show_instructions(buf, o)
     end
     lines[#lines + 1] = { { line, 'WorkflowInstructions' } }
   end
+  -- Earlier steps revised since this step's template copied them (:help workflow-stale).
+  for _, line in ipairs(o.stale and wrap(o.stale, width) or {}) do
+    lines[#lines + 1] = { { line, 'WorkflowStale' } }
+  end
   lines[#lines + 1] = { { '', 'WorkflowInstructions' } }
   api.nvim_buf_set_extmark(buf, M.ns, 0, 0, {
     virt_lines = lines,
@@ -370,6 +374,33 @@ function M.open_step(o, cfg)
   return true
 end
 
+--- :WorkflowRefresh: lines `r.first` to `r.last - 1` (from 0) of the buffer of `r.path` become
+--- `r.lines`, one change that `u` undoes.
+function M.replace_lines(r)
+  local buf = buffer_of(r.path)
+  if buf and api.nvim_buf_is_loaded(buf) then
+    api.nvim_buf_set_lines(buf, r.first, r.last, false, r.lines)
+    M.save(buf, true) -- on disk at once, as the record of the copies already is
+  end
+end
+
+--- :WorkflowRefresh, for a copy the person edited: the earlier step's text now (`c.lines`), in a
+--- scratch window beside the current one, both in diff mode.
+function M.compare(c)
+  local win = api.nvim_get_current_win()
+  vim.cmd('rightbelow vnew')
+  local buf = api.nvim_get_current_buf()
+  vim.bo[buf].buftype = 'nofile'
+  vim.bo[buf].bufhidden = 'wipe'
+  vim.bo[buf].swapfile = false
+  api.nvim_buf_set_lines(buf, 0, -1, false, c.lines)
+  vim.bo[buf].modifiable = false
+  pcall(api.nvim_buf_set_name, buf, 'workflow://' .. c.title)
+  vim.cmd('diffthis')
+  api.nvim_set_current_win(win) -- back in the step: `do` takes a change from the other side
+  vim.cmd('diffthis')
+end
+
 -- What a line means (protocol.Severity) -> how it looks.
 local HIGHLIGHT = { error = 'ErrorMsg', warning = 'WarningMsg' }
 
@@ -415,8 +446,14 @@ function M.apply(response, cfg)
       pcall(api.nvim_buf_delete, buf, { force = true })
     end
   end
+  if response.refreshed then
+    M.replace_lines(response.refreshed)
+  end
   if response.open then
     M.open_step(response.open, cfg)
+  end
+  if response.compare then
+    M.compare(response.compare)
   end
   M.refresh_winbars()
   if response.page and response.info then

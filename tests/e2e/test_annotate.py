@@ -351,6 +351,7 @@ def test_in_a_step_the_prompt_has_its_context_and_notes_are_committed(
     from .conftest import git
 
     assert git(run_dir, "show", "--name-only", "--format=", "HEAD").split() == [
+        ".start/02-outline.copies.json",
         ".start/02-outline.txt",
         "02-outline.notes.json",
         "02-outline.txt",

@@ -13,6 +13,7 @@ GROUPS = [
     "WorkflowInstructionsTitle",
     "WorkflowProgress",
     "WorkflowDone",
+    "WorkflowStale",
     "WorkflowAnnotateProgress",
     "WorkflowAnnotateSummary",
     # Not ours, but what the notes of :WorkflowAnnotate are drawn with.

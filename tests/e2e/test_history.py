@@ -802,7 +802,11 @@ def test_d_in_the_log_shows_a_first_completion_as_the_lines_changed_from_the_tem
     nvim.settle()
     # The text the step started with is kept beside it, in the same commit.
     assert (d / ".start" / "02-outline.txt").read_text() == "# Outline of Topic: trains\n- point\n"
-    assert git(d, "show", "--name-only", "--format=", "HEAD").split() == [".start/02-outline.txt", "02-outline.txt"]
+    assert git(d, "show", "--name-only", "--format=", "HEAD").split() == [
+        ".start/02-outline.copies.json",  # what its template copied (:help workflow-stale)
+        ".start/02-outline.txt",
+        "02-outline.txt",
+    ]
 
     nvim.cmd("WorkflowLog")
     nvim.call("cursor", 2, 1)  # 2/3 Outline, its first completion

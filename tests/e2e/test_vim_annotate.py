@@ -572,6 +572,7 @@ def test_in_a_step_the_prompt_has_its_context_and_the_notes_are_committed(
     notes = json.loads((run_dir / "02-outline.notes.json").read_text())
     assert notes["notes"] == [{"line": 2, "severity": "hint", "note": "Name a second point."}]
     assert git(run_dir, "show", "--name-only", "--format=", "HEAD").split() == [
+        ".start/02-outline.copies.json",
         ".start/02-outline.txt",
         "02-outline.notes.json",
         "02-outline.txt",

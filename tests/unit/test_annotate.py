@@ -834,6 +834,7 @@ def test_annotating_a_step_gives_the_model_its_context_and_saves_the_notes(sessi
     session.handle("next", {**env, "buffer_step": buffer_step})
     session.handle("wait", env)
     assert git(run.dir, "show", "--name-only", "--format=", "HEAD").split() == [
+        ".start/02-outline.copies.json",
         ".start/02-outline.md",
         "02-outline.md",
         "02-outline.notes.json",

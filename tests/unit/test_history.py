@@ -549,6 +549,7 @@ def test_a_run_in_a_project_commits_to_the_project_and_keeps_the_persons_changes
     prefix = f"runs/{run.id}"
     assert sorted(files) == [
         f"{prefix}/.start/01-topic.md",
+        f"{prefix}/.start/02-outline.copies.json",  # what its template copied from step 1
         f"{prefix}/.start/02-outline.md",
         f"{prefix}/01-topic.md",
         f"{prefix}/02-outline.md",
@@ -651,6 +652,7 @@ def test_revert_after_later_files_were_deleted_by_hand(blog, project, git):
     # the revert commit holds the run's deletions, not the person's staged change
     prefix = f"runs/{run.id}"
     assert git(project, "show", "--name-only", "--format=", "HEAD").split() == [
+        f"{prefix}/.start/02-outline.copies.json",
         f"{prefix}/.start/02-outline.md",
         f"{prefix}/.start/03-draft.txt",
         f"{prefix}/02-outline.md",

@@ -775,7 +775,9 @@ def test_a_commit_cut_short_is_made_at_resume_and_said_in_one_line(session, env,
     ]
     assert r["open"]["id"] == "outline"
     assert git(run.dir, "log", "--format=%s") == "blog: 1/3 Pick a topic"
-    assert git(run.dir, "status", "--porcelain", "--untracked-files=all") == "?? .start/02-outline.md\n?? 02-outline.md"
+    assert git(run.dir, "status", "--porcelain", "--untracked-files=all") == (
+        "?? .start/02-outline.copies.json\n?? .start/02-outline.md\n?? 02-outline.md"
+    )
 
 
 def test_wait_takes_a_shorter_timeout_for_quitting(env, git, tmp_path):
@@ -798,7 +800,8 @@ def test_wait_takes_a_shorter_timeout_for_quitting(env, git, tmp_path):
     assert "git refused the commit of step 1" in notes[-1]["error"]
     assert (
         git(run.dir, "status", "--porcelain", "--untracked-files=all")
-        == "?? .start/01-topic.md\n?? .start/02-outline.md\n?? 01-topic.md\n?? 02-outline.md\n?? workflow.yaml"
+        == "?? .start/01-topic.md\n?? .start/02-outline.copies.json\n?? .start/02-outline.md\n?? 01-topic.md\n"
+        "?? 02-outline.md\n?? workflow.yaml"
     )
 
 
@@ -835,3 +838,66 @@ def test_list_shows_a_few_problems_of_a_file_that_has_thousands(session, env, wr
         *([f"  {bomb}:{line}:5: {alias}", "error"] for line in range(4, 9)),
         [f"  and {uses - 5} more problems", "error"],
     ]
+
+
+def test_a_step_whose_copy_of_an_earlier_step_is_out_of_date_says_so_until_refreshed(session, env, git):
+    r = call(session, env, "start", "blog")
+    write_step(r, "# Topic\ntrains\n")
+    r = call(session, env, "next")
+    outline = write_step(r, "Outline for: # Topic\ntrains\n- stations\n")
+    assert "stale" not in r["open"]  # a fresh copy says nothing
+    call(session, env, "next")
+    r = call(session, env, "goto", "topic")
+    write_step(r, "# Topic\nnight trains\n")
+    r = call(session, env, "next")  # revised; on to the step not done
+    assert r["open"]["id"] == "draft" and "stale" not in r["open"]  # it copies nothing
+
+    r = call(session, env, "goto", "outline")
+    assert r["open"]["stale"] == "'Pick a topic' changed after this step copied it: :WorkflowRefresh updates the copy"
+    session.run.close()
+    again = Session()  # a restart (or the other editor) reads it from the run's files
+    r = call(again, env, "resume", session.run.id)
+    r = call(again, env, "goto", "outline")
+    assert "changed after this step copied it" in r["open"]["stale"]
+
+    r = call(again, env, "refresh")
+    assert r["refreshed"] == {"path": str(outline), "first": 1, "last": 2, "lines": ["night trains"]}
+    assert r["info"] == ["updated the copy of 'Pick a topic' (u undoes)"]
+    assert "stale" not in r["open"]
+    assert outline.read_text(encoding="utf-8") == "Outline for: # Topic\ntrains\n- stations\n"  # the editor writes it
+    r = call(again, env, "refresh")
+    assert r["info"] == ["step 2 'Outline': its copies of earlier steps are current, nothing to refresh"]
+    call(again, env, "goto", "topic")
+    r = call(again, env, "refresh")
+    assert r["info"] == ["step 1 'Pick a topic': it copied no earlier step, nothing to refresh"]
+
+
+def test_refresh_leaves_an_edited_copy_alone_and_shows_the_new_text_to_compare(session, env, git):
+    r = call(session, env, "start", "blog")
+    write_step(r, "# Topic\ntrains\n")
+    r = call(session, env, "next")
+    outline = write_step(r, "Outline for: # Topic\nsteam trains, mostly\n")
+    r = call(session, env, "goto", "topic")
+    write_step(r, "# Topic\nnight trains\n")
+    call(session, env, "next")
+    call(session, env, "goto", "outline")
+    assert error(session, env, "refresh", buffer_step={}) == (
+        "not in a step buffer: :WorkflowRefresh updates the step it is given in"
+    )
+    r = call(session, env, "refresh")
+    assert "refreshed" not in r
+    assert r["compare"] == {"title": "1 Pick a topic (now)", "lines": ["# Topic", "night trains"]}
+    assert r["info"] == ["your copy of 'Pick a topic' was edited: compare, and take what you need from it"]
+    assert "stale" not in r["open"]  # shown: said no more
+    assert outline.read_text(encoding="utf-8") == "Outline for: # Topic\nsteam trains, mostly\n"
+
+
+def test_the_copies_a_step_made_are_committed_with_it_and_go_with_a_revert(session, env, git):
+    call(session, env, "start", "blog")
+    call(session, env, "next")
+    call(session, env, "next")
+    run = session.run
+    shown = git(run.dir, "show", "--name-only", "--format=", "HEAD").split()
+    assert shown == [".start/02-outline.copies.json", ".start/02-outline.md", "02-outline.md"]
+    call(session, env, "revert", "topic")
+    assert not (run.dir / ".start" / "02-outline.copies.json").exists()

@@ -101,6 +101,7 @@ class Params(TypedDict, total=False):
     path: str  # check: the buffer's file name, absolute ("" for none)
     tick: int  # check: b:changedtick when the text was taken, repeated in Diagnostics
     live: bool  # check: answer {} at once and push the Diagnostics (typing, saving)
+    where: str  # new: "project" or "user", the person's answer to Response.choose
 
 
 Severity = Literal["error", "warning", "info"]
@@ -145,6 +146,7 @@ class StepOpen(TypedDict, total=False):
     progress: str  # "Step 2/5: Outline"
     instructions: list[str]  # a paragraph or list item a line (reflow.py): the front wraps each to its width
     readonly: bool  # another editor holds the run
+    stale: str  # one line, shown below the instructions: earlier steps revised since the template copied them
 
 
 class Response(TypedDict, total=False):
@@ -174,6 +176,10 @@ class Response(TypedDict, total=False):
     model: str  # models: the model in effect (the person's option, or the default)
     allow_remote: bool  # models: whether the person allows text to leave the machine
     diagnostics: Diagnostics  # check: the buffer's problems, drawn as a pushed one is
+    refreshed: dict[str, Any]  # refresh: {path, first, last, lines}: lines first..last-1 (0-based) become lines
+    edit: str  # new: a file to open for editing (not a step)
+    choose: dict[str, Any]  # new: {prompt, choices: [{key, label}]}: ask, then the same command with Params.where = key
+    compare: dict[str, Any]  # refresh: {title, lines}: an earlier step's text, to show beside the buffer in diff mode
 
 
 class AnnotationProgress(TypedDict, total=False):
@@ -248,6 +254,7 @@ COMMANDS: tuple[Command, ...] = (
         "Go back to a step: later steps become pending (history kept)",
     ),
     Command("log", "WorkflowLog", 0, 0, "", "", "Show the run's history: one line per step commit"),
+    Command("refresh", "WorkflowRefresh", 0, 0, "", "", "Update this step's copies of earlier steps revised since"),
     Command("resume", "WorkflowResume", 0, 1, "runs", "a run id", "Resume an unfinished run"),
     Command(
         "annotate",
@@ -274,6 +281,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "models", "WorkflowModels", 0, 0, "", "", "Choose the Ollama model from the server's list", needs_run=False
     ),
+    Command("new", "WorkflowNew", 1, 1, "", "a workflow name", "Create a workflow file to fill in", needs_run=False),
     Command("install", "WorkflowInstall", 0, 0, "", "", "Install the plugin's own Python environment", needs_run=False),
     Command("health", "WorkflowHealth", 0, 0, "", "", "Check Python, git, the places and workflows", needs_run=False),
     Command(

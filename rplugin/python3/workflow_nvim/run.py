@@ -9,6 +9,9 @@ The run directory is the whole record of a run, readable without this plugin::
         02-outline.md
         .start/01-topic.md the step's template as rendered when its file was created,
                            committed with it: what ``d`` in :WorkflowLog diffs a first completion from
+        .start/02-outline.copies.json
+                           the earlier steps' texts that template copied (``${topic}``), committed
+                           with it: which copies are out of date once those steps are revised
 
 When ``runs_dir`` is inside a git repository (a project), there is no
 ``.git`` of the run's own: its commits go to that repository. Which steps are
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import json
 import re
 import shutil
 from pathlib import Path
@@ -41,7 +45,18 @@ from .history import (
 from .lock import Holder, RunLock
 from .reflow import reflow
 from .scratch import write_atomic
-from .spec import NotRegularFile, Step, Workflow, WorkflowInvalid, count, load_workflow, read_regular, render
+from .spec import (
+    MAX_RENDERED,
+    NotRegularFile,
+    Step,
+    StepTemplate,
+    Workflow,
+    WorkflowInvalid,
+    count,
+    load_workflow,
+    read_regular,
+    render,
+)
 
 SNAPSHOT_NAME = "workflow.yaml"
 START_DIR = ".start"  # the text each step file started with (see Run.start_path)
@@ -227,6 +242,89 @@ class Run:
         Written with the step file, committed with it; runs made before it existed have none."""
         return self.dir / START_DIR / self.workflow.filename(step)
 
+    def copies_path(self, step: Step) -> Path:
+        """Where the earlier steps' texts that ``step``'s template copied are kept:
+        ``.start/02-outline.copies.json``, ``{"copied": {step id: text}}``.
+
+        Written with the step file when its template copies something, committed with it."""
+        return self.dir / START_DIR / f"{Path(self.workflow.filename(step)).stem}.copies.json"
+
+    def extras(self, step: Step) -> list[Path]:
+        """The files kept beside ``step``'s file that are part of its history, those that exist:
+        the text it started with, what its template copied, the model's notes."""
+        return [p for p in (self.start_path(step), self.copies_path(step), self.notes_path(step)) if p.exists()]
+
+    def copied(self, step: Step) -> dict[str, str]:
+        """What ``step``'s template copied from earlier steps, by step id ({} when nothing, or unknown)."""
+        try:
+            data = json.loads(read_regular(self.copies_path(step), 4 * MAX_RENDERED))
+        except (OSError, ValueError):  # none (nothing copied, or a run made before copies were kept)
+            return {}
+        copied = data.get("copied") if isinstance(data, dict) else None
+        if not isinstance(copied, dict):
+            return {}
+        return {k: v for k, v in copied.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def stale_copies(self, step: Step) -> list[Step]:
+        """The earlier steps whose text is no longer what ``step``'s template copied, in step order."""
+        copied = self.copied(step)
+        stale = []
+        for s in self.workflow.steps[: step.index - 1]:
+            if s.id not in copied:
+                continue
+            try:
+                now = self.text(s).rstrip("\n")
+            except WorkflowError:
+                continue  # unreadable: said when that step is opened
+            if now != copied[s.id]:
+                stale.append(s)
+        return stale
+
+    def stale_note(self, step: Step) -> str:
+        """One line naming the earlier steps revised since ``step`` copied them, and what to do; '' if none."""
+        stale = self.stale_copies(step)
+        if not stale:
+            return ""
+        names = [f"'{s.title}'" for s in stale]
+        named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        it = "it" if len(stale) == 1 else "them"
+        return f"{named} changed after this step copied {it}: :WorkflowRefresh updates the copy"
+
+    def refresh(self, step: Step) -> tuple[str | None, list[Step], list[Step]]:
+        """The saved text of ``step`` with the current text of each stale copy, where the copy is still as
+        pasted (the front puts it in the buffer, an undoable change; the file is written when the buffer
+        is saved); return it (None: unchanged), the steps refreshed, and those whose copy the person
+        edited (left as they are).
+
+        A copy is replaced only when its old text is found exactly as often as the template pastes
+        it, so the person's own words are never touched. Every stale copy is recorded as seen."""
+        self.writable()
+        stale = self.stale_copies(step)
+        copied = self.copied(step)
+        text = original = self.text(step)
+        uses: dict[str, int] = {}
+        for _, ref in StepTemplate(step.template).references():
+            if ref is not None:
+                uses[ref] = uses.get(ref, 0) + 1
+        refreshed, edited = [], []
+        for s in stale:
+            old, new = copied[s.id], self.text(s).rstrip("\n")
+            if old and text.count(old) == uses.get(s.id, 0):
+                text = text.replace(old, new)
+                refreshed.append(s)
+            else:
+                edited.append(s)
+            copied[s.id] = new
+        if stale:
+            self._write_copies(step, copied)
+        return (text if text != original else None), refreshed, edited
+
+    def _write_copies(self, step: Step, copied: dict[str, str]) -> None:
+        try:
+            write_atomic(self.copies_path(step), json.dumps({"copied": copied}, indent=2, ensure_ascii=False) + "\n")
+        except OSError as e:
+            raise WorkflowError(f"cannot write {e.filename or self.copies_path(step)}: {e.strerror}") from e
+
     def text(self, step: Step) -> str:
         """The saved text of a step ('' if it was never opened)."""
         path = self.path(step)
@@ -278,11 +376,17 @@ class Run:
             )
         path = self.path(step)
         if not path.exists() and self.held_by is None:  # read-only: never write into another's run
-            text = render(step.template, self.texts_before(step), f"template of '{step.id}'")
+            texts = self.texts_before(step)
+            text = render(step.template, texts, f"template of '{step.id}'")
             start = self.start_path(step)
+            pasted = {ref for _, ref in StepTemplate(step.template).references() if ref in texts}
             try:
                 start.parent.mkdir(exist_ok=True)
                 write_atomic(start, text)
+                if pasted:
+                    self._write_copies(step, {ref: texts[ref] for ref in sorted(pasted)})
+                else:  # a stale record of an earlier visit (a revert deletes it; a hand may not have)
+                    self.copies_path(step).unlink(missing_ok=True)
                 write_atomic(path, text)
             except OSError as e:
                 raise WorkflowError(f"cannot write {e.filename or path}: {e.strerror}") from e
@@ -312,9 +416,7 @@ class Run:
         subject = f"{self.workflow.name}: {step.index}/{total} {step.title}" + (" (revised)" if revised else "")
         body = f'{step.title}, in "{self.workflow.title}".'
         paths = [path] if self.entries else [self.dir / SNAPSHOT_NAME, path]
-        for extra in (self.start_path(step), self.notes_path(step)):
-            if extra.exists():  # the text it started from and the model's notes are part of the step's history
-                paths.append(extra)
+        paths += self.extras(step)  # what it started from, what it copied and the model's notes: its history
         message = commit_message(subject, body, self.workflow.name, self.id, TRAILER_STEP, step.index, total, step.id)
         unchanged = revised and not self.repo.changed_paths([self.repo.rel(p) for p in paths])
         self.completed.add(step.id)
@@ -386,7 +488,7 @@ class Run:
             subject = f"{self.workflow.name}: kept unfinished {s.index}/{total} {s.title}"
             body = f"Saved before going back to step {target.index}: {s.index} {s.title}."
             message = commit_message(subject, body, self.workflow.name, self.id, TRAILER_SAVED, s.index, total, s.id)
-            paths = [files[s.id], *[p for p in (self.start_path(s), self.notes_path(s)) if p.exists()]]
+            paths = [files[s.id], *self.extras(s)]
             commit = self.repo.commit(paths, message, f"the unfinished step {s.index}")
             if commit:
                 self._record(commit, subject, "saved", s, False)
@@ -404,7 +506,8 @@ class Run:
         )
         # Also the files of completed later steps that were deleted by hand: their deletion is the revert.
         gone = [self.path(s) for s in later if s.id in files or s.id in self.completed]
-        gone += [self.start_path(s) for s in later if self.path(s) in gone and self.start_path(s).exists()]
+        beside = [p for s in later if self.path(s) in gone for p in (self.start_path(s), self.copies_path(s))]
+        gone += [p for p in beside if p.exists()]
         commit = self.repo.commit(gone, message, f"the revert to step {target.index}", delete=gone)
         if commit:
             self._record(commit, subject, "revert", target, False)

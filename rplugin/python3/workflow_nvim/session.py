@@ -168,6 +168,9 @@ class Session:
                 "readonly": run.held_by is not None,
             }
         }
+        stale = run.stale_note(step)
+        if stale:
+            response["open"]["stale"] = stale
         scratch = scratch_dir(run.dir)
         if scratch is not None:  # the editor's saves put their temporary files there too
             response["open"]["scratch"] = str(scratch)
@@ -312,6 +315,56 @@ class Session:
         run = self._active(params)
         self._switch(None, params)
         return {"info": [f"run {run.id} stopped; its files stay in {tilde(run.dir)}"], "stopped": run.id}
+
+    def cmd_refresh(self, params: dict[str, Any]) -> Response:
+        """Put the current text of earlier steps, revised since, in this step's copies of them."""
+        run = self._active(params)
+        here = params.get("buffer_step")
+        if not (isinstance(here, dict) and here.get("run") == run.id):
+            raise WorkflowError("not in a step buffer: :WorkflowRefresh updates the step it is given in")
+        step = self._current(run, params)
+        if not run.stale_copies(step):
+            what = "its copies of earlier steps are current" if run.copied(step) else "it copied no earlier step"
+            return self._open(run, step, f"step {step.index} '{step.title}': {what}, nothing to refresh")
+        before = run.text(step)
+        text, refreshed, edited = run.refresh(step)
+        said = []
+        if refreshed:
+            said.append(f"updated the copy of {_titles(refreshed)} (u undoes)")
+        if edited:
+            it = "it" if len(edited) == 1 else "them"
+            said.append(f"your copy of {_titles(edited)} was edited: compare, and take what you need from {it}")
+        response = self._open(run, step, "; ".join(said))
+        if text is not None:
+            response["refreshed"] = {"path": str(run.path(step)), **changed_lines(before, text)}
+        if edited:
+            first = edited[0]
+            response["compare"] = {
+                "title": f"{first.index} {first.title} (now)",
+                "lines": run.text(first).removesuffix("\n").split("\n"),
+            }
+        return response
+
+    def cmd_new(self, params: dict[str, Any]) -> Response:
+        """A new workflow file from the skeleton, in the project's .workflows/ (asking where when
+        there is no project: ``choose``, then again with Params.where)."""
+        from . import newworkflow
+
+        name = self._arg(params, "workflow name", ":WorkflowNew")
+        newworkflow.check_name(name)
+        cwd = Path(str(params.get("cwd") or Path.cwd()))
+        where = str(params.get("where") or "")
+        if where not in newworkflow.WHERE:
+            if not (cwd / ".workflows").is_dir():
+                return {
+                    "choose": {
+                        "prompt": f"No .workflows/ here: where should {name}.yaml go?",
+                        "choices": newworkflow.choices(cwd),
+                    }
+                }
+            where = "project"
+        path = newworkflow.create(name, newworkflow.directory(where, cwd), cwd)
+        return {"edit": str(path), "info": [f"created {shown(path, cwd)}: fill it in, then :WorkflowStart {name}"]}
 
     # -- history -------------------------------------------------------------
 
@@ -688,6 +741,25 @@ def _progress_dict(p: Progress) -> dict[str, Any]:
         "dropped": p.dropped or None,
     }
     return {k: v for k, v in full.items() if v is not None}
+
+
+def changed_lines(before: str, after: str) -> dict[str, Any]:
+    """The lines of ``before`` that ``after`` replaces: ``first`` to ``last`` (0-based, ``last``
+    excluded) become ``lines``, so that a front changes only those (the cursor and marks elsewhere stay)."""
+    old, new = before.removesuffix("\n").split("\n"), after.removesuffix("\n").split("\n")
+    first = 0
+    while first < min(len(old), len(new)) and old[first] == new[first]:
+        first += 1
+    tail = 0
+    while tail < min(len(old), len(new)) - first and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    return {"first": first, "last": len(old) - tail, "lines": new[first : len(new) - tail]}
+
+
+def _titles(steps: list[Step]) -> str:
+    """'Outline', or 'Topic' and 'Outline': steps named in a message."""
+    names = [f"'{s.title}'" for s in steps]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def step_events(run: Run, step: Step) -> list[dict[str, Any]]:
