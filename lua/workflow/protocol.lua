@@ -72,11 +72,29 @@
 ---@field covered? integer[] { first, last }: the lines the answer covered
 ---@field dropped? integer notes past the limit, not kept
 
+---One problem of a workflow file, located (1-based lines and columns; the end exclusive).
+---@class workflow.Diagnostic
+---@field line? integer
+---@field col? integer
+---@field end_line? integer absent: the same line
+---@field end_col? integer absent: to the end of the line
+---@field severity? 'error'|'warning'
+---@field message? string one line
+
+---The problems of one buffer's text, pushed as { diagnostics = ... } (workflow.check draws them).
+---@class workflow.Diagnostics
+---@field buf? integer the buffer checked
+---@field tick? integer its b:changedtick when the text was taken: an older one than shown is dropped
+---@field path? string the file the text is of
+---@field items? workflow.Diagnostic[]
+---@field summary? string one line: "ok: essay, 3 steps" or "2 errors, 1 warning: ..."
+
 ---A message the server sends of its own accord: a background commit's outcome (naming
----`committed`), or annotation progress (`annotation`). host.receive hands it to the handler
----registered with host.on.
+---`committed`), annotation progress (`annotation`), or a buffer's problems (`diagnostics`).
+---host.receive hands it to the handler registered with host.on.
 ---@class workflow.Push
 ---@field annotation? workflow.AnnotationProgress
+---@field diagnostics? workflow.Diagnostics
 ---@field committed? string
 ---@field error? string
 ---@field info? string[]
