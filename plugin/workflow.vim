@@ -40,6 +40,7 @@ command! -nargs=0 -bar WorkflowAnnotateClear workflow#command#Run('annotate_clea
 command! -nargs=0 -bar WorkflowModels workflow#command#Run('models', [<f-args>])
 command! -nargs=0 -bar WorkflowInstall workflow#command#Run('install', [<f-args>])
 command! -nargs=0 -bar WorkflowHealth workflow#command#Run('health', [<f-args>])
+command! -nargs=0 -bar WorkflowCheck workflow#command#Run('check', [<f-args>])
 
 nnoremap <silent> <Plug>(WorkflowAnnotate) <Cmd>WorkflowAnnotate<CR>
 xnoremap <silent> <Plug>(WorkflowAnnotate) :WorkflowAnnotate<CR>

@@ -190,4 +190,15 @@ return {
     needs_run = false,
     takes_range = false,
   },
+  {
+    name = 'check',
+    command = 'WorkflowCheck',
+    fewest = 0,
+    most = 0,
+    complete = '',
+    what = '',
+    desc = "Check the workflow file in this buffer (or, later, the step's checks)",
+    needs_run = false,
+    takes_range = false,
+  },
 }

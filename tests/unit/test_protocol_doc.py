@@ -17,6 +17,8 @@ DECLARED = [
     protocol.StepOpen,
     protocol.Push,
     protocol.AnnotationProgress,
+    protocol.Diagnostics,
+    protocol.Diagnostic,
 ]
 
 

@@ -32,6 +32,11 @@ def answered() -> None:
     _answered.set()
 
 
+def until_answered() -> None:
+    """Wait for the answer being written to go out (other background threads: diagnostics.py)."""
+    _answered.wait()
+
+
 class Worker:
     """Runs jobs in order, one at a time, off the caller's thread."""
 

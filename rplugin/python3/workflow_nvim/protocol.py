@@ -29,8 +29,8 @@ with ``{"error": error}`` for the result in those cases):
     The candidates for an argument of completion kind ``kind``.
 
 Pushed messages (the server's notifications, sent to the front that started
-it and to nobody else): ``Push``, a finished background commit or a batch of
-annotation progress, as ``[2, "nvim_exec_lua", [code, [push]]]``. Neovim runs
+it and to nobody else): ``Push``, a finished background commit, a batch of
+annotation progress or a buffer's diagnostics, as ``[2, "nvim_exec_lua", [code, [push]]]``. Neovim runs
 ``code``, ``require('workflow.host').receive(...)``, with the push; another
 front takes the one push from the arguments. In JSON a push is ``[0, push]``,
 which Vim hands to the channel's callback.
@@ -92,18 +92,42 @@ class Params(TypedDict, total=False):
     run_dir: str  # the run the front shows: a restarted server reopens it from git
     editor_pid: int  # the editor that holds the run's lock
     # per command
-    buf: int  # annotate, annotate_cancel: the buffer
+    buf: int  # annotate, annotate_cancel, check: the buffer
     request: int  # annotate: the front's number for it, in every push of its progress
-    lines: list[str]  # annotate: the text
+    lines: list[str]  # annotate, check: the text
     first_line: int  # annotate: the number of its first line in the buffer
     quiet: bool  # annotate_cancel: no message, nor an error when none runs
     timeout: float  # wait: how long, at most
+    path: str  # check: the buffer's file name, absolute ("" for none)
+    tick: int  # check: b:changedtick when the text was taken, repeated in Diagnostics
+    live: bool  # check: answer {} at once and push the Diagnostics (typing, saving)
 
 
 Severity = Literal["error", "warning", "info"]
 
 # A line for the person: plain, or [text, Severity] (the front picks the colour for what it means).
 Line = Union[str, list[str]]
+
+
+class Diagnostic(TypedDict, total=False):
+    """One problem of a workflow file, located (1-based lines and columns; end exclusive)."""
+
+    line: int
+    col: int
+    end_line: int  # absent: the same line
+    end_col: int  # absent: to the end of the line
+    severity: Literal["error", "warning"]
+    message: str  # one line, e.g. "unknown key 'intructions', did you mean 'instructions'?"
+
+
+class Diagnostics(TypedDict, total=False):
+    """The problems of one buffer's text: check's answer, or pushed as {"diagnostics": Diagnostics}."""
+
+    buf: int  # the front's buffer number, from Params.buf
+    tick: int  # Params.tick: a front drops a push whose tick is older than the newest it has shown
+    path: str  # the file the text is of
+    items: list[Diagnostic]
+    summary: str  # one line: "ok: essay, 3 steps" or "2 errors, 1 warning: line 4: <first message>"
 
 
 class StepOpen(TypedDict, total=False):
@@ -149,6 +173,7 @@ class Response(TypedDict, total=False):
     host: str  # models: the Ollama server asked
     model: str  # models: the model in effect (the person's option, or the default)
     allow_remote: bool  # models: whether the person allows text to leave the machine
+    diagnostics: Diagnostics  # check: the buffer's problems, drawn as a pushed one is
 
 
 class AnnotationProgress(TypedDict, total=False):
@@ -171,9 +196,11 @@ class AnnotationProgress(TypedDict, total=False):
 
 class Push(TypedDict, total=False):
     """A message the server sends of its own accord: a background commit's outcome (a Response
-    naming ``committed``), or annotation progress (``annotation``)."""
+    naming ``committed``), annotation progress (``annotation``), or the problems of a buffer
+    checked in the background (``diagnostics``)."""
 
     annotation: AnnotationProgress
+    diagnostics: Diagnostics
     committed: str
     error: str
     info: list[Line]
@@ -249,6 +276,16 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("install", "WorkflowInstall", 0, 0, "", "", "Install the plugin's own Python environment", needs_run=False),
     Command("health", "WorkflowHealth", 0, 0, "", "", "Check Python, git, the places and workflows", needs_run=False),
+    Command(
+        "check",
+        "WorkflowCheck",
+        0,
+        0,
+        "",
+        "",
+        "Check the workflow file in this buffer (or, later, the step's checks)",
+        needs_run=False,
+    ),
 )
 
 BY_NAME = {c.name: c for c in COMMANDS}

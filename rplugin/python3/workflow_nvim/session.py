@@ -28,6 +28,7 @@ from .spec import Step, count
 
 if TYPE_CHECKING:  # the annotation modules (sockets, URLs) load with the first annotation, not at start
     from .annotate import Annotation, Progress
+    from .diagnostics import LiveChecks
 
 Response = dict[str, Any]
 
@@ -54,6 +55,7 @@ class Session:
             name.removeprefix("cmd_"): getattr(self, name) for name in vars(Session) if name.startswith("cmd_")
         }
         self.annotations: dict[int, Annotation] = {}  # buffer number -> the running one
+        self._live_checks: LiveChecks | None = None
 
     @property
     def commands(self) -> list[str]:
@@ -496,6 +498,31 @@ class Session:
             self.notify({**done, "info": [note, *warnings]})
         else:
             self.notify({**done, "events": step_events(run, step), **({"info": warnings} if warnings else {})})
+
+    # -- authoring -----------------------------------------------------------
+
+    def cmd_check(self, params: dict[str, Any]) -> Response:
+        """The problems of a buffer's text as a workflow file (Params: buf, lines, path, tick).
+
+        ``live`` (the person types or saves): answered at once, the text checked in the background
+        and its Diagnostics pushed; without, the answer carries them and a line for the person.
+        """
+        from .diagnostics import LiveChecks, diagnose
+
+        if params.get("live") and self.notify is not None:
+            if self._live_checks is None:
+                self._live_checks = LiveChecks(self.notify)
+            self._live_checks.submit(params)
+            return {}
+        found = diagnose(params)
+        severities = {item.get("severity") for item in found["items"]}
+        kind = "error" if "error" in severities else "warning" if severities else "info"
+        response: Response = {"diagnostics": found}
+        if kind == "info":
+            response["info"] = [found["summary"]]
+        else:
+            response[kind] = found["summary"]
+        return response
 
     # -- annotation ----------------------------------------------------------
 

@@ -302,13 +302,20 @@ def _kind(node: yaml.Node) -> str:
 
 
 def parse(
-    path: Path, data: bytes, text: str, name: str | None = None, loader: type[_BoundedComposer] | None = None
+    path: Path,
+    data: bytes,
+    text: str,
+    name: str | None = None,
+    loader: type[_BoundedComposer] | None = None,
+    *,
+    named_by_file: bool = True,
 ) -> Workflow:
     """Validate the text of a workflow file; raise WorkflowInvalid listing every problem.
 
     The workflow's name is the file's stem unless ``name`` is given (a run's
     ``workflow.yaml`` snapshot is named after its run). ``loader`` is one of
-    ``LOADERS`` (default ``LOADER``).
+    ``LOADERS`` (default ``LOADER``). ``named_by_file=False``: text of no file
+    yet (a buffer without a name), whose ``name:`` is compared with nothing.
     """
     display = str(path)
     loader = loader or LOADER
@@ -356,13 +363,13 @@ def parse(
     if name is not None:
         if not NAME_RE.match(name):
             check.at(top["name"][1], f"name '{shown(name)}' must be {NAME_RULE}")
-        elif name != stem:
+        elif name != stem and named_by_file:
             check.at(
                 top["name"][1],
                 f"name '{name}' differs from the file name '{path.name}': "
                 f"rename the file to {name}{path.suffix} or the name to {stem}",
             )
-    elif not NAME_RE.match(stem):
+    elif named_by_file and not NAME_RE.match(stem):
         check.at(root, f"file name '{shown(path.name)}' is not a valid workflow name: use {NAME_RULE}")
     title = check.string(top, "title")
     description = check.string(top, "description", empty_ok=True) or ""
@@ -375,7 +382,7 @@ def parse(
     if check.problems:
         raise check.invalid()
     return Workflow(
-        name=name or stem,
+        name=name or (stem if named_by_file else ""),
         title=title or "",
         description=description.strip(),
         model=model,
