@@ -109,17 +109,13 @@ local function draw(d)
   local count = api.nvim_buf_line_count(buf)
   local list = {}
   for _, item in ipairs(d.items or {}) do
-    -- Lines and columns are 1-based, columns in characters, the end exclusive (protocol.Diagnostic).
+    -- Lines and columns are 1-based, columns byte indexes, the end exclusive (protocol.Diagnostic).
     local lnum = math.min(math.max((tonumber(item.line) or 1) - 1, 0), count - 1)
     local text = api.nvim_buf_get_lines(buf, lnum, lnum + 1, false)[1] or ''
     local end_lnum = math.min(math.max((tonumber(item.end_line) or (lnum + 1)) - 1, lnum), count - 1)
     local end_text = end_lnum == lnum and text or (api.nvim_buf_get_lines(buf, end_lnum, end_lnum + 1, false)[1] or '')
-    local function byte(s, col)
-      local chars = vim.fn.strchars(s)
-      return vim.fn.byteidx(s, math.min(math.max(col - 1, 0), chars))
-    end
-    local col = byte(text, tonumber(item.col) or 1)
-    local end_col = item.end_col and byte(end_text, tonumber(item.end_col)) or #end_text
+    local col = math.min(math.max((tonumber(item.col) or 1) - 1, 0), #text)
+    local end_col = item.end_col and math.min(math.max(tonumber(item.end_col) - 1, 0), #end_text) or #end_text
     if end_lnum == lnum and end_col <= col then
       end_col = math.max(#text, col) -- an empty range: to the end of the line
     end
