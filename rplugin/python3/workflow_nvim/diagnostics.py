@@ -24,7 +24,7 @@ _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 def problems_of_text(text: str, path: str) -> tuple[list[Problem], Workflow | None]:
     """The problems of ``text``, the text of the workflow file ``path`` ("": a buffer of no file),
     errors and warnings in the order of the file, and the workflow (None when it has errors)."""
-    from .yamlcheck import parse
+    from .yamlcheck import check
 
     display = path or "(buffer)"
     data = text.encode("utf-8", "surrogateescape")
@@ -35,19 +35,19 @@ def problems_of_text(text: str, path: str) -> tuple[list[Problem], Workflow | No
         line, col = text.count("\n", 0, bad.start()) + 1, bad.start() - text.rfind("\n", 0, bad.start())
         byte = ord(bad.group()) - 0xDC00
         return [Problem(display, line, col, f"byte 0x{byte:02x} is not UTF-8: save the file as UTF-8")], None
-    try:
-        workflow = parse(Path(display), data, text, named_by_file=bool(path))
-    except WorkflowInvalid as e:
-        return sorted(e.problems, key=lambda p: (p.line, p.col)), None  # found step by step, shown line by line
-    return [], workflow
+    workflow, problems = check(Path(display), data, text, named_by_file=bool(path))
+    return sorted(problems, key=lambda p: (p.line, p.col)), workflow  # found step by step, shown line by line
 
 
 def summary(problems: list[Problem], workflow: Workflow | None) -> str:
     """One line: ``ok: essay, 3 steps`` or ``2 errors, 1 warning: line 4: <the first one's message>``."""
-    if not problems:
-        steps = count(len(workflow.steps), "step") if workflow else ""
-        return f"ok: {workflow.name}, {steps}" if workflow and workflow.name else f"ok: {steps}"
-    errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
+    errors = [p for p in problems if p.severity == "error"]
+    if not errors and workflow is not None:
+        steps = count(len(workflow.steps), "step")
+        ok = f"ok: {workflow.name}, {steps}" if workflow.name else f"ok: {steps}"
+        if not problems:
+            return ok
+        return f"{ok}; {count(len(problems), 'warning')}: line {problems[0].line}: {problems[0].message}"
     warnings = len(problems) - len(errors)
     parts = ([count(len(errors), "error")] if errors else []) + ([count(warnings, "warning")] if warnings else [])
     first = (errors or problems)[0]
@@ -62,7 +62,7 @@ def as_items(problems: list[Problem], lines: list[str]) -> list[protocol.Diagnos
         col = p.col
         if 0 < p.line <= len(lines) and col > 1:
             col = len(lines[p.line - 1][: col - 1].encode("utf-8", "surrogateescape")) + 1
-        items.append({"line": p.line, "col": col, "severity": getattr(p, "severity", "error"), "message": p.message})
+        items.append({"line": p.line, "col": col, "severity": p.severity, "message": p.message})
     return items
 
 

@@ -27,7 +27,7 @@ import stat
 import string
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from .errors import WorkflowError
 
@@ -104,15 +104,20 @@ _NULLS = ("~", "null", "Null", "NULL")
 
 
 class Problem(NamedTuple):
-    """One validation problem, located in a file (line and col are 1-based)."""
+    """One validation problem, located in a file (line and col are 1-based).
+
+    An error stops the workflow from loading; a warning (lint.py) never does.
+    """
 
     path: str
     line: int
     col: int
     message: str
+    severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+        kind = "warning: " if self.severity == "warning" else ""
+        return f"{self.path}:{self.line}:{self.col}: {kind}{self.message}"
 
 
 class WorkflowInvalid(WorkflowError):

@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 
 import yaml
 
+from . import lint
+from .lint import StepSource
 from .spec import (
     _MAP_TAG,
     _NULLS,
@@ -145,6 +147,7 @@ class _Checker:
         self.display = str(path)
         self.lines = text.splitlines()
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.unlisted = 0  # problems found past MAX_PROBLEMS
         self.first_unlisted = (1, 1)
         self.suggestions: dict[tuple[str, int], str] = {}
@@ -156,13 +159,22 @@ class _Checker:
         """True once MAX_PROBLEMS problems are listed: later ones are only counted."""
         return len(self.problems) >= MAX_PROBLEMS
 
+    def where(self, node: yaml.Node, offset: int | None = None) -> tuple[int, int]:
+        """(line, col) of a node, or of character ``offset`` of a text value."""
+        if offset is not None and isinstance(node, yaml.ScalarNode):
+            return self._locate(node, offset)
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+    def warn(self, node: yaml.Node, message: str, offset: int | None = None) -> None:
+        """A warning (lint.py): said, never in the way of the workflow."""
+        if len(self.warnings) < MAX_PROBLEMS:
+            self.warnings.append(Problem(self.display, *self.where(node, offset), message, "warning"))
+
     def at(self, node: yaml.Node, message: str, offset: int | None = None) -> None:
         if self.full and self.unlisted:
             self.unlisted += 1
             return
-        line, col = node.start_mark.line + 1, node.start_mark.column + 1
-        if offset is not None and isinstance(node, yaml.ScalarNode):
-            line, col = self._locate(node, offset)
+        line, col = self.where(node, offset)
         if self.full:
             self.unlisted, self.first_unlisted = 1, (line, col)
             return
@@ -310,13 +322,38 @@ def parse(
     *,
     named_by_file: bool = True,
 ) -> Workflow:
-    """Validate the text of a workflow file; raise WorkflowInvalid listing every problem.
+    """Validate the text of a workflow file; raise WorkflowInvalid listing every error.
 
     The workflow's name is the file's stem unless ``name`` is given (a run's
     ``workflow.yaml`` snapshot is named after its run). ``loader`` is one of
     ``LOADERS`` (default ``LOADER``). ``named_by_file=False``: text of no file
     yet (a buffer without a name), whose ``name:`` is compared with nothing.
     """
+    return _parse(path, data, text, name, loader, named_by_file, [])
+
+
+def check(
+    path: Path, data: bytes, text: str, name: str | None = None, *, named_by_file: bool = True
+) -> tuple[Workflow | None, list[Problem]]:
+    """As parse, without raising: the workflow (None when it has errors), and its errors and
+    warnings (lint.py), in the order they were found."""
+    warnings: list[Problem] = []
+    try:
+        workflow = _parse(path, data, text, name, None, named_by_file, warnings)
+    except WorkflowInvalid as e:
+        return None, [*e.problems, *warnings]
+    return workflow, warnings
+
+
+def _parse(
+    path: Path,
+    data: bytes,
+    text: str,
+    name: str | None,
+    loader: type[_BoundedComposer] | None,
+    named_by_file: bool,
+    warnings: list[Problem],
+) -> Workflow:
     display = str(path)
     loader = loader or LOADER
     composer = None
@@ -378,6 +415,7 @@ def parse(
     steps: list[Step] = []
     if "steps" in top:
         steps = _steps(check, top["steps"][1])
+    warnings += check.warnings
 
     if check.problems:
         raise check.invalid()
@@ -425,6 +463,7 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
         check.at(node, "'steps' is empty: a workflow needs at least one step")
         return []
     steps: list[Step] = []
+    sources: list[StepSource] = []
     seen: dict[str, int] = {}
     pending_refs: list[tuple[Step, yaml.ScalarNode, str]] = []
     for item in node.value:
@@ -462,6 +501,7 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
             if isinstance(value, yaml.ScalarNode):
                 pending_refs.append((step, value, key))
         steps.append(step)
+        sources.append(StepSource(step, entries))
 
     order = {s.id: s.index for s in steps}
     ids = tuple(order)
@@ -488,4 +528,5 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
                     f"{where} refers to '{ref}', which is {later}: a step can only use the text of earlier steps",
                     offset,
                 )
+    lint.run(sources, check.warn)
     return steps
