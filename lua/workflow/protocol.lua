@@ -55,6 +55,7 @@
 ---@field host? string models: the Ollama server asked
 ---@field model? string models: the model in effect (the person's option, or the default)
 ---@field allow_remote? boolean models: whether the person allows text to leave the machine
+---@field diagnostics? workflow.Diagnostics check: the buffer's problems, drawn as a pushed one is
 
 ---Progress of one annotation request, pushed as the model's answer streams.
 ---@class workflow.AnnotationProgress

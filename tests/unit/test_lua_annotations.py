@@ -48,7 +48,14 @@ def test_the_config_classes_name_every_option(name: str) -> None:
     assert set(lua_classes()[name]) == schema_options()
 
 
-MIRRORED = [protocol.StepOpen, protocol.Response, protocol.AnnotationProgress, protocol.Push]
+MIRRORED = [
+    protocol.StepOpen,
+    protocol.Response,
+    protocol.AnnotationProgress,
+    protocol.Push,
+    protocol.Diagnostic,
+    protocol.Diagnostics,
+]
 
 
 @pytest.mark.parametrize("typed", MIRRORED, ids=lambda t: t.__name__)
