@@ -26,7 +26,8 @@ const CHECKS = marks.New('workflow_check', 'workflow check', 'workflow_check_')
 
 # buffer -> {timer, flight (b:changedtick of the request whose push has not
 # come, -1: none), sent (reltime()), again (the text changed meanwhile),
-# shown (the tick of the problems shown, -1: none)}
+# shown (the tick of the problems shown, -1: none), failed (the last check
+# could not be made: typing does not try again, saving does)}
 var live: dict<dict<any>> = {}
 var said: dict<bool> = {}  # errors of live checks, said once each
 
@@ -139,8 +140,11 @@ export def Refresh(buf: number)
   # The server answers at once; the push may come before this returns.
   var response = host.Command('check', [], cfg, p)
   if has_key(response, 'error')
+    # No Python to ask, or it refused: not again at every pause in typing,
+    # only at the next save.
     st.flight = -1
-    if !has_key(said, response.error)  # once, not at every pause in typing
+    st.failed = true
+    if !has_key(said, response.error)
       said[response.error] = true
       view.Say([['live check: ' .. response.error, 'warning']])
     endif
@@ -160,7 +164,7 @@ enddef
 # Typing: check once it pauses.
 def Changed(buf: number)
   var st = get(live, buf, {})
-  if empty(st)
+  if empty(st) || st.failed
     return
   endif
   StopTimer(st)
@@ -168,6 +172,15 @@ def Changed(buf: number)
     st.timer = 0
     Refresh(buf)
   })
+enddef
+
+# `buf` was saved (or read again): check it now, even after a check that
+# failed.
+export def Save(buf: number)
+  if has_key(live, buf)
+    live[buf].failed = false
+    Refresh(buf)
+  endif
 enddef
 
 # Stop checking `buf` and remove its problems.
@@ -193,11 +206,11 @@ export def Attach(buf: number): bool
   if has_key(live, buf)
     return false
   endif
-  live[buf] = {timer: 0, flight: -1, sent: reltime(), again: false, shown: -1}
+  live[buf] = {timer: 0, flight: -1, sent: reltime(), again: false, shown: -1, failed: false}
   augroup workflow_check_live
   augroup END
   execute printf('autocmd workflow_check_live TextChanged,TextChangedI <buffer=%d> Changed(%d)', buf, buf)
-  execute printf('autocmd workflow_check_live BufWritePost <buffer=%d> Refresh(%d)', buf, buf)
+  execute printf('autocmd workflow_check_live BufWritePost <buffer=%d> Save(%d)', buf, buf)
   execute printf('autocmd workflow_check_live BufWipeout <buffer=%d> Detach(%d)', buf, buf)
   return true
 enddef
@@ -218,7 +231,7 @@ enddef
 # once Vim has drawn it; one that is live already is checked again.
 export def Opened(buf: number)
   if has_key(live, buf)
-    timer_start(0, (_) => Refresh(buf))
+    timer_start(0, (_) => Save(buf))
     return
   endif
   if getbufvar(buf, '&buftype') != ''
@@ -260,7 +273,9 @@ export def Run(cfg: dict<any>)
   endif
 enddef
 
-def OnDiagnostics(d: dict<any>)
+# A push of protocol.Diagnostics (host.On('diagnostics')): drawn in a live
+# buffer unless older than what it shows.
+export def Update(d: dict<any>)
   var buf = get(d, 'buf', 0)
   if !has_key(live, buf)
     return  # a buffer checked no more (wiped, or :WorkflowCheck with live checks off)
@@ -271,4 +286,4 @@ def OnDiagnostics(d: dict<any>)
     Refresh(buf)  # what was typed while this text was being checked
   endif
 enddef
-host.On('diagnostics', OnDiagnostics)
+host.On('diagnostics', Update)

@@ -34,6 +34,7 @@ vim.diagnostic.config({ virtual_text = { spacing = 2 }, severity_sort = true }, 
 ---@field flight_at number when it was sent (vim.uv.now())
 ---@field again boolean the text changed while a request was in flight
 ---@field shown integer the tick of the diagnostics shown (-1: none)
+---@field failed boolean? the last check could not be made: typing does not try again, saving does
 
 ---@type table<integer, workflow.CheckState>
 local live = {}
@@ -166,8 +167,9 @@ function M.refresh(buf)
   st.flight, st.flight_at, st.again = p.tick, vim.uv.now(), false
   local response = host.command('check', {}, cfg, p)
   if response.error then
-    st.flight = nil
-    if not said[response.error] then -- once, not at every pause in typing
+    -- No Python to ask, or it refused: not again at every pause in typing, only at the next save.
+    st.flight, st.failed = nil, true
+    if not said[response.error] then
       said[response.error] = true
       message.say('live check: ' .. response.error, vim.log.levels.WARN)
     end
@@ -190,7 +192,7 @@ end
 -- Typing: check once it pauses.
 local function changed(buf)
   local st = live[buf]
-  if not st then
+  if not st or st.failed then
     return
   end
   st.timer = st.timer or vim.uv.new_timer()
@@ -202,6 +204,15 @@ local function changed(buf)
       M.refresh(buf)
     end)
   )
+end
+
+--- `buf` was saved (or read again): check it now, even after a check that failed.
+---@param buf integer
+function M.save(buf)
+  if live[buf] then
+    live[buf].failed = false
+    M.refresh(buf)
+  end
 end
 
 --- Stop checking `buf` and remove its diagnostics.
@@ -227,30 +238,20 @@ function M.attach(buf)
     return false
   end
   live[buf] = { again = false, shown = -1, flight_at = 0 }
-  api.nvim_create_autocmd({ 'TextChanged', 'TextChangedI' }, {
-    group = group,
-    buffer = buf,
-    desc = 'workflow.nvim: check the workflow file after a pause in typing',
-    callback = function(ev)
-      changed(ev.buf)
-    end,
-  })
-  api.nvim_create_autocmd('BufWritePost', {
-    group = group,
-    buffer = buf,
-    desc = 'workflow.nvim: check the workflow file when it is saved',
-    callback = function(ev)
-      M.refresh(ev.buf)
-    end,
-  })
-  api.nvim_create_autocmd('BufWipeout', {
-    group = group,
-    buffer = buf,
-    desc = 'workflow.nvim: a wiped buffer is checked no more',
-    callback = function(ev)
-      M.detach(ev.buf)
-    end,
-  })
+  for _, on in ipairs({
+    { { 'TextChanged', 'TextChangedI' }, changed, 'check the workflow file after a pause in typing' },
+    { 'BufWritePost', M.save, 'check the workflow file when it is saved' },
+    { 'BufWipeout', M.detach, 'a wiped buffer is checked no more' },
+  }) do
+    api.nvim_create_autocmd(on[1], {
+      group = group,
+      buffer = buf,
+      desc = 'workflow.nvim: ' .. on[3],
+      callback = function(ev)
+        on[2](ev.buf)
+      end,
+    })
+  end
   return true
 end
 
@@ -268,7 +269,7 @@ end
 function M.opened(buf)
   if live[buf] then -- read again (:edit): checked again
     return vim.schedule(function()
-      M.refresh(buf)
+      M.save(buf)
     end)
   end
   if vim.bo[buf].buftype ~= '' then

@@ -201,6 +201,35 @@ def test_live_checks_turned_off_neovim(start_nvim: Any, home: Home) -> None:
     assert "check_live must be true or false" in nvim.error("WorkflowCheck")
 
 
+def test_a_push_older_than_what_is_shown_is_dropped_neovim(start_nvim: Any, home: Home) -> None:
+    path = home.write_workflow("essay", TWO_PROBLEMS)
+    nvim = start_nvim()
+    nvim.cmd(f"edit {path}")
+    assert len(shown(nvim, 2)) == 2
+    stale = {"buf": nvim.current.buffer.number, "items": [], "summary": "ok: essay, 3 steps"}
+    tick = nvim.exec_lua("return vim.b.workflow_check.tick")
+    # As the server pushes it: the problems of an older text, which had none.
+    nvim.exec_lua("require('workflow.host').receive({diagnostics = ...})", {**stale, "tick": tick - 1})
+    assert len(diagnostics(nvim)) == 2
+    nvim.exec_lua("require('workflow.host').receive({diagnostics = ...})", {**stale, "tick": tick})
+    assert diagnostics(nvim) == []  # the same text's newer answer is drawn: an empty list clears
+
+
+def test_no_python_is_said_once_neovim(start_nvim: Any, home: Home) -> None:
+    path = home.write_workflow("essay", TWO_PROBLEMS)
+    nvim = start_nvim()
+    nvim.exec_lua("vim.g.workflow = {python = '/nonexistent/python3'}")
+    nvim.cmd(f"edit {path}")
+    wait_for(lambda: "live check" in nvim.messages(), 20)
+    for _ in range(2):
+        nvim.type("Go# more<Esc>")
+        nvim.exec_lua("vim.wait(600)")  # past the pause
+    nvim.cmd("write")
+    said = [line for line in nvim.messages().splitlines() if "[workflow]" in line]
+    assert said == ["[workflow] live check: /nonexistent/python3 (vim.g.workflow.python): not an executable file"]
+    assert diagnostics(nvim) == []
+
+
 # -- Vim ----------------------------------------------------------------------
 
 VIM_HELPERS = """
@@ -380,6 +409,49 @@ def test_live_checks_turned_off_vim(tmp_path: Path, home: Home) -> None:
     assert [p[0] for p in result["found"]] == [TYPO_LINE, REFERENCE_LINE]
     assert result["live"] is False
     assert result["said"] == ["[workflow] g:workflow.check_live must be true or false, got 'no'"]
+
+
+@needs_vim
+def test_a_push_older_than_what_is_shown_is_dropped_vim(tmp_path: Path, home: Home) -> None:
+    path = home.write_workflow("essay", TWO_PROBLEMS)
+    result = vim_run(
+        tmp_path,
+        f"""
+        edit {path}
+        g:Shown(2)
+        var stale = {{buf: bufnr(), items: [], summary: 'ok: essay, 3 steps'}}
+        var tick = b:workflow_check.tick
+        # As the server's push reaches it: the problems of an older text, which had none.
+        workflow#check#Update(extend(copy(stale), {{tick: tick - 1}}))
+        g:Keep('older', len(g:Problems()))
+        workflow#check#Update(extend(copy(stale), {{tick: tick}}))
+        g:Keep('same', [g:Problems(), g:Signs(), g:Texts(), g:Loclist()])
+        """,
+    )
+    assert result["older"] == 2
+    assert result["same"] == [[], [], [], []]  # the same text's newer answer is drawn: an empty list clears
+
+
+@needs_vim
+def test_no_python_is_said_once_vim(tmp_path: Path, home: Home) -> None:
+    path = home.write_workflow("essay", TWO_PROBLEMS)
+    result = vim_run(
+        tmp_path,
+        f"""
+        &columns = 200
+        g:Said()
+        edit {path}
+        g:WaitFor(() => execute('messages') =~ 'live check')
+        doautocmd TextChanged
+        sleep 600m
+        write
+        g:Keep('said', g:Said()->filter((_, l) => l =~ '\\[workflow\\]'))
+        g:Keep('found', g:Problems())
+        """,
+        python="/nonexistent/python3",
+    )
+    assert result["said"] == ["[workflow] live check: /nonexistent/python3 (g:workflow.python): not an executable file"]
+    assert result["found"] == []
 
 
 @pytest.mark.parametrize("where", ["user", "legacy", "path"])
