@@ -10,9 +10,10 @@ local M = {}
 
 local api = vim.api
 local config = require('workflow.config')
-local host = require('workflow.host')
-local message = require('workflow.message')
 local places = require('workflow.places')
+-- Loaded once a buffer is live (with vim.diagnostic): opening any other YAML file costs little.
+local host ---@module 'workflow.host'
+local message ---@module 'workflow.message'
 
 M.ns = api.nvim_create_namespace('workflow_check')
 local group = api.nvim_create_augroup('workflow_check_live', { clear = true })
@@ -22,11 +23,20 @@ M.DEBOUNCE_MS = 400
 -- A request whose push never came (the server died or was busy) stops holding the next one back.
 local FLIGHT_MS = 5000
 
-local SEVERITY = { error = vim.diagnostic.severity.ERROR, warning = vim.diagnostic.severity.WARN }
+local SEVERITY ---@type table<string, vim.diagnostic.Severity>
 
--- The problems are the point while writing: their text at the end of the line, as in Vim (a person
--- can change this with vim.diagnostic.config({...}, require('workflow.check').ns)).
-vim.diagnostic.config({ virtual_text = { spacing = 2 }, severity_sort = true }, M.ns)
+-- What a live buffer needs, loaded with the first one.
+local function load()
+  if SEVERITY then
+    return
+  end
+  host, message = require('workflow.host'), require('workflow.message')
+  SEVERITY = { error = vim.diagnostic.severity.ERROR, warning = vim.diagnostic.severity.WARN }
+  -- The problems are the point while writing: their text at the end of the line, as in Vim (a person
+  -- can change this with vim.diagnostic.config({...}, require('workflow.check').ns)).
+  vim.diagnostic.config({ virtual_text = { spacing = 2 }, severity_sort = true }, M.ns)
+  host.on('diagnostics', M.update)
+end
 
 ---@class workflow.CheckState
 ---@field timer uv.uv_timer_t? the pause in typing being waited for
@@ -224,7 +234,7 @@ function M.detach(buf)
     live[buf] = nil
   end
   pcall(api.nvim_clear_autocmds, { group = group, buffer = buf })
-  if api.nvim_buf_is_valid(buf) then
+  if SEVERITY and api.nvim_buf_is_valid(buf) then -- (nothing was drawn before load())
     vim.diagnostic.reset(M.ns, buf)
     vim.b[buf].workflow_check = nil
   end
@@ -237,6 +247,7 @@ function M.attach(buf)
   if live[buf] then
     return false
   end
+  load()
   live[buf] = { again = false, shown = -1, flight_at = 0 }
   for _, on in ipairs({
     { { 'TextChanged', 'TextChangedI' }, changed, 'check the workflow file after a pause in typing' },
@@ -289,6 +300,7 @@ end
 --- the summary in one line; the buffer stays live (unless vim.g.workflow.check_live is false).
 ---@param cfg workflow.Options
 function M.run(cfg)
+  load()
   local buf = api.nvim_get_current_buf()
   local p = params(buf, false)
   local response = host.command('check', {}, cfg, p)
@@ -310,7 +322,10 @@ function M.run(cfg)
   end
 end
 
-host.on('diagnostics', function(d)
+--- A push of workflow.Diagnostics (host.on('diagnostics')): drawn in a live buffer unless older than
+--- what it shows.
+---@param d workflow.Diagnostics
+function M.update(d)
   local buf = d.buf
   if not live[buf] then
     return -- a buffer checked no more (wiped, or :WorkflowCheck with live checks off)
@@ -320,6 +335,6 @@ host.on('diagnostics', function(d)
   if st and st.again and not st.flight then
     M.refresh(buf) -- what was typed while this text was being checked
   end
-end)
+end
 
 return M
