@@ -18,7 +18,7 @@ STYLUA_STAMP := $(TOOLS)/.stylua-$(STYLUA_VERSION)
 LUA    := lua plugin tests/init.lua tests/demo.lua lazy.lua
 ROCKSPEC := workflow.nvim-scm-1.rockspec
 
-.PHONY: all demo demo-vim test test-llm unit e2e lint format bench bench-smoke clean help
+.PHONY: all demo demo-vim test test-llm unit e2e lint format bench bench-smoke clean help schema
 all: test
 
 help:
@@ -27,6 +27,7 @@ help:
 	@echo "make test   set up .venv and run every test"
 	@echo "make lint   ruff, mypy, StyLua, luacheck, luarocks lint, workflow validation"
 	@echo "make bench  measure against the baselines; writes BENCHMARKS.md"
+	@echo "make schema  write workflow.schema.json from the validator's tables"
 	@echo "make clean  remove .venv, .demo and caches (not your files in demo/)"
 
 $(STAMP): pyproject.toml
@@ -47,6 +48,12 @@ demo-vim: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The JSON Schema of workflow files, made from the validator's own tables and help
+# (tests/unit/test_schema.py fails when the committed file is not what this makes).
+schema: $(STAMP)
+	PYTHONPATH=rplugin/python3 $(PY) -m workflow_nvim schema > workflow.schema.json.new
+	mv workflow.schema.json.new workflow.schema.json
 
 # The real-model tier: Gemma 3 270M in llama.cpp's server behind an Ollama-API
 # front. The first run builds llama.cpp (about 10 minutes on 2 cores).

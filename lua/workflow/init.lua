@@ -42,4 +42,11 @@ function M.statusline()
   return ('%s %d/%d%s'):format(s.workflow, s.step, s.total, s.finished and ' ✓' or '')
 end
 
+--- The absolute path of workflow.schema.json, the JSON Schema of workflow files, for a YAML
+--- language server's settings (:help workflow-schema).
+---@return string
+function M.schema_path()
+  return require('workflow.config').root .. '/workflow.schema.json'
+end
+
 return M

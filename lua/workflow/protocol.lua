@@ -73,7 +73,7 @@
 ---@field covered? integer[] { first, last }: the lines the answer covered
 ---@field dropped? integer notes past the limit, not kept
 
----One problem of a workflow file, located (1-based lines and columns; the end exclusive).
+---One problem of a workflow file, located (lines and columns from 1, columns in bytes; end exclusive).
 ---@class workflow.Diagnostic
 ---@field line? integer
 ---@field col? integer
@@ -82,13 +82,13 @@
 ---@field severity? 'error'|'warning'
 ---@field message? string one line
 
----The problems of one buffer's text, pushed as { diagnostics = ... } (workflow.check draws them).
+---The problems of one buffer's text: check's answer, or pushed as { diagnostics = ... }.
 ---@class workflow.Diagnostics
----@field buf? integer the buffer checked
----@field tick? integer its b:changedtick when the text was taken: an older one than shown is dropped
+---@field buf? integer the buffer, from Params.buf
+---@field tick? integer Params.tick: drop a push whose tick is older than the newest shown
 ---@field path? string the file the text is of
 ---@field items? workflow.Diagnostic[]
----@field summary? string one line: "ok: essay, 3 steps" or "2 errors, 1 warning: ..."
+---@field summary? string one line: "ok: essay, 3 steps" or "2 errors, 1 warning: line 4: ..."
 
 ---A message the server sends of its own accord: a background commit's outcome (naming
 ---`committed`), annotation progress (`annotation`), or a buffer's problems (`diagnostics`).

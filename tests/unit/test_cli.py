@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from workflow_nvim.cli import main
 
+ROOT = Path(__file__).resolve().parents[2]
+
 BROKEN = "title: Broken\nsteps:\n  - id: a\n    title: A\n    intructions: x\n"
 PROBLEM_LINE = re.compile(r"^(?P<file>.+):(?P<line>[1-9]\d*):(?P<col>[1-9]\d*): (?P<message>\S.*)$")
 
@@ -27,11 +29,10 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_validate_a_valid_file_exits_0(write, tmp_path, blog_yaml):
+def test_validate_a_valid_file_exits_0_and_says_ok_on_stdout(write, tmp_path, blog_yaml):
     write("blog.yaml", blog_yaml)
     r = cli("validate", "blog.yaml", cwd=tmp_path)
-    assert (r.returncode, r.stdout) == (0, "")
-    assert r.stderr == "blog.yaml: ok: blog, 3 steps\n"
+    assert (r.returncode, r.stdout, r.stderr) == (0, "blog.yaml: ok: blog, 3 steps\n", "")
 
 
 def test_validate_prints_file_line_col_message_and_exits_1(write, tmp_path, blog_yaml):
@@ -42,14 +43,116 @@ def test_validate_prints_file_line_col_message_and_exits_1(write, tmp_path, blog
     assert r.returncode == 1
     lines = r.stdout.splitlines()
     assert lines == [
+        "good.yaml: ok: good, 3 steps",  # results and problems, in the order of the files, all on stdout
+        "broken.yaml:3:5: step 1 is missing the required key 'instructions'",
         "broken.yaml:5:5: unknown key 'intructions', did you mean 'instructions'? "
         "(keys of step 1: id, title, instructions, template, filetype, annotate, model)",
-        "broken.yaml:3:5: step 1 is missing the required key 'instructions'",
-        "syntax.yaml:4:1: YAML syntax error: found unexpected end of stream",
+        "syntax.yaml:1:8: YAML syntax error: found unexpected end of stream while scanning a quoted scalar; "
+        'the quote (") opened here is never closed: close it at the end of the value, or use `|`',
     ]
-    assert all(PROBLEM_LINE.match(line) for line in lines)
-    assert "Traceback" not in r.stderr
-    assert r.stderr == "good.yaml: ok: good, 3 steps\n"
+    assert all(PROBLEM_LINE.match(line) for line in lines[1:])
+    assert r.stderr == ""
+
+
+TRIP = """\
+title: Trip
+steps:
+  - id: where
+    title: Where
+    instructions: Write where you go.
+    template: |
+      # Destination
+      Why:
+  - id: budget
+    title: Budget
+    instructions: Set a budget for the trip to ${where}.
+"""
+
+
+def test_validate_prints_warnings_and_exits_0_when_there_are_only_warnings(write, tmp_path):
+    write("trip.yaml", TRIP)
+    r = cli("validate", "trip.yaml", cwd=tmp_path)
+    assert r.returncode == 0
+    assert r.stdout.splitlines() == [
+        "trip.yaml:11:48: warning: '${where}' pastes the lines of step 'where' (its template has several) "
+        "into the middle of this line: put ${where} on a line of its own in a `|` block",
+        "trip.yaml: ok: trip, 2 steps (1 warning)",
+    ]
+    quiet = cli("validate", "--no-warnings", "trip.yaml", cwd=tmp_path)
+    assert (quiet.returncode, quiet.stdout) == (0, "trip.yaml: ok: trip, 2 steps\n")
+
+
+def test_validate_json_is_one_document_with_every_files_diagnostics(write, tmp_path, blog_yaml):
+    write("trip.yaml", TRIP.replace("Write where", "Write wh\u00e9re").replace("# Destination", "# Dest ${budget}"))
+    write("blog.yaml", blog_yaml)
+    r = cli("validate", "--json", "trip.yaml", "blog.yaml", "missing.yaml", cwd=tmp_path)
+    assert r.returncode == 1
+    document = json.loads(r.stdout)
+    assert document["ok"] is False
+    trip, blog, missing = document["files"]
+    assert (trip["file"], trip["ok"], trip["workflow"], trip["steps"]) == ("trip.yaml", False, None, None)
+    assert [(d["line"], d["col"], d["severity"]) for d in trip["diagnostics"]] == [
+        (7, 14, "error"),
+        (11, 48, "warning"),
+    ]
+    assert trip["diagnostics"][0]["message"].startswith("'template' of step 'where' refers to 'budget'")
+    assert trip["summary"].startswith("1 error, 1 warning: line 7: ")
+    assert blog == {
+        "file": "blog.yaml",
+        "ok": True,
+        "workflow": "blog",
+        "steps": 3,
+        "summary": "ok: blog, 3 steps",
+        "diagnostics": [],
+    }
+    assert missing["ok"] is False and missing["diagnostics"][0]["message"].startswith("cannot read file")
+    assert cli("validate", "--json", "blog.yaml", cwd=tmp_path).returncode == 0
+
+
+def test_validate_json_columns_count_bytes_as_the_editor_does(write, tmp_path):
+    write("trip.yaml", TRIP.replace("title: Budget", "title: Budg\u00e9t").replace("to ${where}", "to \u00e9 ${where}"))
+    r = cli("validate", "--json", "trip.yaml", cwd=tmp_path)
+    [warning] = json.loads(r.stdout)["files"][0]["diagnostics"]
+    line = (tmp_path / "trip.yaml").read_bytes().split(b"\n")[warning["line"] - 1]
+    assert line[warning["col"] - 1 :].startswith(b"${where}")
+
+
+def test_help_is_plain_text_with_the_commands_and_the_exit_statuses(tmp_path):
+    r = cli("--help", cwd=tmp_path)
+    assert r.returncode == 0
+    assert "``" not in r.stdout and not re.search(r"^\.\. |:\w+:`", r.stdout, re.M)  # no reST
+    for command in ("validate", "list", "log", "export", "schema", "install", "doctor", "serve"):
+        assert re.search(rf"^  {command}\b", r.stdout, re.M), command
+    assert "exit status:\n  0  done" in r.stdout
+    assert "workflow.nvim/venv/bin/python -m workflow_nvim validate FILE..." in r.stdout
+    validate = cli("validate", "--help", cwd=tmp_path)
+    assert "exit status: 0 every file is valid" in validate.stdout and "--no-warnings" in validate.stdout
+
+
+def test_without_pyyaml_validate_says_in_one_line_what_to_run(tmp_path, write, blog_yaml):
+    from tests.pythons import bare_python
+
+    write("blog.yaml", blog_yaml)
+    python = bare_python(tmp_path / "bin")  # no site-packages: no PyYAML
+    home = tmp_path / "home"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "PYTHONPATH": str(ROOT / "rplugin" / "python3")}
+    r = subprocess.run(
+        [str(python), "-m", "workflow_nvim", "validate", "blog.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert (r.returncode, r.stdout) == (3, "")
+    [line] = r.stderr.splitlines()
+    assert re.fullmatch(
+        r"python -m workflow_nvim validate: \S+ has no pyyaml: use the plugin's own environment, made by "
+        r":WorkflowInstall: ~/\.local/share/workflow\.nvim/venv/bin/python -m workflow_nvim validate \.\.\. "
+        r"\(or install it: \S+ -m pip install pyyaml\)",
+        line,
+    ), line
 
 
 def test_validate_bad_encoding_and_missing_file(write, tmp_path):

@@ -53,8 +53,8 @@ MIRRORED = [
     protocol.Response,
     protocol.AnnotationProgress,
     protocol.Push,
-    protocol.Diagnostic,
     protocol.Diagnostics,
+    protocol.Diagnostic,
 ]
 
 

@@ -540,11 +540,12 @@ def test_invalid_filetype(problems):
 @pytest.mark.parametrize(
     ("text", "line", "col", "what"),
     [
-        pytest.param('title: "T\nsteps:\n  - id: a\n', 4, 1, "found unexpected end of stream", id="unclosed-quote"),
+        # where the quote opens (tests/unit/test_yaml_hints.py: the hints)
+        pytest.param('title: "T\nsteps:\n  - id: a\n', 1, 8, "found unexpected end of stream", id="unclosed-quote"),
         pytest.param(
             "title: T\nsteps:\n  - id: a\n     title: A\n    instructions: x\n",
             4,
-            11,
+            6,
             "mapping values are not allowed in this context",
             id="bad-indentation",
         ),

@@ -13,6 +13,10 @@ def _main() -> int:
         from .install import main as install
 
         return install(argv[1:])
+    if argv[:1] == ["schema"]:
+        from .schema import main as schema
+
+        return schema(argv[1:])
     if argv[:1] == ["doctor"]:
         from .doctor import main as doctor
 

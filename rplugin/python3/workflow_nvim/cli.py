@@ -1,14 +1,14 @@
-"""Command line for workflow authors and CI: ``python -m workflow_nvim``.
+"""Command line for workflow authors and CI: ``python -m workflow_nvim COMMAND``.
 
-python -m workflow_nvim validate FILE...   one ``file:line:col: message`` per problem
-python -m workflow_nvim list [--dir DIR]   the workflows Neovim would find, with errors
-python -m workflow_nvim log RUN_DIR        a run's per-step history, from git
-python -m workflow_nvim export RUN_DIR     the whole run as one Markdown document
+``validate``, ``list``, ``log`` and ``export`` are here; ``serve``, ``install``, ``doctor`` and
+``schema`` are dispatched by __main__.py to their own modules before this one is imported. ``--help``
+is plain text (USAGE below): it is read in a terminal.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import sys
@@ -17,22 +17,113 @@ from typing import Any
 
 from .catalog import Catalog, SearchDir, default_dirs
 from .errors import WorkflowError
-from .spec import WorkflowInvalid, count, load_workflow, read_regular
+from .spec import WorkflowInvalid, count, read_regular, read_text
+
+PROG = "python -m workflow_nvim"
+
+USAGE = """\
+The command line of workflow.nvim, for workflow authors and CI.
+
+commands:
+  validate FILE...  check workflow files: their errors and warnings
+  list              the workflows the editor would find, with their errors
+  log RUN_DIR       a run's per-step history, from git
+  export RUN_DIR    a whole run as one Markdown document
+  schema            print the JSON Schema of workflow files
+  install           make the plugin's own Python environment (:WorkflowInstall)
+  doctor            what :checkhealth workflow reports
+  serve             the server an editor starts (not for people)
+
+Run it with the plugin's own Python environment, which :WorkflowInstall makes:
+  {python} -m workflow_nvim validate FILE...
+
+For one command: {prog} COMMAND --help
+
+exit status:
+  0  done (validate: every file is valid; warnings are allowed)
+  1  a file has errors or cannot be read (validate, list), or a run cannot be read
+  2  wrong usage
+  3  this Python lacks a package the command needs (the line says which)
+"""
+
+VALIDATE = """\
+Check workflow files. On stdout, each problem as FILE:LINE:COL: MESSAGE
+(a warning as FILE:LINE:COL: warning: MESSAGE; columns count bytes, as
+Vim's quickfix does), then FILE: ok: NAME, N steps for each valid file.
+Warnings never make a workflow invalid.
+
+exit status: 0 every file is valid (with or without warnings), 1 a file
+has errors or cannot be read, 2 wrong usage, 3 PyYAML is missing.
+"""
+
+# The packages each command imports, by import name (dependencies.py names their distributions).
+NEEDS = {"validate": ("yaml",), "list": ("yaml",), "log": ("yaml", "git"), "export": ("yaml", "git")}
 
 
-def validate(files: list[str]) -> int:
-    """Print every problem of every file; 0 when all are valid, 1 otherwise."""
-    bad = 0
-    for name in files:
-        try:
-            wf = load_workflow(Path(name))
-        except WorkflowInvalid as e:
-            bad += 1
-            for p in e.problems:
-                print(p)
-            continue
-        print(f"{name}: ok: {wf.name}, {count(len(wf.steps), 'step')}", file=sys.stderr)
-    return 1 if bad else 0
+def plugin_python() -> str:
+    """The plugin's own environment's Python, as the person types it (``~`` for home)."""
+    from . import places
+    from .display import tilde
+    from .install import venv_python
+
+    return tilde(venv_python(places.plugin().venv))
+
+
+def missing_packages(command: str) -> str | None:
+    """One line when this Python lacks a package ``command`` needs, saying what to run instead."""
+    from . import dependencies
+    from .display import tilde
+
+    lacking = [mod for mod in NEEDS.get(command, ()) if importlib.util.find_spec(mod) is None]
+    if not lacking:
+        return None
+    dists = [dependencies.DEPENDENCIES[mod][0] for mod in lacking]
+    return (
+        f"{PROG} {command}: {tilde(sys.executable)} has no {', '.join(dists)}: use the plugin's own environment, "
+        f"made by :WorkflowInstall: {plugin_python()} -m workflow_nvim {command} ... "
+        f"(or install it: {dependencies.install_command(dists)})"
+    )
+
+
+def check_file(name: str) -> dict[str, Any]:
+    """The result of one file, as ``validate --json`` gives it: file, ok, workflow, steps, summary,
+    diagnostics (protocol.Diagnostic: line, col in bytes, severity, message)."""
+    from .diagnostics import as_items, problems_of_text, summary
+
+    try:
+        text = read_text(Path(name))[1]
+    except WorkflowInvalid as e:
+        problems, workflow, text = list(e.problems), None, ""
+    else:
+        problems, workflow = problems_of_text(text, name)
+    return {
+        "file": name,
+        "ok": workflow is not None,
+        "workflow": workflow.name if workflow else None,
+        "steps": len(workflow.steps) if workflow else None,
+        "summary": summary(problems, workflow),
+        "diagnostics": as_items(problems, text.split("\n") if text else []),  # unread: columns as they are
+    }
+
+
+def validate(files: list[str], as_json: bool = False, warnings: bool = True) -> int:
+    """Print the results and problems of each file on stdout; 0 when all are valid, 1 otherwise."""
+    results = [check_file(name) for name in files]
+    if not warnings:
+        for r in results:
+            r["diagnostics"] = [d for d in r["diagnostics"] if d["severity"] != "warning"]
+    if as_json:
+        print(json.dumps({"ok": all(r["ok"] for r in results), "files": results}, ensure_ascii=False, indent=2))
+    else:
+        for r in results:
+            for d in r["diagnostics"]:
+                kind = "warning: " if d["severity"] == "warning" else ""
+                print(f"{r['file']}:{d['line']}:{d['col']}: {kind}{d['message']}")
+            if r["ok"]:
+                shown = len(r["diagnostics"])
+                more = f" ({count(shown, 'warning')})" if shown else ""
+                print(f"{r['file']}: ok: {r['workflow']}, {count(r['steps'], 'step')}{more}")
+    return 0 if all(r["ok"] for r in results) else 1
 
 
 def list_workflows(dirs: list[SearchDir], as_json: bool) -> int:
@@ -190,11 +281,28 @@ def export(run_dir: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workflow_nvim", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_validate = sub.add_parser("validate", help="check workflow files; exit 1 on any problem")
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        usage=f"{PROG} COMMAND [ARGS]",
+        description=USAGE.format(python=plugin_python(), prog=PROG),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help=argparse.SUPPRESS)
+    p_validate = sub.add_parser(
+        "validate",
+        usage=f"{PROG} validate [--json] [--no-warnings] FILE...",
+        description=VALIDATE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p_validate.add_argument("files", nargs="+", metavar="FILE")
-    p_list = sub.add_parser("list", help="list the workflows Neovim would find")
+    p_validate.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON document: {ok, files: [{file, ok, workflow, steps, summary, diagnostics: "
+        "[{line, col, severity, message}]}]}",
+    )
+    p_validate.add_argument("--no-warnings", action="store_true", help="leave the warnings out")
+    p_list = sub.add_parser("list", description="The workflows the editor would find, with their errors.")
     p_list.add_argument(
         "--dir",
         action="append",
@@ -203,19 +311,27 @@ def main(argv: list[str] | None = None) -> int:
         help="search these directories in this order instead of the defaults",
     )
     p_list.add_argument("--json", action="store_true", help="machine-readable output")
-    p_log = sub.add_parser("log", help="a run's per-step history, from git")
+    p_log = sub.add_parser("log", description="A run's per-step history, from git.")
     p_log.add_argument("run_dir", metavar="RUN_DIR")
-    p_export = sub.add_parser("export", help="the whole run as one Markdown document")
+    p_export = sub.add_parser("export", description="The whole run as one Markdown document.")
     p_export.add_argument("run_dir", metavar="RUN_DIR")
+    for name in ("schema", "install", "doctor", "serve"):  # run by __main__.py before this module
+        sub.add_parser(name, add_help=False)
     args = parser.parse_args(argv)
+    lacking = missing_packages(args.command)
+    if lacking:
+        print(lacking, file=sys.stderr)
+        return 3
     if args.command == "validate":
-        return validate(args.files)
+        return validate(args.files, args.json, not args.no_warnings)
     if args.command in ("log", "export"):
         try:
             return show_log(args.run_dir) if args.command == "log" else export(args.run_dir)
         except WorkflowError as e:
             print(f"{parser.prog}: {e}", file=sys.stderr)
             return 1
+    if args.command != "list":
+        parser.error(f"run {args.command} as `{PROG} {args.command}`")
     dirs = default_dirs()
     if args.dir:
         dirs = []

@@ -60,7 +60,7 @@ def as_items(problems: list[Problem], lines: list[str]) -> list[protocol.Diagnos
     items: list[protocol.Diagnostic] = []
     for p in problems:
         col = p.col
-        if 0 < p.line <= len(lines) and col > 1:
+        if 0 < p.line <= len(lines) and col > 1:  # (a file that could not be read has no lines)
             col = len(lines[p.line - 1][: col - 1].encode("utf-8", "surrogateescape")) + 1
         items.append({"line": p.line, "col": col, "severity": p.severity, "message": p.message})
     return items
@@ -91,7 +91,7 @@ def diagnose(params: dict[str, Any]) -> protocol.Diagnostics:
         "buf": int(params.get("buf") or 0),
         "tick": int(params.get("tick") or 0),
         "path": path,
-        "items": as_items(problems, lines if isinstance(lines, list) else text.split("\n")),
+        "items": as_items(problems, lines if isinstance(lines, list) else text.split("\n") if text else []),
         "summary": summary(problems, workflow),
     }
     return result

@@ -60,6 +60,13 @@ STEP_KEYS = ("id", "title", "instructions", "template", "filetype", "annotate", 
 REQUIRED_WORKFLOW_KEYS = ("title", "steps")
 REQUIRED_STEP_KEYS = ("id", "title", "instructions")
 TEMPLATED_STEP_KEYS = ("instructions", "template")
+MAY_BE_EMPTY_KEYS = ("description", "model", "template", "annotate")
+"""Text keys whose value may be empty; the other text keys, when given, must hold some text."""
+KEY_PATTERNS = {"name": NAME_RE, "id": NAME_RE, "filetype": FILETYPE_RE, "model": MODEL_RE}
+"""What the value of these keys must match (a model's, once stripped of blanks)."""
+LIST_KEYS = {"steps": "step"}
+"""Keys whose value is a list, and what each item is; every other key's value is text.
+workflow.schema.json is made from these tables (schema.py)."""
 
 DEFAULT_FILETYPE = "markdown"
 

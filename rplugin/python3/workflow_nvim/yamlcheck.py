@@ -8,6 +8,7 @@ spec.py's cache of validated workflows instead (see spec.load_workflow).
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,6 +26,7 @@ from .spec import (
     MAX_NESTING,
     MAX_NODES,
     MAX_PROBLEMS,
+    MAY_BE_EMPTY_KEYS,
     MODEL_RE,
     NAME_RE,
     NAME_RULE,
@@ -209,7 +211,7 @@ class _Checker:
 
     def model(self, entries: dict[str, tuple[yaml.Node, yaml.Node]]) -> str:
         """The ``model`` of ``entries`` ("" when there is none), if it is a model name."""
-        value = (self.string(entries, "model", empty_ok=True) or "").strip()
+        value = (self.string(entries, "model") or "").strip()
         if value and not MODEL_RE.match(value):
             self.at(
                 entries["model"][1], f"'model' must be an Ollama model name, such as qwen2.5:7b, not '{value[:60]}'"
@@ -283,9 +285,9 @@ class _Checker:
             if name not in entries:
                 self.at(node, f"{what} is missing the required key '{name}'")
 
-    def string(
-        self, entries: dict[str, tuple[yaml.Node, yaml.Node]], name: str, *, empty_ok: bool = False
-    ) -> str | None:
+    def string(self, entries: dict[str, tuple[yaml.Node, yaml.Node]], name: str) -> str | None:
+        """The text value of key ``name``; empty only for MAY_BE_EMPTY_KEYS (else said, and None)."""
+        empty_ok = name in MAY_BE_EMPTY_KEYS
         if name not in entries:
             return None
         node = entries[name][1]
@@ -363,10 +365,7 @@ def _parse(
     except _OverLimit as e:
         raise WorkflowInvalid([Problem(display, *_position(e.problem_mark), str(e.problem))]) from e
     except yaml.MarkedYAMLError as e:
-        what = shown(e.problem or e.context or "invalid YAML", 200)
-        raise WorkflowInvalid(
-            [Problem(display, *_position(e.problem_mark or e.context_mark), f"YAML syntax error: {what}")]
-        ) from e
+        raise WorkflowInvalid([Problem(display, *syntax_error(e, text))]) from e
     except yaml.reader.ReaderError as e:  # a character YAML does not allow, such as NUL
         offset = e.position
         if isinstance(composer, getattr(yaml, "CSafeLoader", ())):  # libyaml counts UTF-8 bytes
@@ -409,7 +408,7 @@ def _parse(
     elif named_by_file and not NAME_RE.match(stem):
         check.at(root, f"file name '{shown(path.name)}' is not a valid workflow name: use {NAME_RULE}")
     title = check.string(top, "title")
-    description = check.string(top, "description", empty_ok=True) or ""
+    description = check.string(top, "description") or ""
     model = check.model(top)
 
     steps: list[Step] = []
@@ -428,6 +427,78 @@ def _parse(
         path=path,
         source=data,
     )
+
+
+def syntax_error(e: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str]:
+    """(line, col, message) of a YAML syntax error: PyYAML's words, then, for the common mistakes,
+    what to do, on the line where the problem starts (an unclosed quote: where it opens)."""
+    what = shown(e.problem or e.context or "invalid YAML", 200)
+    line, col = _position(e.problem_mark or e.context_mark)
+    lines = text.split("\n")
+    source = lines[line - 1] if 0 < line <= len(lines) else ""
+    before = source[: col - 1]
+    hint = ""
+    if e.context == "while scanning a quoted scalar" and e.context_mark is not None:
+        line, col = _position(e.context_mark)
+        quote = lines[line - 1][col - 1 : col] if line <= len(lines) else '"'
+        what = f"{what} {e.context}"
+        hint = f"the quote ({quote}) opened here is never closed: close it at the end of the value, or use `|`"
+    elif "\t" in source[col - 1 : col] or ("\t" in before and not before.strip()):
+        if not source[: source.index("\t")].strip():
+            col = source.index("\t") + 1
+            hint = "YAML indents with spaces only: replace the tab with spaces"
+        else:
+            hint = "replace the tab with spaces, or quote the value"
+    elif (e.problem or "").startswith("mapping values are not allowed"):
+        value = _PLAIN_VALUE.match(before)
+        if value:  # key: text: more
+            col = value.end("key") + 1
+            col += len(source) - col + 1 - len(source[col - 1 :].lstrip())
+            hint = "a ': ' in a value starts a key in YAML: quote the value or use `|`"
+        else:  # a line indented under a key: value, read as more of that value
+            col = len(source) - len(source.lstrip()) + 1
+            hint = (
+                "this line is indented more than the key above it, so it continues that key's value: "
+                "line it up with the key, or if it is text with ': ' in it, quote the value or use `|`"
+            )
+    elif (opened := _quote_closed_on(line, text)) is not None:
+        line, col, quote = opened
+        hint = (
+            f"the quote ({quote}) opened here closes only on line {_position(e.problem_mark)[0]}: "
+            "close it at the end of its value, or use `|`"
+        )
+    elif _QUOTED_THEN_MORE.search(before):
+        hint = "a quoted value ends at its closing quote: quote the whole value, or use `|`"
+    elif any(line > n + 1 and re.match(r"steps:\s*(#.*)?$", lines[n]) for n in range(min(line, len(lines)))):
+        first = next((m for m in map(_STEP_START.match, lines) if m), None)
+        at = f" (column {first.end('indent') + 1}, as the first)" if first else ""
+        hint = f"each step starts with `- ` at the same indent{at}, and its keys line up under its first key"
+    return line, col, f"YAML syntax error: {what}" + (f"; {hint}" if hint else "")
+
+
+def _quote_closed_on(line: int, text: str) -> tuple[int, int, str] | None:
+    """(line, col, quote) of a quoted value that opens on an earlier line and closes on ``line``:
+    a quote left open, closed by the next one (YAML allows such values, workflows hardly need one)."""
+    scanner = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    found = None
+    try:
+        while True:
+            token = scanner.get_token()
+            if token is None or token.start_mark.line >= line:
+                break
+            quoted = isinstance(token, yaml.ScalarToken) and token.style in ("'", '"')
+            if quoted and token.end_mark.line + 1 == line and token.start_mark.line + 1 < line:
+                found = (token.start_mark.line + 1, token.start_mark.column + 1, token.style)
+    except yaml.YAMLError:
+        pass
+    finally:
+        scanner.dispose()
+    return found
+
+
+_PLAIN_VALUE = re.compile(r"\s*(?:-\s+)*(?P<key>[^\s#'\"{\[][^:#]*:)\s+[^\s'\"|>]")
+_QUOTED_THEN_MORE = re.compile(r""":\s+("[^"]*"|'[^']*')\s+$""")
+_STEP_START = re.compile(r"(?P<indent>\s*)-\s+\S")
 
 
 def _position(mark: Any) -> tuple[int, int]:
@@ -491,9 +562,9 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
             id=sid or f"step{len(steps) + 1}",
             title=check.string(entries, "title") or "",
             instructions=check.string(entries, "instructions") or "",
-            template=check.string(entries, "template", empty_ok=True) or "",
+            template=check.string(entries, "template") or "",
             filetype=filetype,
-            annotate=check.string(entries, "annotate", empty_ok=True) or "",
+            annotate=check.string(entries, "annotate") or "",
             model=check.model(entries),
         )
         for key in TEMPLATED_STEP_KEYS:
