@@ -45,7 +45,7 @@ TYPO_LINE, REFERENCE_LINE = 6, 13
 TYPO = "unknown key 'tempalte', did you mean 'template'?"
 REFERENCE = "refers to 'draft', which is a later step"
 
-# An unclosed quote: the problem starts on line 2, where the quote opens.
+# An unclosed quote: the problem starts on line 2, where the quote opens (column 8), not at the end.
 UNCLOSED = textwrap.dedent(
     """\
     name: essay
@@ -57,21 +57,10 @@ UNCLOSED = textwrap.dedent(
     """
 )
 
+UNCLOSED_LINE, UNCLOSED_COL = 2, 8
+UNCLOSED_SAYS = 'the quote (") opened here is never closed'
+
 UNRELATED = "services:\n  web:\n    image: nginx\n"
-
-
-def unclosed_quote_line() -> int:
-    """Where the validator puts the unclosed quote's problem.
-
-    The issue wants line 2, where the quote opens: that is authoring-py's part (the YAML hints);
-    until it lands, the fronts are held to drawing the problem where Python says it is.
-    """
-    from workflow_nvim.diagnostics import diagnose
-
-    lines = UNCLOSED.splitlines()
-    items = diagnose({"lines": lines, "path": "/p/.workflows/essay.yaml"})["items"]
-    assert len(items) == 1
-    return min(int(items[0]["line"]), len(lines))  # "the end of the file" is drawn on its last line
 
 
 def children(pid: int) -> list[str]:
@@ -144,8 +133,10 @@ def test_a_syntax_error_is_one_diagnostic_where_it_starts_neovim(start_nvim: Any
     nvim = start_nvim()
     nvim.cmd(f"edit {path}")
     [(line, severity, text)] = shown(nvim, 1)
-    assert (line, severity) == (unclosed_quote_line(), "ERROR")
-    assert "YAML" in text
+    assert (line, severity) == (UNCLOSED_LINE, "ERROR")
+    assert UNCLOSED_SAYS in text
+    col = nvim.exec_lua("return vim.diagnostic.get(0, {namespace = require('workflow.check').ns})[1].col")
+    assert col == UNCLOSED_COL - 1  # 0-based in Neovim: on the quote
 
 
 def test_an_unrelated_yaml_starts_no_python_neovim(start_nvim: Any, home: Home) -> None:
@@ -320,10 +311,11 @@ def test_two_problems_then_fixed_by_typing_vim(tmp_path: Path, home: Home) -> No
 @needs_vim
 def test_a_syntax_error_is_one_diagnostic_where_it_starts_vim(tmp_path: Path, home: Home) -> None:
     path = home.write_workflow("essay", UNCLOSED)
-    result = vim_run(tmp_path, f"edit {path}\ng:Keep('found', g:Shown(1))")
+    result = vim_run(tmp_path, f"edit {path}\ng:Keep('found', g:Shown(1))\ng:Keep('loclist', g:Loclist())")
     [[line, severity, text]] = result["found"]
-    assert (line, severity) == (unclosed_quote_line(), "error")
-    assert "YAML" in text
+    assert (line, severity) == (UNCLOSED_LINE, "error")
+    assert UNCLOSED_SAYS in text
+    assert [i[:3] for i in result["loclist"]] == [[UNCLOSED_LINE, UNCLOSED_COL, "E"]]  # on the quote
 
 
 @needs_vim
