@@ -130,11 +130,10 @@ api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile' }, {
   desc = 'workflow.nvim: live diagnostics in workflow files',
   callback = yaml_opened,
 })
-if vim.v.vim_did_enter == 1 then -- loaded late (a plugin manager, on a first command): the files open now
-  for _, buf in ipairs(api.nvim_list_bufs()) do
-    if api.nvim_buf_is_loaded(buf) and api.nvim_buf_get_name(buf):match('%.ya?ml$') then
-      yaml_opened({ buf = buf })
-    end
+-- Loaded late (lazy.nvim, on a YAML file or a first command): the YAML files open now.
+for _, buf in ipairs(api.nvim_list_bufs()) do
+  if api.nvim_buf_is_loaded(buf) and api.nvim_buf_get_name(buf):match('%.ya?ml$') then
+    yaml_opened({ buf = buf })
   end
 end
 

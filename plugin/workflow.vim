@@ -111,6 +111,13 @@ augroup workflow_check
   autocmd!
   autocmd BufReadPost,BufNewFile *.yaml,*.yml workflow#check#Opened(str2nr(expand('<abuf>')))
 augroup END
+# Loaded late (a plugin manager, on a YAML file or a first command): the YAML
+# files open now.
+for b in getbufinfo({bufloaded: 1})
+  if b.name =~ '\.ya\?ml$'
+    workflow#check#Opened(b.bufnr)
+  endif
+endfor
 
 # The current run, as the Python side last described it ({} when none); cheap:
 # it never starts Python (:help WorkflowState()).

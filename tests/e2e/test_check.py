@@ -221,6 +221,15 @@ def test_no_python_is_said_once_neovim(start_nvim: Any, home: Home) -> None:
     assert diagnostics(nvim) == []
 
 
+def test_a_plugin_loaded_late_checks_the_files_already_open_neovim(start_nvim: Any, home: Home) -> None:
+    path = home.write_workflow("essay", TWO_PROBLEMS)
+    nvim = start_nvim(extra=("--cmd", "let g:loaded_workflow = 1"))  # as if a plugin manager held it back
+    nvim.cmd(f"edit {path}")
+    assert nvim.exec_lua("return package.loaded['workflow.check'] == nil")
+    nvim.cmd("unlet g:loaded_workflow | runtime plugin/workflow.lua")  # loaded on the YAML file (lazy.lua)
+    assert lines_of(shown(nvim, 2)) == [TYPO_LINE, REFERENCE_LINE]
+
+
 # -- Vim ----------------------------------------------------------------------
 
 VIM_HELPERS = """
@@ -444,6 +453,24 @@ def test_no_python_is_said_once_vim(tmp_path: Path, home: Home) -> None:
     )
     assert result["said"] == ["[workflow] live check: /nonexistent/python3 (g:workflow.python): not an executable file"]
     assert result["found"] == []
+
+
+@needs_vim
+def test_a_plugin_loaded_late_checks_the_files_already_open_vim(tmp_path: Path, home: Home) -> None:
+    path = home.write_workflow("essay", TWO_PROBLEMS)
+    result = vim_run(
+        tmp_path,
+        f"""
+        autocmd! workflow_check
+        edit {path}
+        g:Keep('before', !empty(workflow#host#Running()))
+        unlet g:loaded_workflow
+        runtime plugin/workflow.vim
+        g:Keep('found', g:Shown(2))
+        """,
+    )
+    assert result["before"] is False
+    assert [p[0] for p in result["found"]] == [TYPO_LINE, REFERENCE_LINE]
 
 
 @pytest.mark.parametrize("where", ["user", "legacy", "path"])
