@@ -111,10 +111,18 @@ def test_a_syntax_error_and_an_empty_buffer_are_one_diagnostic_each(front: Front
 
 
 def test_columns_are_bytes_as_the_editor_counts_them(front: Front) -> None:
-    text = BLOG.replace("title: Outline", "title: Outline ¿é?").replace("about ${topic}.", "¿é? ${nope}")
+    text = BLOG.replace("title: Outline", "title: Outline ¿é?").replace("about ${topic}.", "¿é? ${nope} é")
     [item] = front.command("check", params(text))["diagnostics"]["items"]
-    line = lines_of(text)[item["line"] - 1]
-    assert line.encode()[item["col"] - 1 :].startswith(b"${nope}")
+    line = lines_of(text)[item["line"] - 1].encode()
+    assert line[item["col"] - 1 : item["end_col"] - 1] == b"${nope}"  # the end, exclusive, where it ends
+
+
+def test_a_key_or_value_on_one_line_ends_where_it_ends_a_block_at_the_end_of_the_line(front: Front) -> None:
+    items = front.command("check", params(BROKEN))["diagnostics"]["items"]
+    typo = next(i for i in items if i["message"].startswith("unknown key"))
+    assert (typo["col"], typo["end_col"]) == (5, 10)  # tilte
+    missing = next(i for i in items if i["message"].startswith("step 2 is missing"))
+    assert "end_col" not in missing  # the step's mapping spans lines: to the end of the line
 
 
 def test_live_answers_at_once_and_pushes_the_diagnostics(front: Front) -> None:
@@ -176,3 +184,14 @@ def test_a_byte_that_is_not_utf8_is_one_diagnostic_where_it_is(front: Front) -> 
             answer = front._take(message) or answer
     assert answer is not None and answer[1] == 99
     assert located(answer[3]["diagnostics"]) == [(2, 11, "error", "byte 0xe9 is not UTF-8: save the file as UTF-8")]
+
+
+def test_only_warnings_are_said_as_a_warning_with_ok(front: Front) -> None:
+    text = BLOG.replace("      # Topic\n", "      # Topic\n\n      Reader:\n")  # topic now has several lines
+    answer = front.command("check", params(text))
+    items = answer["diagnostics"]["items"]
+    # "Outline the post about ${topic}." and "Outline for: ${topic}"
+    assert [(i["line"], i["severity"]) for i in items] == [(17, "warning"), (19, "warning")]
+    assert items[0]["message"].startswith("'${topic}' pastes the lines of step 'topic'")
+    assert answer["warning"] == f"ok: blog, 3 steps; 2 warnings: line 17: {items[0]['message']}"
+    assert "error" not in answer and "info" not in answer

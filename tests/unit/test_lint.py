@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from workflow_nvim import lint
+from workflow_nvim import lint, spec
 from workflow_nvim.diagnostics import problems_of_text
 from workflow_nvim.spec import load_workflow
 
@@ -167,3 +167,16 @@ def test_a_new_rule_is_one_decorated_function() -> None:
     finally:
         lint.RULES.remove(shouting)
     assert found == [(4, 12, "a title in capitals shouts")]
+
+
+def test_a_line_of_thousands_of_references_gets_at_most_the_listed_warnings() -> None:
+    # tests/hostile.py's repeater, with a step of several lines: the rule stays linear in the line.
+    head = (
+        "title: Repeater\nsteps:\n  - id: a\n    title: A\n    instructions: Write anything.\n"
+        "    template: |\n      one\n      two\n"
+        "  - id: b\n    title: B\n    instructions: Read it back.\n    template: |\n      x "
+    )
+    problems, workflow = problems_of_text(head + "${a}" * 40_000 + "\n", "/p/repeater.yaml")
+    assert workflow is not None
+    assert len(problems) == spec.MAX_PROBLEMS and {p.severity for p in problems} == {"warning"}
+    assert [(p.line, p.col) for p in problems[:2]] == [(13, 9), (13, 13)]

@@ -66,7 +66,10 @@ def plugin_python() -> str:
     from .display import tilde
     from .install import venv_python
 
-    return tilde(venv_python(places.plugin().venv))
+    try:
+        return tilde(venv_python(places.plugin().venv))
+    except (OSError, RuntimeError):  # no home directory to find it from
+        return "$XDG_DATA_HOME/workflow.nvim/venv/bin/python"
 
 
 def missing_packages(command: str) -> str | None:

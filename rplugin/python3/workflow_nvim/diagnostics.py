@@ -59,11 +59,22 @@ def as_items(problems: list[Problem], lines: list[str]) -> list[protocol.Diagnos
     line (as an editor counts: Vim's col(), Neovim's extmarks), where the validator counts characters."""
     items: list[protocol.Diagnostic] = []
     for p in problems:
-        col = p.col
-        if 0 < p.line <= len(lines) and col > 1:  # (a file that could not be read has no lines)
-            col = len(lines[p.line - 1][: col - 1].encode("utf-8", "surrogateescape")) + 1
-        items.append({"line": p.line, "col": col, "severity": p.severity, "message": p.message})
+        source = lines[p.line - 1] if 0 < p.line <= len(lines) else None  # (none: a file not read)
+        item: protocol.Diagnostic = {
+            "line": p.line,
+            "col": _byte_col(source, p.col),
+            "severity": p.severity,
+            "message": p.message,
+        }
+        if p.end_col > p.col:
+            item["end_col"] = _byte_col(source, p.end_col)
+        items.append(item)
     return items
+
+
+def _byte_col(source: str | None, col: int) -> int:
+    """The byte column of character column ``col`` of the line ``source`` (None: as it is)."""
+    return len(source[: col - 1].encode("utf-8", "surrogateescape")) + 1 if source is not None else col
 
 
 def diagnose(params: dict[str, Any]) -> protocol.Diagnostics:

@@ -9,6 +9,8 @@ say) is a function decorated with ``@rule``; ``:help workflow-warnings`` lists t
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Sequence
 from typing import Any, Callable, NamedTuple
@@ -62,6 +64,9 @@ def multi_line(steps: Sequence[StepSource]) -> set[str]:
     return found
 
 
+_ALONE = re.compile(r"\s*\$\{[a-z][a-z0-9_-]*\}\s*")
+
+
 @rule
 def references_mid_line(steps: Sequence[StepSource], warn: Warn) -> None:
     """``${id}`` of a multi-line step inside a line of text pastes all its lines mid-sentence."""
@@ -70,18 +75,22 @@ def references_mid_line(steps: Sequence[StepSource], warn: Warn) -> None:
         return
     earlier: set[str] = set()
     for source in steps:
+        usable = several & earlier
         for key in ("instructions", "template"):
             node = text_value(source, key)
             if node is None:
                 continue
             value = node.value
-            for offset, ref in StepTemplate(value).references():
-                if ref not in several or ref not in earlier:  # a later step's is an error already
-                    continue
-                start = value.rfind("\n", 0, offset) + 1
-                end = value.find("\n", offset)
-                line = value[start : len(value) if end < 0 else end]
-                if line.strip() == f"${{{ref}}}":
+            refs = [(offset, ref) for offset, ref in StepTemplate(value).references() if ref in usable]
+            if not refs:  # (a later step's is an error already)
+                continue
+            # Which line each is on, and which lines are a reference alone: linear in the value, however
+            # many references a line holds (a hostile file's line may hold tens of thousands).
+            lines = value.split("\n")
+            starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+            alone = {i for i, line in enumerate(lines) if _ALONE.fullmatch(line)}
+            for offset, ref in refs:
+                if bisect.bisect_right(starts, offset) - 1 in alone:
                     continue
                 fix = "on a line of its own" + (" in a `|` block" if node.style != "|" else "")
                 warn(

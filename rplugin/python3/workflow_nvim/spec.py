@@ -121,6 +121,7 @@ class Problem(NamedTuple):
     col: int
     message: str
     severity: Literal["error", "warning"] = "error"
+    end_col: int = 0  # where the thing ends on its line (exclusive); 0: it does not, or is not known
 
     def __str__(self) -> str:
         kind = "warning: " if self.severity == "warning" else ""

@@ -161,28 +161,35 @@ class _Checker:
         """True once MAX_PROBLEMS problems are listed: later ones are only counted."""
         return len(self.problems) >= MAX_PROBLEMS
 
-    def where(self, node: yaml.Node, offset: int | None = None) -> tuple[int, int]:
-        """(line, col) of a node, or of character ``offset`` of a text value."""
+    def where(self, node: yaml.Node, offset: int | None = None) -> tuple[int, int, int]:
+        """(line, col, end_col) of a node, or of the ``${...}`` at character ``offset`` of a text
+        value; end_col (exclusive) is 0 when the thing does not end on its line, or is not found."""
         if offset is not None and isinstance(node, yaml.ScalarNode):
-            return self._locate(node, offset)
-        return node.start_mark.line + 1, node.start_mark.column + 1
+            line, col = self._locate(node, offset)
+            source = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+            reference = _REFERENCE_TEXT.match(source, col - 1)
+            return line, col, reference.end() + 1 if reference else 0
+        start, end = node.start_mark, node.end_mark
+        one_line = isinstance(node, yaml.ScalarNode) and end is not None and end.line == start.line
+        return start.line + 1, start.column + 1, end.column + 1 if one_line and end.column > start.column else 0
 
     def warn(self, node: yaml.Node, message: str, offset: int | None = None) -> None:
         """A warning (lint.py): said, never in the way of the workflow."""
         if len(self.warnings) < MAX_PROBLEMS:
-            self.warnings.append(Problem(self.display, *self.where(node, offset), message, "warning"))
+            line, col, end = self.where(node, offset)
+            self.warnings.append(Problem(self.display, line, col, message, "warning", end))
 
     def at(self, node: yaml.Node, message: str, offset: int | None = None) -> None:
         if self.full and self.unlisted:
             self.unlisted += 1
             return
-        line, col = self.where(node, offset)
+        line, col, end = self.where(node, offset)
         if self.full:
             self.unlisted, self.first_unlisted = 1, (line, col)
             return
         # A problem is one line (``file:line:col: message``), even if a quoted value holds a line break.
         message = message.replace("\r", "\\r").replace("\n", "\\n")
-        self.problems.append(Problem(self.display, line, col, message))
+        self.problems.append(Problem(self.display, line, col, message, "error", end))
 
     def suggest(self, word: str, choices: tuple[str, ...]) -> str:
         """did_you_mean, once per word, and only while problems are listed and the budget lasts."""
@@ -496,7 +503,9 @@ def _quote_closed_on(line: int, text: str) -> tuple[int, int, str] | None:
     return found
 
 
-_PLAIN_VALUE = re.compile(r"\s*(?:-\s+)*(?P<key>[^\s#'\"{\[][^:#]*:)\s+[^\s'\"|>]")
+_REFERENCE_TEXT = re.compile(r"\$\{(?:[a-z][a-z0-9_-]*\})?")  # as written where a problem is: ${id} or a bare ${
+# A key (not starting with "-": one way to match, so linear however long the line) and a plain value.
+_PLAIN_VALUE = re.compile(r"\s*(?:-\s+)*(?P<key>[^\s#'\"{\[-][^:#]*:)\s+[^\s'\"|>]")
 _QUOTED_THEN_MORE = re.compile(r""":\s+("[^"]*"|'[^']*')\s+$""")
 _STEP_START = re.compile(r"(?P<indent>\s*)-\s+\S")
 
