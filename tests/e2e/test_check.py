@@ -115,6 +115,12 @@ def test_two_problems_then_fixed_by_typing_and_by_saving_neovim(start_nvim: Any,
     assert lines_of(found) == [TYPO_LINE, REFERENCE_LINE], found
     assert found[0][1] == "ERROR" and TYPO in found[0][2]
     assert REFERENCE in found[1][2]
+    # Each underlines just what is wrong: the key, the ${draft} (0-based, the end exclusive).
+    spans = nvim.exec_lua(
+        "return vim.tbl_map(function(d) return {d.col, d.end_col} end,"
+        " vim.diagnostic.get(0, {namespace = require('workflow.check').ns}))"
+    )
+    assert sorted(spans) == [[4, 12], [6, 14]]
     # Typing fixes the typo: after the pause, without saving, its diagnostic is gone.
     nvim.type(f"{TYPO_LINE}G^cwtemplate<Esc>")
     assert nvim.current.buffer[TYPO_LINE - 1] == "    template: |"
