@@ -198,6 +198,25 @@ def test_live_checks_turned_off_neovim(start_nvim: Any, home: Home) -> None:
     assert "check_live must be true or false" in nvim.error("WorkflowCheck")
 
 
+def test_a_burst_of_typing_is_checked_once_after_the_pause_neovim(start_nvim: Any, home: Home) -> None:
+    path = home.write_workflow("essay", TWO_PROBLEMS)
+    nvim = start_nvim()
+    nvim.cmd(f"edit {path}")
+    assert len(shown(nvim, 2)) == 2
+    # Count the pushes as they reach the plugin (the server calls host.receive for each).
+    nvim.exec_lua(
+        "_G.pushes = {}; local host = require('workflow.host'); local receive = host.receive;"
+        "host.receive = function(msg) if msg.diagnostics then table.insert(_G.pushes, msg.diagnostics.tick) end"
+        " return receive(msg) end"
+    )
+    for _ in range(8):  # keys closer together than the pause
+        nvim.type("Go# more<Esc>")
+        nvim.exec_lua("vim.wait(100)")
+    wait_for(lambda: nvim.exec_lua("return #_G.pushes") > 0, 20)
+    nvim.exec_lua("vim.wait(1000)")  # more than the pause again: nothing else comes
+    assert nvim.exec_lua("return _G.pushes") == [nvim.exec_lua("return vim.b.changedtick")]
+
+
 def test_a_push_older_than_what_is_shown_is_dropped_neovim(start_nvim: Any, home: Home) -> None:
     path = home.write_workflow("essay", TWO_PROBLEMS)
     nvim = start_nvim()
@@ -416,6 +435,34 @@ def test_live_checks_turned_off_vim(tmp_path: Path, home: Home) -> None:
     assert [p[0] for p in result["found"]] == [TYPO_LINE, REFERENCE_LINE]
     assert result["live"] is False
     assert result["said"] == ["[workflow] g:workflow.check_live must be true or false, got 'no'"]
+
+
+@needs_vim
+def test_a_burst_of_typing_is_checked_once_after_the_pause_vim(tmp_path: Path, home: Home) -> None:
+    path = home.write_workflow("essay", TWO_PROBLEMS)
+    result = vim_run(
+        tmp_path,
+        f"""
+        edit {path}
+        g:Shown(2)
+        # Count the pushes as they reach the plugin (host.On's handler, then the plugin's own).
+        g:pushes = []
+        workflow#host#On('diagnostics', (d) => {{
+          g:pushes->add(d.tick)
+          workflow#check#Update(d)
+        }})
+        for i in range(8)  # changes closer together than the pause (Vim's main loop runs TextChanged)
+          append('$', '# more')
+          doautocmd TextChanged
+          sleep 100m
+        endfor
+        g:WaitFor(() => len(g:pushes) > 0)
+        sleep 1
+        g:Keep('pushes', g:pushes)
+        g:Keep('tick', b:changedtick)
+        """,
+    )
+    assert result["pushes"] == [result["tick"]]
 
 
 @needs_vim
