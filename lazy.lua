@@ -17,5 +17,8 @@ return {
     end
     return names
   end,
+  -- And on a YAML file, which may be a workflow file to check as it is written (:help
+  -- workflow-check-live); the plugin decides that without starting Python.
+  ft = { 'yaml' },
   opts = {},
 }

@@ -481,6 +481,84 @@ def bench_annotation(n: int) -> list[Row]:
     return rows
 
 
+def _big_workflow(project: Path, lines: int) -> Path:
+    """A workflow file of about ``lines`` lines in the project's .workflows/, with two problems (a typo'd
+    key near the top, a reference to a later step near the end) for the live check to find and draw."""
+    path = write_workflow(project, "big", lines // 6)
+    text = path.read_text().split("\n")
+    text[8] = f"      ${{s{lines // 6}}}"  # step 1's template: the text of the last step, a later one
+    text[13] = text[13].replace("template:", "tempalte:")  # step 2
+    path.write_text("\n".join(text))
+    return path
+
+
+def _typing(nvim: pynvim.Nvim, seconds: float) -> list[float]:
+    """Type as a person does, in bursts (a key every 40 ms for 0.4 s, then a 0.6 s pause, longer than the
+    live check's), into step text in the middle of the file; ``nvim_get_mode`` round trips all along."""
+    busy: list[float] = []
+    start = time.monotonic()
+    next_key = start
+    while (now := time.monotonic()) < start + seconds:
+        if now >= next_key:
+            nvim.api.input("ia<Esc>")
+            in_burst = (now - start) % 1.0 < 0.4
+            next_key = now + (0.04 if in_burst else 1.0 - (now - start) % 1.0)
+        t = time.perf_counter()
+        nvim.api.get_mode()
+        busy.append(time.perf_counter() - t)
+    return busy
+
+
+def bench_live_check(quick: bool) -> Row:
+    """Row 15: responsiveness while typing in a 5,000-line workflow file whose diagnostics refresh."""
+    lines = 5000
+    seconds = 3.0 if quick else 20.0
+    with sandbox() as root:
+        path = _big_workflow(root / "project", lines)
+        nvim = start_nvim()
+        try:
+            # The baseline: the same typing in the same file with live checks off.
+            nvim.exec_lua("vim.g.workflow = {check_live = false}")
+            nvim.command(f"edit {path}")
+            nvim.command(f"{lines // 2}")
+            off = Sample(_typing(nvim, seconds))
+            nvim.command("bwipeout!")
+            # Record, in Neovim, each push of diagnostics as it reaches the plugin's Lua side.
+            nvim.exec_lua(
+                "_G.bench_pushes = {}; local host = require('workflow.host'); local receive = host.receive;"
+                "host.receive = function(msg) if msg.diagnostics then"
+                " table.insert(_G.bench_pushes, #msg.diagnostics.items) end return receive(msg) end"
+            )
+            nvim.exec_lua("vim.g.workflow = {}")
+            nvim.command(f"edit {path}")
+            deadline = time.monotonic() + BENCH_WAIT
+            while not nvim.exec_lua("return #_G.bench_pushes"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no diagnostics in {BENCH_WAIT:g} s: {nvim.command_output('messages')}")
+                time.sleep(0.01)
+            first = nvim.exec_lua("return _G.bench_pushes[1]")
+            nvim.command(f"{lines // 2}")
+            on = Sample(_typing(nvim, seconds))
+            pushes = nvim.exec_lua("return #_G.bench_pushes") - 1
+        finally:
+            quit_nvim(nvim)
+
+    def ms(x: Sample) -> str:
+        return f"p50 {x.median * 1e3:.2f} ms, p99 {x.pct(99) * 1e3:.2f} ms (n={len(x.times)})"
+
+    return Row(
+        "15",
+        f"typing in a {lines:,}-line workflow file while its diagnostics refresh",
+        "`nvim_get_mode` round trip during the same typing with `check_live = false`",
+        "p99 < 16 ms",
+        f"live checks: {ms(on)}, {pushes} checks drawn ({first} problems each); off: {ms(off)}",
+        "met" if on.pct(99) < 0.016 else "MISSED",
+        "round trips from the RPC client while keys are typed in bursts (`nvim_input`, a key every 40 ms for "
+        "0.4 s, then a pause past the 0.4 s debounce), each pause sending the whole text to the server, "
+        "whose check pushes the diagnostics drawn",
+    )
+
+
 def bench_load_workflow(n: int) -> Row:
     """Row 7: loading and validating a 500-step workflow vs yaml.safe_load of the same file."""
     import yaml
@@ -958,6 +1036,7 @@ def measure(numbers: set[str], quick: bool) -> list[Row]:
         ("12", lambda: [bench_hostile(3 if quick else 10, 1 if quick else 3)]),
         ("13", lambda: [bench_vim_cold_start(2 if quick else 10)]),
         ("14", lambda: [bench_vim_ui(quick)]),
+        ("15", lambda: [bench_live_check(quick)]),
     ]
     annotation_rows = {"4", "5", "6", "9"}
     rows: list[Row] = []

@@ -119,6 +119,25 @@ api.nvim_create_autocmd('ColorScheme', { group = highlight_group, callback = hig
 -- Neovim's own colours change with 'background' without a ColorScheme event.
 api.nvim_create_autocmd('OptionSet', { group = highlight_group, pattern = 'background', callback = highlights })
 
+-- Live diagnostics in workflow files (lua/workflow/check.lua): a YAML buffer is looked at when it is
+-- read or made, and whether it is a workflow file in a search directory is decided there, without
+-- starting Python (:help workflow-check-live).
+local function yaml_opened(ev)
+  require('workflow.check').opened(ev.buf)
+end
+api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile' }, {
+  group = api.nvim_create_augroup('workflow_check', { clear = true }),
+  pattern = { '*.yaml', '*.yml' },
+  desc = 'workflow.nvim: live diagnostics in workflow files',
+  callback = yaml_opened,
+})
+-- Loaded late (lazy.nvim, on a YAML file or a first command): the YAML files open now.
+for _, buf in ipairs(api.nvim_list_bufs()) do
+  if api.nvim_buf_is_loaded(buf) and api.nvim_buf_get_name(buf):match('%.ya?ml$') then
+    yaml_opened({ buf = buf })
+  end
+end
+
 vim.cmd([[
 function! WorkflowState() abort
   return v:lua.require'workflow.state'.get()

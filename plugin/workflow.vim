@@ -106,6 +106,22 @@ augroup workflow_highlights
   autocmd OptionSet background Highlights()
 augroup END
 
+# Live diagnostics in workflow files (autoload/workflow/check.vim): a YAML
+# buffer is looked at when it is read or made, and whether it is a workflow
+# file in a search directory is decided there, without starting Python
+# (:help workflow-check-live).
+augroup workflow_check
+  autocmd!
+  autocmd BufReadPost,BufNewFile *.yaml,*.yml workflow#check#Opened(str2nr(expand('<abuf>')))
+augroup END
+# Loaded late (a plugin manager, on a YAML file or a first command): the YAML
+# files open now.
+for b in getbufinfo({bufloaded: 1})
+  if b.name =~ '\.ya\?ml$'
+    workflow#check#Opened(b.bufnr)
+  endif
+endfor
+
 # The current run, as the Python side last described it ({} when none); cheap:
 # it never starts Python (:help WorkflowState()).
 def g:WorkflowState(): dict<any>

@@ -5,56 +5,32 @@ vim9script
 # (protocol.AnnotationProgress) on the channel's callback, through host.On:
 # Vim never waits for the model.
 #
-# Each note is a sign (the sign column, and where the note is: a sign follows
-# its line as lines are added or deleted above it, and moves to the next line
-# when its own is deleted, as Neovim's extmarks do), its text at the end of
-# the line (a text property with text, put back from the signs after each
-# change: a property goes with a deleted line), and an entry of the window's
-# location list (:lopen, :lnext). Vim has no diagnostics: this is what they
-# give in Neovim. While the model answers, a listener (listener_add) keeps
-# the changes made to the buffer, so that a note for line N of the text asked
-# about lands where that line is now (Neovim keeps an extmark a line for it;
-# ten thousand signs or properties would take Vim a third of a second).
+# Each note is a sign, its text at the end of the line and an entry of the
+# window's location list (:lopen, :lnext), drawn by marks.vim: Vim has no
+# diagnostics, this is what they give in Neovim. While the model answers, a
+# listener (listener_add) keeps the changes made to the buffer, so that a
+# note for line N of the text asked about lands where that line is now
+# (Neovim keeps an extmark a line for it; ten thousand signs or properties
+# would take Vim a third of a second).
 
 import autoload 'workflow/host.vim'
+import autoload 'workflow/marks.vim'
 import autoload 'workflow/view.vim'
 
-const GROUP = 'workflow_annotate'  # the notes' signs
 const PROGRESS = 'workflow_annotate_progress'
-const SEVERITIES = ['error', 'warning', 'info', 'hint']
-const SIGN_TEXT = {error: 'E', warning: 'W', info: 'I', hint: 'H'}
-# The more severe note of a line shows its sign (Vim 9.0 shows one per line).
-const PRIORITY = {error: 14, warning: 13, info: 12, hint: 11}
-const LOCLIST_TITLE = 'workflow notes'
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
 
-def Capital(s: string): string
-  return toupper(s[0]) .. s[1 :]
-enddef
+# The notes: signs in the group workflow_annotate, their text as properties of
+# the types workflow_note_{severity}, the location list "workflow notes"
+# (marks.vim draws them, as it draws check.vim's problems).
+const NOTES = marks.New('workflow_annotate', 'workflow notes', 'workflow_note_')
 
-def PropType(severity: string): string
-  return 'workflow_note_' .. severity
-enddef
-
-def SignName(severity: string): string
-  return 'WorkflowNote' .. Capital(severity)
-enddef
-
-for sev in SEVERITIES
-  sign_define(SignName(sev), {text: SIGN_TEXT[sev], texthl: SignName(sev)})
-  if empty(prop_type_get(PropType(sev)))
-    prop_type_add(PropType(sev), {highlight: SignName(sev)})
-  endif
-endfor
 if empty(prop_type_get(PROGRESS))
   prop_type_add(PROGRESS, {highlight: 'WorkflowAnnotateProgress'})
 endif
 
 # buffer -> {request, first, last, listener, changes, model, tokens}
 var running: dict<dict<any>> = {}
-# buffer -> {notes: [{sign, severity, note, line}], model} (kept after the
-# request ends, to keep the notes on their lines)
-var shown: dict<dict<any>> = {}
 var next_request = 0
 # The request being started: pushes that come before its answer (the channel
 # callback runs while Vim waits for it) are kept here and handled after.
@@ -69,70 +45,6 @@ def Valid(buf: number): bool
 enddef
 
 # --- Drawing --------------------------------------------------------------
-
-def Same(have: list<dict<any>>, want: list<dict<any>>): bool
-  if len(have) != len(want)
-    return false
-  endif
-  for i in range(len(have))
-    if have[i].lnum != want[i].lnum || have[i].text !=# want[i].text || have[i].type !=# want[i].type
-      return false
-    endif
-  endfor
-  return true
-enddef
-
-# The location list of each window showing `buf`: its notes, in line order.
-def SetLoclist(buf: number)
-  var s = get(shown, buf, {notes: []})
-  var items = s.notes->mapnew((_, n) => ({
-    bufnr: buf, lnum: n.line, col: 1, text: n.note,
-    type: toupper(n.severity[0]),
-  }))->sort((a, b) => a.lnum - b.lnum)
-  for win in win_findbuf(buf)
-    var list = getloclist(win, {title: 0, idx: 0, items: 0})
-    var ours = list.title == LOCLIST_TITLE
-    if (!ours && empty(items)) || (ours && Same(list.items, items))
-      continue
-    endif
-    # (the entry :lnext is at stays where it was)
-    setloclist(win, [], ours ? 'r' : ' ', {title: LOCLIST_TITLE, items: items,
-      idx: ours ? min([list.idx, max([len(items), 1])]) : 1})
-  endfor
-enddef
-
-# Draw the notes of `buf` where their signs are now: the text at the end of
-# each line, and the location list. `always`: even when no line was added or
-# deleted and no sign moved (typing in a line keeps its properties).
-def Draw(buf: number, always: bool = true)
-  if !Valid(buf)
-    return
-  endif
-  var s = get(shown, buf, {})
-  var count = getbufinfo(buf)[0].linecount
-  var lines: dict<number> = {}  # sign id -> its line now
-  for sign in get(sign_getplaced(buf, {group: GROUP}), 0, {signs: []}).signs
-    lines[sign.id] = sign.lnum
-  endfor
-  if !always && !empty(s) && get(s, 'count', -1) == count
-      && s.notes->indexof((_, n) => get(lines, n.sign, -1) != n.line) < 0
-    return
-  endif
-  for sev in SEVERITIES
-    prop_remove({type: PropType(sev), bufnr: buf, all: true})
-  endfor
-  if empty(s)
-    SetLoclist(buf)
-    return
-  endif
-  s.count = count
-  for n in s.notes
-    n.line = has_key(lines, n.sign) ? lines[n.sign] : min([n.line, count])
-    prop_add(n.line, 0, {type: PropType(n.severity), bufnr: buf, text: '● ' .. n.note,
-      text_align: 'after', text_padding_left: 2})
-  endfor
-  SetLoclist(buf)
-enddef
 
 def SetProgress(buf: number, r: dict<any>, text: string)
   if !Valid(buf)
@@ -158,12 +70,8 @@ enddef
 # Remove the notes from `buf` (0: the current buffer).
 export def Clear(buf: number = 0)
   var b = buf == 0 ? bufnr() : buf
-  if has_key(shown, b)
-    remove(shown, b)
-  endif
+  marks.Clear(NOTES, b)
   if Valid(b)
-    sign_unplace(GROUP, {buffer: b})
-    Draw(b)
     var vars = getbufvar(b, '')
     if has_key(vars, 'workflow_annotation')
       remove(vars, 'workflow_annotation')
@@ -179,30 +87,18 @@ def OnWipe(buf: number)
     catch
     endtry
   endif
-  if has_key(shown, buf)
-    remove(shown, buf)
-  endif
+  marks.Forget(NOTES, buf)
 enddef
 
 def Watch(buf: number)
+  marks.Watch(NOTES, buf)  # notes keep to their lines
   if getbufvar(buf, 'workflow_annotate_watched', false)
     return
   endif
   setbufvar(buf, 'workflow_annotate_watched', true)
   augroup workflow_annotate
   augroup END
-  # Notes keep to their lines: the signs moved with them; the text follows
-  # (while typing, only when a line was added or deleted, or a sign moved).
-  execute printf('autocmd workflow_annotate TextChanged <buffer=%d> Redraw(%d, true)', buf, buf)
-  execute printf('autocmd workflow_annotate TextChangedI,TextChangedP <buffer=%d> Redraw(%d, false)', buf, buf)
   execute printf('autocmd workflow_annotate BufUnload,BufWipeout <buffer=%d> OnWipe(%d)', buf, buf)
-  execute printf('autocmd workflow_annotate BufWinEnter <buffer=%d> SetLoclist(%d)', buf, buf)
-enddef
-
-def Redraw(buf: number, always: bool)
-  if has_key(shown, buf)
-    Draw(buf, always)
-  endif
 enddef
 
 # --- Commands -------------------------------------------------------------
@@ -296,32 +192,25 @@ export def Update(a: dict<any>)
   endif
   if get(a, 'replace', false)  # Python says when the notes shown give way to this answer's
     Clear(buf)
-    shown[buf] = {notes: [], model: r.model}
   endif
-  var s = get(shown, buf, {notes: [], model: r.model})
-  shown[buf] = s
   listener_flush(buf)  # the changes made until now
-  var count = getbufinfo(buf)[0].linecount
-  for n in get(a, 'notes', [])
-    var row = min([max([Follow(r.changes, n.line), 1]), count])
-    var severity = index(SEVERITIES, n.severity) >= 0 ? n.severity : 'info'
-    var id = sign_place(0, GROUP, SignName(severity), buf, {lnum: max([row, 1]), priority: PRIORITY[severity]})
-    s.notes->add({sign: id, severity: severity, note: n.note, line: row})
-  endfor
-  if !empty(get(a, 'notes', []))
-    Draw(buf)
+  var notes = get(a, 'notes', [])
+  if !empty(notes)
+    marks.Add(NOTES, buf, notes->mapnew((_, n) => ({line: Follow(r.changes, n.line), severity: n.severity,
+      note: n.note})))
   endif
   r.tokens = get(a, 'tokens', r.tokens)
   if !get(a, 'done', false)
     SetProgress(buf, r, printf(' %s %s: %s, %s', SPINNER[r.tokens % len(SPINNER)], r.model,
-      Plural(r.tokens, 'chunk'), Plural(len(s.notes), 'note')))
+      Plural(r.tokens, 'chunk'), Plural(len(marks.List(NOTES, buf)), 'note')))
     return
   endif
   Finish(buf)
   if get(a, 'cancelled', false)
     return
   endif
-  var annotation: dict<any> = {model: r.model, notes: len(s.notes)}
+  var count = len(marks.List(NOTES, buf))
+  var annotation: dict<any> = {model: r.model, notes: count}
   for key in ['summary', 'incomplete', 'covered', 'dropped']
     if has_key(a, key) && type(a[key]) != v:t_none
       annotation[key] = a[key]
@@ -335,7 +224,7 @@ export def Update(a: dict<any>)
   endif
   view.Fire('WorkflowAnnotated', extend({buf: buf}, annotation))
   var name = fnamemodify(bufname(buf), ':t')
-  var text = (name != '' ? name .. ': ' : '') .. printf('%s: %s%s', r.model, Plural(len(s.notes), 'note'),
+  var text = (name != '' ? name .. ': ' : '') .. printf('%s: %s%s', r.model, Plural(count, 'note'),
     get(a, 'incomplete', false) ? ' (incomplete)' : '')
   if get(a, 'dropped', 0) > 0
     text ..= printf(' (%d more notes dropped)', a.dropped)
@@ -380,10 +269,7 @@ enddef
 # The notes shown in `buf` (0: the current one), for scripts and tests:
 # [{line, severity, note}], in line order.
 export def Notes(buf: number = 0): list<dict<any>>
-  var b = buf == 0 ? bufnr() : buf
-  return get(shown, b, {notes: []}).notes
-    ->mapnew((_, n) => ({line: n.line, severity: n.severity, note: n.note}))
-    ->sort((x, y) => x.line - y.line)
+  return marks.List(NOTES, buf == 0 ? bufnr() : buf)
 enddef
 
 var choosing: dict<any> = {}

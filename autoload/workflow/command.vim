@@ -90,6 +90,10 @@ export def Run(given: string, fargs: list<string>, line1: number = 0, line2: num
     New(args, cfg)
     return
   endif
+  if sub == 'check'
+    workflow#check#Run(cfg)  # the buffer's text as a workflow file
+    return
+  endif
   if !spec.needs_run
     # :WorkflowAnnotate and its kin: autoload/workflow/annotate.vim.
     workflow#annotate#Run(sub, args, cfg, line1, line2, range)

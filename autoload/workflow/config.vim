@@ -14,6 +14,7 @@ export const SCHEMA: dict<list<any>> = {
   allow_remote: [v:t_bool, 'true or false'],
   annotate_timeout: [v:t_number, 'seconds to wait for the first token'],
   python: [v:t_string, 'the path of a Python 3 interpreter'],
+  check_live: [v:t_bool, 'true or false'],
 }
 
 # Edit distance where swapping two neighbouring letters counts as one edit

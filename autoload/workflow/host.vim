@@ -38,20 +38,31 @@ var died = ''  # why the last server stopped, said at the next command
 var handlers: dict<func> = {}
 var passed_over: list<dict<string>> = []
 
-# Register the handler of pushed messages of `kind` ('commit' or 'annotation'),
-# or of the server's end ('stopped': called with why, e.g. "killed by signal 9").
+# Register the handler of pushed messages of `kind` ('commit', 'annotation' or
+# 'diagnostics'), or of the server's end ('stopped': called with why, e.g.
+# "killed by signal 9").
 export def On(kind: string, Fn: func)
   handlers[kind] = Fn
 enddef
+
+# The kinds of push that carry their message under their own key; any other
+# push is a commit's.
+const WRAPPED = ['annotation', 'diagnostics']
 
 # The channel's callback: a protocol.Push (only id-0 messages come here).
 def Receive(ch: channel, msg: any)
   if type(msg) != v:t_dict
     return
   endif
-  var kind = has_key(msg, 'annotation') ? 'annotation' : 'commit'
+  var kind = 'commit'
+  for k in WRAPPED
+    if has_key(msg, k)
+      kind = k
+      break
+    endif
+  endfor
   if has_key(handlers, kind)
-    call(handlers[kind], [kind == 'annotation' ? msg.annotation : msg])
+    call(handlers[kind], [kind == 'commit' ? msg : msg[kind]])
   endif
 enddef
 

@@ -43,3 +43,14 @@ export def NeovimData(): string
   var app = getenv('NVIM_APPNAME')
   return value .. '/' .. (app == v:null || app == '' ? 'nvim' : app)
 enddef
+
+# Neovim's own config directory (stdpath('config')), where its older versions
+# looked for the person's workflows: still searched (catalog.py).
+export def NeovimConfig(): string
+  var value = getenv('XDG_CONFIG_HOME')
+  if value == v:null || value == ''
+    value = expand('~') .. '/.config'
+  endif
+  var app = getenv('NVIM_APPNAME')
+  return value .. '/' .. (app == v:null || app == '' ? 'nvim' : app)
+enddef

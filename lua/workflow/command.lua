@@ -63,6 +63,9 @@ function M.run(sub, opts)
   if sub == 'new' then
     return M.new(args, cfg)
   end
+  if sub == 'check' then
+    return require('workflow.check').run(cfg) -- the buffer's text as a workflow file
+  end
   if not spec.needs_run then
     local annotate = require('workflow.annotate')
     if sub == 'annotate' then

@@ -24,6 +24,7 @@ M.root = vim.uv.fs_realpath(M.root) or M.root
 ---@field allow_remote boolean text may go to another machine, or a cloud model
 ---@field annotate_timeout number seconds to wait for the model's first token
 ---@field python? string the Python interpreter that runs the server
+---@field check_live boolean workflow files in the search directories are checked as they are edited
 
 ---What a person sets, in vim.g.workflow or require('workflow').setup(): any of workflow.Config's fields.
 ---@class workflow.Options
@@ -35,6 +36,7 @@ M.root = vim.uv.fs_realpath(M.root) or M.root
 ---@field allow_remote? boolean
 ---@field annotate_timeout? number
 ---@field python? string
+---@field check_live? boolean
 
 --- option -> { Lua type, description }
 ---@type table<string, { [1]: type, [2]: string }>
@@ -47,6 +49,7 @@ M.schema = {
   allow_remote = { 'boolean', 'true or false' },
   annotate_timeout = { 'number', 'seconds to wait for the first token' },
   python = { 'string', 'the path of a Python 3 interpreter' },
+  check_live = { 'boolean', 'true or false' },
 }
 
 -- Edit distance where swapping two neighbouring letters counts as one edit

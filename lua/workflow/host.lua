@@ -43,21 +43,29 @@ local died = nil ---@type string? why the last server stopped, said at the next 
 local handlers = {} ---@type table<string, fun(msg: workflow.Push|workflow.AnnotationProgress)>
 local passed_over = {} ---@type { python: string, why: string }[]
 
---- Register the handler of pushed messages of `kind` ('commit' or 'annotation'), or of the
---- server's end ('stopped': called with why, e.g. "killed by signal 9").
+--- Register the handler of pushed messages of `kind` ('commit', 'annotation' or 'diagnostics'),
+--- or of the server's end ('stopped': called with why, e.g. "killed by signal 9").
 ---@param kind string
----@param fn fun(msg: workflow.Push|workflow.AnnotationProgress|string) a commit's outcome, annotation progress, or why
+---@param fn fun(msg: workflow.Push|workflow.AnnotationProgress|workflow.Diagnostics|string) what was pushed, or why
 function M.on(kind, fn)
   handlers[kind] = fn
 end
 
+-- The kinds of push that carry their message under their own key; any other push is a commit's.
+local WRAPPED = { 'annotation', 'diagnostics' }
+
 --- Called by the server (nvim_exec_lua on its own channel) with a protocol.Push.
 ---@param msg workflow.Push
 function M.receive(msg)
-  local kind = msg.annotation and 'annotation' or 'commit'
-  local fn = handlers[kind]
+  for _, kind in ipairs(WRAPPED) do
+    if msg[kind] then
+      local fn = handlers[kind]
+      return fn and fn(msg[kind])
+    end
+  end
+  local fn = handlers.commit
   if fn then
-    fn(kind == 'annotation' and msg.annotation or msg)
+    fn(msg)
   end
 end
 

@@ -51,6 +51,7 @@ LAZY = """
       opts = vim.tbl_isempty(spec.opts),
       cmd = spec.cmd({ dir = arg[2] }, {}),
       cmd_with_users = spec.cmd({ dir = arg[2] }, { 'Mine' }),
+      ft = spec.ft,
     }))
 """
 
@@ -58,7 +59,8 @@ LAZY = """
 def test_lazy_lua_loads_the_plugin_on_every_command_from_the_one_table(tmp_path: Path) -> None:
     spec = run_lua(tmp_path, LAZY, str(ROOT), str(ROOT))
     assert isinstance(spec, dict)
-    assert spec["keys"] == ["1", "build", "cmd", "opts"]
+    assert spec["keys"] == ["1", "build", "cmd", "ft", "opts"]
+    assert spec["ft"] == ["yaml"]  # a workflow file is checked as it is written
     assert spec["name"] == "workflow.nvim"  # the name lazy.nvim gives a URL or directory ending in it
     assert spec["build"] == "function"
     assert spec["opts"] is True

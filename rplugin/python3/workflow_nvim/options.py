@@ -18,8 +18,9 @@ from . import places
 DEFAULT_MODEL = "llama3.2"
 DEFAULT_FIRST_TOKEN_TIMEOUT = 60.0  # seconds
 
-# Options the front alone reads: which Python to start, and whether to map keys in step buffers.
-FRONT_ONLY = ("python", "default_mappings")
+# Options the front alone reads: which Python to start, whether to map keys in step buffers, and
+# whether workflow files are checked as they are edited (before Python starts).
+FRONT_ONLY = ("python", "default_mappings", "check_live")
 
 
 def expand(path: str, cwd: Path) -> Path:
