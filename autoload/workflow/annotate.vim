@@ -140,7 +140,7 @@ export def Start(args: list<string>, cfg: dict<any>, line1: number, line2: numbe
   endif
   # Where the text goes, before any of it is sent: a workflow's model, another machine.
   var said = get(response, 'info', [])->mapnew((_, l) => [type(l) == v:t_list ? l[0] : l, 'info'])
-  var previous = Finish(buf)
+  Finish(buf)  # Python said if it cancelled one
   # The changes made since: a note for line N lands where that line is now.
   var changes: list<dict<number>> = []
   var listener = listener_add((_, _, _, _, list: list<dict<any>>) => {
@@ -148,9 +148,6 @@ export def Start(args: list<string>, cfg: dict<any>, line1: number, line2: numbe
   }, buf)
   running[buf] = {request: request, first: first, last: last, listener: listener, changes: changes,
     model: get(get(response, 'annotating', {}), 'model', '?'), tokens: 0}
-  if !empty(previous)
-    said->add(['the previous annotation of this buffer was cancelled', 'info'])
-  endif
   view.Say(said)
   Watch(buf)
   SetProgress(buf, running[buf], ' ' .. SPINNER[0] .. ' asking ' .. running[buf].model .. '…')

@@ -155,7 +155,7 @@ function M.start(opts, cfg)
   for _, line in ipairs(response.info or {}) do
     notify(line) -- where the text goes, before any of it is sent: a workflow's model, another machine
   end
-  local previous = finish(buf)
+  finish(buf) -- Python said if it cancelled one
   -- One anchor per line asked about: a note for line N lands where that line is now.
   local anchors = {}
   for i = first, last do
@@ -168,9 +168,6 @@ function M.start(opts, cfg)
     model = response.annotating.model,
     tokens = 0,
   }
-  if previous then
-    notify('the previous annotation of this buffer was cancelled')
-  end
   watch(buf)
   set_progress(buf, running[buf], ' ' .. SPINNER[1] .. ' asking ' .. running[buf].model .. '…')
 end

@@ -10,6 +10,8 @@ import pytest
 from workflow_nvim.protocol import COMMANDS
 from workflow_nvim.spec import STEP_KEYS, WORKFLOW_KEYS
 
+from tests.vim import Vim, needs_vim
+
 from .conftest import ROOT, Editor
 
 
@@ -64,6 +66,15 @@ def test_api_and_highlights_have_tags(nvim: Editor, tags: set[str]) -> None:
     assert "WorkflowState()" in tags
     groups = [g for g in nvim.api.get_hl(0, {}) if g.startswith("Workflow")]
     assert len(groups) >= 4
+    assert [g for g in groups if f"hl-{g}" not in tags] == []
+
+
+@needs_vim
+def test_vims_highlights_have_tags(tmp_path: Path, tags: set[str]) -> None:
+    # Vim's own groups too (plugin/workflow.vim): :WorkflowHealth's, the notes' signs.
+    result = Vim(tmp_path).run("g:Keep('groups', getcompletion('Workflow', 'highlight'))")
+    groups = result["groups"]
+    assert "WorkflowHealthOk" in groups and "WorkflowNoteError" in groups
     assert [g for g in groups if f"hl-{g}" not in tags] == []
 
 

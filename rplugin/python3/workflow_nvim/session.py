@@ -671,6 +671,9 @@ class Session:
         response: Response = {"annotating": {"buf": buf, "request": request_id, "model": model, "host": where.url}}
         if info:
             response["info"] = ["; ".join(info)]
+        if previous is not None:
+            # Said here, not by the front: the old request's last batch may reach the editor first.
+            response.setdefault("info", []).append("the previous annotation of this buffer was cancelled")
         return response
 
     def cmd_annotate_cancel(self, params: dict[str, Any]) -> Response:
