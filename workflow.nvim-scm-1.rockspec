@@ -27,4 +27,6 @@ dependencies = {
 build = {
   type = 'builtin',
   copy_directories = { 'autoload', 'doc', 'plugin', 'rplugin', 'workflows' },
+  -- A single file is not a directory: the schema goes to the rock's conf/ (schema_path() looks there too).
+  install = { conf = { ['workflow.schema.json'] = 'workflow.schema.json' } },
 }

@@ -46,7 +46,10 @@ end
 --- language server's settings (:help workflow-schema).
 ---@return string
 function M.schema_path()
-  return require('workflow.config').root .. '/workflow.schema.json'
+  local root = require('workflow.config').root
+  local rock = root .. '/conf/workflow.schema.json' -- installed by luarocks (the rockspec)
+  return vim.uv.fs_stat(root .. '/workflow.schema.json') == nil and vim.uv.fs_stat(rock) and rock
+    or root .. '/workflow.schema.json'
 end
 
 return M

@@ -157,5 +157,7 @@ def test_the_plugin_installed_as_a_rock_runs_a_workflow(home: Home, tmp_path: Pa
         assert ed.current.buffer.vars["workflow_step"]["index"] == 1
         assert Path(ed.current.buffer.name).is_relative_to(home.runs)
         assert "Step 1/" in ed.winbar()
+        schema = Path(ed.exec_lua("return require('workflow').schema_path()"))
+        assert schema.is_relative_to(rock) and json.loads(schema.read_text(encoding="utf-8"))["$schema"]
     finally:
         ed.quit()

@@ -189,14 +189,17 @@ def test_front_door_command_and_completion(nvim: Editor, essay: Path) -> None:
         "annotate",
         "annotate_cancel",
         "annotate_clear",
+        "check",
         "goto",
         "health",
         "install",
         "list",
         "log",
         "models",
+        "new",
         "next",
         "prev",
+        "refresh",
         "resume",
         "revert",
         "start",
@@ -266,7 +269,7 @@ def test_arguments_are_checked_with_workflow_messages(nvim: Editor, essay: Path)
     assert nvim.error("WorkflowStart") == "[workflow] :WorkflowStart takes a workflow name (<Tab> completes)"
     assert nvim.error("Workflow") == (
         "[workflow] which subcommand? :Workflow "
-        "{annotate|annotate_cancel|annotate_clear|goto|health|install|list|log|models|next|prev|resume|revert|start|status|stop}"
+        "{annotate|annotate_cancel|annotate_clear|check|goto|health|install|list|log|models|new|next|prev|refresh|resume|revert|start|status|stop}"
     )
     assert nvim.error("WorkflowGoto") == "[workflow] :WorkflowGoto takes a step id or number (<Tab> completes)"
     assert nvim.error("Workflow status extra") == "[workflow] :WorkflowStatus takes no argument"
