@@ -178,5 +178,18 @@ def test_a_line_of_thousands_of_references_gets_at_most_the_listed_warnings() ->
     )
     problems, workflow = problems_of_text(head + "${a}" * 40_000 + "\n", "/p/repeater.yaml")
     assert workflow is not None
-    assert len(problems) == spec.MAX_PROBLEMS and {p.severity for p in problems} == {"warning"}
+    assert len(problems) == spec.MAX_PROBLEMS + 1 and {p.severity for p in problems} == {"warning"}
     assert [(p.line, p.col) for p in problems[:2]] == [(13, 9), (13, 13)]
+    assert (problems[-1].line, problems[-1].col) == (13, 9 + 4 * 100)
+    assert problems[-1].message == "39900 more warnings from here on"
+
+
+def test_past_a_hundred_warnings_the_rest_are_counted_in_one_last_line() -> None:
+    step = "  - id: s{n}\n    title: S{n}\n    instructions: Think it over.\n"
+    text = "title: Many\nsteps:\n" + "".join(step.format(n=n) for n in range(150))
+    found = warnings(text)
+    assert len(found) == spec.MAX_PROBLEMS + 1
+    assert all("never say what to write" in m or "empty" in m for _, _, m in found[:-1]), found[0]
+    line, _, last = found[-1]
+    assert last == "50 more warnings from here on"
+    assert line == 2 + 100 * 3 + 3  # the instructions of the 101st step

@@ -194,7 +194,7 @@ def test_hello_says_the_protocol_the_python_and_what_it_lacks(front: Front) -> N
     assert front.wait_exit() == 0
     # INFO lines are written by the time the server exits (logs.py), in order, with their own times
     lines = front.log().splitlines()
-    assert "hello from test 0 (protocol 1)" in lines[0] and "INFO" in lines[0]
+    assert f"hello from test 0 (protocol {protocol.PROTOCOL})" in lines[0] and "INFO" in lines[0]
     assert "the editor closed the channel: exiting" in lines[-1]
 
 
@@ -515,6 +515,7 @@ def test_without_msgpack_it_says_so_on_stderr_and_exits() -> None:
 ANSWERED_WITH = """
 import json, sys
 from workflow_nvim import server
+from workflow_nvim.protocol import PROTOCOL
 
 class Recorder(server.MsgpackRPC):
     def respond(self, msgid, error, result):
@@ -525,7 +526,7 @@ class Recorder(server.MsgpackRPC):
         pass
 
 s = server.Server(Recorder(0, 1))
-s.dispatch([0, 1, "hello", [{"protocol": 1}]])
+s.dispatch([0, 1, "hello", [{"protocol": PROTOCOL}]])
 s.dispatch([0, 2, "command", ["start", json.loads(sys.argv[1])]])
 """
 
@@ -553,6 +554,7 @@ def test_a_start_answers_before_importing_dataclasses_logging_or_openssl(tmp_pat
 LATE_SIGNAL = """
 import os, signal, sys
 from workflow_nvim import server
+from workflow_nvim.protocol import PROTOCOL
 
 server.Server.serve = lambda self: None  # the editor closed the channel
 real = server._ignore_signals

@@ -184,7 +184,7 @@ def test_hello_is_answered_with_the_id_vim_gave_it(front: VimFront) -> None:
     front.close_input()
     assert front.wait_exit() == 0
     lines = front.log().splitlines()
-    assert "hello from vim 9.0 (protocol 1)" in lines[0]
+    assert f"hello from vim 9.0 (protocol {protocol.PROTOCOL})" in lines[0]
     assert "the editor closed the channel: exiting" in lines[-1]
 
 

@@ -7,6 +7,7 @@ spec.py's cache of validated workflows instead (see spec.load_workflow).
 
 from __future__ import annotations
 
+
 import itertools
 import re
 from pathlib import Path
@@ -151,6 +152,8 @@ class _Checker:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self.unlisted = 0  # problems found past MAX_PROBLEMS
+        self.unlisted_warnings = 0  # and warnings
+        self.first_unlisted_warning = (1, 1)
         self.first_unlisted = (1, 1)
         self.suggestions: dict[tuple[str, int], str] = {}
         self.budget = SUGGESTION_BUDGET
@@ -178,6 +181,18 @@ class _Checker:
         if len(self.warnings) < MAX_PROBLEMS:
             line, col, end = self.where(node, offset)
             self.warnings.append(Problem(self.display, line, col, message, "warning", end))
+            return
+        if not self.unlisted_warnings:  # only the first is located: the rest are only counted
+            self.first_unlisted_warning = self.where(node, offset)[:2]
+        self.unlisted_warnings += 1
+
+    def all_warnings(self) -> list[Problem]:
+        """The warnings found, the unlisted ones counted in a last line."""
+        if not self.unlisted_warnings:
+            return list(self.warnings)
+        line, col = self.first_unlisted_warning
+        more = count(self.unlisted_warnings, "more warning")
+        return [*self.warnings, Problem(self.display, line, col, f"{more} from here on", "warning")]
 
     def at(self, node: yaml.Node, message: str, offset: int | None = None) -> None:
         if self.full and self.unlisted:
@@ -421,7 +436,7 @@ def _parse(
     steps: list[Step] = []
     if "steps" in top:
         steps = _steps(check, top["steps"][1])
-    warnings += check.warnings
+    warnings += check.all_warnings()
 
     if check.problems:
         raise check.invalid()
