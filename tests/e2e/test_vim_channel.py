@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from workflow_nvim.protocol import PROTOCOL
+
 from tests.processes import gone
 from tests.unit.conftest import BLOG
 from tests.vim import needs_vim
@@ -119,7 +121,7 @@ def run_vim(tmp_path: Path, where: dict[str, Any]) -> dict[str, Any]:
                 "package_dir": str(PACKAGE_DIR),
                 "log": str(log),
                 "out": str(out),
-                "protocol": 1,
+                "protocol": PROTOCOL,
                 "other_pid": os.getpid(),
                 "where": where,
             }
@@ -159,7 +161,7 @@ def test_vim_speaks_to_the_server_over_its_json_channel(tmp_path: Path) -> None:
     assert result["stderr"] == []  # the server writes nothing but messages once its log is open
 
     welcome = result["welcome"]
-    assert welcome["protocol"] == 1 and welcome["pid"] == result["job_pid"]
+    assert welcome["protocol"] == PROTOCOL and welcome["pid"] == result["job_pid"]
     assert welcome["required_missing"] == []
 
     step = result["started"]["open"]

@@ -7,7 +7,6 @@ spec.py's cache of validated workflows instead (see spec.load_workflow).
 
 from __future__ import annotations
 
-
 import itertools
 import re
 from pathlib import Path
