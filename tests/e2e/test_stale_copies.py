@@ -89,6 +89,21 @@ def test_refresh_opens_the_new_text_beside_a_copy_the_person_edited(nvim: Editor
     assert Path(nvim.current.buffer.name).name == "02-outline.txt"
 
 
+def test_words_typed_onto_the_end_of_a_copy_make_it_edited_so_refresh_leaves_them(nvim: Editor, home: Home) -> None:
+    home.write_workflow("essay", ESSAY)
+    nvim.cmd("WorkflowStart essay")
+    nvim.type("A trains<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("1s/$/, by sea/")  # the copy stays whole; the person's words follow it on its line
+    nvim.cmd("WorkflowGoto topic")
+    nvim.type("A at night<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowGoto outline")
+    nvim.cmd("WorkflowRefresh")
+    assert nvim.lines() == ["# Outline of Topic: trains, by sea", "- point"]  # untouched: compared instead
+    assert [nvim.call("getwinvar", w, "&diff") for w in (1, 2)] == [1, 1]
+
+
 @needs_tmux
 def test_vim_says_a_copy_is_out_of_date_and_refresh_updates_it(tmp_path: Path, home: Home, start_nvim: Any) -> None:
     home.write_workflow("essay", ESSAY)

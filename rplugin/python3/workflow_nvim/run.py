@@ -302,15 +302,21 @@ class Run:
         stale = self.stale_copies(step)
         copied = self.copied(step)
         text = original = self.text(step)
-        uses: dict[str, int] = {}
-        for _, ref in StepTemplate(step.template).references():
+        # What the template put on each side of each reference: a copy still stands as pasted only
+        # between those, or at a line's edge (a word typed onto its end makes it edited).
+        template = step.template
+        sides: dict[str, set[str]] = {}
+        for at, ref in StepTemplate(template).references():
             if ref is not None:
-                uses[ref] = uses.get(ref, 0) + 1
+                end = template.index("}", at) + 1
+                sides.setdefault(ref, {"", "\n"}).update({template[at - 1 : at], template[end : end + 1]})
         refreshed, edited = [], []
         for s in stale:
             old, new = copied[s.id], self.text(s).rstrip("\n")
-            if old and text.count(old) == uses.get(s.id, 0):
-                text = text.replace(old, new)
+            found = _standing(text, old, sides.get(s.id, set()))
+            if old and found and len(found) == sum(1 for _, r in StepTemplate(template).references() if r == s.id):
+                for at in reversed(found):
+                    text = text[:at] + new + text[at + len(old) :]
                 refreshed.append(s)
             else:
                 edited.append(s)
@@ -585,3 +591,18 @@ class Run:
                 for s in self.workflow.steps
             ],
         }
+
+
+def _standing(text: str, old: str, sides: set[str]) -> list[int] | None:
+    """Where ``old`` stands in ``text`` with one of ``sides`` (or the text's edge) just before and just
+    after it: the places a copy is still as pasted. None when ``old`` also stands elsewhere, inside
+    longer text (the person's words around it: leave it to them)."""
+    found: list[int] = []
+    at = text.find(old) if old else -1
+    while at >= 0:
+        before, after = text[at - 1 : at], text[at + len(old) : at + len(old) + 1]
+        if before not in sides or after not in sides:
+            return None
+        found.append(at)
+        at = text.find(old, at + len(old))
+    return found
