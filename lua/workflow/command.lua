@@ -132,9 +132,10 @@ function M.new(args, cfg, extra)
     end)
   end
   if response.edit then
-    local ok, err = pcall(vim.cmd, 'edit ' .. vim.fn.fnameescape(response.edit))
+    -- silent: the file's own "N lines" message and the one below would ask for ENTER
+    local ok, err = pcall(vim.cmd, 'silent edit ' .. vim.fn.fnameescape(response.edit))
     if not ok then -- this buffer cannot be left ('nohidden' and changes): a split then
-      ok, err = pcall(vim.cmd, 'split ' .. vim.fn.fnameescape(response.edit))
+      ok, err = pcall(vim.cmd, 'silent split ' .. vim.fn.fnameescape(response.edit))
     end
     if not ok then
       response.error = ('cannot open %s: %s'):format(response.edit, require('workflow.message').error_text(err))

@@ -26,7 +26,7 @@ def test_neovim_new_makes_a_workflow_in_the_project_that_starts(nvim: Editor, ho
     path = home.project / ".workflows" / "trip.yaml"
     assert nvim.current.buffer.name == str(path)
     assert "name: trip " in "\n".join(nvim.lines())
-    assert "[workflow] created .workflows/trip.yaml: fill it in, then :WorkflowStart trip" in nvim.messages()
+    assert "[workflow] created trip.yaml: fill it in, then :WorkflowStart trip" in nvim.messages()
     assert "ok: trip, 2 steps" in validates(path)
 
     nvim.cmd("WorkflowStart trip")
@@ -75,7 +75,7 @@ def test_vim_new_asks_where_makes_a_workflow_that_starts_and_never_overwrites(tm
     assert menu[0].startswith("your own workflows, ") and menu[1].startswith("a new .workflows/ here, in ")
     path = home.project / ".workflows" / "trip.yaml"
     assert result["file"] == str(path)
-    assert "[workflow] created .workflows/trip.yaml: fill it in, then :WorkflowStart trip" in result["said"]
+    assert "[workflow] created trip.yaml: fill it in, then :WorkflowStart trip" in result["said"]
     assert "ok: trip, 2 steps" in validates(path)
     assert result["workflow"] == "trip" and result["lines"] == ["# Notes", "", "-"]
     assert result["again"] == ["[workflow] .workflows/trip.yaml exists: edit it, or choose another name"]

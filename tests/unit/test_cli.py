@@ -169,7 +169,19 @@ def test_validate_bad_encoding_and_missing_file(write, tmp_path):
 def test_validate_needs_a_file(tmp_path):
     r = cli("validate", cwd=tmp_path)
     assert r.returncode == 2
-    assert "usage:" in r.stderr
+    assert r.stderr.splitlines() == [
+        "usage: python -m workflow_nvim validate [--json] [--no-warnings] FILE...",
+        "python -m workflow_nvim validate: error: the following arguments are required: FILE",
+    ]
+
+
+def test_an_unknown_option_is_said_with_the_commands_own_usage(tmp_path, write, blog_yaml):
+    r = cli("validate", "--bogus", str(write("blog.yaml", blog_yaml)), cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [
+        "usage: python -m workflow_nvim validate [--json] [--no-warnings] FILE...",
+        "python -m workflow_nvim validate: error: unrecognized arguments: --bogus",
+    ]
 
 
 def test_list_json_shows_kinds_problems_and_shadowing(write, tmp_path, blog_yaml):

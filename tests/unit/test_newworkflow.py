@@ -41,7 +41,7 @@ def test_new_writes_into_the_projects_workflows_and_says_how_to_start_it(tmp_pat
     r = session.handle("new", params(tmp_path))
     path = tmp_path / ".workflows" / "essay.yaml"
     assert r["edit"] == str(path)
-    assert r["info"] == ["created .workflows/essay.yaml: fill it in, then :WorkflowStart essay"]
+    assert r["info"] == ["created essay.yaml: fill it in, then :WorkflowStart essay"]
     assert load_workflow(path).name == "essay"
     r = session.handle("start", params(tmp_path))
     assert r["open"]["progress"] == "Step 1/2: Gather notes"

@@ -293,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help=argparse.SUPPRESS)
     p_validate = sub.add_parser(
         "validate",
+        prog=f"{PROG} validate",
         usage=f"{PROG} validate [--json] [--no-warnings] FILE...",
         description=VALIDATE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -305,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         "[{line, col, severity, message}]}]}",
     )
     p_validate.add_argument("--no-warnings", action="store_true", help="leave the warnings out")
-    p_list = sub.add_parser("list", description="The workflows the editor would find, with their errors.")
+    p_list = sub.add_parser("list", prog=f"{PROG} list", description="The workflows the editor would find, with their errors.")
     p_list.add_argument(
         "--dir",
         action="append",
@@ -314,13 +315,15 @@ def main(argv: list[str] | None = None) -> int:
         help="search these directories in this order instead of the defaults",
     )
     p_list.add_argument("--json", action="store_true", help="machine-readable output")
-    p_log = sub.add_parser("log", description="A run's per-step history, from git.")
+    p_log = sub.add_parser("log", prog=f"{PROG} log", description="A run's per-step history, from git.")
     p_log.add_argument("run_dir", metavar="RUN_DIR")
-    p_export = sub.add_parser("export", description="The whole run as one Markdown document.")
+    p_export = sub.add_parser("export", prog=f"{PROG} export", description="The whole run as one Markdown document.")
     p_export.add_argument("run_dir", metavar="RUN_DIR")
     for name in ("schema", "install", "doctor", "serve"):  # run by __main__.py before this module
         sub.add_parser(name, add_help=False)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said with the command's own usage, not the top one
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     lacking = missing_packages(args.command)
     if lacking:
         print(lacking, file=sys.stderr)

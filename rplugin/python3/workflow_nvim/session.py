@@ -364,7 +364,7 @@ class Session:
                 }
             where = "project"
         path = newworkflow.create(name, newworkflow.directory(where, cwd), cwd)
-        return {"edit": str(path), "info": [f"created {shown(path, cwd)}: fill it in, then :WorkflowStart {name}"]}
+        return {"edit": str(path), "info": [f"created {path.name}: fill it in, then :WorkflowStart {name}"]}
 
     # -- history -------------------------------------------------------------
 
