@@ -306,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         "[{line, col, severity, message}]}]}",
     )
     p_validate.add_argument("--no-warnings", action="store_true", help="leave the warnings out")
-    p_list = sub.add_parser("list", prog=f"{PROG} list", description="The workflows the editor would find, with their errors.")
+    p_list = sub.add_parser(
+        "list", prog=f"{PROG} list", description="The workflows the editor would find, with their errors."
+    )
     p_list.add_argument(
         "--dir",
         action="append",
