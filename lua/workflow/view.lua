@@ -415,9 +415,6 @@ local function echo(lines)
     end
     chunks[#chunks + 1] = { text .. (i < #lines and '\n' or ''), HIGHLIGHT[severity] }
   end
-  if #lines == 1 then
-    return require('workflow.message').echo(chunks) -- cut to the line, as Vim does: no Press-ENTER
-  end
   api.nvim_echo(chunks, true, {})
 end
 
