@@ -114,19 +114,20 @@ def environment(run: Run, step: Step) -> dict[str, str]:
     return env
 
 
-def require_trust(run: Run) -> None:
-    """Raise NeedsTrust unless the run's workflow may run its commands; WorkflowError if denied."""
+def require_trust(run: Run, cwd: Path | None = None) -> None:
+    """Raise NeedsTrust unless the run's workflow may run its commands; WorkflowError if denied.
+    (``cwd``, the editor's directory: paths in messages are written relative to it when shorter.)"""
     from . import trust
-    from .display import tilde
+    from .display import shown
 
     sha256 = trust.digest(run.workflow.source)
     said = trust.answer(sha256)
     if said == "allow":
         return
-    origin = run.origin or run.dir / "workflow.yaml"
+    origin = shown(run.origin or run.dir / "workflow.yaml", cwd)
     if said == "deny":
-        raise WorkflowError(f"you denied the commands of {tilde(origin)}: :WorkflowTrust asks again")
-    raise NeedsTrust(tilde(origin), sha256, trust.commands(run.workflow))
+        raise WorkflowError(f"you denied the commands of {origin}: :WorkflowTrust asks again")
+    raise NeedsTrust(origin, sha256, trust.commands(run.workflow))
 
 
 class Process:
@@ -260,7 +261,7 @@ def run_check_command(run: Run, step: Step, command: str, timeout: float, cwd: P
     """Run check.command for ``step`` of ``run`` (sh -c, in the run's project directory, with the
     environment above, its own process group, killed at ``timeout``): (exit status, output, capped).
     Raises NeedsTrust when the run's workflow is not trusted (see trust)."""
-    require_trust(run)
+    require_trust(run, cwd)
     process = Process(command, project_dir(run, cwd), environment(run, step), timeout)
     process.start()
     result = process.wait()
