@@ -10,6 +10,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from tests.vim import Vim, needs_vim
+
 from .conftest import Editor, Home, git, wait_for
 
 BUILD = """
@@ -193,3 +197,126 @@ def test_cancel_and_timeout_kill_the_whole_process_group(nvim: Editor, home: Hom
     pgid = int(pids.read_text())
     assert wait_for(lambda: not processes_in_group(pgid), timeout=10) is True
     assert "killed after 1 s (run_timeout)" in nvim.messages()
+
+
+# -- Vim -------------------------------------------------------------------------------------------
+
+VIM_ANSWER = """
+g:asked = []
+g:answer = {answer}
+g:WorkflowConfirm = (prompt, choices, default) => {{
+  g:asked->add(prompt)
+  return g:answer
+}}
+"""
+
+
+@pytest.fixture
+def vim(tmp_path: Path, home: Home) -> Vim:
+    return Vim(tmp_path, {"runs_dir": str(home.runs)})
+
+
+@needs_vim
+def test_vim_an_untrusted_workflow_runs_nothing_then_trust_runs_it_and_a_change_asks_again(
+    vim: Vim, home: Home
+) -> None:
+    marker = home.root / "SOMEWHERE"
+    path = home.write_workflow("hostile", hostile_workflow(marker))
+    result = vim.run(
+        VIM_ANSWER.format(answer=2)
+        + """
+        var seen: list<bool> = []
+        for command in ['WorkflowStart hostile', 'WorkflowNext', 'WorkflowRun', 'WorkflowStatus', 'WorkflowList',
+            'WorkflowPrev', 'WorkflowGoto b', 'WorkflowLog', 'WorkflowNext', 'WorkflowNext']
+          execute command
+          g:Settle()
+          seen->add(filereadable(MARKER))
+        endfor
+        g:Keep('seen', seen)
+        g:Keep('asked', copy(g:asked))
+        g:Keep('said', g:Said())
+        WorkflowTrust
+        g:Keep('asked_again', copy(g:asked))
+        g:answer = 1
+        WorkflowTrust
+        WorkflowRun
+        g:Keep('ran', g:WaitFor(() => filereadable(MARKER)))
+        """.replace("MARKER", repr(str(marker)))
+    )
+    assert result["seen"] == [False] * 10
+    assert len(result["asked"]) == 1 and f"touch {marker}" in result["asked"][0]
+    assert any("you denied the commands" in line for line in result["said"]), result["said"]
+    assert any("its command has not run" in line for line in result["said"]), "\n".join(result["said"])
+    assert len(result["asked_again"]) == 2  # :WorkflowTrust asks, whatever was said before
+    assert result["ran"] is True
+    marker.unlink()
+    path.write_text(path.read_text().replace("First.", "First, changed."))
+    result = vim.run(
+        VIM_ANSWER.format(answer=2)
+        + """
+        WorkflowStart hostile
+        WorkflowNext
+        g:Settle()
+        g:Keep('asked', copy(g:asked))
+        """
+    )
+    assert len(result["asked"]) == 1 and not marker.exists()  # changed: asked again
+
+
+@needs_vim
+def test_vim_a_command_step_streams_is_committed_cancelled_and_timed_out(vim: Vim, home: Home) -> None:
+    home.write_workflow("build", BUILD)
+    pids = home.root / "pid"
+    home.write_workflow(
+        "slow",
+        f"""
+        title: Slow
+        steps:
+          - id: a
+            title: A
+            instructions: x
+            run: echo $$ > {pids}; echo started; sleep 300 & sleep 300
+        """,
+    )
+    result = vim.run(
+        VIM_ANSWER.format(answer=1)
+        + """
+        WorkflowStart build
+        setline(1, ["$(touch PWNED) `touch PWNED2` 'quote\\" \\\\", 'second line'])
+        WorkflowNext
+        WorkflowRun
+        g:WaitFor(() => getline('$') =~ '^\\[exit')
+        g:Keep('lines', getline(1, '$'))
+        g:Keep('modified', &modified)
+        g:Keep('path', expand('%:p'))
+        WorkflowNext
+        g:Settle()
+        WorkflowTrust! .workflows/slow.yaml
+        WorkflowStart slow
+        WorkflowRun
+        g:WaitFor(() => index(getline(1, '$'), 'started') >= 0)
+        g:Keep('pgid', readfile(PIDS)[0])
+        WorkflowCancel
+        g:WaitFor(() => getline('$') =~ '^\\[cancelled')
+        g:Keep('cancelled', getline(1, '$'))
+        g:workflow.run_timeout = 1
+        WorkflowRun
+        g:WaitFor(() => getline('$') =~ '^\\[killed')
+        g:Keep('killed', getline(1, '$'))
+        g:Keep('pgid2', readfile(PIDS)[0])
+        g:Keep('said', g:Said())
+        """.replace("PIDS", repr(str(pids)))
+    )
+    lines = result["lines"]
+    assert lines[3:5] == ["one", "two"] and lines[5].startswith("[exit 0 after "), lines
+    assert result["modified"] == 0
+    assert Path(result["path"]).read_text().split("\n")[:-1] == lines
+    assert (home.root / "seen-notes").read_text() == "$(touch PWNED) `touch PWNED2` 'quote\" \\\nsecond line\n"
+    assert not list(home.root.rglob("PWNED*")) and not list(home.project.rglob("PWNED*"))
+    assert "Workflow-Exit: 0" in git(Path(result["path"]).parent, "log", "-1", "--format=%B")
+    assert "started" in result["cancelled"] and result["cancelled"][-1].startswith("[cancelled after ")
+    assert result["killed"][-1] == "[killed after 1 s: the run_timeout option]"
+    assert result["killed"].count("started") == 1
+    for pgid in (result["pgid"], result["pgid2"]):
+        assert wait_for(lambda pgid=pgid: not processes_in_group(int(pgid)), timeout=10) is True
+    assert any("killed after 1 s (run_timeout)" in line for line in result["said"]), result["said"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -155,7 +156,11 @@ class Run:
             (directory / SNAPSHOT_NAME).write_bytes(workflow.source)
             if project is not None:
                 (directory / START_DIR).mkdir(exist_ok=True)
-                pin = {"project": str(project), "workflow": str(workflow.path)}
+                # Relative to the run: committed with it, it names no one's home, and moves with both.
+                pin = {
+                    "project": os.path.relpath(project.resolve(), directory),
+                    "workflow": os.path.relpath(workflow.path.resolve(), directory),
+                }
                 (directory / PIN_NAME).write_text(json.dumps(pin), encoding="utf-8")
         except OSError as e:
             raise WorkflowError(
@@ -255,13 +260,13 @@ class Run:
         """The project directory pinned when the run started (its commands run there); None for
         runs made before it was pinned."""
         value = self._pin().get("project")
-        return Path(value) if isinstance(value, str) and value else None
+        return Path(os.path.normpath(self.dir / value)) if isinstance(value, str) and value else None
 
     @property
     def origin(self) -> Path | None:
         """The workflow file the run was started from, when known."""
         value = self._pin().get("workflow")
-        return Path(value) if isinstance(value, str) and value else None
+        return Path(os.path.normpath(self.dir / value)) if isinstance(value, str) and value else None
 
     def command_path(self, step: Step) -> Path:
         """How ``step``'s command last ended: ``.start/03-tests.command.json``, committed with it."""

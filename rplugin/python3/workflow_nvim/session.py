@@ -511,6 +511,8 @@ class Session:
             dirs = run_dirs(*self._runs_read(params))
             names = [d.name for d in dirs if d.name.startswith(arglead) and not self._is_open(d)]
             return list(dict.fromkeys(names))  # a run copied to the newer place is offered once
+        elif kind == "file":
+            return _file_names(arglead, Path(str(params.get("cwd") or Path.cwd())))
         else:
             return []
         return [n for n in names if n.startswith(arglead)]
@@ -913,6 +915,32 @@ class Session:
             write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         except OSError:
             log.exception("cannot save notes to %s", path)
+
+
+def _file_names(arglead: str, cwd: Path, limit: int = 200) -> list[str]:
+    """File-name completion: the directories (with a /) and YAML files whose names start with ``arglead``."""
+    import os
+
+    head, _, tail = arglead.rpartition("/")
+    base = Path(os.path.expanduser(head or ".")) if head or not arglead.startswith("/") else Path("/")
+    base = base if base.is_absolute() else cwd / base
+    try:
+        entries = sorted(os.scandir(base), key=lambda e: e.name)
+    except OSError:
+        return []
+    found = []
+    for e in entries:
+        hidden = e.name.startswith(".") and not tail.startswith(".") and e.name != ".workflows"
+        if not e.name.startswith(tail) or hidden:
+            continue
+        prefix = f"{head}/" if head or arglead.startswith("/") else ""
+        if e.is_dir():
+            found.append(f"{prefix}{e.name}/")
+        elif e.name.endswith((".yaml", ".yml")):
+            found.append(f"{prefix}{e.name}")
+        if len(found) >= limit:
+            break
+    return found
 
 
 def _command_said(step: Step, result: Any, timeout: float) -> Any:
