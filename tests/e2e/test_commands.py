@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -357,3 +358,19 @@ def test_code_review_on_a_real_repository(nvim: Editor, home: Home) -> None:
     run_dir = Path(nvim.state()["dir"])
     assert "Workflow-Exit: 0" in git(run_dir, "log", "--format=%B", "-1", "--grep=2/5")
     assert len(git(run_dir, "log", "--oneline").splitlines()) == 5
+
+
+def test_quitting_the_editor_kills_a_running_command(start_nvim: Any, home: Home) -> None:
+    pids = home.root / "pid"
+    home.write_workflow(
+        "slow",
+        f"title: S\nsteps:\n  - id: a\n    title: A\n    instructions: x\n    run: echo $$ > {pids}; sleep 300\n",
+    )
+    nvim = start_nvim()
+    nvim.cmd("WorkflowTrust! .workflows/slow.yaml")
+    nvim.cmd("WorkflowStart slow")
+    nvim.cmd("WorkflowRun")
+    pgid = int(wait_for(lambda: pids.exists() and pids.read_text().strip(), timeout=30))
+    assert processes_in_group(pgid)
+    nvim.quit()
+    assert wait_for(lambda: not processes_in_group(pgid), timeout=20) is True
