@@ -236,7 +236,7 @@ def test_list_shows_valid_broken_and_shadowed_workflows(session, env, write, tmp
         f"broken           INVALID  (project: {broken})",
         [
             f"  {broken}:5:5: unknown key 'intructions', did you mean 'instructions'? "
-            "(keys of step 1: id, title, instructions, template, filetype, annotate, model)",
+            "(keys of step 1: id, title, instructions, template, filetype, annotate, model, run, autorun)",
             "error",
         ],
         [f"  {broken}:3:5: step 1 is missing the required key 'instructions'", "error"],
@@ -800,7 +800,8 @@ def test_wait_takes_a_shorter_timeout_for_quitting(env, git, tmp_path):
     assert "git refused the commit of step 1" in notes[-1]["error"]
     assert (
         git(run.dir, "status", "--porcelain", "--untracked-files=all")
-        == "?? .start/01-topic.md\n?? .start/02-outline.copies.json\n?? .start/02-outline.md\n?? 01-topic.md\n"
+        == "?? .start/01-topic.md\n?? .start/02-outline.copies.json\n?? .start/02-outline.md\n?? .start/run.json\n"
+        "?? 01-topic.md\n"
         "?? 02-outline.md\n?? workflow.yaml"
     )
 

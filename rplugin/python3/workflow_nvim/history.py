@@ -57,6 +57,7 @@ TRAILER_RUN = "Workflow-Run"
 TRAILER_STEP = "Workflow-Step"
 TRAILER_REVERT = "Workflow-Revert"
 TRAILER_SAVED = "Workflow-Saved"
+TRAILER_EXIT = "Workflow-Exit"  # the exit status of a command step's command
 KINDS = {TRAILER_STEP: "step", TRAILER_REVERT: "revert", TRAILER_SAVED: "saved"}
 
 # One record per commit: fields split by \x1f, records by \x1e.

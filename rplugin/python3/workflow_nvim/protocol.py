@@ -102,6 +102,10 @@ class Params(TypedDict, total=False):
     tick: int  # check: b:changedtick when the text was taken, repeated in Diagnostics
     live: bool  # check: answer {} at once and push the Diagnostics (typing, saving)
     where: str  # new: "project" or "user", the person's answer to Response.choose
+    bang: bool  # the command was given with ! (:WorkflowTrust!, :WorkflowNext!)
+    answer: str  # trust: "allow", "deny" or "revoke", the person's answer to Response.trust
+    sha256: str  # trust: the file content the answer is about (Response.trust.sha256)
+    buffer_file: str  # trust: the current buffer's file, when no run and no argument name one
 
 
 Severity = Literal["error", "warning", "info"]
@@ -146,6 +150,7 @@ class StepOpen(TypedDict, total=False):
     progress: str  # "Step 2/5: Outline"
     instructions: list[str]  # a paragraph or list item a line (reflow.py): the front wraps each to its width
     readonly: bool  # another editor holds the run
+    autorun: bool  # the step's command runs now, as :WorkflowRun in its buffer would (first opening)
     stale: str  # one line, shown below the instructions: earlier steps revised since the template copied them
 
 
@@ -180,6 +185,37 @@ class Response(TypedDict, total=False):
     edit: str  # new: a file to open for editing (not a step)
     choose: dict[str, Any]  # new: {prompt, choices: [{key, label}]}: ask, then the same command with Params.where = key
     compare: dict[str, Any]  # refresh: {title, lines}: an earlier step's text, to show beside the buffer in diff mode
+    running: dict[str, Any]  # run: {buf, run, id, path, keep, lines}: lines from keep on become lines; output follows
+    trust: TrustQuestion  # a command would run an untrusted command: ask, answer with trust, then repeat
+
+
+class TrustQuestion(TypedDict, total=False):
+    """What to ask before a workflow file's commands may run (Response.trust)."""
+
+    path: str  # the file, as the person reads it
+    sha256: str  # its content: send it back with the answer
+    commands: list[str]  # every command it can run
+    prompt: str  # the whole question, commands included
+    trusted: bool  # it is trusted already: the question is whether to keep trusting it
+    deny: str  # the answer to send for "Deny": "deny", or "revoke" for a trusted file
+
+
+class CommandOutput(TypedDict, total=False):
+    """Output of a step's command, pushed in batches as {"output": CommandOutput}."""
+
+    buf: int
+    run: str
+    id: str  # the step
+    lines: list[str]  # append these to the buffer
+    done: bool
+    exit: int  # done: the exit status (-9: killed)
+    seconds: float
+    cancelled: bool
+    timed_out: bool
+    truncated: bool  # more lines were printed than kept
+    reload: bool  # done: the step file holds the record now: show the file
+    path: str
+    message: Line  # done: one line for the person
 
 
 class AnnotationProgress(TypedDict, total=False):
@@ -207,6 +243,7 @@ class Push(TypedDict, total=False):
 
     annotation: AnnotationProgress
     diagnostics: Diagnostics
+    output: CommandOutput
     committed: str
     error: str
     info: list[Line]
@@ -214,7 +251,7 @@ class Push(TypedDict, total=False):
     state: dict[str, Any] | None
 
 
-Completion = Literal["workflows", "steps", "runs", ""]
+Completion = Literal["workflows", "steps", "runs", "file", ""]
 
 
 class Command(NamedTuple):
@@ -233,6 +270,7 @@ class Command(NamedTuple):
     desc: str  # one line, for :command and menus
     needs_run: bool = True  # False: works on any buffer, without a run (saves no step buffer)
     takes_range: bool = False
+    bang: bool = False  # the Ex command takes ! (Params.bang)
 
 
 # The table a front mirrors (lua/workflow/commands.lua; tests/e2e/test_agreement.py proves they agree).
@@ -293,6 +331,28 @@ COMMANDS: tuple[Command, ...] = (
         "",
         "Check the workflow file in this buffer (or, later, the step's checks)",
         needs_run=False,
+    ),
+    Command("run", "WorkflowRun", 0, 0, "", "", "Run this step's command"),
+    Command(
+        "cancel",
+        "WorkflowCancel",
+        0,
+        0,
+        "",
+        "",
+        "Stop what runs in this buffer: a command or an annotation",
+        needs_run=False,
+    ),
+    Command(
+        "trust",
+        "WorkflowTrust",
+        0,
+        1,
+        "file",
+        "a workflow file",
+        "Allow a workflow file's commands to run",
+        needs_run=False,
+        bang=True,
     ),
 )
 

@@ -56,7 +56,7 @@ FILETYPE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 MODEL_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/@-]{0,254}\Z")
 
 WORKFLOW_KEYS = ("name", "title", "description", "model", "steps")
-STEP_KEYS = ("id", "title", "instructions", "template", "filetype", "annotate", "model")
+STEP_KEYS = ("id", "title", "instructions", "template", "filetype", "annotate", "model", "run", "autorun")
 REQUIRED_WORKFLOW_KEYS = ("title", "steps")
 REQUIRED_STEP_KEYS = ("id", "title", "instructions")
 TEMPLATED_STEP_KEYS = ("instructions", "template")
@@ -193,6 +193,8 @@ class Step(NamedTuple):
     filetype: str = DEFAULT_FILETYPE
     annotate: str = ""
     model: str = ""  # the Ollama model for this step's annotations ("" = the workflow's)
+    run: str = ""  # the step's command, run with sh -c by :WorkflowRun ("" = none)
+    autorun: bool = False  # run the command when the step is first opened
 
     @property
     def extension(self) -> str:
@@ -206,6 +208,11 @@ class Step(NamedTuple):
             for _, ref in StepTemplate(text).references()
             if ref is not None
         )
+
+
+def env_name(step_id: str) -> str:
+    """The environment variable that gives a command the path of step ``step_id``'s file."""
+    return "WORKFLOW_STEP_" + step_id.upper().replace("-", "_")
 
 
 class Workflow(NamedTuple):
@@ -361,7 +368,7 @@ def load_workflow(
     return workflow
 
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bumped on every change of what a file validates to (a field of Workflow or Step, a default, a
 rule): a workflow cached by another version is validated again."""
 
@@ -391,7 +398,7 @@ def _cached(entry: Path, path: Path, data: bytes) -> Workflow | None:
         value = json.loads(read_regular(entry, MAX_CACHE_ENTRY))
         if value.get("version") != CACHE_VERSION:
             return None
-        steps = tuple(Step(**{k: v for k, v in s.items() if isinstance(v, (str, int))}) for s in value["steps"])  # type: ignore[arg-type]
+        steps = tuple(Step(**{k: v for k, v in s.items() if isinstance(v, (str, int, bool))}) for s in value["steps"])  # type: ignore[arg-type]
         if not all(isinstance(s.index, int) and isinstance(s.id, str) for s in steps) or not steps:
             return None
         fields = [value[k] for k in ("name", "title", "description", "model")]

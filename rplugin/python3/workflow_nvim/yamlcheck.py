@@ -43,6 +43,7 @@ from .spec import (
     WorkflowInvalid,
     count,
     did_you_mean,
+    env_name,
     shown,
 )
 
@@ -547,6 +548,28 @@ def _aliases_refused(display: str, composer: _BoundedComposer) -> WorkflowInvali
     return WorkflowInvalid(problems, composer.alias_count)
 
 
+def _command_keys(check: _Checker, entries: dict[str, tuple[yaml.Node, yaml.Node]], what: str) -> bool:
+    """Check ``run`` (no ``${id}``: commands get earlier steps as files) and return ``autorun``."""
+    run = entries["run"][1] if "run" in entries else None
+    if isinstance(run, yaml.ScalarNode):
+        for offset, ref in StepTemplate(run.value).references():
+            if ref is not None:
+                check.at(
+                    run,
+                    f"'run' of {what} uses '${{{ref}}}': commands get earlier steps as files: use \"${env_name(ref)}\"",
+                    offset,
+                )
+    if "autorun" not in entries:
+        return False
+    node = entries["autorun"][1]
+    if not isinstance(node, yaml.ScalarNode) or node.value not in ("true", "false"):
+        check.at(node, "'autorun' must be true or false")
+        return False
+    if node.value == "true" and run is None:
+        check.at(node, f"'autorun' needs 'run': {what} has no command to run")
+    return bool(node.value == "true")
+
+
 def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
     if not isinstance(node, yaml.SequenceNode):
         check.at(node, f"'steps' must be a list of steps (each starting with '- id:'), got {_kind(node)}")
@@ -589,6 +612,8 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
             filetype=filetype,
             annotate=check.string(entries, "annotate") or "",
             model=check.model(entries),
+            run=check.string(entries, "run") or "",
+            autorun=_command_keys(check, entries, what),
         )
         for key in TEMPLATED_STEP_KEYS:
             value = entries[key][1] if key in entries else None
