@@ -48,6 +48,7 @@ for _, c in ipairs(commands) do
     nargs = c.most == 0 and 0 or '*',
     bar = c.most ~= -1, -- free text (:WorkflowAnnotate's instruction) may hold a |
     range = c.takes_range and '%' or nil,
+    bang = c.bang or nil,
     desc = c.desc,
     complete = c.most ~= 0 and function(arglead, cmdline, pos)
       return require('workflow.command').complete(c.name, arglead, cmdline, pos)

@@ -25,7 +25,7 @@ g:loaded_workflow = 1
 # extra one gets a [workflow] message rather than E471/E488.
 command! -nargs=* -complete=customlist,workflow#command#Complete Workflow workflow#command#Run('', [<f-args>])
 command! -nargs=* -bar -complete=customlist,workflow#command#Complete WorkflowStart workflow#command#Run('start', [<f-args>])
-command! -nargs=0 -bar WorkflowNext workflow#command#Run('next', [<f-args>])
+command! -nargs=0 -bar -bang WorkflowNext workflow#command#Run('next', [<f-args>], 0, 0, -1, <bang>0)
 command! -nargs=0 -bar WorkflowPrev workflow#command#Run('prev', [<f-args>])
 command! -nargs=* -bar -complete=customlist,workflow#command#Complete WorkflowGoto workflow#command#Run('goto', [<f-args>])
 command! -nargs=0 -bar WorkflowStatus workflow#command#Run('status', [<f-args>])
@@ -43,6 +43,7 @@ command! -nargs=* -bar WorkflowNew workflow#command#Run('new', [<f-args>])
 command! -nargs=0 -bar WorkflowInstall workflow#command#Run('install', [<f-args>])
 command! -nargs=0 -bar WorkflowHealth workflow#command#Run('health', [<f-args>])
 command! -nargs=0 -bar WorkflowCheck workflow#command#Run('check', [<f-args>])
+command! -nargs=0 -bar WorkflowSkip workflow#command#Run('skip', [<f-args>])
 
 nnoremap <silent> <Plug>(WorkflowAnnotate) <Cmd>WorkflowAnnotate<CR>
 xnoremap <silent> <Plug>(WorkflowAnnotate) :WorkflowAnnotate<CR>

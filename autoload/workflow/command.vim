@@ -45,7 +45,7 @@ def EnsureHelptags()
 enddef
 
 # Run subcommand `sub` ('' for :Workflow, whose first argument names it).
-export def Run(given: string, fargs: list<string>, line1: number = 0, line2: number = 0, range: number = -1)
+export def Run(given: string, fargs: list<string>, line1: number = 0, line2: number = 0, range: number = -1, bang: bool = false)
   EnsureHelptags()
   var args = copy(fargs)
   var sub = given
@@ -116,7 +116,10 @@ export def Run(given: string, fargs: list<string>, line1: number = 0, line2: num
     PickRun(cfg)
     return
   endif
-  var response = host.Command(sub, args, cfg)
+  var response = host.Command(sub, args, cfg, bang ? {bang: true} : {})
+  if type(get(response, 'diagnostics')) == v:t_dict  # a step's checks: failures drawn, or cleared
+    workflow#check#Show(response.diagnostics)
+  endif
   view.Apply(response, cfg)
   if has_key(response, 'log')
     workflow#log#Open(response.log)

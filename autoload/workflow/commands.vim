@@ -15,6 +15,7 @@ const COMMANDS: list<dict<any>> = [
     desc: 'Start a workflow by name',
     needs_run: true,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'next',
@@ -26,6 +27,7 @@ const COMMANDS: list<dict<any>> = [
     desc: 'Complete the current step and open the next',
     needs_run: true,
     takes_range: false,
+    bang: true,
   },
   {
     name: 'prev',
@@ -37,6 +39,7 @@ const COMMANDS: list<dict<any>> = [
     desc: 'Open the previous step',
     needs_run: true,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'goto',
@@ -48,6 +51,7 @@ const COMMANDS: list<dict<any>> = [
     desc: 'Open a step by id or number',
     needs_run: true,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'status',
@@ -59,6 +63,7 @@ const COMMANDS: list<dict<any>> = [
     desc: 'Show the progress of the current run',
     needs_run: true,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'list',
@@ -70,6 +75,7 @@ const COMMANDS: list<dict<any>> = [
     desc: 'List the workflows found, with errors',
     needs_run: true,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'stop',
@@ -81,6 +87,7 @@ const COMMANDS: list<dict<any>> = [
     desc: 'Stop the current run (its files stay)',
     needs_run: true,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'revert',
@@ -92,6 +99,7 @@ const COMMANDS: list<dict<any>> = [
     desc: 'Go back to a step: later steps become pending (history kept)',
     needs_run: true,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'log',
@@ -100,9 +108,10 @@ const COMMANDS: list<dict<any>> = [
     most: 0,
     complete: '',
     what: '',
-    desc: 'Show the run''s history: one line per step commit',
+    desc: "Show the run's history: one line per step commit",
     needs_run: true,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'refresh',
@@ -114,6 +123,7 @@ const COMMANDS: list<dict<any>> = [
     desc: "Update this step's copies of earlier steps revised since",
     needs_run: true,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'resume',
@@ -125,6 +135,7 @@ const COMMANDS: list<dict<any>> = [
     desc: 'Resume an unfinished run',
     needs_run: true,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'annotate',
@@ -136,6 +147,7 @@ const COMMANDS: list<dict<any>> = [
     desc: 'Ask the local model for notes on the buffer or range',
     needs_run: false,
     takes_range: true,
+    bang: false,
   },
   {
     name: 'annotate_cancel',
@@ -147,6 +159,7 @@ const COMMANDS: list<dict<any>> = [
     desc: 'Stop the running annotation',
     needs_run: false,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'annotate_clear',
@@ -155,9 +168,10 @@ const COMMANDS: list<dict<any>> = [
     most: 0,
     complete: '',
     what: '',
-    desc: 'Remove the model''s notes from the buffer',
+    desc: "Remove the model's notes from the buffer",
     needs_run: false,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'models',
@@ -166,9 +180,10 @@ const COMMANDS: list<dict<any>> = [
     most: 0,
     complete: '',
     what: '',
-    desc: 'Choose the Ollama model from the server''s list',
+    desc: "Choose the Ollama model from the server's list",
     needs_run: false,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'new',
@@ -180,6 +195,7 @@ const COMMANDS: list<dict<any>> = [
     desc: 'Create a workflow file to fill in',
     needs_run: false,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'install',
@@ -188,9 +204,10 @@ const COMMANDS: list<dict<any>> = [
     most: 0,
     complete: '',
     what: '',
-    desc: 'Install the plugin''s own Python environment',
+    desc: "Install the plugin's own Python environment",
     needs_run: false,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'health',
@@ -202,6 +219,7 @@ const COMMANDS: list<dict<any>> = [
     desc: 'Check Python, git, the places and workflows',
     needs_run: false,
     takes_range: false,
+    bang: false,
   },
   {
     name: 'check',
@@ -210,9 +228,22 @@ const COMMANDS: list<dict<any>> = [
     most: 0,
     complete: '',
     what: '',
-    desc: "Check the workflow file in this buffer (or, later, the step's checks)",
+    desc: "Check the workflow file in this buffer, or the step's checks in a step buffer",
     needs_run: false,
     takes_range: false,
+    bang: false,
+  },
+  {
+    name: 'skip',
+    command: 'WorkflowSkip',
+    fewest: 0,
+    most: 0,
+    complete: '',
+    what: '',
+    desc: 'Complete an optional step with no text',
+    needs_run: true,
+    takes_range: false,
+    bang: false,
   },
 ]
 

@@ -11,6 +11,7 @@
 ---@field desc string one line, for :command and menus
 ---@field needs_run boolean false: works on any buffer, without a run
 ---@field takes_range boolean
+---@field bang boolean the Ex command takes ! (sent as Params.bang)
 
 ---@type workflow.Command[]
 return {
@@ -24,6 +25,7 @@ return {
     desc = 'Start a workflow by name',
     needs_run = true,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'next',
@@ -35,6 +37,7 @@ return {
     desc = 'Complete the current step and open the next',
     needs_run = true,
     takes_range = false,
+    bang = true,
   },
   {
     name = 'prev',
@@ -46,6 +49,7 @@ return {
     desc = 'Open the previous step',
     needs_run = true,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'goto',
@@ -57,6 +61,7 @@ return {
     desc = 'Open a step by id or number',
     needs_run = true,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'status',
@@ -68,6 +73,7 @@ return {
     desc = 'Show the progress of the current run',
     needs_run = true,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'list',
@@ -79,6 +85,7 @@ return {
     desc = 'List the workflows found, with errors',
     needs_run = true,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'stop',
@@ -90,6 +97,7 @@ return {
     desc = 'Stop the current run (its files stay)',
     needs_run = true,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'revert',
@@ -101,6 +109,7 @@ return {
     desc = 'Go back to a step: later steps become pending (history kept)',
     needs_run = true,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'log',
@@ -112,6 +121,7 @@ return {
     desc = "Show the run's history: one line per step commit",
     needs_run = true,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'refresh',
@@ -123,6 +133,7 @@ return {
     desc = "Update this step's copies of earlier steps revised since",
     needs_run = true,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'resume',
@@ -134,6 +145,7 @@ return {
     desc = 'Resume an unfinished run',
     needs_run = true,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'annotate',
@@ -145,6 +157,7 @@ return {
     desc = 'Ask the local model for notes on the buffer or range',
     needs_run = false,
     takes_range = true,
+    bang = false,
   },
   {
     name = 'annotate_cancel',
@@ -156,6 +169,7 @@ return {
     desc = 'Stop the running annotation',
     needs_run = false,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'annotate_clear',
@@ -167,6 +181,7 @@ return {
     desc = "Remove the model's notes from the buffer",
     needs_run = false,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'models',
@@ -178,6 +193,7 @@ return {
     desc = "Choose the Ollama model from the server's list",
     needs_run = false,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'new',
@@ -189,6 +205,7 @@ return {
     desc = 'Create a workflow file to fill in',
     needs_run = false,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'install',
@@ -200,6 +217,7 @@ return {
     desc = "Install the plugin's own Python environment",
     needs_run = false,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'health',
@@ -211,6 +229,7 @@ return {
     desc = 'Check Python, git, the places and workflows',
     needs_run = false,
     takes_range = false,
+    bang = false,
   },
   {
     name = 'check',
@@ -219,8 +238,21 @@ return {
     most = 0,
     complete = '',
     what = '',
-    desc = "Check the workflow file in this buffer (or, later, the step's checks)",
+    desc = "Check the workflow file in this buffer, or the step's checks in a step buffer",
     needs_run = false,
     takes_range = false,
+    bang = false,
+  },
+  {
+    name = 'skip',
+    command = 'WorkflowSkip',
+    fewest = 0,
+    most = 0,
+    complete = '',
+    what = '',
+    desc = 'Complete an optional step with no text',
+    needs_run = true,
+    takes_range = false,
+    bang = false,
   },
 }

@@ -36,7 +36,7 @@ def test_a_bare_python_says_what_it_lacks_and_how_to_get_it(tmp_path: Path) -> N
     status, report = doctor(python, "--json", "--python", python)
     assert status == 1
     assert report["required_missing"] == ["msgpack", "pyyaml", "gitpython"]
-    assert report["missing"] == ["msgpack", "pyyaml", "gitpython", "ollama"]
+    assert report["missing"] == ["msgpack", "pyyaml", "gitpython", "ollama", "regex"]
     (section,) = report["sections"]
     lines = [(i["level"], i["text"]) for i in section["items"]]
     assert lines[1:] == [

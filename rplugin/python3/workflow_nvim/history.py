@@ -57,6 +57,8 @@ TRAILER_RUN = "Workflow-Run"
 TRAILER_STEP = "Workflow-Step"
 TRAILER_REVERT = "Workflow-Revert"
 TRAILER_SAVED = "Workflow-Saved"
+TRAILER_CHECK = "Workflow-Check"  # "skipped, 2 of 5 failed": completed with :WorkflowNext! over failing checks
+TRAILER_SKIPPED = "Workflow-Skipped"  # "true": an optional step completed with :WorkflowSkip, no text
 KINDS = {TRAILER_STEP: "step", TRAILER_REVERT: "revert", TRAILER_SAVED: "saved"}
 
 # One record per commit: fields split by \x1f, records by \x1e.
@@ -106,10 +108,12 @@ class Entry(NamedTuple):
     step_id: str
     revised: bool = False
     from_subject: bool = False  # its trailers were gone (a commit-msg hook): read from the subject
+    skipped: bool = False  # an optional step completed with :WorkflowSkip
 
     def line(self, title: str) -> str:
         """The entry as a log shows it: hash, date, what happened to step ``title``."""
         revised = " (revised)" if self.revised else ""
+        revised += " (skipped)" if self.skipped else ""
         when = self.date[:16].replace("T", " ")
         return f"{self.short}  {when}  {KIND_LABEL[self.kind]}{self.index}/{self.total} {title}{revised}"
 
@@ -247,14 +251,17 @@ def read_log(output: str, run_id: str, workflow: str = "", step_ids: Sequence[st
             else:
                 kind, index = read
                 step_id = step_ids[index - 1]
-                found.append(Entry(full, short, date, subject, kind, index, len(step_ids), step_id, from_subject=True))
+                skipped = subject.endswith(" (skipped)")
+                entry = Entry(full, short, date, subject, kind, index, len(step_ids), step_id, from_subject=True)
+                found.append(entry._replace(skipped=skipped))
             continue
         if trailers[TRAILER_RUN] != run_id:
             continue
         for key, kind in KINDS.items():
             m = _STEP_VALUE.match(trailers.get(key, ""))
             if m:
-                found.append(Entry(full, short, date, subject, kind, int(m[1]), int(m[2]), m[3]))
+                skipped = trailers.get(TRAILER_SKIPPED) == "true"
+                found.append(Entry(full, short, date, subject, kind, int(m[1]), int(m[2]), m[3], skipped=skipped))
                 break
     # A completion is a revision when the step is done already in the history as it stands: after a
     # revert, completing a later step again is its first completion since.
@@ -282,11 +289,19 @@ def completed_steps(entries: Iterable[Entry], done: dict[str, int] | None = None
 
 
 def commit_message(
-    subject: str, body: str, workflow: str, run_id: str, key: str, index: int, total: int, step_id: str
+    subject: str,
+    body: str,
+    workflow: str,
+    run_id: str,
+    key: str,
+    index: int,
+    total: int,
+    step_id: str,
+    extra: Sequence[str] = (),
 ) -> list[str]:
-    """The paragraphs of a commit message (for ``git commit -m P -m P ...``)."""
+    """The paragraphs of a commit message (for ``git commit -m P -m P ...``); ``extra``: more trailer lines."""
     trailers = f"{TRAILER_WORKFLOW}: {workflow}\n{TRAILER_RUN}: {run_id}\n{key}: {index}/{total} {step_id}"
-    return [subject, body, trailers]
+    return [subject, body, "\n".join([trailers, *extra])]
 
 
 def _one_line(text: str, limit: int = 400) -> str:

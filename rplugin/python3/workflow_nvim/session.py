@@ -28,12 +28,13 @@ from .spec import Step, count
 
 if TYPE_CHECKING:  # the annotation modules (sockets, URLs) load with the first annotation, not at start
     from .annotate import Annotation, Progress
+    from .checks import Outcome
     from .diagnostics import LiveChecks
 
 Response = dict[str, Any]
 
 # Commands that read or change git history wait for background commits; the others never do.
-GIT_COMMANDS = frozenset({"start", "next", "revert", "log", "show", "runs", "resume", "stop", "wait"})
+GIT_COMMANDS = frozenset({"start", "next", "skip", "revert", "log", "show", "runs", "resume", "stop", "wait"})
 COMMIT_WAIT_TIMEOUT = 2.0  # seconds
 WAIT_COMMAND_TIMEOUT = 10.0
 LIST_PROBLEMS = 5  # problems :WorkflowList shows per file
@@ -233,7 +234,22 @@ class Session:
             step = run.current if run.current.index <= run.frontier.index else run.frontier
             return self._open(run, step, f"opened step {step.index} '{step.title}': :WorkflowNext in it completes it")
         step = self._current(run, params)
-        pending = run.begin_complete(step)
+        outcome = self._step_checks(run, step)
+        failed = None
+        if outcome is not None and outcome.failed:
+            if not params.get("bang"):
+                # Nothing is committed: the failures are drawn on their lines, summed up in one.
+                summary = outcome.summary()
+                return {"diagnostics": self._step_diagnostics(run, step, params, outcome, summary), "warning": summary}
+            failed = (outcome.failed, outcome.total)
+        pending = run.begin_complete(step, failed)
+        response = self._completed(run, step, pending)
+        if outcome is not None:  # the step is done: its marks go
+            response["diagnostics"] = self._step_diagnostics(run, step, params, outcome._replace(failures=[]), "")
+        return response
+
+    def _completed(self, run: Run, step: Step, pending: PendingCommit) -> Response:
+        """Commit ``pending`` (in the background when there is an editor) and open what comes next."""
         # An unchanged revision has nothing to commit: said at once, the only message.
         worker = None if pending.unchanged else self._worker
         if worker:
@@ -260,6 +276,54 @@ class Session:
             response["events"] = events
         return response
 
+    def cmd_skip(self, params: dict[str, Any]) -> Response:
+        """Complete an optional step with no text: its file is emptied and committed as skipped."""
+        run = self._active(params)
+        here = params.get("buffer_step")
+        if not (isinstance(here, dict) and here.get("run") == run.id):
+            raise WorkflowError("not in a step buffer: :WorkflowSkip skips the step whose buffer you are in")
+        step = self._current(run, params)
+        if not step.optional:
+            raise WorkflowError(
+                f"step {step.index} '{step.title}' is not optional: complete it with :WorkflowNext "
+                "(only steps with 'optional: true' can be skipped)"
+            )
+        run.writable()
+        path = run.path(step)
+        try:
+            write_atomic(path, "")
+        except OSError as e:
+            raise WorkflowError(f"cannot write {e.filename or path}: {e.strerror}") from e
+        response = self._completed(run, step, run.begin_complete(step, skip=True))
+        # Its buffer held the text the file no longer has: closed (the empty file opens again with :WorkflowGoto).
+        response["removed"] = [str(path)]
+        return response
+
+    def _step_checks(self, run: Run, step: Step, text: str | None = None) -> Outcome | None:
+        """What the checks of ``step`` find in its saved text (or ``text``); None when it has none."""
+        if step.check is None:
+            return None
+        from .checks import run_checks
+
+        try:
+            template = run.start_path(step).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            template = step.template  # a run older than start files: the template as written
+        return run_checks(step.check, run.text(step) if text is None else text, template, run, step)
+
+    @staticmethod
+    def _step_diagnostics(
+        run: Run, step: Step, params: dict[str, Any], outcome: Outcome, summary: str
+    ) -> dict[str, Any]:
+        """A step's check failures as protocol.Diagnostics, for the buffer the command came from."""
+        return {
+            "buf": int(params.get("buf") or 0),
+            "tick": int(params.get("tick") or 0),
+            "path": str(run.path(step)),
+            "items": outcome.diagnostics(),
+            "summary": summary,
+        }
+
     def cmd_prev(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         step = self._current(run, params)
@@ -278,6 +342,8 @@ class Session:
         cwd = params.get("cwd")
         lines: list[Any] = [f"{wf.title} ({wf.name}), run {run.id}", f"  in {shown(run.dir, cwd)}"]
         labels = [f"{s.title} [{s.id}]" for s in wf.steps]
+        skipped = run.skipped
+        labels = [label + (" (skipped)" if s.id in skipped else "") for s, label in zip(wf.steps, labels)]
         width = max(len(label) for label in labels)
         for s, label in zip(wf.steps, labels):
             mark = "✓" if s.id in run.completed else " "
@@ -392,6 +458,7 @@ class Session:
                 "total": e.total,
                 "id": e.step_id,
                 "revised": e.revised,
+                "skipped": e.skipped,
                 "line": e.line(titles.get(e.step_id, e.step_id)),
             }
             for e in reversed(run.entries)
@@ -562,6 +629,14 @@ class Session:
         """
         from .diagnostics import LiveChecks, diagnose
 
+        here = params.get("buffer_step")
+        if (
+            not params.get("live")
+            and self.run is not None
+            and isinstance(here, dict)
+            and here.get("run") == self.run.id
+        ):
+            return self._check_step(self.run, params)
         if params.get("live") and self.notify is not None:
             if self._live_checks is None:
                 self._live_checks = LiveChecks(self.notify)
@@ -575,6 +650,26 @@ class Session:
             response["info"] = [found["summary"]]
         else:
             response[kind] = found["summary"]
+        return response
+
+    def _check_step(self, run: Run, params: dict[str, Any]) -> Response:
+        """:WorkflowCheck in a step buffer: the step's checks on the buffer's text, nothing completed."""
+        step = self._current(run, params)
+        lines = params.get("lines")
+        text = "\n".join(str(x) for x in lines) + "\n" if isinstance(lines, list) else None
+        outcome = self._step_checks(run, step, text)
+        if outcome is None:
+            from .checks import Outcome
+
+            outcome = Outcome(0, [], 0)
+            summary = f"step {step.index} '{step.title}' has no checks: :WorkflowNext completes it"
+        else:
+            summary = outcome.summary()
+        response: Response = {"diagnostics": self._step_diagnostics(run, step, params, outcome, summary)}
+        if outcome.failed:
+            response["warning"] = summary
+        else:
+            response["info"] = [summary]
         return response
 
     # -- annotation ----------------------------------------------------------
