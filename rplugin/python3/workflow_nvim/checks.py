@@ -235,7 +235,7 @@ def run_checks(spec: CheckSpec, text: str, template: str, run: Run | None = None
             last = next((s for s in reversed(output.split("\n")) if s.strip()), "")
             said = f": {shown(last.strip(), 60)}" if last else ""
             failures.append(Failure(1, 1, f"the check command failed (exit {status}){said}"))
-    return Outcome(spec.count(), failures, failed)
+    return Outcome(spec.total(), failures, failed)
 
 
 def _too_long(key: str, pattern: str) -> str:

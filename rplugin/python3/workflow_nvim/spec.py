@@ -215,7 +215,7 @@ class CheckSpec(NamedTuple):
     no_match: str = ""  # one it must not contain
     command: str = ""  # a shell command that must exit 0 (runner.py)
 
-    def count(self) -> int:
+    def total(self) -> int:
         """How many checks this is: one per key given, one per heading."""
         return (
             int(self.changed)

@@ -393,7 +393,7 @@ class _Checker:
             no_match=patterns.get("no_match", ""),
             command=command,
         )
-        if not spec.count() and not self.full:
+        if not spec.total() and not self.full:
             self.at(node, f"{here} checks nothing: give it a check such as 'changed: true', or write 'check: false'")
         return spec
 
