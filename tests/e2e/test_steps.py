@@ -202,6 +202,7 @@ def test_front_door_command_and_completion(nvim: Editor, essay: Path) -> None:
         "refresh",
         "resume",
         "revert",
+        "skip",
         "start",
         "status",
         "stop",
@@ -269,7 +270,7 @@ def test_arguments_are_checked_with_workflow_messages(nvim: Editor, essay: Path)
     assert nvim.error("WorkflowStart") == "[workflow] :WorkflowStart takes a workflow name (<Tab> completes)"
     assert nvim.error("Workflow") == (
         "[workflow] which subcommand? :Workflow "
-        "{annotate|annotate_cancel|annotate_clear|check|goto|health|install|list|log|models|new|next|prev|refresh|resume|revert|start|status|stop}"
+        "{annotate|annotate_cancel|annotate_clear|check|goto|health|install|list|log|models|new|next|prev|refresh|resume|revert|skip|start|status|stop}"
     )
     assert nvim.error("WorkflowGoto") == "[workflow] :WorkflowGoto takes a step id or number (<Tab> completes)"
     assert nvim.error("Workflow status extra") == "[workflow] :WorkflowStatus takes no argument"
