@@ -45,7 +45,8 @@ def EnsureHelptags()
 enddef
 
 # Run subcommand `sub` ('' for :Workflow, whose first argument names it).
-export def Run(given: string, fargs: list<string>, line1: number = 0, line2: number = 0, range: number = -1, bang: bool = false)
+export def Run(given: string, fargs: list<string>, line1: number = 0, line2: number = 0, range: number = -1,
+    bang: bool = false)
   EnsureHelptags()
   var args = copy(fargs)
   var sub = given
@@ -94,6 +95,16 @@ export def Run(given: string, fargs: list<string>, line1: number = 0, line2: num
     workflow#check#Run(cfg)  # the buffer's text as a workflow file
     return
   endif
+  if sub == 'run'
+    workflow#steprun#Run(cfg)  # command steps
+    return
+  elseif sub == 'cancel'
+    workflow#steprun#Cancel(cfg)
+    return
+  elseif sub == 'trust'
+    workflow#steprun#Trust(args, bang, cfg)
+    return
+  endif
   if !spec.needs_run
     # :WorkflowAnnotate and its kin: autoload/workflow/annotate.vim.
     workflow#annotate#Run(sub, args, cfg, line1, line2, range)
@@ -117,12 +128,20 @@ export def Run(given: string, fargs: list<string>, line1: number = 0, line2: num
     return
   endif
   var response = host.Command(sub, args, cfg, bang ? {bang: true} : {})
+  if type(get(response, 'trust')) == v:t_dict
+    # a command this would run is not trusted yet: ask, then do it again
+    workflow#steprun#Ask(response.trust, cfg, () => Run(given, fargs, line1, line2, range, bang))
+    return
+  endif
   if type(get(response, 'diagnostics')) == v:t_dict  # a step's checks: failures drawn, or cleared
     workflow#check#Show(response.diagnostics)
   endif
   view.Apply(response, cfg)
   if has_key(response, 'log')
     workflow#log#Open(response.log)
+  endif
+  if type(get(response, 'open')) == v:t_dict && get(response.open, 'autorun', false)
+    workflow#steprun#Run(cfg)  # the step says: run its command on first opening
   endif
 enddef
 

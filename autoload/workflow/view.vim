@@ -454,6 +454,33 @@ def ReplaceLines(r: dict<any>)
   Save(buf, true)  # on disk at once, as the record of the copies already is
 enddef
 
+# Show what the file `path` holds now in step buffer `buf` (a command step's
+# record, written by Python), unmodified: only lines that differ are replaced,
+# so the instructions above line 1 stay.
+export def ShowFile(buf: number, path: string)
+  if !bufloaded(buf) || !filereadable(path)
+    return
+  endif
+  var lines = readfile(path)
+  var have = getbufline(buf, 1, '$')
+  var first = 0
+  while first < len(have) && first < len(lines) && have[first] == lines[first]
+    first += 1
+  endwhile
+  if first < len(have)
+    silent deletebufline(buf, first + 1, '$')
+  endif
+  if first < len(lines)
+    if getbufline(buf, 1, '$') == [''] && first == 0
+      setbufline(buf, 1, lines)
+    else
+      appendbufline(buf, first, lines[first :])
+    endif
+  endif
+  setbufvar(buf, '&modified', 0)
+  setbufvar(buf, 'workflow_ftime', getftime(fnamemodify(bufname(buf), ':p')))
+enddef
+
 # :WorkflowRefresh, for a copy the person edited: the earlier step's text now
 # (c.lines), in a scratch window beside the current one, both in diff mode.
 def Compare(c: dict<any>)

@@ -66,6 +66,12 @@ function M.run(sub, opts)
   if sub == 'check' then
     return require('workflow.check').run(cfg) -- the buffer's text as a workflow file
   end
+  if sub == 'run' or sub == 'cancel' then
+    return require('workflow.steprun')[sub](cfg) -- command steps
+  end
+  if sub == 'trust' then
+    return require('workflow.steprun').trust(args, opts.bang == true, cfg)
+  end
   if not spec.needs_run then
     local annotate = require('workflow.annotate')
     if sub == 'annotate' then
@@ -97,12 +103,20 @@ function M.run(sub, opts)
     return M.pick_run(cfg)
   end
   local response = M.call(sub, args, cfg, { bang = opts.bang or nil })
+  if response.trust then -- a command this would run is not trusted yet: ask, then do it again
+    return require('workflow.steprun').ask(response.trust, cfg, function()
+      M.run(sub, opts)
+    end)
+  end
   if response.diagnostics then -- a step's checks: failures drawn on their lines, or cleared
     require('workflow.check').show(response.diagnostics)
   end
   view.apply(response, cfg)
   if response.log then
     require('workflow.log').open(response.log)
+  end
+  if response.open and response.open.autorun then
+    require('workflow.steprun').run(cfg) -- the step says: run its command on first opening
   end
 end
 

@@ -6,7 +6,7 @@
 ---@field command string its own Ex command
 ---@field fewest integer arguments
 ---@field most integer arguments (-1: any number, free text)
----@field complete string what <Tab> offers: 'workflows', 'steps', 'runs' or ''
+---@field complete string what <Tab> offers: 'workflows', 'steps', 'runs', 'file' or ''
 ---@field what string the argument, for messages
 ---@field desc string one line, for :command and menus
 ---@field needs_run boolean false: works on any buffer, without a run
@@ -254,5 +254,41 @@ return {
     needs_run = true,
     takes_range = false,
     bang = false,
+  },
+  {
+    name = 'run',
+    command = 'WorkflowRun',
+    fewest = 0,
+    most = 0,
+    complete = '',
+    what = '',
+    desc = "Run this step's command",
+    needs_run = true,
+    takes_range = false,
+    bang = false,
+  },
+  {
+    name = 'cancel',
+    command = 'WorkflowCancel',
+    fewest = 0,
+    most = 0,
+    complete = '',
+    what = '',
+    desc = 'Stop what runs in this buffer: a command or an annotation',
+    needs_run = false,
+    takes_range = false,
+    bang = false,
+  },
+  {
+    name = 'trust',
+    command = 'WorkflowTrust',
+    fewest = 0,
+    most = 1,
+    complete = 'file',
+    what = 'a workflow file',
+    desc = "Allow a workflow file's commands to run",
+    needs_run = false,
+    takes_range = false,
+    bang = true,
   },
 }

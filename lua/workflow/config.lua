@@ -23,6 +23,7 @@ M.root = vim.uv.fs_realpath(M.root) or M.root
 ---@field ollama_host? string the Ollama server's URL
 ---@field allow_remote boolean text may go to another machine, or a cloud model
 ---@field annotate_timeout number seconds to wait for the model's first token
+---@field run_timeout number seconds a step's command may run before it is killed
 ---@field python? string the Python interpreter that runs the server
 ---@field check_live boolean workflow files in the search directories are checked as they are edited
 
@@ -35,6 +36,7 @@ M.root = vim.uv.fs_realpath(M.root) or M.root
 ---@field ollama_host? string
 ---@field allow_remote? boolean
 ---@field annotate_timeout? number
+---@field run_timeout? number
 ---@field python? string
 ---@field check_live? boolean
 
@@ -48,6 +50,7 @@ M.schema = {
   ollama_host = { 'string', 'a URL such as "http://127.0.0.1:11434"' },
   allow_remote = { 'boolean', 'true or false' },
   annotate_timeout = { 'number', 'seconds to wait for the first token' },
+  run_timeout = { 'number', "seconds a step's command may run" },
   python = { 'string', 'the path of a Python 3 interpreter' },
   check_live = { 'boolean', 'true or false' },
 }

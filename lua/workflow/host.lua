@@ -52,7 +52,7 @@ function M.on(kind, fn)
 end
 
 -- The kinds of push that carry their message under their own key; any other push is a commit's.
-local WRAPPED = { 'annotation', 'diagnostics' }
+local WRAPPED = { 'annotation', 'diagnostics', 'output' }
 
 --- Called by the server (nvim_exec_lua on its own channel) with a protocol.Push.
 ---@param msg workflow.Push

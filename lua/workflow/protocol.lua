@@ -30,6 +30,7 @@
 ---@field filetype? string
 ---@field scratch? string the directory for temporary files of the step buffer's writes
 ---@field stale? string one line below the instructions: earlier steps revised since the template copied them
+---@field autorun? boolean run the step's command now, as :WorkflowRun in its buffer would (first opening)
 
 ---A command's answer. Every field is optional: the front shows what is there.
 ---@class workflow.Response
@@ -61,6 +62,42 @@
 ---@field choose? { prompt: string, choices: { key: string, label: string }[] } new: ask, then again with where = key
 ---@field refreshed? { path: string, first: integer, last: integer, lines: string[] } refresh: buffer lines to replace
 ---@field compare? { title: string, lines: string[] } refresh: an earlier step's text, to show in diff mode
+---@field running? workflow.Running run: the record's first lines, before the output is pushed
+---@field trust? workflow.TrustQuestion a command would run an untrusted command: ask, answer, repeat
+
+---run: in buf, the lines from keep (from 0) on become lines; the output follows as pushes.
+---@class workflow.Running
+---@field buf integer
+---@field run string
+---@field id string
+---@field path string
+---@field keep integer
+---@field lines string[]
+
+---What to ask before a workflow file's commands may run.
+---@class workflow.TrustQuestion
+---@field path? string the file, as the person reads it
+---@field sha256? string its content: sent back with the answer
+---@field commands? string[] every command it can run
+---@field prompt? string the whole question, commands included
+---@field trusted? boolean trusted already: the question is whether to keep trusting it
+---@field deny? string the answer to send for Deny: 'deny', or 'revoke' for a trusted file
+
+---Output of a step's command, pushed in batches as { output = ... }.
+---@class workflow.CommandOutput
+---@field buf? integer
+---@field run? string
+---@field id? string the step
+---@field lines? string[] append these to the buffer
+---@field done? boolean
+---@field exit? integer done: the exit status (-9: killed)
+---@field seconds? number
+---@field cancelled? boolean
+---@field timed_out? boolean
+---@field truncated? boolean more lines were printed than kept
+---@field reload? boolean done: the step file holds the record now: show the file
+---@field path? string
+---@field message? string|string[] done: one line for the person
 
 ---Progress of one annotation request, pushed as the model's answer streams.
 ---@class workflow.AnnotationProgress
@@ -101,6 +138,7 @@
 ---@class workflow.Push
 ---@field annotation? workflow.AnnotationProgress
 ---@field diagnostics? workflow.Diagnostics
+---@field output? workflow.CommandOutput
 ---@field committed? string
 ---@field error? string
 ---@field info? string[]

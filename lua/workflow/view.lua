@@ -384,6 +384,25 @@ function M.replace_lines(r)
   end
 end
 
+--- Show what the file `path` holds now in step buffer `buf` (a command step's record, written by
+--- Python), unmodified: only lines that differ are replaced, so the instructions above stay.
+function M.show_file(buf, path)
+  local ok, lines = pcall(vim.fn.readfile, path)
+  if not ok or not api.nvim_buf_is_loaded(buf) then
+    return
+  end
+  local have = api.nvim_buf_get_lines(buf, 0, -1, false)
+  local first = 0
+  while first < #have and first < #lines and have[first + 1] == lines[first + 1] do
+    first = first + 1
+  end
+  if first < #have or first < #lines then
+    api.nvim_buf_set_lines(buf, first, -1, false, vim.list_slice(lines, first + 1))
+  end
+  vim.bo[buf].modified = false
+  remember_disk_time(buf)
+end
+
 --- :WorkflowRefresh, for a copy the person edited: the earlier step's text now (`c.lines`), in a
 --- scratch window beside the current one, both in diff mode.
 function M.compare(c)

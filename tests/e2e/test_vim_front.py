@@ -270,6 +270,7 @@ def test_an_in_project_run_leaves_the_persons_staged_changes_alone(tmp_path: Pat
     rel = d.relative_to(project).as_posix()
     assert git(project, "show", "--name-only", "--format=", "HEAD").split() == [
         f"{rel}/.start/01-topic.md",
+        f"{rel}/.start/run.json",
         f"{rel}/01-topic.md",
         f"{rel}/workflow.yaml",
     ]

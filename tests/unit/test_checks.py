@@ -165,14 +165,14 @@ def test_each_bad_value_is_located_and_says_what_to_do(problems) -> None:
         "    ",
     )
     assert problems(text) == [
-        (12, 14, "'run' of step 'a' cannot use ${...}: commands get earlier steps as files: "
+        (12, 14, "'run' of step 'a' uses '${a}': commands get earlier steps as files: "
          'use "$WORKFLOW_STEP_A"'),
         (7, 7, "unknown key 'chnged', did you mean 'changed'? (keys of 'check' of step 'a': "
          "changed, headings, min_words, match, no_match, command)"),
         (10, 17, "'headings' of 'check' of step 'a' must be a list of headings, such as [Summary, Risks]"),
         (9, 18, "'min_words' of 'check' of step 'a' must be a whole number of words, got 'lots'"),
         (8, 14, "'match' of 'check' of step 'a' is not a valid regular expression: missing ) at character 10"),
-        (11, 20, "'command' of 'check' of step 'a' cannot use ${...}: commands get earlier steps as files: "
+        (11, 20, "'command' of 'check' of step 'a' uses '${a}': commands get earlier steps as files: "
          'use "$WORKFLOW_STEP_A"'),
         (13, 15, "'optional' of step 'a' must be true or false, got 'maybe'"),
     ]  # fmt: skip

@@ -21,7 +21,10 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("lazy.nvim's spec of the plugin", {"lazy.lua"}),
     ("entry points: Neovim's startup, :checkhealth, the Lua API", {"plugin/workflow.lua", "health", "init"}),
     ("the front door: commands, their arguments and completion", {"command"}),
-    ("drawing that needs a step buffer's view; the installer; live checks", {"log", "annotate", "install", "check"}),
+    (
+        "drawing that needs a step buffer's view; the installer; live checks; command steps",
+        {"log", "annotate", "install", "check", "steprun"},
+    ),
     ("step buffers: the view the others draw through", {"view"}),
     ("the one talker to Python, and the writer of step files", {"host", "stepfile"}),
     ("leaves: options, the run as Python described it, words, the command table, places on disk", LEAVES),

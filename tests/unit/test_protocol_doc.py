@@ -17,6 +17,7 @@ DECLARED = [
     protocol.StepOpen,
     protocol.Push,
     protocol.AnnotationProgress,
+    protocol.CommandOutput,
     protocol.Diagnostics,
     protocol.Diagnostic,
 ]

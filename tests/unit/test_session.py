@@ -801,7 +801,8 @@ def test_wait_takes_a_shorter_timeout_for_quitting(env, git, tmp_path):
     assert "git refused the commit of step 1" in notes[-1]["error"]
     assert (
         git(run.dir, "status", "--porcelain", "--untracked-files=all")
-        == "?? .start/01-topic.md\n?? .start/02-outline.copies.json\n?? .start/02-outline.md\n?? 01-topic.md\n"
+        == "?? .start/01-topic.md\n?? .start/02-outline.copies.json\n?? .start/02-outline.md\n?? .start/run.json\n"
+        "?? 01-topic.md\n"
         "?? 02-outline.md\n?? workflow.yaml"
     )
 

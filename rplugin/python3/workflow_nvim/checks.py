@@ -20,6 +20,8 @@ from .errors import WorkflowError
 from .spec import CheckSpec, count, shown
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .run import Run
     from .spec import Step
 
@@ -165,7 +167,14 @@ def _placeholder_line(text: str, template: str) -> int:
     return 1
 
 
-def run_checks(spec: CheckSpec, text: str, template: str, run: Run | None = None, step: Step | None = None) -> Outcome:
+def run_checks(
+    spec: CheckSpec,
+    text: str,
+    template: str,
+    run: Run | None = None,
+    step: Step | None = None,
+    cwd: Path | None = None,
+) -> Outcome:
     """Run ``spec`` on ``text`` (the step's saved text; ``template`` is what it started as).
 
     ``command`` needs the run and step (its command runs there); it raises runner.NeedsTrust
@@ -226,10 +235,9 @@ def run_checks(spec: CheckSpec, text: str, template: str, run: Run | None = None
     if spec.command:
         if run is None or step is None:
             raise WorkflowError("a check command needs a run")
-        import importlib
+        from . import runner  # runs processes: loaded when a check asks for one
 
-        runner = importlib.import_module(".runner", __package__)  # runs processes: loaded when one is asked for
-        status, output = runner.run_check_command(run, step, spec.command, COMMAND_TIMEOUT)
+        status, output = runner.run_check_command(run, step, spec.command, COMMAND_TIMEOUT, cwd)
         if status != 0:
             failed += 1
             last = next((s for s in reversed(output.split("\n")) if s.strip()), "")

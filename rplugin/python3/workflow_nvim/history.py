@@ -59,6 +59,7 @@ TRAILER_REVERT = "Workflow-Revert"
 TRAILER_SAVED = "Workflow-Saved"
 TRAILER_CHECK = "Workflow-Check"  # "skipped, 2 of 5 failed": completed with :WorkflowNext! over failing checks
 TRAILER_SKIPPED = "Workflow-Skipped"  # "true": an optional step completed with :WorkflowSkip, no text
+TRAILER_EXIT = "Workflow-Exit"  # the exit status of a command step's command
 KINDS = {TRAILER_STEP: "step", TRAILER_REVERT: "revert", TRAILER_SAVED: "saved"}
 
 # One record per commit: fields split by \x1f, records by \x1e.

@@ -17,6 +17,7 @@ from . import places
 
 DEFAULT_MODEL = "llama3.2"
 DEFAULT_FIRST_TOKEN_TIMEOUT = 60.0  # seconds
+DEFAULT_RUN_TIMEOUT = 600.0  # seconds a step's command may run (runner.py)
 
 # Options the front alone reads: which Python to start, whether to map keys in step buffers, and
 # whether workflow files are checked as they are edited (before Python starts).
@@ -37,6 +38,7 @@ class Options(NamedTuple):
     ollama_host: str | None = None  # None: $OLLAMA_HOST, else this machine (destination.py)
     allow_remote: bool = False  # True only when the person set it so
     annotate_timeout: float = DEFAULT_FIRST_TOKEN_TIMEOUT
+    run_timeout: float = DEFAULT_RUN_TIMEOUT
 
     @classmethod
     def of(cls, params: dict[str, Any]) -> Options:
@@ -58,7 +60,15 @@ class Options(NamedTuple):
             annotate_timeout=float(timeout)
             if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0
             else DEFAULT_FIRST_TOKEN_TIMEOUT,
+            run_timeout=_seconds(opts.get("run_timeout"), DEFAULT_RUN_TIMEOUT),
         )
+
+
+def _seconds(value: Any, default: float) -> float:
+    """A positive number of seconds, else ``default``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return default
 
 
 # The options the server reads; with FRONT_ONLY, every option there is.

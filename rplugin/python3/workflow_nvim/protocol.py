@@ -89,7 +89,6 @@ class Params(TypedDict, total=False):
     cwd: str  # the editor's working directory (a project's .workflows/ is found there)
     dirs: list[list[str]]  # [kind, path] search directories, nearest first (absent: catalog.default_dirs)
     buffer_step: dict[str, Any]  # {run, id} of the step buffer the command was given in
-    bang: bool  # the command was given with ! (:WorkflowNext!: complete over failing checks)
     run_dir: str  # the run the front shows: a restarted server reopens it from git
     editor_pid: int  # the editor that holds the run's lock
     # per command
@@ -103,6 +102,10 @@ class Params(TypedDict, total=False):
     tick: int  # check, and any command given in a step buffer: b:changedtick, repeated in Diagnostics
     live: bool  # check: answer {} at once and push the Diagnostics (typing, saving)
     where: str  # new: "project" or "user", the person's answer to Response.choose
+    bang: bool  # the command was given with ! (:WorkflowTrust!, :WorkflowNext!)
+    answer: str  # trust: "allow", "deny" or "revoke", the person's answer to Response.trust
+    sha256: str  # trust: the file content the answer is about (Response.trust.sha256)
+    buffer_file: str  # trust: the current buffer's file, when no run and no argument name one
 
 
 Severity = Literal["error", "warning", "info"]
@@ -147,6 +150,7 @@ class StepOpen(TypedDict, total=False):
     progress: str  # "Step 2/5: Outline"
     instructions: list[str]  # a paragraph or list item a line (reflow.py): the front wraps each to its width
     readonly: bool  # another editor holds the run
+    autorun: bool  # the step's command runs now, as :WorkflowRun in its buffer would (first opening)
     stale: str  # one line, shown below the instructions: earlier steps revised since the template copied them
 
 
@@ -181,6 +185,37 @@ class Response(TypedDict, total=False):
     edit: str  # new: a file to open for editing (not a step)
     choose: dict[str, Any]  # new: {prompt, choices: [{key, label}]}: ask, then the same command with Params.where = key
     compare: dict[str, Any]  # refresh: {title, lines}: an earlier step's text, to show beside the buffer in diff mode
+    running: dict[str, Any]  # run: {buf, run, id, path, keep, lines}: lines from keep on become lines; output follows
+    trust: TrustQuestion  # a command would run an untrusted command: ask, answer with trust, then repeat
+
+
+class TrustQuestion(TypedDict, total=False):
+    """What to ask before a workflow file's commands may run (Response.trust)."""
+
+    path: str  # the file, as the person reads it
+    sha256: str  # its content: send it back with the answer
+    commands: list[str]  # every command it can run
+    prompt: str  # the whole question, commands included
+    trusted: bool  # it is trusted already: the question is whether to keep trusting it
+    deny: str  # the answer to send for "Deny": "deny", or "revoke" for a trusted file
+
+
+class CommandOutput(TypedDict, total=False):
+    """Output of a step's command, pushed in batches as {"output": CommandOutput}."""
+
+    buf: int
+    run: str
+    id: str  # the step
+    lines: list[str]  # append these to the buffer
+    done: bool
+    exit: int  # done: the exit status (-9: killed)
+    seconds: float
+    cancelled: bool
+    timed_out: bool
+    truncated: bool  # more lines were printed than kept
+    reload: bool  # done: the step file holds the record now: show the file
+    path: str
+    message: Line  # done: one line for the person
 
 
 class AnnotationProgress(TypedDict, total=False):
@@ -208,6 +243,7 @@ class Push(TypedDict, total=False):
 
     annotation: AnnotationProgress
     diagnostics: Diagnostics
+    output: CommandOutput
     committed: str
     error: str
     info: list[Line]
@@ -215,7 +251,7 @@ class Push(TypedDict, total=False):
     state: dict[str, Any] | None
 
 
-Completion = Literal["workflows", "steps", "runs", ""]
+Completion = Literal["workflows", "steps", "runs", "file", ""]
 
 
 class Command(NamedTuple):
@@ -297,6 +333,28 @@ COMMANDS: tuple[Command, ...] = (
         needs_run=False,
     ),
     Command("skip", "WorkflowSkip", 0, 0, "", "", "Complete an optional step with no text"),
+    Command("run", "WorkflowRun", 0, 0, "", "", "Run this step's command"),
+    Command(
+        "cancel",
+        "WorkflowCancel",
+        0,
+        0,
+        "",
+        "",
+        "Stop what runs in this buffer: a command or an annotation",
+        needs_run=False,
+    ),
+    Command(
+        "trust",
+        "WorkflowTrust",
+        0,
+        1,
+        "file",
+        "a workflow file",
+        "Allow a workflow file's commands to run",
+        needs_run=False,
+        bang=True,
+    ),
 )
 
 BY_NAME = {c.name: c for c in COMMANDS}

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -35,6 +36,7 @@ from .catalog import Catalog
 from .errors import WorkflowError
 from .history import (
     TRAILER_CHECK,
+    TRAILER_EXIT,
     TRAILER_REVERT,
     TRAILER_SAVED,
     TRAILER_SKIPPED,
@@ -62,6 +64,7 @@ from .spec import (
 
 SNAPSHOT_NAME = "workflow.yaml"
 START_DIR = ".start"  # the text each step file started with (see Run.start_path)
+PIN_NAME = f"{START_DIR}/run.json"  # the run's project directory and workflow file (see Run.project)
 MAX_STEP_BYTES = 16 << 20  # a step's text, read back for templates and the model's context
 
 
@@ -127,11 +130,19 @@ class Run:
         self.held_by: Holder | None = None  # another editor that has this run: read-only here
 
     @classmethod
-    def start(cls, workflow: Workflow, runs_dir: Path, now: _dt.datetime | None = None, lazy: bool = False) -> Run:
+    def start(
+        cls,
+        workflow: Workflow,
+        runs_dir: Path,
+        now: _dt.datetime | None = None,
+        lazy: bool = False,
+        project: Path | None = None,
+    ) -> Run:
         """Create a new run directory with a snapshot of the workflow file, and its repository.
 
         With ``lazy``, a new standalone repository is made on first use instead
-        (the caller prepares it in the background)."""
+        (the caller prepares it in the background). ``project``: where its commands run, pinned in
+        ``.start/run.json`` with the workflow file it came from."""
         now = now or _dt.datetime.now()
         try:
             runs_dir.mkdir(parents=True, exist_ok=True)
@@ -146,6 +157,14 @@ class Run:
                     n += 1
             directory = runs_dir / run_id
             (directory / SNAPSHOT_NAME).write_bytes(workflow.source)
+            if project is not None:
+                (directory / START_DIR).mkdir(exist_ok=True)
+                # Relative to the run: committed with it, it names no one's home, and moves with both.
+                pin = {
+                    "project": os.path.relpath(project.resolve(), directory),
+                    "workflow": os.path.relpath(workflow.path.resolve(), directory),
+                }
+                (directory / PIN_NAME).write_text(json.dumps(pin), encoding="utf-8")
         except OSError as e:
             raise WorkflowError(
                 f"cannot create a run in {runs_dir}: {e.strerror}; set g:workflow.runs_dir to a writable directory"
@@ -232,6 +251,39 @@ class Run:
 
     # -- steps ---------------------------------------------------------------
 
+    def _pin(self) -> dict[str, Any]:
+        try:
+            value = json.loads(read_regular(self.dir / PIN_NAME, 1 << 16))
+        except (OSError, ValueError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def project(self) -> Path | None:
+        """The project directory pinned when the run started (its commands run there); None for
+        runs made before it was pinned."""
+        value = self._pin().get("project")
+        return Path(os.path.normpath(self.dir / value)) if isinstance(value, str) and value else None
+
+    @property
+    def origin(self) -> Path | None:
+        """The workflow file the run was started from, when known."""
+        value = self._pin().get("workflow")
+        return Path(os.path.normpath(self.dir / value)) if isinstance(value, str) and value else None
+
+    def command_path(self, step: Step) -> Path:
+        """How ``step``'s command last ended: ``.start/03-tests.command.json``, committed with it."""
+        return self.dir / START_DIR / f"{Path(self.workflow.filename(step)).stem}.command.json"
+
+    def last_exit(self, step: Step) -> int | None:
+        """The exit status of ``step``'s command when it last ran (None: it has not run)."""
+        try:
+            value = json.loads(read_regular(self.command_path(step), 1 << 16))
+        except (OSError, ValueError):
+            return None
+        status = value.get("exit") if isinstance(value, dict) else None
+        return status if isinstance(status, int) else None
+
     def notes_path(self, step: Step) -> Path:
         """Where the latest model notes on a step are kept: ``01-topic.notes.json``."""
         return self.dir / f"{Path(self.workflow.filename(step)).stem}.notes.json"
@@ -255,7 +307,8 @@ class Run:
     def extras(self, step: Step) -> list[Path]:
         """The files kept beside ``step``'s file that are part of its history, those that exist:
         the text it started with, what its template copied, the model's notes."""
-        return [p for p in (self.start_path(step), self.copies_path(step), self.notes_path(step)) if p.exists()]
+        kept = (self.start_path(step), self.copies_path(step), self.notes_path(step), self.command_path(step))
+        return [p for p in kept if p.exists()]
 
     def copied(self, step: Step) -> dict[str, str]:
         """What ``step``'s template copied from earlier steps, by step id ({} when nothing, or unknown)."""
@@ -397,7 +450,7 @@ class Run:
         return path
 
     def begin_complete(
-        self, step: Step, checks_failed: tuple[int, int] | None = None, skip: bool = False
+        self, step: Step, checks_failed: tuple[int, int] | None = None, skip: bool = False, force: bool = False
     ) -> PendingCommit:
         """Check that ``step`` can be committed and mark it done.
 
@@ -419,6 +472,12 @@ class Run:
         refusal = self.repo.refusal()
         if refusal:
             raise WorkflowError(f"cannot commit step {step.index} '{step.title}' (your text is kept): {refusal}")
+        status = self.last_exit(step) if step.run else None
+        if step.run and status != 0 and not (force or skip):
+            why = "its command has not run" if status is None else f"its command failed (exit {status})"
+            raise WorkflowError(
+                f"step {step.index} is not done: {why}; :WorkflowRun runs it, :WorkflowNext! completes it anyway"
+            )
         total = len(self.workflow.steps)
         revised = step.id in self.completed  # reverted completions do not count
         subject = f"{self.workflow.name}: {step.index}/{total} {step.title}" + (" (revised)" if revised else "")
@@ -428,10 +487,14 @@ class Run:
             extra.append(f"{TRAILER_CHECK}: skipped, {checks_failed[0]} of {checks_failed[1]} failed")
         body = f'{step.title}, in "{self.workflow.title}".'
         paths = [path] if self.entries else [self.dir / SNAPSHOT_NAME, path]
+        if not self.entries and (self.dir / PIN_NAME).exists():
+            paths.append(self.dir / PIN_NAME)
         paths += self.extras(step)  # what it started from, what it copied and the model's notes: its history
         message = commit_message(
             subject, body, self.workflow.name, self.id, TRAILER_STEP, step.index, total, step.id, extra
         )
+        if step.run and status is not None:
+            message[-1] += f"\n{TRAILER_EXIT}: {status}"
         unchanged = revised and not self.repo.changed_paths([self.repo.rel(p) for p in paths])
         self.completed.add(step.id)
         return PendingCommit(step, paths, message, subject, revised, unchanged, skip)

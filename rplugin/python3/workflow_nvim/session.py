@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the annotation modules (sockets, URLs) load with the first 
     from .annotate import Annotation, Progress
     from .checks import Outcome
     from .diagnostics import LiveChecks
+    from .runner import NeedsTrust, Process
 
 Response = dict[str, Any]
 
@@ -56,6 +57,8 @@ class Session:
             name.removeprefix("cmd_"): getattr(self, name) for name in vars(Session) if name.startswith("cmd_")
         }
         self.annotations: dict[int, Annotation] = {}  # buffer number -> the running one
+        self.processes: dict[int, Process] = {}  # buffer number -> its step's command, running
+        self._autoran: set[tuple[str, str]] = set()  # (run, step) whose autorun was offered
         self._live_checks: LiveChecks | None = None
 
     @property
@@ -172,6 +175,10 @@ class Session:
         stale = run.stale_note(step)
         if stale:
             response["open"]["stale"] = stale
+        if step.autorun and run.held_by is None and (run.id, step.id) not in self._autoran:
+            self._autoran.add((run.id, step.id))
+            if run.last_exit(step) is None:
+                response["open"]["autorun"] = True  # the front runs it (:WorkflowRun) in the step's buffer
         scratch = scratch_dir(run.dir)
         if scratch is not None:  # the editor's saves put their temporary files there too
             response["open"]["scratch"] = str(scratch)
@@ -185,7 +192,11 @@ class Session:
         name = self._arg(params, "workflow name", ":WorkflowStart")
         workflow = self.catalog.find(self._dirs(params), name)
         runs_dir = Options.of(params).runs_dir
-        previous = self._switch(Run.start(workflow, runs_dir, lazy=self._worker is not None), params)
+        # Its commands run in the project whose .workflows/ it came from, else the editor's directory.
+        cwd = Path(str(params.get("cwd") or Path.cwd()))
+        project = workflow.path.parent.parent if workflow.path.parent.name == ".workflows" else cwd
+        started = Run.start(workflow, runs_dir, lazy=self._worker is not None, project=project)
+        previous = self._switch(started, params)
         assert self.run is not None
         if self._worker:
             self._worker.submit(self.run.repo.prepare)  # git init and GitPython's import, off the editor's path
@@ -234,7 +245,15 @@ class Session:
             step = run.current if run.current.index <= run.frontier.index else run.frontier
             return self._open(run, step, f"opened step {step.index} '{step.title}': :WorkflowNext in it completes it")
         step = self._current(run, params)
-        outcome = self._step_checks(run, step)
+        if params.get("buf") in self.processes:
+            raise WorkflowError(f"step {step.index}'s command is still running: wait, or :WorkflowCancel")
+        try:
+            outcome = self._step_checks(run, step, cwd=params.get("cwd"))
+        except WorkflowError as e:
+            question = self._needs_trust(e)  # check.command of a workflow not trusted yet: ask, then again
+            if question is None:
+                raise
+            return {"trust": question}
         failed = None
         if outcome is not None and outcome.failed:
             if not params.get("bang"):
@@ -242,7 +261,7 @@ class Session:
                 summary = outcome.summary()
                 return {"diagnostics": self._step_diagnostics(run, step, params, outcome, summary), "warning": summary}
             failed = (outcome.failed, outcome.total)
-        pending = run.begin_complete(step, failed)
+        pending = run.begin_complete(step, failed, force=bool(params.get("bang")))
         response = self._completed(run, step, pending)
         if outcome is not None:  # the step is done: its marks go
             response["diagnostics"] = self._step_diagnostics(run, step, params, outcome._replace(failures=[]), "")
@@ -299,7 +318,13 @@ class Session:
         response["removed"] = [str(path)]
         return response
 
-    def _step_checks(self, run: Run, step: Step, text: str | None = None) -> Outcome | None:
+    def _needs_trust(self, e: WorkflowError) -> dict[str, Any] | None:
+        """Response.trust when ``e`` says the workflow's commands are not trusted yet, else None."""
+        from .runner import NeedsTrust
+
+        return self._trust_question(e) if isinstance(e, NeedsTrust) else None
+
+    def _step_checks(self, run: Run, step: Step, text: str | None = None, cwd: Any = None) -> Outcome | None:
         """What the checks of ``step`` find in its saved text (or ``text``); None when it has none."""
         if step.check is None:
             return None
@@ -309,7 +334,8 @@ class Session:
             template = run.start_path(step).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             template = step.template  # a run older than start files: the template as written
-        return run_checks(step.check, run.text(step) if text is None else text, template, run, step)
+        where = Path(str(cwd)) if cwd else None
+        return run_checks(step.check, run.text(step) if text is None else text, template, run, step, where)
 
     @staticmethod
     def _step_diagnostics(
@@ -565,6 +591,8 @@ class Session:
             dirs = run_dirs(*self._runs_read(params))
             names = [d.name for d in dirs if d.name.startswith(arglead) and not self._is_open(d)]
             return list(dict.fromkeys(names))  # a run copied to the newer place is offered once
+        elif kind == "file":
+            return _file_names(arglead, Path(str(params.get("cwd") or Path.cwd())))
         else:
             return []
         return [n for n in names if n.startswith(arglead)]
@@ -657,7 +685,13 @@ class Session:
         step = self._current(run, params)
         lines = params.get("lines")
         text = "\n".join(str(x) for x in lines) + "\n" if isinstance(lines, list) else None
-        outcome = self._step_checks(run, step, text)
+        try:
+            outcome = self._step_checks(run, step, text, cwd=params.get("cwd"))
+        except WorkflowError as e:
+            question = self._needs_trust(e)
+            if question is None:
+                raise
+            return {"trust": question}
         if outcome is None:
             from .checks import Outcome
 
@@ -671,6 +705,179 @@ class Session:
         else:
             response["info"] = [summary]
         return response
+
+    # -- command steps -------------------------------------------------------
+
+    def cmd_run(self, params: dict[str, Any]) -> Response:
+        """Run the step's command (Params.buf: its buffer); its output is pushed as it comes."""
+        from . import runner
+
+        run = self._active(params)
+        here = params.get("buffer_step")
+        if not (isinstance(here, dict) and here.get("run") == run.id):
+            raise WorkflowError(":WorkflowRun runs the command of the step in this buffer: open the step first")
+        step = self._current(run, params)
+        if not step.run:
+            raise WorkflowError(f"step {step.index} '{step.title}' has no command to run (no 'run:' in the workflow)")
+        if self.notify is None:
+            raise WorkflowError("running a command needs an editor to report to")
+        buf = int(params.get("buf") or 0)
+        if buf in self.processes:
+            raise WorkflowError(f"step {step.index}'s command is still running: :WorkflowCancel stops it")
+        run.writable()
+        try:
+            runner.require_trust(run, Path(str(params.get("cwd") or Path.cwd())))
+        except runner.NeedsTrust as e:
+            return {"trust": self._trust_question(e)}
+        return self._start_command(run, step, buf, params)
+
+    def _start_command(self, run: Run, step: Step, buf: int, params: dict[str, Any]) -> Response:
+        from . import background, runner
+
+        path = run.path(step)
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        except OSError:
+            text = ""
+        kept = runner.kept_text(text, step.run)
+        keep = kept.count("\n") - 1 if kept else 0  # the person's lines that stay above the record
+        head = ([""] if kept else []) + runner.header(step.run)
+        timeout = Options.of(params).run_timeout
+        cwd = runner.project_dir(run, Path(str(params.get("cwd") or Path.cwd())))
+        base = {"buf": buf, "run": run.id, "id": step.id}
+        notify = self.notify
+        assert notify is not None
+        first = [True]
+
+        def on_lines(lines: list[str], result: runner.Result | None) -> None:
+            if first[0]:
+                background.until_answered()  # the answer (with the record's first lines) goes out first
+                first[0] = False
+            if result is None:
+                notify({"output": {**base, "lines": lines, "done": False}})
+                return
+            status = result.status_lines(timeout)
+            record = "\n".join([*runner.header(step.run), *result.lines, *status]) + "\n"
+            done = {
+                "exit": result.exit,
+                "seconds": round(result.seconds, 3),
+                "cancelled": result.cancelled,
+                "timed_out": result.timed_out,
+                "truncated": result.truncated,
+            }
+            message: Any
+            try:
+                write_atomic(path, kept + record)
+                run.command_path(step).parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(run.command_path(step), json.dumps({"command": step.run, **done}))
+                message = _command_said(step, result, timeout)
+            except OSError as e:
+                message = [f"cannot write {tilde(path)}: {e.strerror}", "error"]
+            if self.processes.get(buf) is process:
+                del self.processes[buf]
+            notify(
+                {
+                    "output": {
+                        **base,
+                        "lines": [*lines, *status],
+                        "done": True,
+                        **done,
+                        "reload": True,
+                        "path": str(path),
+                        "message": message,
+                    }
+                }
+            )
+
+        process = runner.Process(step.run, cwd, runner.environment(run, step), timeout, on_lines)
+        process.start()
+        self.processes[buf] = process
+        return {
+            "running": {**base, "keep": keep, "lines": head, "path": str(path)},
+            "info": [f"running step {step.index}'s command in {tilde(cwd)} (:WorkflowCancel stops it)"],
+        }
+
+    @staticmethod
+    def _trust_question(e: NeedsTrust) -> dict[str, Any]:
+        """Response.trust: what the front asks before anything runs."""
+        shown_commands = "\n".join("  $ " + c.rstrip("\n").replace("\n", "\n    ") for c in e.commands)
+        prompt = (
+            f"{e.path} can run {count(len(e.commands), 'command')} with your rights:\n{shown_commands}\n"
+            "Trust this file as it is now? (a change to it asks again)"
+        )
+        return {"path": e.path, "sha256": e.sha256, "commands": e.commands, "prompt": prompt, "deny": "deny"}
+
+    def cmd_cancel(self, params: dict[str, Any]) -> Response:
+        """Stop what runs in the buffer (Params.buf): its step's command, or an annotation."""
+        buf = int(params.get("buf") or 0)
+        process = self.processes.get(buf)
+        if process is not None:
+            process.cancel()
+            return {"info": ["command cancelled: its process group is killed, what it printed stays"]}
+        annotation = self.annotations.pop(buf, None)
+        if annotation is not None:
+            annotation.cancel()
+            return {"info": ["annotation cancelled"]}
+        raise WorkflowError("nothing runs in this buffer (no command, no annotation)")
+
+    def cmd_trust(self, params: dict[str, Any]) -> Response:
+        """:WorkflowTrust [file]: show a workflow file's commands and ask (Response.trust); with
+        Params.answer, keep the person's answer; with Params.bang, trust without asking."""
+        from . import runner, trust
+        from .spec import WorkflowInvalid, load_workflow
+
+        answer = params.get("answer")
+        if answer in ("allow", "deny", "revoke"):
+            sha256, where = str(params.get("sha256") or ""), str(params.get("path") or "")
+            if len(sha256) != 64:
+                raise WorkflowError("the answer names no file content: run :WorkflowTrust again")
+            if answer == "revoke":
+                trust.forget(sha256)
+                return {"info": [f"{where} is no longer trusted: its commands will ask first"]}
+            trust.remember(sha256, where, answer)
+            if answer == "allow":
+                return {"info": [f"trusted {where} as it is now: its commands may run"]}
+            return {"info": [[f"denied: the commands of {where} will not run (:WorkflowTrust asks again)", "warning"]]}
+        args = params.get("args") or []
+        cwd = Path(str(params.get("cwd") or Path.cwd()))
+        if args:
+            from .options import expand
+
+            path = expand(str(args[0]), cwd)
+        elif self.run is not None:
+            path = self.run.origin if self.run.origin and self.run.origin.is_file() else self.run.dir / SNAPSHOT_NAME
+        elif params.get("buffer_file"):
+            path = Path(str(params["buffer_file"]))
+        else:
+            raise WorkflowError("which workflow file? :WorkflowTrust {file} (no run, no file in this buffer)")
+        if self.run is not None and not args and path == self.run.origin:
+            data = self.run.workflow.source
+            if trust.digest(path.read_bytes()) != trust.digest(data):
+                path = self.run.dir / SNAPSHOT_NAME  # the file changed since the run began: the run runs its copy
+        try:
+            workflow = load_workflow(path)
+        except WorkflowInvalid as e:
+            raise WorkflowError(f"{e.problems[0]}: fix the file first (:WorkflowCheck)") from e
+        from .display import shown as shown_in
+
+        shown_path = shown_in(path, cwd)
+        commands = trust.commands(workflow)
+        sha256 = trust.digest(workflow.source)
+        if not commands:
+            return {"info": [f"{shown_path} runs no commands: nothing to trust"]}
+        if params.get("bang"):
+            trust.remember(sha256, shown_path, "allow")
+            return {"info": [f"trusted {shown_path} as it is now: its {count(len(commands), 'command')} may run"]}
+        question = self._trust_question(runner.NeedsTrust(shown_path, sha256, commands))
+        if trust.answer(sha256) == "allow":
+            question["trusted"] = True
+            question["deny"] = "revoke"
+            question["prompt"] = (
+                f"{shown_path} is trusted as it is now; its commands:\n"
+                + question["prompt"].split("\n", 1)[1].rsplit("\n", 1)[0]
+                + "\nKeep trusting it? (Deny revokes it)"
+            )
+        return {"trust": question}
 
     # -- annotation ----------------------------------------------------------
 
@@ -822,6 +1029,47 @@ class Session:
             write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         except OSError:
             log.exception("cannot save notes to %s", path)
+
+
+def _file_names(arglead: str, cwd: Path, limit: int = 200) -> list[str]:
+    """File-name completion: the directories (with a /) and YAML files whose names start with ``arglead``."""
+    import os
+
+    head, _, tail = arglead.rpartition("/")
+    base = Path(os.path.expanduser(head or ".")) if head or not arglead.startswith("/") else Path("/")
+    base = base if base.is_absolute() else cwd / base
+    try:
+        entries = sorted(os.scandir(base), key=lambda e: e.name)
+    except OSError:
+        return []
+    found = []
+    for e in entries:
+        hidden = e.name.startswith(".") and not tail.startswith(".") and e.name != ".workflows"
+        if not e.name.startswith(tail) or hidden:
+            continue
+        prefix = f"{head}/" if head or arglead.startswith("/") else ""
+        if e.is_dir():
+            found.append(f"{prefix}{e.name}/")
+        elif e.name.endswith((".yaml", ".yml")):
+            found.append(f"{prefix}{e.name}")
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _command_said(step: Step, result: Any, timeout: float) -> Any:
+    """The line for the person when a step's command ends."""
+    if result.timed_out:
+        return [f"step {step.index}'s command was killed after {timeout:g} s (run_timeout)", "warning"]
+    if result.cancelled:
+        return f"step {step.index}'s command cancelled: what it printed is kept"
+    if result.exit != 0:
+        return [
+            f"step {step.index}'s command failed (exit {result.exit}): fix it and :WorkflowRun, "
+            "or :WorkflowNext! completes it anyway",
+            "warning",
+        ]
+    return f"step {step.index}'s command passed in {result.seconds:.1f} s: :WorkflowNext completes the step"
 
 
 def _progress_dict(p: Progress) -> dict[str, Any]:

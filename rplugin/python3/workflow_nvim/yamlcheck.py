@@ -400,12 +400,9 @@ class _Checker:
     def commands_use_files(self, node: yaml.Node, where: str) -> None:
         """``${id}`` in a command is an error: text pasted into a shell line is code."""
         for offset, ref in StepTemplate(node.value).references():
+            used = f"'${{{ref}}}'" if ref else "'${'"
             name = env_name(ref) if ref else "WORKFLOW_STEP_<ID>"
-            self.at(
-                node,
-                f'{where} cannot use ${{...}}: commands get earlier steps as files: use "${name}"',
-                offset,
-            )
+            self.at(node, f'{where} uses {used}: commands get earlier steps as files: use "${name}"', offset)
 
 
 _TRUE = ("true", "True", "TRUE")

@@ -1,0 +1,125 @@
+vim9script
+# Command steps (lua/workflow/steprun.lua's twin): :WorkflowRun, :WorkflowCancel,
+# :WorkflowTrust[!], and the trust prompt. Python runs the command and decides
+# everything (trust, where it runs, what the step file holds, every message);
+# this draws: the record's first lines, the output as it is pushed (one change
+# per batch), the file once the command ended, and the question to ask.
+
+import autoload 'workflow/host.vim'
+import autoload 'workflow/view.vim'
+
+const CHOICES = "&Trust\n&Deny\n&View file"
+
+# How the person is asked: confirm(), unless g:WorkflowConfirm (a Funcref
+# taking the prompt, the choices and the default) answers instead (tests).
+def Confirm(prompt: string): number
+  if exists('g:WorkflowConfirm')
+    return call(g:WorkflowConfirm, [prompt, CHOICES, 2])
+  endif
+  return confirm(prompt, CHOICES, 2, 'Question')
+enddef
+
+# Ask about Response.trust; on Trust or Deny send the answer; on Trust call
+# Again (the command that asked) once.
+export def Ask(q: dict<any>, cfg: dict<any>, Again: func = null_function)
+  while true
+    var choice = Confirm(q.prompt)
+    if choice == 3
+      execute 'sview ' .. fnameescape(expand(q.path))  # read-only; then asked again
+      redraw
+      continue
+    endif
+    if choice != 1 && choice != 2
+      view.Apply({info: ['nothing was trusted or run']}, cfg)
+      return
+    endif
+    var answer = choice == 1 ? 'allow' : q.deny
+    var response = host.Command('trust', [], cfg, {answer: answer, sha256: q.sha256, path: q.path})
+    view.Apply(response, cfg)
+    if choice == 1 && Again != null_function && !has_key(response, 'error') && !get(q, 'trusted', false)
+      Again()
+    endif
+    return
+  endwhile
+enddef
+
+# Response.running: the record's first lines take the place of an earlier record.
+def Start(r: dict<any>)
+  var buf = r.buf
+  if !bufloaded(buf)
+    return
+  endif
+  var total = getbufinfo(buf)[0].linecount
+  if r.keep < total
+    silent deletebufline(buf, r.keep + 1, total)
+  endif
+  if r.keep == 0 && getbufline(buf, 1) == ['']
+    setbufline(buf, 1, r.lines)
+  else
+    appendbufline(buf, r.keep, r.lines)
+  endif
+  setbufvar(buf, '&modified', 0)  # the output is not the person's edit: never saved over the record
+enddef
+
+# :WorkflowRun in the current step buffer.
+export def Run(cfg: dict<any>)
+  if !view.SaveAll()
+    return
+  endif
+  var buf = bufnr()
+  var response = host.Command('run', [], cfg, {buf: buf})
+  if type(get(response, 'trust')) == v:t_dict
+    Ask(response.trust, cfg, () => Run(cfg))
+    return
+  endif
+  if type(get(response, 'running')) == v:t_dict
+    Start(response.running)
+  endif
+  view.Apply(response, cfg)
+enddef
+
+# :WorkflowCancel: a command of this buffer, or its annotation.
+export def Cancel(cfg: dict<any>)
+  var buf = bufnr()
+  if exists('*workflow#annotate#Running') && workflow#annotate#Running(buf)
+    workflow#annotate#Cancel(cfg)
+    return
+  endif
+  view.Apply(host.Command('cancel', [], cfg, {buf: buf}), cfg)
+enddef
+
+# :WorkflowTrust [file], :WorkflowTrust! [file]
+export def Trust(args: list<string>, bang: bool, cfg: dict<any>)
+  var name = expand('%:p')
+  var extra: dict<any> = {bang: bang}
+  if name != ''
+    extra.buffer_file = name
+  endif
+  var response = host.Command('trust', args, cfg, extra)
+  if type(get(response, 'trust')) == v:t_dict
+    Ask(response.trust, cfg)
+    return
+  endif
+  view.Apply(response, cfg)
+enddef
+
+# Output of a step's command, pushed in batches: appended in one change each.
+def OnOutput(o: dict<any>)
+  var buf = get(o, 'buf', 0)
+  if !bufloaded(buf)
+    return
+  endif
+  if !empty(o.lines)
+    appendbufline(buf, '$', o.lines)
+    setbufvar(buf, '&modified', 0)
+  endif
+  if get(o, 'done', false)
+    if get(o, 'reload', false)
+      view.ShowFile(buf, o.path)
+    endif
+    if has_key(o, 'message')
+      view.Apply({info: [o.message]}, {})
+    endif
+  endif
+enddef
+host.On('output', OnOutput)

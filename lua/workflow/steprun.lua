@@ -1,0 +1,116 @@
+-- Command steps: :WorkflowRun, :WorkflowCancel, :WorkflowTrust[!], and the trust prompt.
+-- Python runs the command and decides everything (trust, where it runs, what the step file
+-- holds, every message); this module draws: the record's first lines, the output as it is
+-- pushed (one change per batch), the file once the command ended, and the question to ask.
+local M = {}
+
+local api = vim.api
+local host = require('workflow.host')
+local view = require('workflow.view')
+
+local CHOICES = '&Trust\n&Deny\n&View file'
+
+--- How the person is asked (confirm()); tests put their own answer here.
+---@type fun(prompt: string, choices: string, default: integer): integer
+M.confirm = function(prompt, choices, default)
+  return vim.fn.confirm(prompt, choices, default, 'Question')
+end
+
+local function say(line)
+  view.apply({ info = { line } }, {})
+end
+
+--- Ask about Response.trust; on Trust or Deny send the answer; on Trust call `again` (the
+--- command that asked) once.
+---@param q workflow.TrustQuestion
+---@param cfg workflow.Options
+---@param again fun()|nil
+function M.ask(q, cfg, again)
+  while true do
+    local choice = M.confirm(q.prompt, CHOICES, 2)
+    if choice == 3 then
+      vim.cmd('sview ' .. vim.fn.fnameescape(vim.fn.expand(q.path))) -- read-only; then asked again
+      vim.cmd('redraw')
+    else
+      if choice ~= 1 and choice ~= 2 then
+        return say('nothing was trusted or run')
+      end
+      local answer = choice == 1 and 'allow' or q.deny
+      local response = host.command('trust', {}, cfg, { answer = answer, sha256 = q.sha256, path = q.path })
+      view.apply(response, cfg)
+      if choice == 1 and again and not response.error and not q.trusted then
+        again()
+      end
+      return
+    end
+  end
+end
+
+--- Response.running: the record's first lines take the place of an earlier record.
+local function start(r)
+  local buf = r.buf
+  if buf and api.nvim_buf_is_loaded(buf) then
+    api.nvim_buf_set_lines(buf, r.keep, -1, false, r.lines)
+    vim.bo[buf].modified = false -- the command's output is not the person's edit: never saved over the record
+  end
+end
+
+--- :WorkflowRun in the current step buffer.
+function M.run(cfg)
+  if not view.save_all() then
+    return
+  end
+  local buf = api.nvim_get_current_buf()
+  local response = host.command('run', {}, cfg, { buf = buf })
+  if response.trust then
+    return M.ask(response.trust, cfg, function()
+      M.run(cfg)
+    end)
+  end
+  if response.running then
+    start(response.running)
+  end
+  view.apply(response, cfg)
+end
+
+--- :WorkflowCancel: a command of this buffer, or its annotation.
+function M.cancel(cfg)
+  local buf = api.nvim_get_current_buf()
+  local annotate = package.loaded['workflow.annotate']
+  if annotate and annotate.running(buf) then
+    return annotate.cancel(cfg)
+  end
+  view.apply(host.command('cancel', {}, cfg, { buf = buf }), cfg)
+end
+
+--- :WorkflowTrust [file], :WorkflowTrust! [file]
+function M.trust(args, bang, cfg)
+  local name = api.nvim_buf_get_name(0)
+  local response = host.command('trust', args, cfg, { bang = bang, buffer_file = name ~= '' and name or nil })
+  if response.trust then
+    return M.ask(response.trust, cfg, nil)
+  end
+  view.apply(response, cfg)
+end
+
+-- Output of a step's command, pushed in batches: appended in one change each.
+host.on('output', function(o)
+  local buf = o.buf
+  if not (buf and api.nvim_buf_is_loaded(buf)) then
+    return
+  end
+  if #o.lines > 0 then
+    api.nvim_buf_set_lines(buf, -1, -1, false, o.lines)
+    vim.bo[buf].modified = false
+  end
+  if o.done then
+    if o.reload and o.path then
+      view.show_file(buf, o.path)
+    end
+    if o.message then
+      view.apply({ info = { o.message } }, {})
+    end
+  end
+end)
+
+return M

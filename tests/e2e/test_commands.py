@@ -1,0 +1,322 @@
+"""Command steps and trust in a real Neovim and a real Vim: nothing runs untrusted, output streams,
+the record is committed with its exit status, cancel and timeout leave no process behind.
+
+The trust prompt is answered through the test harness: Neovim's `require('workflow.steprun').confirm`
+and Vim's `g:WorkflowConfirm` are replaced by a function that records the question and answers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.vim import Vim, needs_vim
+
+from .conftest import Editor, Home, git, wait_for
+
+BUILD = """
+title: Build
+steps:
+  - id: notes
+    title: Notes
+    instructions: Write notes.
+  - id: tests
+    title: Tests
+    instructions: Run them.
+    run: |
+      printf 'one\\ntwo\\n'
+      cat "$WORKFLOW_STEP_NOTES" > "$WORKFLOW_RUN_DIR/../../../../seen-notes"
+      pwd > "$WORKFLOW_RUN_DIR/../../../../seen-pwd"
+"""
+
+
+FAIL = "title: F\nsteps:\n  - id: a\n    title: A\n    instructions: x\n    run: echo n; exit 3\n"
+
+
+def hostile_workflow(marker: Path) -> str:
+    return f"""
+title: Hostile
+steps:
+  - id: a
+    title: A
+    instructions: First.
+  - id: b
+    title: B
+    instructions: It runs.
+    run: touch {marker}
+    autorun: true
+"""
+
+
+def answer_with(nvim: Editor, choice: int) -> None:
+    """Every trust question is kept in vim.g.asked and answered with ``choice`` (1 Trust, 2 Deny)."""
+    nvim.exec_lua(
+        "local choice = ...; vim.g.asked = {}; require('workflow.steprun').confirm = function(prompt)"
+        " vim.g.asked = vim.list_extend(vim.g.asked, {prompt}); return choice end",
+        choice,
+    )
+
+
+def asked(nvim: Editor) -> list[str]:
+    return list(nvim.eval("g:asked"))
+
+
+def wait_until_done(nvim: Editor, path: Path) -> list[str]:
+    """The step buffer's lines once its command's record (its last line "[...]") is shown."""
+    return wait_for(lambda: (ls := nvim.lines()) and ls[-1].startswith("[") and path.exists() and ls, timeout=30)
+
+
+def processes_in_group(pgid: int) -> list[str]:
+    out = subprocess.run(["ps", "-e", "-o", "pgid=,stat=,args="], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.split()[0] == str(pgid) and not line.split()[1].startswith("Z")]
+
+
+def test_an_untrusted_workflow_runs_nothing_whatever_the_person_does(nvim: Editor, home: Home) -> None:
+    marker = home.root / "SOMEWHERE"
+    home.write_workflow("hostile", hostile_workflow(marker))
+    answer_with(nvim, 2)  # Deny
+    nvim.cmd("WorkflowStart hostile")
+    assert not marker.exists()
+    nvim.cmd("WorkflowNext")  # opens step b, whose autorun asks: denied
+    assert not marker.exists()
+    assert len(asked(nvim)) == 1 and f"touch {marker}" in asked(nvim)[0]
+    for command in ("WorkflowStatus", "WorkflowList", "WorkflowPrev", "WorkflowGoto b", "WorkflowLog"):
+        nvim.cmd(command)
+        nvim.command("silent! close")  # a page or log window
+        assert not marker.exists(), command
+    assert "you denied the commands" in nvim.error("WorkflowRun")
+    assert "its command has not run" in nvim.error("WorkflowNext")
+    nvim.settle()
+    assert not marker.exists()
+    assert len(asked(nvim)) == 1  # denied is remembered: no prompt again
+
+
+def test_trust_then_a_change_to_the_file_asks_again(nvim: Editor, home: Home) -> None:
+    marker = home.root / "SOMEWHERE"
+    path = home.write_workflow("hostile", hostile_workflow(marker))
+    answer_with(nvim, 1)  # Trust
+    nvim.cmd("WorkflowStart hostile")
+    nvim.cmd("WorkflowNext")  # autorun: asked, trusted, run once
+    wait_for(marker.exists, timeout=30)
+    assert len(asked(nvim)) == 1
+    marker.unlink()
+    nvim.cmd("WorkflowStart hostile")
+    nvim.cmd("WorkflowNext")
+    wait_for(marker.exists, timeout=30)
+    assert len(asked(nvim)) == 1  # the same bytes: not asked again
+    marker.unlink()
+    path.write_text(path.read_text().replace("First.", "First, changed."))
+    answer_with(nvim, 2)
+    nvim.cmd("WorkflowStart hostile")
+    nvim.cmd("WorkflowNext")
+    assert len(asked(nvim)) == 1 and not marker.exists()  # changed: asked again, and denied
+    # :WorkflowTrust on a trusted file says so and offers to revoke; :WorkflowTrust! trusts at once.
+    nvim.cmd("WorkflowTrust!")
+    answer_with(nvim, 2)
+    nvim.cmd(f"WorkflowTrust {path}")
+    assert "is trusted as it is now" in asked(nvim)[0] and "Deny revokes it" in asked(nvim)[0]
+    assert "is no longer trusted" in nvim.messages()
+
+
+def test_a_command_step_streams_is_committed_with_its_exit_and_text_reaches_it_only_as_a_file(
+    nvim: Editor, home: Home
+) -> None:
+    home.write_workflow("build", BUILD)
+    answer_with(nvim, 1)
+    nvim.cmd("WorkflowStart build")
+    hostile = ["$(touch PWNED) `touch PWNED2` 'quote\" \\", "second line"]
+    nvim.current.buffer[:] = hostile
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowRun")
+    step = Path(nvim.current.buffer.name)
+    lines = wait_until_done(nvim, step)
+    assert lines[:3] == [
+        "$ printf 'one\\ntwo\\n'",
+        '> cat "$WORKFLOW_STEP_NOTES" > "$WORKFLOW_RUN_DIR/../../../../seen-notes"',
+        '> pwd > "$WORKFLOW_RUN_DIR/../../../../seen-pwd"',
+    ]
+    assert lines[3:5] == ["one", "two"] and lines[5].startswith("[exit 0 after ")
+    assert step.read_text().split("\n")[:-1] == lines
+    assert not nvim.current.buffer.options["modified"]
+    assert (home.root / "seen-notes").read_text() == "\n".join(hostile) + "\n"
+    assert (home.root / "seen-pwd").read_text().strip() == str(home.project)
+    assert not list(home.root.rglob("PWNED*")) and not list(home.project.rglob("PWNED*"))
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    run_dir = step.parent
+    message = git(run_dir, "log", "-1", "--format=%B")
+    assert "Workflow-Exit: 0" in message
+    assert "one\ntwo" in git(run_dir, "show", "HEAD:" + step.name)
+
+
+def test_a_failing_command_leaves_the_step_open(nvim: Editor, home: Home) -> None:
+    home.write_workflow("fail", FAIL)
+    answer_with(nvim, 1)
+    nvim.cmd("WorkflowStart fail")
+    nvim.cmd("WorkflowRun")
+    lines = wait_until_done(nvim, Path(nvim.current.buffer.name))
+    assert lines[-2:] == ["n", lines[-1]] and lines[-1].startswith("[exit 3 after ")
+    assert "failed (exit 3)" in nvim.messages()
+    assert "its command failed (exit 3)" in nvim.error("WorkflowNext")
+    nvim.settle()
+    assert git(Path(nvim.current.buffer.name).parent, "log", "--oneline", check=False).strip() == ""
+
+
+def test_cancel_and_timeout_kill_the_whole_process_group(nvim: Editor, home: Home) -> None:
+    pids = home.root / "pid"
+    home.write_workflow(
+        "slow",
+        f"""
+        title: Slow
+        steps:
+          - id: a
+            title: A
+            instructions: x
+            run: echo $$ > {pids}; echo started; sleep 300 & sleep 300
+        """,
+    )
+    answer_with(nvim, 1)
+    nvim.cmd("WorkflowStart slow")
+    nvim.cmd("WorkflowRun")
+    wait_for(lambda: "started" in nvim.lines(), timeout=30)
+    pgid = int(pids.read_text())
+    assert processes_in_group(pgid)
+    nvim.cmd("WorkflowCancel")
+    lines = wait_until_done(nvim, Path(nvim.current.buffer.name))
+    assert "started" in lines and lines[-1].startswith("[cancelled after ")
+    assert wait_for(lambda: not processes_in_group(pgid), timeout=10) is True
+    # run_timeout: killed, with a message, nothing left.
+    nvim.exec_lua("vim.g.workflow = { run_timeout = 1 }")
+    pids.unlink()
+    nvim.cmd("WorkflowRun")
+    lines = wait_for(lambda: (ls := nvim.lines()) and ls[-1].startswith("[killed") and ls, timeout=30)
+    assert lines[-1] == "[killed after 1 s: the run_timeout option]"
+    assert lines.count("started") == 1  # the earlier record was replaced
+    pgid = int(pids.read_text())
+    assert wait_for(lambda: not processes_in_group(pgid), timeout=10) is True
+    assert "killed after 1 s (run_timeout)" in nvim.messages()
+
+
+# -- Vim -------------------------------------------------------------------------------------------
+
+VIM_ANSWER = """
+g:asked = []
+g:answer = {answer}
+g:WorkflowConfirm = (prompt, choices, default) => {{
+  g:asked->add(prompt)
+  return g:answer
+}}
+"""
+
+
+@pytest.fixture
+def vim(tmp_path: Path, home: Home) -> Vim:
+    return Vim(tmp_path, {"runs_dir": str(home.runs)})
+
+
+@needs_vim
+def test_vim_an_untrusted_workflow_runs_nothing_then_trust_runs_it_and_a_change_asks_again(
+    vim: Vim, home: Home
+) -> None:
+    marker = home.root / "SOMEWHERE"
+    path = home.write_workflow("hostile", hostile_workflow(marker))
+    result = vim.run(
+        VIM_ANSWER.format(answer=2)
+        + """
+        var seen: list<bool> = []
+        for command in ['WorkflowStart hostile', 'WorkflowNext', 'WorkflowRun', 'WorkflowStatus', 'WorkflowList',
+            'WorkflowPrev', 'WorkflowGoto b', 'WorkflowLog', 'WorkflowNext', 'WorkflowNext']
+          execute command
+          g:Settle()
+          seen->add(filereadable(MARKER))
+        endfor
+        g:Keep('seen', seen)
+        g:Keep('asked', copy(g:asked))
+        g:Keep('said', g:Said())
+        WorkflowTrust
+        g:Keep('asked_again', copy(g:asked))
+        g:answer = 1
+        WorkflowTrust
+        WorkflowRun
+        g:Keep('ran', g:WaitFor(() => filereadable(MARKER)))
+        """.replace("MARKER", repr(str(marker)))
+    )
+    assert result["seen"] == [False] * 10
+    assert len(result["asked"]) == 1 and f"touch {marker}" in result["asked"][0]
+    assert any("you denied the commands" in line for line in result["said"]), result["said"]
+    assert any("its command has not run" in line for line in result["said"]), "\n".join(result["said"])
+    assert len(result["asked_again"]) == 2  # :WorkflowTrust asks, whatever was said before
+    assert result["ran"] is True
+    marker.unlink()
+    path.write_text(path.read_text().replace("First.", "First, changed."))
+    result = vim.run(
+        VIM_ANSWER.format(answer=2)
+        + """
+        WorkflowStart hostile
+        WorkflowNext
+        g:Settle()
+        g:Keep('asked', copy(g:asked))
+        """
+    )
+    assert len(result["asked"]) == 1 and not marker.exists()  # changed: asked again
+
+
+@needs_vim
+def test_vim_a_command_step_streams_is_committed_cancelled_and_timed_out(vim: Vim, home: Home) -> None:
+    home.write_workflow("build", BUILD)
+    pids = home.root / "pid"
+    home.write_workflow(
+        "slow",
+        f"""
+        title: Slow
+        steps:
+          - id: a
+            title: A
+            instructions: x
+            run: echo $$ > {pids}; echo started; sleep 300 & sleep 300
+        """,
+    )
+    result = vim.run(
+        VIM_ANSWER.format(answer=1)
+        + """
+        WorkflowStart build
+        setline(1, ["$(touch PWNED) `touch PWNED2` 'quote\\" \\\\", 'second line'])
+        WorkflowNext
+        WorkflowRun
+        g:WaitFor(() => getline('$') =~ '^\\[exit')
+        g:Keep('lines', getline(1, '$'))
+        g:Keep('modified', &modified)
+        g:Keep('path', expand('%:p'))
+        WorkflowNext
+        g:Settle()
+        WorkflowTrust! .workflows/slow.yaml
+        WorkflowStart slow
+        WorkflowRun
+        g:WaitFor(() => index(getline(1, '$'), 'started') >= 0)
+        g:Keep('pgid', readfile(PIDS)[0])
+        WorkflowCancel
+        g:WaitFor(() => getline('$') =~ '^\\[cancelled')
+        g:Keep('cancelled', getline(1, '$'))
+        g:workflow.run_timeout = 1
+        WorkflowRun
+        g:WaitFor(() => getline('$') =~ '^\\[killed')
+        g:Keep('killed', getline(1, '$'))
+        g:Keep('pgid2', readfile(PIDS)[0])
+        g:Keep('said', g:Said())
+        """.replace("PIDS", repr(str(pids)))
+    )
+    lines = result["lines"]
+    assert lines[3:5] == ["one", "two"] and lines[5].startswith("[exit 0 after "), lines
+    assert result["modified"] == 0
+    assert Path(result["path"]).read_text().split("\n")[:-1] == lines
+    assert (home.root / "seen-notes").read_text() == "$(touch PWNED) `touch PWNED2` 'quote\" \\\nsecond line\n"
+    assert not list(home.root.rglob("PWNED*")) and not list(home.project.rglob("PWNED*"))
+    assert "Workflow-Exit: 0" in git(Path(result["path"]).parent, "log", "-1", "--format=%B")
+    assert "started" in result["cancelled"] and result["cancelled"][-1].startswith("[cancelled after ")
+    assert result["killed"][-1] == "[killed after 1 s: the run_timeout option]"
+    assert result["killed"].count("started") == 1
+    for pgid in (result["pgid"], result["pgid2"]):
+        assert wait_for(lambda pgid=pgid: not processes_in_group(int(pgid)), timeout=10) is True
+    assert any("killed after 1 s (run_timeout)" in line for line in result["said"]), result["said"]
