@@ -342,3 +342,45 @@ def test_skip_commits_an_optional_step_empty_and_status_and_log_say_so(gated) ->
     again = Session()
     again.handle("resume", {**env, "args": [session.run.id]})
     assert again.run is not None and again.run.skipped == {"extra"}
+
+
+COMMANDED = """\
+title: Commanded
+steps:
+  - id: notes
+    title: Notes
+    instructions: Write the notes.
+    template: |
+      draft
+    check:
+      command: grep -q shipped "$WORKFLOW_STEP_FILE" || { echo "no 'shipped' in it"; exit 3; }
+  - id: last
+    title: Last
+    instructions: Write the end.
+"""
+
+
+def test_a_check_command_asks_for_trust_first_then_runs_on_the_step_file(write, tmp_path: Path) -> None:
+    from workflow_nvim import trust
+
+    project = tmp_path / "project"
+    write("commanded.yaml", COMMANDED, project)
+    env = {"dirs": [["project", str(project)]], "options": {"runs_dir": str(tmp_path / "runs")}, "cwd": str(project)}
+    session = Session()
+    session.handle("start", {**env, "args": ["commanded"]})
+    assert session.run is not None
+    # Not trusted: nothing runs, nothing is committed, the front is asked to ask.
+    question = call(session, env, "next")["trust"]
+    assert question["commands"] == [COMMANDED.split("command: ")[1].split("\n")[0]]
+    assert git_log(session) == [] and session.run.completed == set()
+    trust.remember(question["sha256"], question["path"], "allow")
+    answer = call(session, env, "next")
+    assert answer["warning"] == (
+        "step not done: 1 of 1 check failed: line 1: the check command failed (exit 3): no 'shipped' in it "
+        "(:WorkflowNext! completes it anyway)"
+    )
+    assert answer["diagnostics"]["items"][0]["line"] == 1 and git_log(session) == []
+    (session.run.dir / "01-notes.md").write_text("it shipped\n")
+    assert call(session, env, "check")["info"] == ["the 1 check passes"]
+    assert call(session, env, "next")["open"]["id"] == "last"
+    assert len(git_log(session)) == 1
