@@ -559,6 +559,62 @@ def bench_live_check(quick: bool) -> Row:
     )
 
 
+def _round_trips(nvim: pynvim.Nvim, until: Callable[[], bool], seconds: float) -> list[float]:
+    """``nvim_get_mode`` round trips, back to back, until ``until()`` (asked every 50 ms) or ``seconds``."""
+    busy: list[float] = []
+    start = last_check = time.monotonic()
+    while (now := time.monotonic()) < start + seconds:
+        if now - last_check > 0.05:
+            last_check = now
+            if until():
+                break
+        t = time.perf_counter()
+        nvim.api.get_mode()
+        busy.append(time.perf_counter() - t)
+    return busy
+
+
+def bench_command_output(quick: bool) -> Row:
+    """Row 16: responsiveness while a command step prints 10,000 lines in bursts into its buffer."""
+    bursts, per_burst = 10, 1000
+    command = f"for i in $(seq 1 {bursts}); do seq 1 {per_burst}; sleep 0.2; done"
+    with sandbox() as root:
+        folder = root / "project" / ".workflows"
+        folder.mkdir()
+        (folder / "loud.yaml").write_text(
+            f"title: Loud\nsteps:\n  - id: a\n    title: A\n    instructions: x\n    run: {command}\n"
+        )
+        nvim = start_nvim()
+        try:
+            nvim.command("WorkflowTrust! .workflows/loud.yaml")
+            nvim.command("WorkflowStart loud")
+            idle = Sample(_round_trips(nvim, lambda: False, 1.0 if quick else 3.0))
+            nvim.command("WorkflowRun")
+
+            def done() -> bool:
+                last = nvim.exec_lua("return vim.api.nvim_buf_get_lines(0, -2, -1, false)[1]")
+                return str(last).startswith("[exit")
+
+            during = Sample(_round_trips(nvim, done, BENCH_WAIT))
+            shown = nvim.exec_lua("return vim.api.nvim_buf_line_count(0)")
+        finally:
+            quit_nvim(nvim)
+
+    def ms(x: Sample) -> str:
+        return f"p50 {x.median * 1e3:.2f} ms, p99 {x.pct(99) * 1e3:.2f} ms (n={len(x.times)})"
+
+    return Row(
+        "16",
+        f"UI while a command step prints {bursts * per_burst:,} lines in bursts into its step buffer",
+        "`nvim_get_mode` round trip with no command running",
+        "p99 < 16 ms",
+        f"during: {ms(during)}, {shown:,} lines shown; idle: {ms(idle)}",
+        "met" if during.pct(99) < 0.016 else "MISSED",
+        f"round trips from the RPC client while `:WorkflowRun` runs `{command}` (output pushed in batches"
+        " at most every 50 ms, each appended in one change)",
+    )
+
+
 def bench_load_workflow(n: int) -> Row:
     """Row 7: loading and validating a 500-step workflow vs yaml.safe_load of the same file."""
     import yaml
@@ -1037,6 +1093,7 @@ def measure(numbers: set[str], quick: bool) -> list[Row]:
         ("13", lambda: [bench_vim_cold_start(2 if quick else 10)]),
         ("14", lambda: [bench_vim_ui(quick)]),
         ("15", lambda: [bench_live_check(quick)]),
+        ("16", lambda: [bench_command_output(quick)]),
     ]
     annotation_rows = {"4", "5", "6", "9"}
     rows: list[Row] = []

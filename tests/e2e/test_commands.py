@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -320,3 +321,56 @@ def test_vim_a_command_step_streams_is_committed_cancelled_and_timed_out(vim: Vi
     for pgid in (result["pgid"], result["pgid2"]):
         assert wait_for(lambda pgid=pgid: not processes_in_group(int(pgid)), timeout=10) is True
     assert any("killed after 1 s (run_timeout)" in line for line in result["said"]), result["said"]
+
+
+def test_code_review_on_a_real_repository(nvim: Editor, home: Home) -> None:
+    """The bundled code-review, on a repository with a branch: its commands see the branch, the tests
+    run, the notes start from the diff stat, and every step is committed (the bundled file is trusted)."""
+    repo = home.project
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Pat")
+    git(repo, "config", "user.email", "pat@example.org")
+    (repo / "Makefile").write_text("test:\n\t@echo 3 passed\n")
+    (repo / "app.py").write_text("def add(a, b):\n    return a + b\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "Initial")
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "app.py").write_text("def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n")
+    git(repo, "commit", "-q", "-am", "Add sub")
+    answer_with(nvim, 2)  # a question would be denied: none comes
+    nvim.cmd("WorkflowStart code-review")
+    assert nvim.lines() == ["main"]
+    nvim.cmd("WorkflowNext")  # the changes step runs at once (autorun)
+    lines = wait_until_done(nvim, Path(nvim.current.buffer.name))
+    assert asked(nvim) == []
+    text = "\n".join(lines)
+    assert "Add sub" in text and "app.py | 4 ++++" in text and lines[-1].startswith("[exit 0 after "), text
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowRun")
+    lines = wait_until_done(nvim, Path(nvim.current.buffer.name))
+    assert "3 passed" in lines and lines[-1].startswith("[exit 0 after "), lines
+    nvim.cmd("WorkflowNext")
+    assert "app.py | 4 ++++" in "\n".join(nvim.lines())  # the notes start from the diff stat
+    nvim.cmd("WorkflowNext")
+    nvim.current.buffer[:] = ["# Summary", "Merge.", "# Risks", "sub() has no test."]
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    run_dir = Path(nvim.state()["dir"])
+    assert "Workflow-Exit: 0" in git(run_dir, "log", "--format=%B", "-1", "--grep=2/5")
+    assert len(git(run_dir, "log", "--oneline").splitlines()) == 5
+
+
+def test_quitting_the_editor_kills_a_running_command(start_nvim: Any, home: Home) -> None:
+    pids = home.root / "pid"
+    home.write_workflow(
+        "slow",
+        f"title: S\nsteps:\n  - id: a\n    title: A\n    instructions: x\n    run: echo $$ > {pids}; sleep 300\n",
+    )
+    nvim = start_nvim()
+    nvim.cmd("WorkflowTrust! .workflows/slow.yaml")
+    nvim.cmd("WorkflowStart slow")
+    nvim.cmd("WorkflowRun")
+    pgid = int(wait_for(lambda: pids.exists() and pids.read_text().strip(), timeout=30))
+    assert processes_in_group(pgid)
+    nvim.quit()
+    assert wait_for(lambda: not processes_in_group(pgid), timeout=20) is True

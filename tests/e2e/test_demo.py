@@ -40,7 +40,7 @@ def launch(checkout: Path, home: Home, monkeypatch: pytest.MonkeyPatch) -> Edito
 def test_help_works_in_the_demo(checkout: Path, home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
     ed = launch(checkout, home, monkeypatch)
     try:
-        assert ed.winbar().endswith("Step 1/7: Meet the step buffer")
+        assert ed.winbar().endswith("Step 1/8: Meet the step buffer")
         assert ed.call("getcwd") == str(checkout / "demo")  # visible, and kept by `make clean`
         assert (checkout / "doc" / "tags").is_file()
         for tag, line in [
@@ -68,14 +68,17 @@ def test_a_second_demo_resumes_the_tutorial(checkout: Path, home: Home, monkeypa
 
     ed = launch(checkout, home, monkeypatch)
     assert ed.state()["run"] == run
-    assert ed.winbar().endswith("Step 2/7: Type and save")
+    assert ed.winbar().endswith("Step 2/8: Type and save")
     assert "resumed run" in ed.messages()
     # :WorkflowResume offers the other runs, not this one (there is none)
     ed.clear_messages()
     ed.cmd("WorkflowResume")
     assert ed.messages().strip() == "[workflow] no unfinished run but the one open"
     assert ed.call("getcompletion", "WorkflowResume ", "cmdline") == []
-    for _ in range(6):  # the rest of the tutorial, as it comes
+    for _ in range(7):  # the rest of the tutorial, as it comes
+        if ed.eval("b:workflow_step.id") == "run-a-command":  # a bundled workflow's command: trusted
+            ed.cmd("WorkflowRun")
+            wait_for(lambda: ed.lines()[-1].startswith("[exit 0 after "), timeout=30)
         ed.cmd("WorkflowNext")
     ed.settle()
     ed.quit()
@@ -83,7 +86,7 @@ def test_a_second_demo_resumes_the_tutorial(checkout: Path, home: Home, monkeypa
     ed = launch(checkout, home, monkeypatch)  # the tutorial was finished: a new run
     try:
         assert ed.state()["run"] != run
-        assert ed.winbar().endswith("Step 1/7: Meet the step buffer")
+        assert ed.winbar().endswith("Step 1/8: Meet the step buffer")
     finally:
         ed.quit()
 

@@ -57,6 +57,7 @@ def test_each_completed_step_is_one_commit_with_trailers(nvim: Editor, essay: Pa
     first = git(d, "rev-list", "--max-parents=0", "HEAD").strip()
     assert git(d, "show", "--name-only", "--format=", first).split() == [
         ".start/01-topic.md",
+        ".start/run.json",
         "01-topic.md",
         "workflow.yaml",
     ]
@@ -105,6 +106,7 @@ def test_runs_inside_a_project_commit_only_their_files(nvim: Editor, essay: Path
     rel = d.relative_to(project).as_posix()
     assert git(project, "show", "--name-only", "--format=", "HEAD").split() == [
         f"{rel}/.start/01-topic.md",
+        f"{rel}/.start/run.json",
         f"{rel}/01-topic.md",
         f"{rel}/workflow.yaml",
     ]

@@ -40,7 +40,7 @@ def test_status_and_list_open_a_window_with_no_prompt(nvim: Editor, home: Home) 
     # Each step with its file, as the tutorial's step 2 says.
     assert any(line.startswith("▶   1. ") and line.endswith("01-step-buffer.md") for line in lines), lines
     assert any(line.endswith("02-saving.md") for line in lines), lines
-    assert lines[-1] == "0/7 done"
+    assert lines[-1] == "0/8 done"
     assert nvim.current.window.height == len(lines)
     nvim.type("q")
     assert nvim.current.window == step  # q closes it: back in the step
@@ -88,4 +88,4 @@ def test_starting_a_run_on_an_80_column_screen_waits_for_no_key(nvim: Editor, ho
     nvim.cmd("WorkflowStart tutorial")
     not_blocked(nvim)
     (line,) = nvim.messages().splitlines()
-    assert line.startswith("[workflow] started run ") and line.endswith("(7 steps)"), line
+    assert line.startswith("[workflow] started run ") and line.endswith("(8 steps)"), line

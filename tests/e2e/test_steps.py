@@ -238,7 +238,7 @@ def test_runs_dir_option(nvim: Editor, essay: Path, tmp_path: Path) -> None:
     assert Path(nvim.current.buffer.name).parent.parent == tmp_path / "my-runs"
 
 
-@pytest.mark.parametrize("name", ["tutorial", "blog-post", "bug-report"])
+@pytest.mark.parametrize("name", ["tutorial", "blog-post", "bug-report", "code-review"])
 def test_bundled_workflows_start(nvim: Editor, name: str) -> None:
     nvim.cmd(f"WorkflowStart {name}")
     state = nvim.state()

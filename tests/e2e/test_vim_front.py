@@ -611,8 +611,8 @@ def test_make_demo_vim_opens_the_tutorial_with_help_and_a_second_one_resumes_it(
         term.start()
         try:
             screen = term.wait_for("Step 1/")
-            assert screen[0].rstrip() == "Step 1/7: Meet the step buffer", (step, screen)  # the first step, on top
-            assert "Learn workflow.nvim · Step 1/7" in screen[-2], (step, screen)  # the status line
+            assert screen[0].rstrip() == "Step 1/8: Meet the step buffer", (step, screen)  # the first step, on top
+            assert "Learn workflow.nvim · Step 1/8" in screen[-2], (step, screen)  # the status line
             assert not any("Press ENTER" in line or "Error" in line for line in screen), screen
             if step == "start":
                 assert (clone / "doc" / "tags").is_file()  # made by the first command

@@ -74,7 +74,7 @@ def test_the_text_report_for_a_shell(tmp_path: Path) -> None:
     _, text = doctor(sys.executable, "--params", str(params))
     assert "Python\n  OK Python 3." in text
     assert f"Places\n  OK runs directory: {tmp_path / 'runs'} (created on first start)\n" in text
-    assert "  OK tutorial: Learn workflow.nvim (7 steps, bundled: " in text
+    assert "  OK tutorial: Learn workflow.nvim (8 steps, bundled: " in text
 
 
 def test_the_places_and_what_is_still_read_from_neovims_older_ones(

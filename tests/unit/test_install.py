@@ -87,7 +87,7 @@ def test_a_bare_python3_makes_an_environment_that_runs_the_plugin(made: tuple[Pa
     # README's command: validate with the environment's python, nothing else set.
     result = run_in(venv, "-m", "workflow_nvim", "validate", str(ROOT / "workflows" / "tutorial.yaml"), env=env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.endswith("tutorial.yaml: ok: tutorial, 7 steps\n")
+    assert result.stdout.endswith("tutorial.yaml: ok: tutorial, 8 steps\n")
     result = run_in(
         venv, "-c", "import workflow_nvim, git, yaml, msgpack, ollama; print(workflow_nvim.__file__)", env=env
     )

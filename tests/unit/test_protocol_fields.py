@@ -85,3 +85,30 @@ def test_the_models_answer_is_declared() -> None:
         response = Session().handle("models", {"options": {"ollama_host": server.url}})
     assert response["models"] == ["tiny:latest"]
     assert undeclared(response, protocol.Response) == []
+
+
+def test_the_responses_and_pushes_of_a_command_step_are_declared(write: Any, tmp_path: Path) -> None:
+    import time
+
+    build = "title: B\nsteps:\n  - id: a\n    title: A\n    instructions: x\n    run: echo hi\n"
+    write("build.yaml", build, tmp_path / "p")
+    env = {"dirs": [["project", str(tmp_path / "p")]], "options": {"runs_dir": str(tmp_path / "runs")}}
+    pushed: list[dict[str, Any]] = []
+    session = Session(notify=pushed.append)
+    responses = [call(session, env, "start", "build")]
+    here = {"buffer_step": {"run": session.run.id, "id": "a"}, "buf": 3}  # type: ignore[union-attr]
+    asked = session.handle("run", {**env, **here})
+    question = asked["trust"]
+    responses += [asked, session.handle("trust", {**env, "answer": "allow", "sha256": question["sha256"], "path": "b"})]
+    responses.append(session.handle("run", {**env, **here}))
+    deadline = time.monotonic() + 30
+    while not (pushed and pushed[-1]["output"].get("done")):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert [undeclared(r, protocol.Response) for r in responses if undeclared(r, protocol.Response)] == []
+    assert undeclared(question, protocol.TrustQuestion) == []
+    assert [undeclared(p, protocol.Push) for p in pushed if undeclared(p, protocol.Push)] == []
+    outputs = [p["output"] for p in pushed]
+    assert [undeclared(o, protocol.CommandOutput) for o in outputs if undeclared(o, protocol.CommandOutput)] == []
+    assert outputs[-1]["exit"] == 0 and outputs[-1]["reload"] is True
+    assert responses[-1]["running"]["lines"] == ["$ echo hi"]

@@ -174,11 +174,12 @@ def says_what_to_write(instructions: str) -> bool:
 
 @rule
 def nothing_to_write(steps: Sequence[StepSource], warn: Warn) -> None:
-    """A step whose file starts empty, and whose instructions use none of WRITING_VERBS."""
+    """A step whose file starts empty, and whose instructions use none of WRITING_VERBS (a command
+    step's text is its command's output: nothing to write)."""
     for source in steps:
         step = source.step
         node = text_value(source, "instructions")
-        if node is None or step.template.strip() or not step.instructions.strip():
+        if node is None or step.template.strip() or not step.instructions.strip() or step.run:
             continue
         if says_what_to_write(step.instructions):
             continue

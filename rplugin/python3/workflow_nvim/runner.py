@@ -48,6 +48,16 @@ BATCH_SECONDS = 0.05
 BATCH_LINES = 2_000
 
 
+_running: set[Process] = set()  # what the server's exit must not leave behind
+_exit_hook = False
+
+
+def _kill_all() -> None:
+    """At the server's exit (its editor quit): no command outlives it."""
+    for process in list(_running):
+        process.cancel()
+
+
 class NeedsTrust(WorkflowError):
     """The run's workflow has commands the person has not allowed: ask them (Response.trust)."""
 
@@ -168,6 +178,13 @@ class Process:
         except OSError as e:
             raise WorkflowError(f"cannot run the command in {self.cwd}: {e.strerror}") from e
         self._started = time.monotonic()
+        global _exit_hook
+        if not _exit_hook:
+            import atexit
+
+            atexit.register(_kill_all)
+            _exit_hook = True
+        _running.add(self)
         self._thread = threading.Thread(target=self._pump, name="workflow-command", daemon=True)
         self._thread.start()
 
@@ -236,6 +253,7 @@ class Process:
             out.close()
             status = proc.wait()
             self._kill()  # anything it started in the background, too
+            _running.discard(self)
             self.result = Result(
                 status,
                 time.monotonic() - self._started,
