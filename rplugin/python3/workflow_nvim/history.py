@@ -7,6 +7,8 @@ Every commit this module makes carries trailers that say what it is::
     Workflow-Step: 2/5 outline          a completed step
     Workflow-Revert: 2/5 outline        back to step 2: later steps pending again
     Workflow-Saved: 4/5 draft           unfinished text kept before a revert
+    Workflow-Check: skipped, 2 of 5 failed   completed with :WorkflowNext! over failing checks
+    Workflow-Skipped: true              an optional step completed empty (:WorkflowSkip)
 
 so that ``git log`` alone tells which steps are done: there is no other state
 store that could drift from it (a ``commit-msg`` hook that strips trailers
