@@ -411,7 +411,7 @@ def load_workflow(
     return workflow
 
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 """Bumped on every change of what a file validates to (a field of Workflow or Step, a default, a
 rule): a workflow cached by another version is validated again."""
 
