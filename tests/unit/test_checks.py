@@ -384,3 +384,18 @@ def test_a_check_command_asks_for_trust_first_then_runs_on_the_step_file(write, 
     assert call(session, env, "check")["info"] == ["the 1 check passes"]
     assert call(session, env, "next")["open"]["id"] == "last"
     assert len(git_log(session)) == 1
+
+
+def test_the_tutorials_first_step_stops_on_its_placeholder_and_explains_the_bang(tmp_path: Path) -> None:
+    bundled = Path(__file__).resolve().parents[2] / "workflows"
+    env = {"dirs": [["bundled", str(bundled)]], "options": {"runs_dir": str(tmp_path / "runs")}}
+    session = Session()
+    first = session.handle("start", {**env, "args": ["tutorial"]})
+    assert any(":WorkflowNext! (with !)" in line for line in first["open"]["instructions"])
+    answer = call(session, env, "next")
+    assert [(i["line"], i["message"]) for i in answer["diagnostics"]["items"]] == [
+        (3, "the placeholder is still there: replace it")
+    ]
+    assert session.run is not None and session.run.completed == set()
+    (session.run.dir / "01-step-buffer.md").write_text("# A task I repeat\n\nReviewing a pull request.\n")
+    assert call(session, env, "next")["open"]["id"] == "saving"
