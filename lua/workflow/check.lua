@@ -308,6 +308,11 @@ function M.run(cfg)
   end
   local p = params(buf, false)
   local response = host.command('check', {}, cfg, p)
+  if response.trust then -- the step's check command is not trusted yet: ask, then check again
+    return require('workflow.steprun').ask(response.trust, cfg, function()
+      M.run(cfg)
+    end)
+  end
   if response.diagnostics then
     if live_wanted(cfg) and not step then
       M.attach(buf)
