@@ -11,7 +11,7 @@
       # The packages the plugin's Python side needs. Keep in step with
       # [project.dependencies] in pyproject.toml and with
       # rplugin/python3/workflow_nvim/dependencies.py (tests/unit/test_packaging.py checks it).
-      pythonDeps = ps: with ps; [ msgpack pyyaml gitpython ollama ];
+      pythonDeps = ps: with ps; [ msgpack pyyaml gitpython ollama regex ];
       # pynvim drives Neovim in the end-to-end tests; the plugin does not use it.
       testDeps = ps: with ps; [ pynvim pytest ruff mypy types-pyyaml ];
 

@@ -250,10 +250,19 @@ enddef
 # (unless g:workflow.check_live is false).
 export def Run(cfg: dict<any>)
   var buf = bufnr()
+  var step = exists('b:workflow_step')  # a step buffer: the step's checks, on its text
+  if step && !view.SaveAll()
+    return
+  endif
   var p = Params(buf, false)
   var response = host.Command('check', [], cfg, p)
+  if type(get(response, 'trust')) == v:t_dict
+    # the step's check command is not trusted yet: ask, then check again
+    workflow#steprun#Ask(response.trust, cfg, () => Run(cfg))
+    return
+  endif
   if has_key(response, 'diagnostics') && type(response.diagnostics) == v:t_dict
-    if LiveWanted(cfg)
+    if LiveWanted(cfg) && !step
       Attach(buf)
     endif
     Draw(extend(copy(response.diagnostics), {buf: buf, tick: get(response.diagnostics, 'tick', p.tick)}))
@@ -271,6 +280,12 @@ export def Run(cfg: dict<any>)
     # One line, whatever its length: the whole summary is in b:workflow_check.
     view.Say([line])
   endif
+enddef
+
+# A step's check failures (Response.diagnostics of :WorkflowNext or
+# :WorkflowCheck in a step buffer): drawn; no items clear them.
+export def Show(d: dict<any>)
+  Draw(d)
 enddef
 
 # A push of protocol.Diagnostics (host.On('diagnostics')): drawn in a live

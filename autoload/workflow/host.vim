@@ -374,6 +374,9 @@ export def Params(cfg: dict<any>): dict<any>
   }
   if exists('b:workflow_step')
     params.buffer_step = b:workflow_step
+    # which step buffer, and its text's version (a step's failed checks are drawn there)
+    params.buf = bufnr()
+    params.tick = b:changedtick
   endif
   if has_key(current, 'dir')
     # lets a restarted server pick the run up again, and lock it for this Vim

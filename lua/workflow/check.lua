@@ -302,10 +302,19 @@ end
 function M.run(cfg)
   load()
   local buf = api.nvim_get_current_buf()
+  local step = vim.b[buf].workflow_step ~= nil -- a step buffer: the step's checks, on its text
+  if step and not require('workflow.view').save_all() then
+    return
+  end
   local p = params(buf, false)
   local response = host.command('check', {}, cfg, p)
+  if response.trust then -- the step's check command is not trusted yet: ask, then check again
+    return require('workflow.steprun').ask(response.trust, cfg, function()
+      M.run(cfg)
+    end)
+  end
   if response.diagnostics then
-    if live_wanted(cfg) then
+    if live_wanted(cfg) and not step then
       M.attach(buf)
     end
     local d = vim.tbl_extend('force', response.diagnostics, { buf = buf, tick = response.diagnostics.tick or p.tick })
@@ -320,6 +329,14 @@ function M.run(cfg)
     -- One line, whatever its length: the whole summary is in b:workflow_check.
     message.echo({ { '[workflow] ' .. line, message.HIGHLIGHT[level] } })
   end
+end
+
+--- Draw a step's check failures (Response.diagnostics of :WorkflowNext or :WorkflowCheck in a step
+--- buffer); no items clear them.
+---@param d workflow.Diagnostics
+function M.show(d)
+  load()
+  draw(d)
 end
 
 --- A push of workflow.Diagnostics (host.on('diagnostics')): drawn in a live buffer unless older than

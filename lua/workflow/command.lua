@@ -102,11 +102,14 @@ function M.run(sub, opts)
   if sub == 'resume' and #args == 0 then
     return M.pick_run(cfg)
   end
-  local response = M.call(sub, args, cfg)
+  local response = M.call(sub, args, cfg, { bang = opts.bang or nil })
   if response.trust then -- a command this would run is not trusted yet: ask, then do it again
     return require('workflow.steprun').ask(response.trust, cfg, function()
       M.run(sub, opts)
     end)
+  end
+  if response.diagnostics then -- a step's checks: failures drawn on their lines, or cleared
+    require('workflow.check').show(response.diagnostics)
   end
   view.apply(response, cfg)
   if response.log then

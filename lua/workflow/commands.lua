@@ -11,7 +11,7 @@
 ---@field desc string one line, for :command and menus
 ---@field needs_run boolean false: works on any buffer, without a run
 ---@field takes_range boolean
----@field bang boolean the Ex command takes !
+---@field bang boolean the Ex command takes ! (sent as Params.bang)
 
 ---@type workflow.Command[]
 return {
@@ -37,7 +37,7 @@ return {
     desc = 'Complete the current step and open the next',
     needs_run = true,
     takes_range = false,
-    bang = false,
+    bang = true,
   },
   {
     name = 'prev',
@@ -238,8 +238,20 @@ return {
     most = 0,
     complete = '',
     what = '',
-    desc = "Check the workflow file in this buffer (or, later, the step's checks)",
+    desc = "Check the workflow file in this buffer, or the step's checks in a step buffer",
     needs_run = false,
+    takes_range = false,
+    bang = false,
+  },
+  {
+    name = 'skip',
+    command = 'WorkflowSkip',
+    fewest = 0,
+    most = 0,
+    complete = '',
+    what = '',
+    desc = 'Complete an optional step with no text',
+    needs_run = true,
     takes_range = false,
     bang = false,
   },

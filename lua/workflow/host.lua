@@ -369,10 +369,14 @@ end
 ---@return table params protocol.py's Params
 function M.params(cfg)
   local current = require('workflow.state').peek()
+  local step_buf = vim.b.workflow_step and vim.api.nvim_get_current_buf() or nil
   return {
     options = cfg, -- Python applies the defaults
     cwd = vim.fn.getcwd(), -- the server finds the plugin's places itself (places.py)
     buffer_step = vim.b.workflow_step,
+    -- in a step buffer: which one, and its text's version (a step's failed checks are drawn there)
+    buf = step_buf,
+    tick = step_buf and vim.api.nvim_buf_get_changedtick(step_buf) or nil,
     -- lets a restarted server pick the run up again, and lock it for this Neovim
     run_dir = current and current.dir or nil,
     editor_pid = vim.fn.getpid(),

@@ -21,6 +21,7 @@ def test_every_command_of_the_table_is_an_editor_command(nvim: Editor) -> None:
         assert defined[c.command]["definition"] == c.desc
         assert defined[c.command]["nargs"] == ("0" if c.most == 0 else "*")
         assert defined[c.command]["range"] == ("%" if c.takes_range else None)
+        assert defined[c.command]["bang"] == c.bang, c.command
 
 
 def test_the_front_speaks_the_servers_protocol_version(nvim: Editor) -> None:

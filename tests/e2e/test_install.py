@@ -101,7 +101,7 @@ def test_install_then_a_whole_workflow_in_a_neovim_without_python3(
     lines = workflow_messages(nvim)
     assert lines[0] == f"[workflow] installing with {bare}"
     assert lines[1].startswith("[workflow] creating the environment (python3 -m venv, Python 3.")
-    assert "[workflow] installing msgpack, pyyaml, gitpython, ollama (pip)" in lines
+    assert "[workflow] installing msgpack, pyyaml, gitpython, ollama, regex (pip)" in lines
     assert re.fullmatch(rf"\[workflow\] installed: {re.escape(str(venv))} \(Python 3\.\d+\)", lines[-1])
     assert not any("Collecting" in line for line in lines)  # pip's own lines pass by, unkept
 

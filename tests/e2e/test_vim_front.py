@@ -90,6 +90,7 @@ def test_the_vim_command_table_is_protocols_field_by_field(vim: Vim) -> None:
         assert ("-nargs=0" if c.most == 0 else "-nargs=*") in line
         assert ("-bar" in line) == (c.most != -1)
         assert ("-range=%" in line) == c.takes_range
+        assert ("-bang" in line) == c.bang, c.command
         assert f"workflow#command#Run('{c.name}'" in line
 
 

@@ -66,7 +66,7 @@ def test_a_broken_workflow_is_listed_with_its_problem_and_hides_nothing(write, d
     assert bad.path == broken
     assert [str(p) for p in bad.problems] == [
         f"{broken}:5:5: unknown key 'intructions', did you mean 'instructions'? "
-        "(keys of step 1: id, title, instructions, template, filetype, annotate, model, run, autorun)",
+        "(keys of step 1: id, title, instructions, template, filetype, annotate, model, check, run, autorun, optional)",
         f"{broken}:3:5: step 1 is missing the required key 'instructions'",
     ]
 

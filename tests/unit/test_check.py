@@ -72,7 +72,8 @@ def test_check_answers_the_typo_and_the_forward_reference_on_their_lines(front: 
             5,
             "error",
             "unknown key 'tilte', did you mean 'title'? "
-            "(keys of step 2: id, title, instructions, template, filetype, annotate, model, run, autorun)",
+            "(keys of step 2: id, title, instructions, template, filetype, annotate, model, "
+            "check, run, autorun, optional)",
         ),
     ]
     assert answer["error"] == f"3 errors: line 11: {found['items'][0]['message']}"

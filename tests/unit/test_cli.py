@@ -46,7 +46,8 @@ def test_validate_prints_file_line_col_message_and_exits_1(write, tmp_path, blog
         "good.yaml: ok: good, 3 steps",  # results and problems, in the order of the files, all on stdout
         "broken.yaml:3:5: step 1 is missing the required key 'instructions'",
         "broken.yaml:5:5: unknown key 'intructions', did you mean 'instructions'? "
-        "(keys of step 1: id, title, instructions, template, filetype, annotate, model, run, autorun)",
+        "(keys of step 1: id, title, instructions, template, filetype, annotate, model, "
+        "check, run, autorun, optional)",
         "syntax.yaml:1:8: YAML syntax error: found unexpected end of stream while scanning a quoted scalar; "
         'the quote (") opened here is never closed: close it at the end of the value, or use `|`',
     ]
@@ -209,7 +210,8 @@ def test_list_json_shows_kinds_problems_and_shadowing(write, tmp_path, blog_yaml
             "steps": None,
             "problems": [
                 f"{broken}:5:5: unknown key 'intructions', did you mean 'instructions'? "
-                "(keys of step 1: id, title, instructions, template, filetype, annotate, model, run, autorun)",
+                "(keys of step 1: id, title, instructions, template, filetype, annotate, model, "
+                "check, run, autorun, optional)",
                 f"{broken}:3:5: step 1 is missing the required key 'instructions'",
             ],
             "shadowed": [],
@@ -232,7 +234,8 @@ def test_list_text_shows_problems_and_shadowed_files(write, tmp_path, capsys, bl
     assert capsys.readouterr().out.splitlines() == [
         f"blog             INVALID  (user: {a / 'blog.yaml'})",
         f"  {a / 'blog.yaml'}:5:5: unknown key 'intructions', did you mean 'instructions'? "
-        "(keys of step 1: id, title, instructions, template, filetype, annotate, model, run, autorun)",
+        "(keys of step 1: id, title, instructions, template, filetype, annotate, model, "
+        "check, run, autorun, optional)",
         f"  {a / 'blog.yaml'}:3:5: step 1 is missing the required key 'instructions'",
         f"  shadows {b / 'blog.yaml'}",
     ]

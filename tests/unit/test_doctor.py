@@ -36,7 +36,7 @@ def test_a_bare_python_says_what_it_lacks_and_how_to_get_it(tmp_path: Path) -> N
     status, report = doctor(python, "--json", "--python", python)
     assert status == 1
     assert report["required_missing"] == ["msgpack", "pyyaml", "gitpython"]
-    assert report["missing"] == ["msgpack", "pyyaml", "gitpython", "ollama"]
+    assert report["missing"] == ["msgpack", "pyyaml", "gitpython", "ollama", "regex"]
     (section,) = report["sections"]
     lines = [(i["level"], i["text"]) for i in section["items"]]
     assert lines[1:] == [
@@ -44,10 +44,11 @@ def test_a_bare_python_says_what_it_lacks_and_how_to_get_it(tmp_path: Path) -> N
         ("error", f"pyyaml is not installed for {python}"),
         ("error", f"gitpython is not installed for {python}"),
         ("warning", f"ollama is not installed for {python} (needed by :WorkflowAnnotate)"),
+        ("warning", f"regex is not installed for {python} (needed by the match and no_match checks)"),
         (
             "info",
             "install what is missing: run :WorkflowInstall (the plugin's own environment), "
-            f"or `{python} -m pip install msgpack pyyaml gitpython ollama`",
+            f"or `{python} -m pip install msgpack pyyaml gitpython ollama regex`",
         ),
     ]
     # Everything else that needs no package is still checked; workflow files need pyyaml.

@@ -76,7 +76,7 @@ def test_a_bare_python3_makes_an_environment_that_runs_the_plugin(made: tuple[Pa
     lines = output.splitlines()
     assert lines[0].startswith("creating the environment (python3 -m venv, Python 3.")
     assert "installing pip (ensurepip)" in lines
-    assert "installing msgpack, pyyaml, gitpython, ollama (pip)" in lines
+    assert "installing msgpack, pyyaml, gitpython, ollama, regex (pip)" in lines
     assert any(line.startswith("  Successfully installed") for line in lines)  # pip's words, indented
     assert "linking the plugin's package into it" in lines
     assert re.fullmatch(rf"installed: {re.escape(str(venv))} \(Python 3\.\d+\)", lines[-1])
@@ -124,7 +124,7 @@ def test_what_is_missing_is_put_back(made: tuple[Path, str, list[str]], tmp_path
     result = install(bare_python(tmp_path / "bin"), venv, env)
     assert result.returncode == 0, result.stderr
     assert "creating" not in result.stdout  # the environment stays
-    assert "installing msgpack, pyyaml, gitpython, ollama (pip)" in result.stdout
+    assert "installing msgpack, pyyaml, gitpython, ollama, regex (pip)" in result.stdout
     assert "linking the plugin's package into it" in result.stdout
     assert pth.read_text(encoding="utf-8") == f"{PACKAGE_DIR}\n"
     assert run_in(venv, "-c", "import msgpack, workflow_nvim.server", env=clean_env()).returncode == 0
@@ -186,7 +186,7 @@ def test_no_network_is_one_line_saying_so(made: tuple[Path, str, list[str]], tmp
         "error": "package index out of reach (no network?): connect, then :WorkflowInstall",
     }
     progress = [json.loads(line)["progress"] for line in result.stdout.splitlines()[:-1]]
-    assert progress[0] == "installing msgpack, pyyaml, gitpython, ollama (pip)"
+    assert progress[0] == "installing msgpack, pyyaml, gitpython, ollama, regex (pip)"
     # The environment stays; the next run, with a network, installs what is missing.
     result = install(bare_python(tmp_path / "bin"), venv, clean_env(**offline_pip(wheels)))
     assert result.returncode == 0, result.stderr
@@ -200,7 +200,7 @@ def test_with_uv_on_path_uv_makes_it(tmp_path: Path, wheels: Path, uv: Path) -> 
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("creating the environment (uv venv, Python 3.")
-    assert "installing msgpack, pyyaml, gitpython, ollama (uv pip)" in lines
+    assert "installing msgpack, pyyaml, gitpython, ollama, regex (uv pip)" in lines
     assert any(line.startswith("  Installed ") for line in lines)  # uv's words
     assert run_in(venv, "-m", "workflow_nvim", "doctor", env=clean_env()).returncode == 0
     # uv makes no pip; without uv, a package gone missing is put back by pip, which comes first.
@@ -211,7 +211,7 @@ def test_with_uv_on_path_uv_makes_it(tmp_path: Path, wheels: Path, uv: Path) -> 
     lines = [line for line in result.stdout.splitlines() if not line.startswith("  ")]
     assert lines == [
         "installing pip (ensurepip)",
-        "installing msgpack, pyyaml, gitpython, ollama (pip)",
+        "installing msgpack, pyyaml, gitpython, ollama, regex (pip)",
         "installing again, msgpack (pip)",  # its record was left: pip took it to be there
         f"installed: {venv} (Python {lines[-1].split('Python ')[1]}",
     ]

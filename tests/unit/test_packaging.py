@@ -46,6 +46,7 @@ def test_flake_declares_the_same_python_dependencies_as_pyproject() -> None:
             "msgpack",
             "ollama",
             "pyyaml",
+            "regex",
         ]
     )
 

@@ -186,7 +186,7 @@ def test_run_and_autorun_are_validated(write):
         load_workflow(bad)
     text = "\n".join(str(p) for p in e.value.problems)
     assert 'commands get earlier steps as files: use "$WORKFLOW_STEP_A"' in text
-    assert "'autorun' needs 'run'" in text
+    assert "'autorun' of step 'c' needs a command to run" in text
 
 
 def test_sh_is_what_runs_commands():

@@ -236,7 +236,8 @@ def test_list_shows_valid_broken_and_shadowed_workflows(session, env, write, tmp
         f"broken           INVALID  (project: {broken})",
         [
             f"  {broken}:5:5: unknown key 'intructions', did you mean 'instructions'? "
-            "(keys of step 1: id, title, instructions, template, filetype, annotate, model, run, autorun)",
+            "(keys of step 1: id, title, instructions, template, filetype, annotate, model, "
+            "check, run, autorun, optional)",
             "error",
         ],
         [f"  {broken}:3:5: step 1 is missing the required key 'instructions'", "error"],

@@ -26,8 +26,8 @@ from workflow_nvim.spec import (
 from tests import hostile
 
 NAME_RULE = "lowercase letters, digits, '-' or '_', starting with a letter"
-STEP_KEYS = "id, title, instructions, template, filetype, annotate, model, run, autorun"
-WORKFLOW_KEYS = "name, title, description, model, steps"
+STEP_KEYS = "id, title, instructions, template, filetype, annotate, model, check, run, autorun, optional"
+WORKFLOW_KEYS = "name, title, description, model, check, steps"
 LATER_ONLY = "a step can only use the text of earlier steps"
 LITERAL_HINT = "(write '$${' for a literal '${')"
 

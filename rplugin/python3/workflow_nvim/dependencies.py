@@ -16,10 +16,11 @@ DEPENDENCIES = {
     "yaml": ("pyyaml", ""),
     "git": ("gitpython", ""),
     "ollama": ("ollama", ":WorkflowAnnotate"),
+    "regex": ("regex", "the match and no_match checks"),
 }
 
 # distribution name -> the oldest version that works (pyproject.toml says the same; a test checks)
-MINIMUM = {"msgpack": "1.0", "pyyaml": "6.0", "gitpython": "3.1", "ollama": "0.4"}
+MINIMUM = {"msgpack": "1.0", "pyyaml": "6.0", "gitpython": "3.1", "ollama": "0.4", "regex": "2022.1"}
 
 
 def requirements() -> list[str]:

@@ -7,6 +7,8 @@ Every commit this module makes carries trailers that say what it is::
     Workflow-Step: 2/5 outline          a completed step
     Workflow-Revert: 2/5 outline        back to step 2: later steps pending again
     Workflow-Saved: 4/5 draft           unfinished text kept before a revert
+    Workflow-Check: skipped, 2 of 5 failed   completed with :WorkflowNext! over failing checks
+    Workflow-Skipped: true              an optional step completed empty (:WorkflowSkip)
 
 so that ``git log`` alone tells which steps are done: there is no other state
 store that could drift from it (a ``commit-msg`` hook that strips trailers
@@ -57,6 +59,8 @@ TRAILER_RUN = "Workflow-Run"
 TRAILER_STEP = "Workflow-Step"
 TRAILER_REVERT = "Workflow-Revert"
 TRAILER_SAVED = "Workflow-Saved"
+TRAILER_CHECK = "Workflow-Check"  # "skipped, 2 of 5 failed": completed with :WorkflowNext! over failing checks
+TRAILER_SKIPPED = "Workflow-Skipped"  # "true": an optional step completed with :WorkflowSkip, no text
 TRAILER_EXIT = "Workflow-Exit"  # the exit status of a command step's command
 KINDS = {TRAILER_STEP: "step", TRAILER_REVERT: "revert", TRAILER_SAVED: "saved"}
 
@@ -107,10 +111,12 @@ class Entry(NamedTuple):
     step_id: str
     revised: bool = False
     from_subject: bool = False  # its trailers were gone (a commit-msg hook): read from the subject
+    skipped: bool = False  # an optional step completed with :WorkflowSkip
 
     def line(self, title: str) -> str:
         """The entry as a log shows it: hash, date, what happened to step ``title``."""
         revised = " (revised)" if self.revised else ""
+        revised += " (skipped)" if self.skipped else ""
         when = self.date[:16].replace("T", " ")
         return f"{self.short}  {when}  {KIND_LABEL[self.kind]}{self.index}/{self.total} {title}{revised}"
 
@@ -248,14 +254,17 @@ def read_log(output: str, run_id: str, workflow: str = "", step_ids: Sequence[st
             else:
                 kind, index = read
                 step_id = step_ids[index - 1]
-                found.append(Entry(full, short, date, subject, kind, index, len(step_ids), step_id, from_subject=True))
+                skipped = subject.endswith(" (skipped)")
+                entry = Entry(full, short, date, subject, kind, index, len(step_ids), step_id, from_subject=True)
+                found.append(entry._replace(skipped=skipped))
             continue
         if trailers[TRAILER_RUN] != run_id:
             continue
         for key, kind in KINDS.items():
             m = _STEP_VALUE.match(trailers.get(key, ""))
             if m:
-                found.append(Entry(full, short, date, subject, kind, int(m[1]), int(m[2]), m[3]))
+                skipped = trailers.get(TRAILER_SKIPPED) == "true"
+                found.append(Entry(full, short, date, subject, kind, int(m[1]), int(m[2]), m[3], skipped=skipped))
                 break
     # A completion is a revision when the step is done already in the history as it stands: after a
     # revert, completing a later step again is its first completion since.
@@ -283,11 +292,19 @@ def completed_steps(entries: Iterable[Entry], done: dict[str, int] | None = None
 
 
 def commit_message(
-    subject: str, body: str, workflow: str, run_id: str, key: str, index: int, total: int, step_id: str
+    subject: str,
+    body: str,
+    workflow: str,
+    run_id: str,
+    key: str,
+    index: int,
+    total: int,
+    step_id: str,
+    extra: Sequence[str] = (),
 ) -> list[str]:
-    """The paragraphs of a commit message (for ``git commit -m P -m P ...``)."""
+    """The paragraphs of a commit message (for ``git commit -m P -m P ...``); ``extra``: more trailer lines."""
     trailers = f"{TRAILER_WORKFLOW}: {workflow}\n{TRAILER_RUN}: {run_id}\n{key}: {index}/{total} {step_id}"
-    return [subject, body, trailers]
+    return [subject, body, "\n".join([trailers, *extra])]
 
 
 def _one_line(text: str, limit: int = 400) -> str:

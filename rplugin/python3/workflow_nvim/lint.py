@@ -240,3 +240,27 @@ def instructions_cut_in_small_windows(steps: Sequence[StepSource], warn: Warn) -
                 "shorten them, or move the detail into the template",
                 None,
             )
+
+
+# -- the text of an optional step, which may be skipped ------------------------
+
+
+@rule
+def references_optional(steps: Sequence[StepSource], warn: Warn) -> None:
+    """``${id}`` of an optional step: when the person skips it (:WorkflowSkip), its text is empty."""
+    optional = {source.step.id for source in steps if source.step.optional}
+    if not optional:
+        return
+    for source in steps:
+        for key in ("instructions", "template"):
+            node = text_value(source, key)
+            if node is None:
+                continue
+            for offset, ref in StepTemplate(node.value).references():
+                if ref in optional and ref != source.step.id:
+                    warn(
+                        node,
+                        f"step '{ref}' is optional: when it is skipped, '${{{ref}}}' is empty; "
+                        "say so around it, or make the step not optional",
+                        offset,
+                    )

@@ -92,14 +92,14 @@ class Params(TypedDict, total=False):
     run_dir: str  # the run the front shows: a restarted server reopens it from git
     editor_pid: int  # the editor that holds the run's lock
     # per command
-    buf: int  # annotate, annotate_cancel, check: the buffer
+    buf: int  # annotate, annotate_cancel, check, and any command given in a step buffer: the buffer
     request: int  # annotate: the front's number for it, in every push of its progress
     lines: list[str]  # annotate, check: the text
     first_line: int  # annotate: the number of its first line in the buffer
     quiet: bool  # annotate_cancel: no message, nor an error when none runs
     timeout: float  # wait: how long, at most
     path: str  # check: the buffer's file name, absolute ("" for none)
-    tick: int  # check: b:changedtick when the text was taken, repeated in Diagnostics
+    tick: int  # check, and any command given in a step buffer: b:changedtick, repeated in Diagnostics
     live: bool  # check: answer {} at once and push the Diagnostics (typing, saving)
     where: str  # new: "project" or "user", the person's answer to Response.choose
     bang: bool  # the command was given with ! (:WorkflowTrust!, :WorkflowNext!)
@@ -180,7 +180,7 @@ class Response(TypedDict, total=False):
     host: str  # models: the Ollama server asked
     model: str  # models: the model in effect (the person's option, or the default)
     allow_remote: bool  # models: whether the person allows text to leave the machine
-    diagnostics: Diagnostics  # check: the buffer's problems, drawn as a pushed one is
+    diagnostics: Diagnostics  # check, next: the buffer's problems (a step's failed checks), drawn as a pushed one is
     refreshed: dict[str, Any]  # refresh: {path, first, last, lines}: lines first..last-1 (0-based) become lines
     edit: str  # new: a file to open for editing (not a step)
     choose: dict[str, Any]  # new: {prompt, choices: [{key, label}]}: ask, then the same command with Params.where = key
@@ -270,13 +270,13 @@ class Command(NamedTuple):
     desc: str  # one line, for :command and menus
     needs_run: bool = True  # False: works on any buffer, without a run (saves no step buffer)
     takes_range: bool = False
-    bang: bool = False  # the Ex command takes ! (Params.bang)
+    bang: bool = False  # the Ex command takes ! (sent as Params.bang)
 
 
 # The table a front mirrors (lua/workflow/commands.lua; tests/e2e/test_agreement.py proves they agree).
 COMMANDS: tuple[Command, ...] = (
     Command("start", "WorkflowStart", 1, 1, "workflows", "a workflow name", "Start a workflow by name"),
-    Command("next", "WorkflowNext", 0, 0, "", "", "Complete the current step and open the next"),
+    Command("next", "WorkflowNext", 0, 0, "", "", "Complete the current step and open the next", bang=True),
     Command("prev", "WorkflowPrev", 0, 0, "", "", "Open the previous step"),
     Command("goto", "WorkflowGoto", 1, 1, "steps", "a step id or number", "Open a step by id or number"),
     Command("status", "WorkflowStatus", 0, 0, "", "", "Show the progress of the current run"),
@@ -329,9 +329,10 @@ COMMANDS: tuple[Command, ...] = (
         0,
         "",
         "",
-        "Check the workflow file in this buffer (or, later, the step's checks)",
+        "Check the workflow file in this buffer, or the step's checks in a step buffer",
         needs_run=False,
     ),
+    Command("skip", "WorkflowSkip", 0, 0, "", "", "Complete an optional step with no text"),
     Command("run", "WorkflowRun", 0, 0, "", "", "Run this step's command"),
     Command(
         "cancel",

@@ -35,9 +35,11 @@ from . import scratch
 from .catalog import Catalog
 from .errors import WorkflowError
 from .history import (
+    TRAILER_CHECK,
     TRAILER_EXIT,
     TRAILER_REVERT,
     TRAILER_SAVED,
+    TRAILER_SKIPPED,
     TRAILER_STEP,
     Entry,
     RunRepository,
@@ -105,6 +107,7 @@ class PendingCommit(NamedTuple):
     subject: str
     revised: bool  # the step is done already in the run's history as it stands (not undone by a revert)
     unchanged: bool = False  # a revision with nothing new: no commit is made
+    skipped: bool = False  # an optional step completed with :WorkflowSkip
 
 
 class ReadOnly(WorkflowError):
@@ -452,8 +455,13 @@ class Run:
         self.current = step
         return path
 
-    def begin_complete(self, step: Step, force: bool = False) -> PendingCommit:
+    def begin_complete(
+        self, step: Step, checks_failed: tuple[int, int] | None = None, skip: bool = False, force: bool = False
+    ) -> PendingCommit:
         """Check that ``step`` can be committed and mark it done.
+
+        ``checks_failed`` (failed, total): completed with :WorkflowNext! over failing checks, said in
+        a ``Workflow-Check`` trailer. ``skip``: an optional step completed with no text (:WorkflowSkip).
 
         ``finish_complete`` then makes the commit (possibly on another thread). Only a revision
         runs git here (two quick processes), to tell whether there is anything to commit at all.
@@ -471,7 +479,7 @@ class Run:
         if refusal:
             raise WorkflowError(f"cannot commit step {step.index} '{step.title}' (your text is kept): {refusal}")
         status = self.last_exit(step) if step.run else None
-        if step.run and status != 0 and not force:
+        if step.run and status != 0 and not (force or skip):
             why = "its command has not run" if status is None else f"its command failed (exit {status})"
             raise WorkflowError(
                 f"step {step.index} is not done: {why}; :WorkflowRun runs it, :WorkflowNext! completes it anyway"
@@ -479,17 +487,23 @@ class Run:
         total = len(self.workflow.steps)
         revised = step.id in self.completed  # reverted completions do not count
         subject = f"{self.workflow.name}: {step.index}/{total} {step.title}" + (" (revised)" if revised else "")
+        subject += " (skipped)" if skip else ""
+        extra = [f"{TRAILER_SKIPPED}: true"] if skip else []
+        if checks_failed:
+            extra.append(f"{TRAILER_CHECK}: skipped, {checks_failed[0]} of {checks_failed[1]} failed")
         body = f'{step.title}, in "{self.workflow.title}".'
         paths = [path] if self.entries else [self.dir / SNAPSHOT_NAME, path]
         if not self.entries and (self.dir / PIN_NAME).exists():
             paths.append(self.dir / PIN_NAME)
         paths += self.extras(step)  # what it started from, what it copied and the model's notes: its history
-        message = commit_message(subject, body, self.workflow.name, self.id, TRAILER_STEP, step.index, total, step.id)
+        message = commit_message(
+            subject, body, self.workflow.name, self.id, TRAILER_STEP, step.index, total, step.id, extra
+        )
         if step.run and status is not None:
             message[-1] += f"\n{TRAILER_EXIT}: {status}"
         unchanged = revised and not self.repo.changed_paths([self.repo.rel(p) for p in paths])
         self.completed.add(step.id)
-        return PendingCommit(step, paths, message, subject, revised, unchanged)
+        return PendingCommit(step, paths, message, subject, revised, unchanged, skip)
 
     @staticmethod
     def completion_note(pending: PendingCommit, commit: str | None = None) -> str:
@@ -524,7 +538,7 @@ class Run:
             raise
         if commit is None:
             return self.completion_note(pending._replace(unchanged=True))
-        self._record(commit, pending.subject, "step", step, pending.revised)
+        self._record(commit, pending.subject, "step", step, pending.revised, pending.skipped)
         self._take_warning()
         return self.completion_note(pending, commit)
 
@@ -613,7 +627,19 @@ class Run:
         if warning:
             self.notices.append(warning)
 
-    def _record(self, commit: str, subject: str, kind: str, step: Step, revised: bool) -> None:
+    @property
+    def skipped(self) -> set[str]:
+        """The steps done by :WorkflowSkip (their last completion, in the history as it stands)."""
+        found: dict[str, bool] = {}
+        order = {s.id: s.index for s in self.workflow.steps}
+        for e in self.entries:
+            if e.kind == "step":
+                found[e.step_id] = e.skipped
+            elif e.kind == "revert":
+                found = {sid: v for sid, v in found.items() if order.get(sid, 0) <= e.index}
+        return {sid for sid, v in found.items() if v and sid in self.completed}
+
+    def _record(self, commit: str, subject: str, kind: str, step: Step, revised: bool, skipped: bool = False) -> None:
         self.entries.append(
             Entry(
                 commit,
@@ -625,6 +651,7 @@ class Run:
                 len(self.workflow.steps),
                 step.id,
                 revised,
+                skipped=skipped,
             )
         )
 

@@ -28,13 +28,14 @@ from .spec import Step, count
 
 if TYPE_CHECKING:  # the annotation modules (sockets, URLs) load with the first annotation, not at start
     from .annotate import Annotation, Progress
+    from .checks import Outcome
     from .diagnostics import LiveChecks
     from .runner import NeedsTrust, Process
 
 Response = dict[str, Any]
 
 # Commands that read or change git history wait for background commits; the others never do.
-GIT_COMMANDS = frozenset({"start", "next", "revert", "log", "show", "runs", "resume", "stop", "wait"})
+GIT_COMMANDS = frozenset({"start", "next", "skip", "revert", "log", "show", "runs", "resume", "stop", "wait"})
 COMMIT_WAIT_TIMEOUT = 2.0  # seconds
 WAIT_COMMAND_TIMEOUT = 10.0
 LIST_PROBLEMS = 5  # problems :WorkflowList shows per file
@@ -246,7 +247,28 @@ class Session:
         step = self._current(run, params)
         if params.get("buf") in self.processes:
             raise WorkflowError(f"step {step.index}'s command is still running: wait, or :WorkflowCancel")
-        pending = run.begin_complete(step, force=bool(params.get("bang")))
+        try:
+            outcome = self._step_checks(run, step, cwd=params.get("cwd"))
+        except WorkflowError as e:
+            question = self._needs_trust(e)  # check.command of a workflow not trusted yet: ask, then again
+            if question is None:
+                raise
+            return {"trust": question}
+        failed = None
+        if outcome is not None and outcome.failed:
+            if not params.get("bang"):
+                # Nothing is committed: the failures are drawn on their lines, summed up in one.
+                summary = outcome.summary()
+                return {"diagnostics": self._step_diagnostics(run, step, params, outcome, summary), "warning": summary}
+            failed = (outcome.failed, outcome.total)
+        pending = run.begin_complete(step, failed, force=bool(params.get("bang")))
+        response = self._completed(run, step, pending)
+        if outcome is not None:  # the step is done: its marks go
+            response["diagnostics"] = self._step_diagnostics(run, step, params, outcome._replace(failures=[]), "")
+        return response
+
+    def _completed(self, run: Run, step: Step, pending: PendingCommit) -> Response:
+        """Commit ``pending`` (in the background when there is an editor) and open what comes next."""
         # An unchanged revision has nothing to commit: said at once, the only message.
         worker = None if pending.unchanged else self._worker
         if worker:
@@ -273,6 +295,61 @@ class Session:
             response["events"] = events
         return response
 
+    def cmd_skip(self, params: dict[str, Any]) -> Response:
+        """Complete an optional step with no text: its file is emptied and committed as skipped."""
+        run = self._active(params)
+        here = params.get("buffer_step")
+        if not (isinstance(here, dict) and here.get("run") == run.id):
+            raise WorkflowError("not in a step buffer: :WorkflowSkip skips the step whose buffer you are in")
+        step = self._current(run, params)
+        if not step.optional:
+            raise WorkflowError(
+                f"step {step.index} '{step.title}' is not optional: complete it with :WorkflowNext "
+                "(only steps with 'optional: true' can be skipped)"
+            )
+        run.writable()
+        path = run.path(step)
+        try:
+            write_atomic(path, "")
+        except OSError as e:
+            raise WorkflowError(f"cannot write {e.filename or path}: {e.strerror}") from e
+        response = self._completed(run, step, run.begin_complete(step, skip=True))
+        # Its buffer held the text the file no longer has: closed (the empty file opens again with :WorkflowGoto).
+        response["removed"] = [str(path)]
+        return response
+
+    def _needs_trust(self, e: WorkflowError) -> dict[str, Any] | None:
+        """Response.trust when ``e`` says the workflow's commands are not trusted yet, else None."""
+        from .runner import NeedsTrust
+
+        return self._trust_question(e) if isinstance(e, NeedsTrust) else None
+
+    def _step_checks(self, run: Run, step: Step, text: str | None = None, cwd: Any = None) -> Outcome | None:
+        """What the checks of ``step`` find in its saved text (or ``text``); None when it has none."""
+        if step.check is None:
+            return None
+        from .checks import run_checks
+
+        try:
+            template = run.start_path(step).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            template = step.template  # a run older than start files: the template as written
+        where = Path(str(cwd)) if cwd else None
+        return run_checks(step.check, run.text(step) if text is None else text, template, run, step, where)
+
+    @staticmethod
+    def _step_diagnostics(
+        run: Run, step: Step, params: dict[str, Any], outcome: Outcome, summary: str
+    ) -> dict[str, Any]:
+        """A step's check failures as protocol.Diagnostics, for the buffer the command came from."""
+        return {
+            "buf": int(params.get("buf") or 0),
+            "tick": int(params.get("tick") or 0),
+            "path": str(run.path(step)),
+            "items": outcome.diagnostics(),
+            "summary": summary,
+        }
+
     def cmd_prev(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
         step = self._current(run, params)
@@ -291,6 +368,8 @@ class Session:
         cwd = params.get("cwd")
         lines: list[Any] = [f"{wf.title} ({wf.name}), run {run.id}", f"  in {shown(run.dir, cwd)}"]
         labels = [f"{s.title} [{s.id}]" for s in wf.steps]
+        skipped = run.skipped
+        labels = [label + (" (skipped)" if s.id in skipped else "") for s, label in zip(wf.steps, labels)]
         width = max(len(label) for label in labels)
         for s, label in zip(wf.steps, labels):
             mark = "✓" if s.id in run.completed else " "
@@ -405,6 +484,7 @@ class Session:
                 "total": e.total,
                 "id": e.step_id,
                 "revised": e.revised,
+                "skipped": e.skipped,
                 "line": e.line(titles.get(e.step_id, e.step_id)),
             }
             for e in reversed(run.entries)
@@ -577,6 +657,14 @@ class Session:
         """
         from .diagnostics import LiveChecks, diagnose
 
+        here = params.get("buffer_step")
+        if (
+            not params.get("live")
+            and self.run is not None
+            and isinstance(here, dict)
+            and here.get("run") == self.run.id
+        ):
+            return self._check_step(self.run, params)
         if params.get("live") and self.notify is not None:
             if self._live_checks is None:
                 self._live_checks = LiveChecks(self.notify)
@@ -590,6 +678,32 @@ class Session:
             response["info"] = [found["summary"]]
         else:
             response[kind] = found["summary"]
+        return response
+
+    def _check_step(self, run: Run, params: dict[str, Any]) -> Response:
+        """:WorkflowCheck in a step buffer: the step's checks on the buffer's text, nothing completed."""
+        step = self._current(run, params)
+        lines = params.get("lines")
+        text = "\n".join(str(x) for x in lines) + "\n" if isinstance(lines, list) else None
+        try:
+            outcome = self._step_checks(run, step, text, cwd=params.get("cwd"))
+        except WorkflowError as e:
+            question = self._needs_trust(e)
+            if question is None:
+                raise
+            return {"trust": question}
+        if outcome is None:
+            from .checks import Outcome
+
+            outcome = Outcome(0, [], 0)
+            summary = f"step {step.index} '{step.title}' has no checks: :WorkflowNext completes it"
+        else:
+            summary = outcome.summary()
+        response: Response = {"diagnostics": self._step_diagnostics(run, step, params, outcome, summary)}
+        if outcome.failed:
+            response["warning"] = summary
+        else:
+            response["info"] = [summary]
         return response
 
     # -- command steps -------------------------------------------------------

@@ -55,12 +55,30 @@ FILETYPE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 # An Ollama model name ([host/][namespace/]model[:tag][@digest]): it is shown in messages, so only a name.
 MODEL_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/@-]{0,254}\Z")
 
-WORKFLOW_KEYS = ("name", "title", "description", "model", "steps")
-STEP_KEYS = ("id", "title", "instructions", "template", "filetype", "annotate", "model", "run", "autorun")
+WORKFLOW_KEYS = ("name", "title", "description", "model", "check", "steps")
+STEP_KEYS = (
+    "id",
+    "title",
+    "instructions",
+    "template",
+    "filetype",
+    "annotate",
+    "model",
+    "check",
+    "run",
+    "autorun",
+    "optional",
+)
+CHECK_KEYS = ("changed", "headings", "min_words", "match", "no_match", "command")
+"""The keys of a ``check:`` (checks.py runs them)."""
+BOOL_KEYS = ("autorun", "optional", "changed")
+"""Keys whose value is true or false."""
+MAPPING_KEYS = ("check",)
+"""Keys whose value is a mapping (``check: false`` switches a workflow's check off for a step)."""
 REQUIRED_WORKFLOW_KEYS = ("title", "steps")
 REQUIRED_STEP_KEYS = ("id", "title", "instructions")
 TEMPLATED_STEP_KEYS = ("instructions", "template")
-MAY_BE_EMPTY_KEYS = ("description", "model", "template", "annotate")
+MAY_BE_EMPTY_KEYS = ("description", "model", "template", "annotate", "run")
 """Text keys whose value may be empty; the other text keys, when given, must hold some text."""
 KEY_PATTERNS = {"name": NAME_RE, "id": NAME_RE, "filetype": FILETYPE_RE, "model": MODEL_RE}
 """What the value of these keys must match (a model's, once stripped of blanks)."""
@@ -182,6 +200,33 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def env_name(step_id: str) -> str:
+    """The environment variable that names the file of step ``step_id`` for commands: ``WORKFLOW_STEP_<ID>``."""
+    return "WORKFLOW_STEP_" + step_id.upper().replace("-", "_")
+
+
+class CheckSpec(NamedTuple):
+    """What a step's text must be before :WorkflowNext completes it (checks.py runs it)."""
+
+    changed: bool = False  # the text differs from what the template gave
+    headings: tuple[str, ...] = ()  # Markdown headings that must be there, each with text under it
+    min_words: int = 0
+    match: str = ""  # a regular expression (the regex package's) the text must contain
+    no_match: str = ""  # one it must not contain
+    command: str = ""  # a shell command that must exit 0 (runner.py)
+
+    def total(self) -> int:
+        """How many checks this is: one per key given, one per heading."""
+        return (
+            int(self.changed)
+            + len(self.headings)
+            + int(self.min_words > 0)
+            + int(bool(self.match))
+            + int(bool(self.no_match))
+            + int(bool(self.command))
+        )
+
+
 class Step(NamedTuple):
     """One step of a workflow."""
 
@@ -193,8 +238,10 @@ class Step(NamedTuple):
     filetype: str = DEFAULT_FILETYPE
     annotate: str = ""
     model: str = ""  # the Ollama model for this step's annotations ("" = the workflow's)
-    run: str = ""  # the step's command, run with sh -c by :WorkflowRun ("" = none)
-    autorun: bool = False  # run the command when the step is first opened
+    check: CheckSpec | None = None  # the effective one: its own, else the workflow's; None: none
+    run: str = ""  # a shell command: a command step ("" for none)
+    autorun: bool = False  # run it when the step is first opened
+    optional: bool = False  # :WorkflowSkip may complete it with no text
 
     @property
     def extension(self) -> str:
@@ -210,11 +257,6 @@ class Step(NamedTuple):
         )
 
 
-def env_name(step_id: str) -> str:
-    """The environment variable that gives a command the path of step ``step_id``'s file."""
-    return "WORKFLOW_STEP_" + step_id.upper().replace("-", "_")
-
-
 class Workflow(NamedTuple):
     """A validated workflow."""
 
@@ -225,6 +267,7 @@ class Workflow(NamedTuple):
     steps: tuple[Step, ...]
     path: Path
     source: bytes
+    check: CheckSpec | None = None  # the workflow-level one, for display: steps carry the effective one
 
     def __repr__(self) -> str:  # without the source: it may be a megabyte
         return f"Workflow(name={self.name!r}, title={self.title!r}, steps={len(self.steps)}, path={self.path!r})"
@@ -368,7 +411,7 @@ def load_workflow(
     return workflow
 
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 """Bumped on every change of what a file validates to (a field of Workflow or Step, a default, a
 rule): a workflow cached by another version is validated again."""
 
@@ -398,15 +441,29 @@ def _cached(entry: Path, path: Path, data: bytes) -> Workflow | None:
         value = json.loads(read_regular(entry, MAX_CACHE_ENTRY))
         if value.get("version") != CACHE_VERSION:
             return None
-        steps = tuple(Step(**{k: v for k, v in s.items() if isinstance(v, (str, int, bool))}) for s in value["steps"])  # type: ignore[arg-type]
+        steps = tuple(_cached_step(s) for s in value["steps"])
         if not all(isinstance(s.index, int) and isinstance(s.id, str) for s in steps) or not steps:
             return None
         fields = [value[k] for k in ("name", "title", "description", "model")]
         if not all(isinstance(f, str) for f in fields):
             return None
-        return Workflow(*fields, steps=steps, path=path, source=data)  # type: ignore[misc]
+        check = _cached_check(value.get("check"))
+        return Workflow(*fields, steps=steps, path=path, source=data, check=check)  # type: ignore[misc]
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None  # written again after this validation
+
+
+def _cached_check(value: Any) -> CheckSpec | None:
+    if not isinstance(value, dict):
+        return None
+    fields = {k: v for k, v in value.items() if k in CheckSpec._fields}
+    fields["headings"] = tuple(str(h) for h in fields.get("headings") or ())
+    return CheckSpec(**fields)
+
+
+def _cached_step(value: dict[str, Any]) -> Step:
+    fields = {k: v for k, v in value.items() if isinstance(v, (str, int)) and k != "check"}
+    return Step(**fields, check=_cached_check(value.get("check")))  # type: ignore[arg-type]
 
 
 def _store(entry: Path, workflow: Workflow) -> None:
@@ -420,7 +477,8 @@ def _store(entry: Path, workflow: Workflow) -> None:
         "title": workflow.title,
         "description": workflow.description,
         "model": workflow.model,
-        "steps": [s._asdict() for s in workflow.steps],
+        "check": workflow.check._asdict() if workflow.check else None,
+        "steps": [{**s._asdict(), "check": s.check._asdict() if s.check else None} for s in workflow.steps],
     }
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from .spec import (
     _NULLS,
     _SEQ_TAG,
     _STR_TAG,
+    CHECK_KEYS,
     DEFAULT_FILETYPE,
     FILETYPE_RE,
     MAX_NESTING,
@@ -36,6 +37,7 @@ from .spec import (
     SUGGESTION_BUDGET,
     TEMPLATED_STEP_KEYS,
     WORKFLOW_KEYS,
+    CheckSpec,
     Problem,
     Step,
     StepTemplate,
@@ -326,6 +328,97 @@ class _Checker:
             return None
         return str(value)
 
+    def boolean(self, entries: dict[str, tuple[yaml.Node, yaml.Node]], name: str, what: str) -> bool:
+        """The true or false of key ``name`` (False when absent); anything else is said."""
+        if name not in entries:
+            return False
+        node = entries[name][1]
+        if isinstance(node, yaml.ScalarNode) and node.tag in (_STR_TAG, "!") and node.style in (None, ""):
+            if node.value in _TRUE:
+                return True
+            if node.value in _FALSE:
+                return False
+        self.at(node, f"'{name}' of {what} must be true or false, got {_kind(node)}")
+        return False
+
+    def check_spec(self, node: yaml.Node, what: str) -> CheckSpec | None:
+        """The ``check:`` of ``what``: None for ``check: false`` (or when it has problems)."""
+        if isinstance(node, yaml.ScalarNode) and node.style in (None, "") and node.value in _FALSE:
+            return None
+        if isinstance(node, yaml.ScalarNode) and node.style in (None, "") and node.value in _TRUE:
+            self.at(node, f"'check' of {what} is a mapping of checks (such as 'changed: true'), or false for none")
+            return None
+        entries = self.mapping(node, f"'check' of {what}")
+        if entries is None:
+            return None
+        here = f"'check' of {what}"
+        self.known_keys(entries, CHECK_KEYS, here)
+        headings: list[str] = []
+        if "headings" in entries:
+            value = entries["headings"][1]
+            items = value.value if isinstance(value, yaml.SequenceNode) else None
+            if not items:
+                self.at(value, f"'headings' of {here} must be a list of headings, such as [Summary, Risks]")
+            for item in items or []:
+                if not isinstance(item, yaml.ScalarNode) or not item.value.strip():
+                    self.at(item, f"each heading of {here} must be the text of a heading, got {_kind(item)}")
+                else:
+                    headings.append(item.value.strip().lstrip("#").strip())
+        min_words = 0
+        if "min_words" in entries:
+            value = entries["min_words"][1]
+            digits = value.value.strip() if isinstance(value, yaml.ScalarNode) else ""
+            if not (digits.isdecimal() and digits.isascii() and len(digits) <= 7):
+                self.at(value, f"'min_words' of {here} must be a whole number of words, got {_kind(value)}")
+            else:
+                min_words = int(digits)
+        patterns = {}
+        for key in ("match", "no_match"):
+            pattern = self.string(entries, key)
+            if pattern is None:
+                continue
+            problem = pattern_problem(pattern)
+            if problem:
+                self.at(entries[key][1], f"'{key}' of {here} is not a valid regular expression: {problem}")
+            else:
+                patterns[key] = pattern
+        command = self.string(entries, "command") or ""
+        if command:
+            self.commands_use_files(entries["command"][1], f"'command' of {here}")
+        spec = CheckSpec(
+            changed=self.boolean(entries, "changed", here),
+            headings=tuple(headings),
+            min_words=min_words,
+            match=patterns.get("match", ""),
+            no_match=patterns.get("no_match", ""),
+            command=command,
+        )
+        if not spec.total() and not self.full:
+            self.at(node, f"{here} checks nothing: give it a check such as 'changed: true', or write 'check: false'")
+        return spec
+
+    def commands_use_files(self, node: yaml.Node, where: str) -> None:
+        """``${id}`` in a command is an error: text pasted into a shell line is code."""
+        for offset, ref in StepTemplate(node.value).references():
+            used = f"'${{{ref}}}'" if ref else "'${'"
+            name = env_name(ref) if ref else "WORKFLOW_STEP_<ID>"
+            self.at(node, f'{where} uses {used}: commands get earlier steps as files: use "${name}"', offset)
+
+
+_TRUE = ("true", "True", "TRUE")
+_FALSE = ("false", "False", "FALSE")
+
+
+def pattern_problem(pattern: str) -> str:
+    """What is wrong with the regular expression ``pattern`` ("" when nothing is), as checks.py compiles it."""
+    from . import checks
+
+    try:
+        checks.compile_pattern(pattern)
+    except checks.BadPattern as e:
+        return str(e)
+    return ""
+
 
 def _kind(node: yaml.Node) -> str:
     if isinstance(node, yaml.MappingNode):
@@ -432,10 +525,11 @@ def _parse(
     title = check.string(top, "title")
     description = check.string(top, "description") or ""
     model = check.model(top)
+    workflow_check = check.check_spec(top["check"][1], "the workflow") if "check" in top else None
 
     steps: list[Step] = []
     if "steps" in top:
-        steps = _steps(check, top["steps"][1])
+        steps = _steps(check, top["steps"][1], workflow_check)
     warnings += check.all_warnings()
 
     if check.problems:
@@ -448,6 +542,7 @@ def _parse(
         steps=tuple(steps),
         path=path,
         source=data,
+        check=workflow_check,
     )
 
 
@@ -548,29 +643,7 @@ def _aliases_refused(display: str, composer: _BoundedComposer) -> WorkflowInvali
     return WorkflowInvalid(problems, composer.alias_count)
 
 
-def _command_keys(check: _Checker, entries: dict[str, tuple[yaml.Node, yaml.Node]], what: str) -> bool:
-    """Check ``run`` (no ``${id}``: commands get earlier steps as files) and return ``autorun``."""
-    run = entries["run"][1] if "run" in entries else None
-    if isinstance(run, yaml.ScalarNode):
-        for offset, ref in StepTemplate(run.value).references():
-            if ref is not None:
-                check.at(
-                    run,
-                    f"'run' of {what} uses '${{{ref}}}': commands get earlier steps as files: use \"${env_name(ref)}\"",
-                    offset,
-                )
-    if "autorun" not in entries:
-        return False
-    node = entries["autorun"][1]
-    if not isinstance(node, yaml.ScalarNode) or node.value not in ("true", "false"):
-        check.at(node, "'autorun' must be true or false")
-        return False
-    if node.value == "true" and run is None:
-        check.at(node, f"'autorun' needs 'run': {what} has no command to run")
-    return bool(node.value == "true")
-
-
-def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
+def _steps(check: _Checker, node: yaml.Node, workflow_check: CheckSpec | None = None) -> list[Step]:
     if not isinstance(node, yaml.SequenceNode):
         check.at(node, f"'steps' must be a list of steps (each starting with '- id:'), got {_kind(node)}")
         return []
@@ -603,6 +676,13 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
         filetype = check.string(entries, "filetype") or DEFAULT_FILETYPE
         if "filetype" in entries and not FILETYPE_RE.match(filetype):
             check.at(entries["filetype"][1], f"filetype '{shown(filetype)}' is not a Vim filetype name")
+        run = check.string(entries, "run") or ""
+        if run:
+            check.commands_use_files(entries["run"][1], f"'run' of {what}")
+        autorun = check.boolean(entries, "autorun", what)
+        if autorun and not run:
+            check.at(entries["autorun"][1], f"'autorun' of {what} needs a command to run: give the step 'run:'")
+        step_check = check.check_spec(entries["check"][1], what) if "check" in entries else workflow_check
         step = Step(
             index=len(steps) + 1,
             id=sid or f"step{len(steps) + 1}",
@@ -612,8 +692,10 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
             filetype=filetype,
             annotate=check.string(entries, "annotate") or "",
             model=check.model(entries),
-            run=check.string(entries, "run") or "",
-            autorun=_command_keys(check, entries, what),
+            check=step_check,
+            run=run,
+            autorun=autorun,
+            optional=check.boolean(entries, "optional", what),
         )
         for key in TEMPLATED_STEP_KEYS:
             value = entries[key][1] if key in entries else None
@@ -624,6 +706,17 @@ def _steps(check: _Checker, node: yaml.Node) -> list[Step]:
 
     order = {s.id: s.index for s in steps}
     ids = tuple(order)
+    names: dict[str, Step] = {}
+    for source in sources:
+        step = source.step
+        name = env_name(step.id)
+        if name in names and names[name].id != step.id and "id" in source.entries:
+            other = names[name]
+            check.at(
+                source.entries["id"][1],
+                f"step ids '{other.id}' and '{step.id}' both give commands {name}: rename one",
+            )
+        names.setdefault(name, step)
     for step, value_node, key in pending_refs:
         where = f"'{key}' of step '{shown(step.id)}'"
         for offset, ref in StepTemplate(value_node.value).references():

@@ -1,0 +1,200 @@
+"""A step's checks stop :WorkflowNext, in a real Neovim and a real Vim 9: the failures on their lines
+(Neovim: diagnostics in the namespace workflow_check; Vim: signs and the location list), nothing
+committed nor staged; :WorkflowNext! commits with its trailer; :WorkflowCheck in a step buffer;
+:WorkflowSkip on an optional step, and its refusal on one that is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.vim import Vim, needs_vim
+
+from .conftest import Editor, Home, git
+
+GATED = """\
+title: Gated
+steps:
+  - id: notes
+    title: Notes
+    instructions: Write the notes.
+    template: |
+      # Summary
+      Replace this line.
+      # Risks
+    check:
+      changed: true
+      headings: [Summary, Risks]
+      no_match: 'Replace this line'
+  - id: extra
+    title: Extra
+    instructions: Write more, or skip it.
+    template: |
+      something
+    optional: true
+  - id: last
+    title: Last
+    instructions: Write the end.
+"""
+
+# (line, message) of the failures of the untouched template, in the order they are drawn.
+FAILURES = [
+    (2, "the placeholder is still there: replace it"),
+    (2, "the text is still what the template gave: write the step's text"),
+    (3, "nothing under the heading 'Risks': write it"),
+]
+SUMMARY = "step not done: 3 of 4 checks failed: line 2: the text is still what the template gave"
+GOOD = ["# Summary", "It ships on Monday.", "# Risks", "None known."]
+
+
+def commits(run_dir: Path) -> list[str]:
+    """Subject and trailers of each commit of the run, newest first ([] before the first)."""
+    out = git(run_dir, "log", "--format=%s%n%(trailers:only,unfold)%x00", check=False)
+    return [c.strip() for c in out.split("\0") if c.strip()]
+
+
+def staged(run_dir: Path) -> list[str]:
+    return git(run_dir, "ls-files", check=False).split()
+
+
+# -- Neovim -------------------------------------------------------------------
+
+
+def diagnostics(nvim: Editor) -> list[tuple[int, str]]:
+    found = nvim.exec_lua(
+        "return vim.tbl_map(function(d) return {d.lnum + 1, d.message} end,"
+        " vim.diagnostic.get(0, {namespace = require('workflow.check').ns}))"
+    )
+    return sorted((int(line), str(message)) for line, message in found)
+
+
+def test_the_gate_in_neovim(nvim: Editor, home: Home) -> None:
+    home.write_workflow("gated", GATED)
+    nvim.cmd("WorkflowStart gated")
+    nvim.settle()
+    run_dir = Path(nvim.state()["dir"])
+    nvim.clear_messages()
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    # Not completed: still in step 1, each failure on its line, one line said, nothing committed or staged.
+    assert Path(nvim.current.buffer.name).name == "01-notes.md"
+    assert diagnostics(nvim) == sorted(FAILURES)
+    assert f"[workflow] {SUMMARY}" in nvim.messages()
+    assert commits(run_dir) == [] and staged(run_dir) == []
+    assert nvim.state()["steps"][0]["done"] is False
+
+    # :WorkflowCheck here runs the step's checks on the buffer, unsaved; passing clears the marks.
+    nvim.current.buffer[:] = GOOD
+    nvim.cmd("WorkflowCheck")
+    assert diagnostics(nvim) == []
+    assert "[workflow] all 4 checks pass" in nvim.messages()
+    nvim.current.buffer[:] = ["# Summary", "Replace this line.", "# Risks"]
+    nvim.cmd("WorkflowCheck")
+    assert diagnostics(nvim) == sorted(FAILURES)
+    assert commits(run_dir) == []
+
+    # ! completes it anyway, and the commit says so.
+    notes = nvim.current.buffer.number
+    nvim.cmd("WorkflowNext!")
+    nvim.settle()
+    assert Path(nvim.current.buffer.name).name == "02-extra.md"
+    [commit] = commits(run_dir)
+    assert commit.splitlines()[0] == "gated: 1/3 Notes"
+    assert "Workflow-Check: skipped, 3 of 4 failed" in commit
+    assert nvim.exec_lua("return #vim.diagnostic.get(..., {namespace = require('workflow.check').ns})", notes) == 0
+
+    # An optional step is skipped: empty, committed as skipped; the next one is not optional.
+    nvim.cmd("WorkflowSkip")
+    nvim.settle()
+    assert Path(nvim.current.buffer.name).name == "03-last.md"
+    assert commits(run_dir)[0].splitlines()[0] == "gated: 2/3 Extra (skipped)"
+    assert "Workflow-Skipped: true" in commits(run_dir)[0]
+    assert (run_dir / "02-extra.md").read_text() == ""
+    assert nvim.error("WorkflowSkip") == (
+        "[workflow] step 3 'Last' is not optional: complete it with :WorkflowNext "
+        "(only steps with 'optional: true' can be skipped)"
+    )
+    assert len(commits(run_dir)) == 2
+    nvim.cmd("WorkflowStatus")
+    page = "\n".join(nvim.exec_lua("return vim.api.nvim_buf_get_lines(0, 0, -1, false)"))
+    assert "Extra [extra] (skipped)" in page
+
+
+# -- Vim ----------------------------------------------------------------------
+
+VIM_HELPERS = """
+def g:Problems(): list<any>
+  return workflow#check#Problems()->mapnew((_, p) => [p.line, p.note])->sort()
+enddef
+def g:Signs(): list<any>
+  return sign_getplaced(bufnr(), {group: 'workflow_check'})[0].signs->mapnew((_, s) => s.lnum)->sort('n')
+enddef
+def g:Loclist(): list<any>
+  return getloclist(0)->mapnew((_, i) => [i.lnum, i.text])->sort()
+enddef
+"""
+
+
+@needs_vim
+def test_the_gate_in_vim(tmp_path: Path, home: Home) -> None:
+    home.write_workflow("gated", GATED)
+    vim = Vim(tmp_path, {"runs_dir": str(home.root / "runs")})
+    result = vim.run(
+        VIM_HELPERS
+        + f"""
+        WorkflowStart gated
+        g:Settle()
+        g:Keep('dir', g:WorkflowState().dir)
+        g:Said()
+        WorkflowNext
+        g:Settle()
+        g:Keep('failed', [fnamemodify(bufname(), ':t'), g:Problems(), g:Signs(), g:Loclist(), g:Said()])
+        g:Keep('failed_state', g:WorkflowState().steps[0].done)
+        setline(1, {GOOD!r})
+        WorkflowCheck
+        g:Keep('passed', [g:Problems(), g:Signs(), g:Said()])
+        :%delete _
+        setline(1, ['# Summary', 'Replace this line.', '# Risks'])
+        WorkflowCheck
+        g:Keep('checked', [g:Problems(), g:Said()])
+        var notes = bufnr()
+        WorkflowNext!
+        g:Settle()
+        g:Keep('banged', [fnamemodify(bufname(), ':t'), workflow#check#Problems(notes)])
+        WorkflowSkip
+        g:Settle()
+        g:Keep('skipped', fnamemodify(bufname(), ':t'))
+        g:Said()
+        WorkflowSkip
+        g:Keep('refused', g:Said())
+        """
+    )
+    run_dir = Path(result["dir"])
+    name, problems, signs, loclist, said = result["failed"]
+    assert name == "01-notes.md"
+    assert [tuple(p) for p in problems] == sorted(FAILURES)
+    assert signs == [2, 2, 3]
+    assert [tuple(i) for i in loclist] == sorted(FAILURES)
+    assert any("[workflow] step not done: 3 of 4 checks failed: line 2" in line for line in said), said
+    assert result["failed_state"] is False
+    assert result["passed"][:2] == [[], []] and any("all 4 checks pass" in s for s in result["passed"][2])
+    assert [tuple(p) for p in result["checked"][0]] == sorted(FAILURES)
+    assert result["banged"] == ["02-extra.md", []]
+    assert result["skipped"] == "03-last.md"
+    assert any("step 3 'Last' is not optional" in line for line in result["refused"]), result["refused"]
+    skip, bang = commits(run_dir)
+    assert bang.splitlines()[0] == "gated: 1/3 Notes" and "Workflow-Check: skipped, 3 of 4 failed" in bang
+    assert skip.splitlines()[0] == "gated: 2/3 Extra (skipped)" and "Workflow-Skipped: true" in skip
+    assert result["errors"] == []
+
+
+def test_nothing_staged_before_the_first_commit(nvim: Editor, home: Home) -> None:
+    """The failing gate leaves the run's repository as it was: no commit, an empty index."""
+    home.write_workflow("gated", GATED)
+    nvim.cmd("WorkflowStart gated")
+    nvim.settle()
+    run_dir = Path(nvim.state()["dir"])
+    before: Any = (commits(run_dir), staged(run_dir))
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    assert (commits(run_dir), staged(run_dir)) == before == ([], [])
