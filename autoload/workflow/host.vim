@@ -45,6 +45,14 @@ export def On(kind: string, Fn: func)
   handlers[kind] = Fn
 enddef
 
+var stopped: list<func> = []
+
+# Also call Fn with why when the server stops (as On('stopped') does, for more
+# than one script).
+export def OnStopped(Fn: func)
+  stopped->add(Fn)
+enddef
+
 # The kinds of push that carry their message under their own key; any other
 # push is a commit's.
 const WRAPPED = ['annotation', 'diagnostics', 'output']
@@ -188,10 +196,13 @@ def Spawn(python: string): dict<any>
     if server is s
       server = {}
       died = ExitText(j, code)
+      # No answer will come to what it was doing: the fronts stop waiting.
       if has_key(handlers, 'stopped')
-        # No answer will come to what it was doing: the front stops waiting.
         call(handlers.stopped, [died])
       endif
+      for Fn in stopped
+        Fn(died)
+      endfor
     endif
   }
   silent! mkdir(fnamemodify(LogFile(), ':h'), 'p')

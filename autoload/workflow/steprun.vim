@@ -43,22 +43,52 @@ export def Ask(q: dict<any>, cfg: dict<any>, Again: func = null_function)
   endwhile
 enddef
 
+# The buffers whose command runs. Each is 'nomodifiable' meanwhile: the step
+# file is written from the text it had when the command started, so what is
+# typed meanwhile would be lost.
+var running: dict<bool> = {}
+
+# Change a running command's buffer (unlocked for the change only).
+def Change(buf: number, Fn: func)
+  setbufvar(buf, '&modifiable', 1)
+  Fn()
+  setbufvar(buf, '&modified', 0)  # the output is not the person's edit: never saved over the record
+  setbufvar(buf, '&modifiable', has_key(running, string(buf)) ? 0 : 1)
+enddef
+
+# The command of buf ended, or will never say so (the server stopped).
+def Unlock(buf: number)
+  if has_key(running, string(buf))
+    remove(running, string(buf))
+  endif
+  if bufloaded(buf)
+    setbufvar(buf, '&modifiable', 1)
+  endif
+enddef
+
+# Whether a command runs in buf (its buffer is locked meanwhile).
+export def Running(buf: number): bool
+  return has_key(running, string(buf))
+enddef
+
 # Response.running: the record's first lines take the place of an earlier record.
 def Start(r: dict<any>)
   var buf = r.buf
   if !bufloaded(buf)
     return
   endif
-  var total = getbufinfo(buf)[0].linecount
-  if r.keep < total
-    silent deletebufline(buf, r.keep + 1, total)
-  endif
-  if r.keep == 0 && getbufline(buf, 1) == ['']
-    setbufline(buf, 1, r.lines)
-  else
-    appendbufline(buf, r.keep, r.lines)
-  endif
-  setbufvar(buf, '&modified', 0)  # the output is not the person's edit: never saved over the record
+  running[string(buf)] = true
+  Change(buf, () => {
+    var total = getbufinfo(buf)[0].linecount
+    if r.keep < total
+      silent deletebufline(buf, r.keep + 1, total)
+    endif
+    if r.keep == 0 && getbufline(buf, 1) == ['']
+      setbufline(buf, 1, r.lines)
+    else
+      appendbufline(buf, r.keep, r.lines)
+    endif
+  })
 enddef
 
 # :WorkflowRun in the current step buffer.
@@ -106,12 +136,14 @@ enddef
 # Output of a step's command, pushed in batches: appended in one change each.
 def OnOutput(o: dict<any>)
   var buf = get(o, 'buf', 0)
+  if get(o, 'done', false)
+    Unlock(buf)
+  endif
   if !bufloaded(buf)
     return
   endif
   if !empty(o.lines)
-    appendbufline(buf, '$', o.lines)
-    setbufvar(buf, '&modified', 0)
+    Change(buf, () => appendbufline(buf, '$', o.lines))
   endif
   if get(o, 'done', false)
     if get(o, 'reload', false)
@@ -123,3 +155,10 @@ def OnOutput(o: dict<any>)
   endif
 enddef
 host.On('output', OnOutput)
+# The server stopped: no command of it will end, nor say so.
+def Stopped(why: string)
+  for buf in keys(running)
+    Unlock(str2nr(buf))
+  endfor
+enddef
+host.OnStopped(Stopped)

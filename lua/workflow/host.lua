@@ -51,6 +51,14 @@ function M.on(kind, fn)
   handlers[kind] = fn
 end
 
+local stopped = {} ---@type fun(why: string)[]
+
+--- Also call `fn` with why when the server stops (as M.on('stopped') does, for more than one module).
+---@param fn fun(why: string)
+function M.on_stopped(fn)
+  table.insert(stopped, fn)
+end
+
 -- The kinds of push that carry their message under their own key; any other push is a commit's.
 local WRAPPED = { 'annotation', 'diagnostics', 'output' }
 
@@ -191,12 +199,12 @@ local function spawn(python)
       if server == s then
         server = nil
         died = code >= 128 and ('killed by signal %d'):format(code - 128) or ('exit code %d'):format(code)
-        local why, fn = died, handlers.stopped
-        if fn then -- no answer will come to what it was doing: the fronts stop waiting
-          vim.schedule(function()
+        local why, fns = died, vim.list_extend({ handlers.stopped }, stopped)
+        vim.schedule(function() -- no answer will come to what it was doing: the fronts stop waiting
+          for _, fn in ipairs(fns) do
             fn(why)
-          end)
-        end
+          end
+        end)
       end
     end,
   })

@@ -46,13 +46,40 @@ function M.ask(q, cfg, again)
   end
 end
 
+-- The buffers whose command runs. Each is 'nomodifiable' meanwhile: the step file is written
+-- from the text it had when the command started, so what is typed meanwhile would be lost.
+local running = {} ---@type table<integer, boolean>
+
+--- Change a running command's buffer (unlocked for the change only).
+local function change(buf, fn)
+  vim.bo[buf].modifiable = true
+  fn()
+  vim.bo[buf].modified = false -- the command's output is not the person's edit: never saved over the record
+  vim.bo[buf].modifiable = not running[buf]
+end
+
+--- The command of `buf` ended, or will never say so (the server stopped): editable again.
+local function unlock(buf)
+  running[buf] = nil
+  if api.nvim_buf_is_loaded(buf) then
+    vim.bo[buf].modifiable = true
+  end
+end
+
 --- Response.running: the record's first lines take the place of an earlier record.
 local function start(r)
   local buf = r.buf
   if buf and api.nvim_buf_is_loaded(buf) then
-    api.nvim_buf_set_lines(buf, r.keep, -1, false, r.lines)
-    vim.bo[buf].modified = false -- the command's output is not the person's edit: never saved over the record
+    running[buf] = true
+    change(buf, function()
+      api.nvim_buf_set_lines(buf, r.keep, -1, false, r.lines)
+    end)
   end
+end
+
+--- Whether a command runs in `buf` (its buffer is locked meanwhile).
+function M.running(buf)
+  return running[buf] == true
 end
 
 --- :WorkflowRun in the current step buffer.
@@ -96,12 +123,16 @@ end
 -- Output of a step's command, pushed in batches: appended in one change each.
 host.on('output', function(o)
   local buf = o.buf
+  if o.done and buf then
+    unlock(buf)
+  end
   if not (buf and api.nvim_buf_is_loaded(buf)) then
     return
   end
   if #o.lines > 0 then
-    api.nvim_buf_set_lines(buf, -1, -1, false, o.lines)
-    vim.bo[buf].modified = false
+    change(buf, function()
+      api.nvim_buf_set_lines(buf, -1, -1, false, o.lines)
+    end)
   end
   if o.done then
     if o.reload and o.path then
@@ -110,6 +141,13 @@ host.on('output', function(o)
     if o.message then
       view.apply({ info = { o.message } }, {})
     end
+  end
+end)
+
+-- The server stopped: no command of it will end, nor say so.
+host.on_stopped(function()
+  for buf in pairs(running) do
+    unlock(buf)
   end
 end)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from workflow_nvim.protocol import COMMANDS
 
 from tests.vim import Vim, needs_vim
 
@@ -92,6 +93,66 @@ def test_an_untrusted_workflow_runs_nothing_whatever_the_person_does(nvim: Edito
     nvim.settle()
     assert not marker.exists()
     assert len(asked(nvim)) == 1  # denied is remembered: no prompt again
+
+
+def every_command_workflow(ran: Path, checked: Path) -> str:
+    """A workflow whose commands would leave a mark: a check command, a run step, autorun."""
+    return f"""
+title: Hostile
+steps:
+  - id: a
+    title: A
+    instructions: First.
+    check:
+      command: touch {checked}
+  - id: b
+    title: B
+    instructions: It runs.
+    run: touch {ran}
+    autorun: true
+    optional: true
+"""
+
+
+# What each command is given, in a step buffer of the run; None: not tried, and why.
+ARGUMENTS: dict[str, str | None] = {
+    "start": "hostile",
+    "goto": "b",
+    "revert": "a",
+    "resume": "RUN",
+    "new": "another",
+    "annotate": "",
+    "trust": None,  # the one command that allows: tested on its own above and below
+    "install": None,  # builds a Python environment from PyPI: nothing of a workflow file runs there
+}
+
+
+@pytest.mark.parametrize("where", ["a", "b"])
+def test_no_command_of_the_plugin_runs_an_untrusted_workflows_commands(nvim: Editor, home: Home, where: str) -> None:
+    """Every command in protocol.COMMANDS (a new one is tried without being named here), from each
+    step: the marks of `run:` and `check.command` never appear, whatever is answered to a question."""
+    ran, checked = home.root / "RAN", home.root / "CHECKED"
+    home.write_workflow("hostile", every_command_workflow(ran, checked))
+    answer_with(nvim, 2)  # Deny, each time it is asked
+    nvim.cmd("WorkflowStart hostile")
+    run_id = nvim.state()["run"]
+    tried = []
+    for command in COMMANDS:
+        argument = ARGUMENTS.get(command.name, "")
+        if argument is None:
+            continue
+        nvim.command(f"silent! WorkflowGoto {where}")
+        for bang in ("", "!") if command.bang else ("",):
+            line = f"{command.command}{bang} {argument.replace('RUN', run_id)}".strip()
+            nvim.command(f"silent! {line}")
+            nvim.command("silent! only")  # a page, log or health window
+            nvim.settle()
+            assert not ran.exists() and not checked.exists(), line
+            tried.append(line)
+    untried = {c.command for c in COMMANDS} - {line.split()[0].rstrip("!") for line in tried}
+    assert untried == {"WorkflowTrust", "WorkflowInstall"}
+    assert not ran.exists() and not checked.exists()
+    assert any(f"touch {ran}" in question for question in asked(nvim))
 
 
 def test_trust_then_a_change_to_the_file_asks_again(nvim: Editor, home: Home) -> None:
@@ -184,9 +245,13 @@ def test_cancel_and_timeout_kill_the_whole_process_group(nvim: Editor, home: Hom
     wait_for(lambda: "started" in nvim.lines(), timeout=30)
     pgid = int(pids.read_text())
     assert processes_in_group(pgid)
+    # The step file is written from the text the command started with: nothing can be typed meanwhile.
+    assert nvim.eval("&modifiable") == 0
+    assert "E21" in str(nvim.exec_lua("return select(2, pcall(vim.cmd, 'normal! ityped'))"))
     nvim.cmd("WorkflowCancel")
     lines = wait_until_done(nvim, Path(nvim.current.buffer.name))
     assert "started" in lines and lines[-1].startswith("[cancelled after ")
+    assert nvim.eval("&modifiable") == 1 and "typed" not in "".join(lines)
     assert wait_for(lambda: not processes_in_group(pgid), timeout=10) is True
     # run_timeout: killed, with a message, nothing left.
     nvim.exec_lua("vim.g.workflow = { run_timeout = 1 }")
@@ -265,6 +330,44 @@ def test_vim_an_untrusted_workflow_runs_nothing_then_trust_runs_it_and_a_change_
 
 
 @needs_vim
+def test_vim_no_command_of_the_plugin_runs_an_untrusted_workflows_commands(vim: Vim, home: Home) -> None:
+    """The same in Vim: every command of protocol.COMMANDS, with and without !, from both steps."""
+    ran, checked = home.root / "RAN", home.root / "CHECKED"
+    home.write_workflow("hostile", every_command_workflow(ran, checked))
+    lines = [
+        f"{c.command}{bang} {ARGUMENTS.get(c.name, '')}".strip()
+        for c in COMMANDS
+        if ARGUMENTS.get(c.name, "") is not None
+        for bang in (("", "!") if c.bang else ("",))
+    ]
+    result = vim.run(
+        VIM_ANSWER.format(answer=2)
+        + f"""
+        WorkflowStart hostile
+        g:Settle()
+        var run = g:WorkflowState().run
+        var seen: list<string> = []
+        for where in ['a', 'b']
+          for line in {lines!r}
+            silent! execute 'WorkflowGoto ' .. where
+            silent! execute substitute(line, 'RUN', run, '')
+            silent! only
+            g:Settle()
+            if filereadable({str(ran)!r}) || filereadable({str(checked)!r})
+              seen->add(where .. ': ' .. line)
+            endif
+          endfor
+        endfor
+        g:Keep('seen', seen)
+        g:Keep('asked', copy(g:asked))
+        """
+    )
+    assert result["seen"] == []
+    assert not ran.exists() and not checked.exists()
+    assert any(f"touch {ran}" in question for question in result["asked"])
+
+
+@needs_vim
 def test_vim_a_command_step_streams_is_committed_cancelled_and_timed_out(vim: Vim, home: Home) -> None:
     home.write_workflow("build", BUILD)
     pids = home.root / "pid"
@@ -297,9 +400,16 @@ def test_vim_a_command_step_streams_is_committed_cancelled_and_timed_out(vim: Vi
         WorkflowRun
         g:WaitFor(() => index(getline(1, '$'), 'started') >= 0)
         g:Keep('pgid', readfile(PIDS)[0])
+        g:Keep('locked', &modifiable)
+        try
+          normal! ityped
+        catch
+          g:Keep('typing', v:exception)
+        endtry
         WorkflowCancel
         g:WaitFor(() => getline('$') =~ '^\\[cancelled')
         g:Keep('cancelled', getline(1, '$'))
+        g:Keep('unlocked', &modifiable)
         g:workflow.run_timeout = 1
         WorkflowRun
         g:WaitFor(() => getline('$') =~ '^\\[killed')
@@ -316,6 +426,8 @@ def test_vim_a_command_step_streams_is_committed_cancelled_and_timed_out(vim: Vi
     assert not list(home.root.rglob("PWNED*")) and not list(home.project.rglob("PWNED*"))
     assert "Workflow-Exit: 0" in git(Path(result["path"]).parent, "log", "-1", "--format=%B")
     assert "started" in result["cancelled"] and result["cancelled"][-1].startswith("[cancelled after ")
+    assert (result["locked"], result["unlocked"]) == (0, 1) and "E21" in result["typing"]
+    assert "typed" not in "".join(result["cancelled"])
     assert result["killed"][-1] == "[killed after 1 s: the run_timeout option]"
     assert result["killed"].count("started") == 1
     for pgid in (result["pgid"], result["pgid2"]):
@@ -351,7 +463,20 @@ def test_code_review_on_a_real_repository(nvim: Editor, home: Home) -> None:
     assert "3 passed" in lines and lines[-1].startswith("[exit 0 after "), lines
     nvim.cmd("WorkflowNext")
     assert "app.py | 4 ++++" in "\n".join(nvim.lines())  # the notes start from the diff stat
+    nvim.cmd("WorkflowNext")  # the notes as the template gave them: not completed
+    nvim.settle()
+    assert Path(nvim.current.buffer.name).name == "04-files.md"
+    nvim.current.buffer.append("app.py: sub() is right; it needs a test.")
     nvim.cmd("WorkflowNext")
+    nvim.settle()
+    assert Path(nvim.current.buffer.name).name == "05-summary.md"
+    # The summary's gate: the template's decision line, and Risks with nothing under it.
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    assert Path(nvim.current.buffer.name).name == "05-summary.md"
+    lines = nvim.lines()
+    flagged = {lines[d["lnum"]] for d in nvim.exec_lua("return vim.diagnostic.get(0)")}
+    assert flagged == {"# Risks", "Merge / merge after changes / do not merge, because ..."}, flagged
     nvim.current.buffer[:] = ["# Summary", "Merge.", "# Risks", "sub() has no test."]
     nvim.cmd("WorkflowNext")
     nvim.settle()
