@@ -25,7 +25,9 @@ export def Ask(q: dict<any>, cfg: dict<any>, Again: func = null_function)
   while true
     var choice = Confirm(q.prompt)
     if choice == 3
+      var win = win_getid()
       execute 'sview ' .. fnameescape(expand(q.path))  # read-only; then asked again
+      win_gotoid(win)  # what asked goes on where it was: the step's buffer
       redraw
       continue
     endif

@@ -29,7 +29,9 @@ function M.ask(q, cfg, again)
   while true do
     local choice = M.confirm(q.prompt, CHOICES, 2)
     if choice == 3 then
+      local win = api.nvim_get_current_win()
       vim.cmd('sview ' .. vim.fn.fnameescape(vim.fn.expand(q.path))) -- read-only; then asked again
+      api.nvim_set_current_win(win) -- what asked goes on where it was: the step's buffer
       vim.cmd('redraw')
     else
       if choice ~= 1 and choice ~= 2 then

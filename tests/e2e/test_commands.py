@@ -499,3 +499,44 @@ def test_quitting_the_editor_kills_a_running_command(start_nvim: Any, home: Home
     assert processes_in_group(pgid)
     nvim.quit()
     assert wait_for(lambda: not processes_in_group(pgid), timeout=20) is True
+
+
+def test_view_file_shows_it_read_only_then_asks_again(nvim: Editor, home: Home) -> None:
+    marker = home.root / "SOMEWHERE"
+    path = home.write_workflow("hostile", hostile_workflow(marker))
+    nvim.exec_lua(
+        "vim.g.asked = {}; local answers = {3, 1}; require('workflow.steprun').confirm = function(prompt)"
+        " vim.g.asked = vim.list_extend(vim.g.asked, {prompt}); return table.remove(answers, 1) end"
+    )
+    nvim.cmd("WorkflowStart hostile")
+    nvim.cmd("WorkflowNext")  # autorun asks: View file, then Trust
+    wait_for(marker.exists, timeout=30)
+    assert len(asked(nvim)) == 2
+    viewed = nvim.exec_lua(
+        "for _, w in ipairs(vim.api.nvim_list_wins()) do local b = vim.api.nvim_win_get_buf(w)"
+        " if vim.api.nvim_buf_get_name(b) == ... then return vim.bo[b].readonly end end return 'none'",
+        str(path),
+    )
+    assert viewed is True
+
+
+@needs_vim
+def test_vim_view_file_shows_it_read_only_then_asks_again(vim: Vim, home: Home) -> None:
+    marker = home.root / "SOMEWHERE"
+    path = home.write_workflow("hostile", hostile_workflow(marker))
+    result = vim.run(
+        """
+        g:asked = []
+        g:answers = [3, 1]
+        g:WorkflowConfirm = (prompt, choices, default) => {
+          g:asked->add(prompt)
+          return remove(g:answers, 0)
+        }
+        WorkflowStart hostile
+        WorkflowNext
+        g:Keep('ran', g:WaitFor(() => filereadable(MARKER)))
+        g:Keep('asked', len(g:asked))
+        g:Keep('viewed', getbufvar(bufnr(PATH), '&readonly'))
+        """.replace("MARKER", repr(str(marker))).replace("PATH", repr(str(path)))
+    )
+    assert result["ran"] is True and result["asked"] == 2 and result["viewed"] == 1

@@ -198,3 +198,49 @@ def test_nothing_staged_before_the_first_commit(nvim: Editor, home: Home) -> Non
     nvim.cmd("WorkflowNext")
     nvim.settle()
     assert (commits(run_dir), staged(run_dir)) == before == ([], [])
+
+
+COMMAND_GATED = """\
+title: Command gated
+steps:
+  - id: notes
+    title: Notes
+    instructions: Write 'ok'.
+    check:
+      command: grep -q ok "$WORKFLOW_STEP_FILE"
+  - id: last
+    title: Last
+    instructions: The end.
+"""
+
+
+def test_a_check_command_asks_for_trust_then_gates_on_its_exit(nvim: Editor, home: Home) -> None:
+    """check.command: asked about first (denied: nothing runs, not completed), then trusted: it runs
+    on the saved step file and its failure stops :WorkflowNext; once it passes the step is done."""
+    home.write_workflow("cgated", COMMAND_GATED)
+    nvim.exec_lua(
+        "vim.g.asked = {}; require('workflow.steprun').confirm = function(prompt)"
+        " vim.g.asked = vim.list_extend(vim.g.asked, {prompt}); return vim.g.answer end"
+    )
+    nvim.command("let g:answer = 2")  # Deny
+    nvim.cmd("WorkflowStart cgated")
+    run_dir = Path(nvim.state()["dir"])
+    nvim.current.buffer[:] = ["ok"]
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    assert Path(nvim.current.buffer.name).name == "01-notes.md" and commits(run_dir) == []
+    asked = list(nvim.eval("g:asked"))
+    assert len(asked) == 1 and 'grep -q ok "$WORKFLOW_STEP_FILE"' in asked[0]
+    nvim.command("let g:answer = 1")  # Trust, through :WorkflowTrust (a denied file is not asked again)
+    nvim.cmd("WorkflowTrust")
+    nvim.current.buffer[:] = ["not yet"]
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    assert Path(nvim.current.buffer.name).name == "01-notes.md" and commits(run_dir) == []
+    [(line, message)] = diagnostics(nvim)
+    assert line == 1 and "exit" in message, message
+    nvim.current.buffer[:] = ["ok"]
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    assert Path(nvim.current.buffer.name).name == "02-last.md"
+    assert [c.splitlines()[0] for c in commits(run_dir)] == ["cgated: 1/2 Notes"]
