@@ -258,7 +258,7 @@ export def Run(cfg: dict<any>)
   var response = host.Command('check', [], cfg, p)
   if type(get(response, 'trust')) == v:t_dict
     # the step's check command is not trusted yet: ask, then check again
-    workflow#steprun#Ask(response.trust, cfg, () => Run(cfg))
+    workflow#trust#Ask(response.trust, cfg, () => Run(cfg))
     return
   endif
   if has_key(response, 'diagnostics') && type(response.diagnostics) == v:t_dict

@@ -130,7 +130,7 @@ export def Run(given: string, fargs: list<string>, line1: number = 0, line2: num
   var response = host.Command(sub, args, cfg, bang ? {bang: true} : {})
   if type(get(response, 'trust')) == v:t_dict
     # a command this would run is not trusted yet: ask, then do it again
-    workflow#steprun#Ask(response.trust, cfg, () => Run(given, fargs, line1, line2, range, bang))
+    workflow#trust#Ask(response.trust, cfg, () => Run(given, fargs, line1, line2, range, bang))
     return
   endif
   if type(get(response, 'diagnostics')) == v:t_dict  # a step's checks: failures drawn, or cleared

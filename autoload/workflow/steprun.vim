@@ -1,49 +1,13 @@
 vim9script
 # Command steps (lua/workflow/steprun.lua's twin): :WorkflowRun, :WorkflowCancel,
-# :WorkflowTrust[!], and the trust prompt. Python runs the command and decides
-# everything (trust, where it runs, what the step file holds, every message);
-# this draws: the record's first lines, the output as it is pushed (one change
-# per batch), the file once the command ended, and the question to ask.
+# :WorkflowTrust[!]. Python runs the command and decides everything (trust,
+# where it runs, what the step file holds, every message); this draws: the
+# record's first lines, the output as it is pushed (one change per batch), the
+# file once the command ended. The question is asked by trust.vim.
 
 import autoload 'workflow/host.vim'
+import autoload 'workflow/trust.vim'
 import autoload 'workflow/view.vim'
-
-const CHOICES = "&Trust\n&Deny\n&View file"
-
-# How the person is asked: confirm(), unless g:WorkflowConfirm (a Funcref
-# taking the prompt, the choices and the default) answers instead (tests).
-def Confirm(prompt: string): number
-  if exists('g:WorkflowConfirm')
-    return call(g:WorkflowConfirm, [prompt, CHOICES, 2])
-  endif
-  return confirm(prompt, CHOICES, 2, 'Question')
-enddef
-
-# Ask about Response.trust; on Trust or Deny send the answer; on Trust call
-# Again (the command that asked) once.
-export def Ask(q: dict<any>, cfg: dict<any>, Again: func = null_function)
-  while true
-    var choice = Confirm(q.prompt)
-    if choice == 3
-      var win = win_getid()
-      execute 'sview ' .. fnameescape(expand(q.path))  # read-only; then asked again
-      win_gotoid(win)  # what asked goes on where it was: the step's buffer
-      redraw
-      continue
-    endif
-    if choice != 1 && choice != 2
-      view.Apply({info: ['nothing was trusted or run']}, cfg)
-      return
-    endif
-    var answer = choice == 1 ? 'allow' : q.deny
-    var response = host.Command('trust', [], cfg, {answer: answer, sha256: q.sha256, path: q.path})
-    view.Apply(response, cfg)
-    if choice == 1 && Again != null_function && !has_key(response, 'error') && !get(q, 'trusted', false)
-      Again()
-    endif
-    return
-  endwhile
-enddef
 
 # The buffers whose command runs. Each is 'nomodifiable' meanwhile: the step
 # file is written from the text it had when the command started, so what is
@@ -101,7 +65,7 @@ export def Run(cfg: dict<any>)
   var buf = bufnr()
   var response = host.Command('run', [], cfg, {buf: buf})
   if type(get(response, 'trust')) == v:t_dict
-    Ask(response.trust, cfg, () => Run(cfg))
+    trust.Ask(response.trust, cfg, () => Run(cfg))
     return
   endif
   if type(get(response, 'running')) == v:t_dict
@@ -129,7 +93,7 @@ export def Trust(args: list<string>, bang: bool, cfg: dict<any>)
   endif
   var response = host.Command('trust', args, cfg, extra)
   if type(get(response, 'trust')) == v:t_dict
-    Ask(response.trust, cfg)
+    trust.Ask(response.trust, cfg)
     return
   endif
   view.Apply(response, cfg)

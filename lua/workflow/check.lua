@@ -309,7 +309,7 @@ function M.run(cfg)
   local p = params(buf, false)
   local response = host.command('check', {}, cfg, p)
   if response.trust then -- the step's check command is not trusted yet: ask, then check again
-    return require('workflow.steprun').ask(response.trust, cfg, function()
+    return require('workflow.trust').ask(response.trust, cfg, function()
       M.run(cfg)
     end)
   end

@@ -104,7 +104,7 @@ function M.run(sub, opts)
   end
   local response = M.call(sub, args, cfg, { bang = opts.bang or nil })
   if response.trust then -- a command this would run is not trusted yet: ask, then do it again
-    return require('workflow.steprun').ask(response.trust, cfg, function()
+    return require('workflow.trust').ask(response.trust, cfg, function()
       M.run(sub, opts)
     end)
   end

@@ -1,52 +1,13 @@
--- Command steps: :WorkflowRun, :WorkflowCancel, :WorkflowTrust[!], and the trust prompt.
+-- Command steps: :WorkflowRun, :WorkflowCancel, :WorkflowTrust[!].
 -- Python runs the command and decides everything (trust, where it runs, what the step file
 -- holds, every message); this module draws: the record's first lines, the output as it is
--- pushed (one change per batch), the file once the command ended, and the question to ask.
+-- pushed (one change per batch), the file once the command ended. The question is trust.lua's.
 local M = {}
 
 local api = vim.api
 local host = require('workflow.host')
+local trust = require('workflow.trust')
 local view = require('workflow.view')
-
-local CHOICES = '&Trust\n&Deny\n&View file'
-
---- How the person is asked (confirm()); tests put their own answer here.
----@type fun(prompt: string, choices: string, default: integer): integer
-M.confirm = function(prompt, choices, default)
-  return vim.fn.confirm(prompt, choices, default, 'Question')
-end
-
-local function say(line)
-  view.apply({ info = { line } }, {})
-end
-
---- Ask about Response.trust; on Trust or Deny send the answer; on Trust call `again` (the
---- command that asked) once.
----@param q workflow.TrustQuestion
----@param cfg workflow.Options
----@param again fun()|nil
-function M.ask(q, cfg, again)
-  while true do
-    local choice = M.confirm(q.prompt, CHOICES, 2)
-    if choice == 3 then
-      local win = api.nvim_get_current_win()
-      vim.cmd('sview ' .. vim.fn.fnameescape(vim.fn.expand(q.path))) -- read-only; then asked again
-      api.nvim_set_current_win(win) -- what asked goes on where it was: the step's buffer
-      vim.cmd('redraw')
-    else
-      if choice ~= 1 and choice ~= 2 then
-        return say('nothing was trusted or run')
-      end
-      local answer = choice == 1 and 'allow' or q.deny
-      local response = host.command('trust', {}, cfg, { answer = answer, sha256 = q.sha256, path = q.path })
-      view.apply(response, cfg)
-      if choice == 1 and again and not response.error and not q.trusted then
-        again()
-      end
-      return
-    end
-  end
-end
 
 -- The buffers whose command runs. Each is 'nomodifiable' meanwhile: the step file is written
 -- from the text it had when the command started, so what is typed meanwhile would be lost.
@@ -92,7 +53,7 @@ function M.run(cfg)
   local buf = api.nvim_get_current_buf()
   local response = host.command('run', {}, cfg, { buf = buf })
   if response.trust then
-    return M.ask(response.trust, cfg, function()
+    return trust.ask(response.trust, cfg, function()
       M.run(cfg)
     end)
   end
@@ -117,7 +78,7 @@ function M.trust(args, bang, cfg)
   local name = api.nvim_buf_get_name(0)
   local response = host.command('trust', args, cfg, { bang = bang, buffer_file = name ~= '' and name or nil })
   if response.trust then
-    return M.ask(response.trust, cfg, nil)
+    return trust.ask(response.trust, cfg, nil)
   end
   view.apply(response, cfg)
 end

@@ -1,7 +1,7 @@
 """Command steps and trust in a real Neovim and a real Vim: nothing runs untrusted, output streams,
 the record is committed with its exit status, cancel and timeout leave no process behind.
 
-The trust prompt is answered through the test harness: Neovim's `require('workflow.steprun').confirm`
+The trust prompt is answered through the test harness: Neovim's `require('workflow.trust').confirm`
 and Vim's `g:WorkflowConfirm` are replaced by a function that records the question and answers.
 """
 
@@ -55,7 +55,7 @@ steps:
 def answer_with(nvim: Editor, choice: int) -> None:
     """Every trust question is kept in vim.g.asked and answered with ``choice`` (1 Trust, 2 Deny)."""
     nvim.exec_lua(
-        "local choice = ...; vim.g.asked = {}; require('workflow.steprun').confirm = function(prompt)"
+        "local choice = ...; vim.g.asked = {}; require('workflow.trust').confirm = function(prompt)"
         " vim.g.asked = vim.list_extend(vim.g.asked, {prompt}); return choice end",
         choice,
     )
@@ -505,7 +505,7 @@ def test_view_file_shows_it_read_only_then_asks_again(nvim: Editor, home: Home) 
     marker = home.root / "SOMEWHERE"
     path = home.write_workflow("hostile", hostile_workflow(marker))
     nvim.exec_lua(
-        "vim.g.asked = {}; local answers = {3, 1}; require('workflow.steprun').confirm = function(prompt)"
+        "vim.g.asked = {}; local answers = {3, 1}; require('workflow.trust').confirm = function(prompt)"
         " vim.g.asked = vim.list_extend(vim.g.asked, {prompt}); return table.remove(answers, 1) end"
     )
     nvim.cmd("WorkflowStart hostile")

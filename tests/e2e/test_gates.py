@@ -219,7 +219,7 @@ def test_a_check_command_asks_for_trust_then_gates_on_its_exit(nvim: Editor, hom
     on the saved step file and its failure stops :WorkflowNext; once it passes the step is done."""
     home.write_workflow("cgated", COMMAND_GATED)
     nvim.exec_lua(
-        "vim.g.asked = {}; require('workflow.steprun').confirm = function(prompt)"
+        "vim.g.asked = {}; require('workflow.trust').confirm = function(prompt)"
         " vim.g.asked = vim.list_extend(vim.g.asked, {prompt}); return vim.g.answer end"
     )
     nvim.command("let g:answer = 2")  # Deny

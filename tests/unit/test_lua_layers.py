@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         "drawing that needs a step buffer's view; the installer; live checks; command steps",
         {"log", "annotate", "install", "check", "steprun"},
     ),
+    ("the trust prompt, asked before a workflow file's command runs", {"trust"}),
     ("step buffers: the view the others draw through", {"view"}),
     ("the one talker to Python, and the writer of step files", {"host", "stepfile"}),
     ("leaves: options, the run as Python described it, words, the command table, places on disk", LEAVES),
