@@ -102,6 +102,14 @@ enddef
 # Output of a step's command, pushed in batches: appended in one change each.
 def OnOutput(o: dict<any>)
   var buf = get(o, 'buf', 0)
+  var now = has_key(o, 'path') ? view.BufferOf(o.path) : -1
+  if now > 0 && now != buf  # the step opened again since: another buffer
+    if has_key(running, string(buf))
+      remove(running, string(buf))
+      running[string(now)] = true
+    endif
+    buf = now
+  endif
   if get(o, 'done', false)
     Unlock(buf)
   endif

@@ -405,7 +405,9 @@ export def OpenStep(o: dict<any>, cfg: dict<any>): bool
   endif
   Attach(buf, cfg)
   &readonly = get(o, 'readonly', false)
-  &modifiable = !get(o, 'readonly', false)  # another editor has this run: look, do not write
+  # Another editor has this run (look, do not write), or its command runs
+  # (steprun.vim unlocks it).
+  &modifiable = !get(o, 'readonly', false) && !get(o, 'running', false)
   ShowInstructions(buf, o)
   UpdateStatus(win_getid())
   return true
@@ -427,7 +429,7 @@ export def Fire(name: string, data: any)
   endtry
 enddef
 
-def BufferOf(path: string): number
+export def BufferOf(path: string): number
   var b = bufnr('^' .. fnameescape(path) .. '$')
   return b > 0 ? b : -1
 enddef

@@ -27,6 +27,7 @@
 ---@field progress? string the heading above the instructions
 ---@field instructions? string[] the lines shown above the first line
 ---@field readonly? boolean another editor holds the run: look, do not write
+---@field running? boolean the step's command runs: no typing until its output is done
 ---@field filetype? string
 ---@field scratch? string the directory for temporary files of the step buffer's writes
 ---@field stale? string one line below the instructions: earlier steps revised since the template copied them

@@ -86,6 +86,14 @@ end
 -- Output of a step's command, pushed in batches: appended in one change each.
 host.on('output', function(o)
   local buf = o.buf
+  local now = o.path and view.buffer_of(o.path) -- the step opened again since: another buffer
+  if now and now ~= buf then
+    running[now] = running[buf]
+    if buf then
+      running[buf] = nil
+    end
+    buf = now
+  end
   if o.done and buf then
     unlock(buf)
   end

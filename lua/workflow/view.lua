@@ -54,11 +54,14 @@ local function wait_for_commit(name)
   return false
 end
 
--- The loaded buffer of file `path`, or nil.
+--- The buffer of file `path`, or nil.
+---@param path string
+---@return integer?
 local function buffer_of(path)
   local buf = vim.fn.bufnr('^' .. vim.fn.fnameescape(path) .. '$')
   return buf > 0 and buf or nil
 end
+M.buffer_of = buffer_of
 
 local function remember_disk_time(buf)
   vim.b[buf].workflow_ftime = vim.fn.getftime(api.nvim_buf_get_name(buf))
@@ -363,7 +366,8 @@ function M.open_step(o, cfg)
   end
   attach(buf, cfg)
   vim.bo[buf].readonly = o.readonly == true
-  vim.bo[buf].modifiable = o.readonly ~= true -- another editor has this run: look, do not write
+  -- Another editor has this run (look, do not write), or its command runs (steprun unlocks it).
+  vim.bo[buf].modifiable = o.readonly ~= true and o.running ~= true
   local height = show_instructions(buf, o)
   update_winbar(api.nvim_get_current_win())
   -- Scroll to the very top so the instructions above line 1 are in view.

@@ -265,6 +265,27 @@ def test_cancel_and_timeout_kill_the_whole_process_group(nvim: Editor, home: Hom
     assert "killed after 1 s (run_timeout)" in nvim.messages()
 
 
+def test_text_saved_while_a_command_runs_is_kept_and_a_step_opened_again_stays_locked(nvim: Editor, home: Home) -> None:
+    home.write_workflow(
+        "slow", "title: Slow\nsteps:\n  - id: a\n    title: A\n    instructions: x\n    run: echo started; sleep 300\n"
+    )
+    answer_with(nvim, 1)
+    nvim.cmd("WorkflowStart slow")
+    path = Path(nvim.current.buffer.name)
+    nvim.cmd("WorkflowRun")
+    wait_for(lambda: "started" in nvim.lines(), timeout=30)
+    nvim.cmd("enew")
+    nvim.cmd("WorkflowGoto a")  # opened again while it runs: still no typing
+    assert Path(nvim.current.buffer.name) == path and nvim.eval("&modifiable") == 0
+    # A save from elsewhere (another editor, a script) while it runs: the person's text stays above the record.
+    path.write_text("MY TEXT\n")
+    nvim.cmd("WorkflowCancel")
+    lines = wait_until_done(nvim, path)
+    assert lines[0] == "MY TEXT" and lines[-1].startswith("[cancelled after "), lines
+    assert path.read_text().startswith("MY TEXT\n\n$ echo started; sleep 300\n")
+    assert nvim.eval("&modifiable") == 1
+
+
 # -- Vim -------------------------------------------------------------------------------------------
 
 VIM_ANSWER = """
@@ -540,3 +561,32 @@ def test_vim_view_file_shows_it_read_only_then_asks_again(vim: Vim, home: Home) 
         """.replace("MARKER", repr(str(marker))).replace("PATH", repr(str(path)))
     )
     assert result["ran"] is True and result["asked"] == 2 and result["viewed"] == 1
+
+
+@needs_vim
+def test_vim_a_step_opened_again_while_its_command_runs_stays_locked_and_saved_text_is_kept(
+    vim: Vim, home: Home
+) -> None:
+    home.write_workflow(
+        "slow", "title: Slow\nsteps:\n  - id: a\n    title: A\n    instructions: x\n    run: echo started; sleep 300\n"
+    )
+    result = vim.run(
+        VIM_ANSWER.format(answer=1)
+        + """
+        WorkflowStart slow
+        var path = expand('%:p')
+        WorkflowRun
+        g:WaitFor(() => index(getline(1, '$'), 'started') >= 0)
+        enew
+        WorkflowGoto a
+        g:Keep('locked', [expand('%:p') == path, &modifiable])
+        writefile(['MY TEXT'], path)
+        WorkflowCancel
+        g:WaitFor(() => getline('$') =~ '^\\[cancelled')
+        g:Keep('lines', getline(1, '$'))
+        g:Keep('unlocked', &modifiable)
+        """
+    )
+    assert result["locked"] == [True, 0]
+    assert result["lines"][0] == "MY TEXT" and result["lines"][-1].startswith("[cancelled after "), result["lines"]
+    assert result["unlocked"] == 1

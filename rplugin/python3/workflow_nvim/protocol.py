@@ -150,6 +150,7 @@ class StepOpen(TypedDict, total=False):
     progress: str  # "Step 2/5: Outline"
     instructions: list[str]  # a paragraph or list item a line (reflow.py): the front wraps each to its width
     readonly: bool  # another editor holds the run
+    running: bool  # the step's command runs: its buffer takes no typing until the output's ``done``
     autorun: bool  # the step's command runs now, as :WorkflowRun in its buffer would (first opening)
     stale: str  # one line, shown below the instructions: earlier steps revised since the template copied them
 
@@ -214,7 +215,7 @@ class CommandOutput(TypedDict, total=False):
     timed_out: bool
     truncated: bool  # more lines were printed than kept
     reload: bool  # done: the step file holds the record now: show the file
-    path: str
+    path: str  # the step file: its buffer, when ``buf`` is gone (the step was opened again)
     message: Line  # done: one line for the person
 
 

@@ -58,6 +58,7 @@ class Session:
         }
         self.annotations: dict[int, Annotation] = {}  # buffer number -> the running one
         self.processes: dict[int, Process] = {}  # buffer number -> its step's command, running
+        self.commands_running: set[tuple[str, str]] = set()  # (run, step) whose command runs
         self._autoran: set[tuple[str, str]] = set()  # (run, step) whose autorun was offered
         self._live_checks: LiveChecks | None = None
 
@@ -172,6 +173,8 @@ class Session:
                 "readonly": run.held_by is not None,
             }
         }
+        if (run.id, step.id) in self.commands_running:
+            response["open"]["running"] = True  # opened again while its command runs: no typing until it ends
         stale = run.stale_note(step)
         if stale:
             response["open"]["stale"] = stale
@@ -744,7 +747,7 @@ class Session:
         head = ([""] if kept else []) + runner.header(step.run)
         timeout = Options.of(params).run_timeout
         cwd = runner.project_dir(run, Path(str(params.get("cwd") or Path.cwd())))
-        base = {"buf": buf, "run": run.id, "id": step.id}
+        base = {"buf": buf, "run": run.id, "id": step.id, "path": str(path)}
         notify = self.notify
         assert notify is not None
         first = [True]
@@ -767,7 +770,10 @@ class Session:
             }
             message: Any
             try:
-                write_atomic(path, kept + record)
+                # The person's text as saved now: written during the run, it is theirs (the buffer is
+                # locked while it runs, but a save can come from elsewhere) and stays above the record.
+                now = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+                write_atomic(path, (runner.kept_text(now, step.run) if now != text else kept) + record)
                 run.command_path(step).parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(run.command_path(step), json.dumps({"command": step.run, **done}))
                 message = _command_said(step, result, timeout)
@@ -775,6 +781,7 @@ class Session:
                 message = [f"cannot write {tilde(path)}: {e.strerror}", "error"]
             if self.processes.get(buf) is process:
                 del self.processes[buf]
+            self.commands_running.discard((run.id, step.id))
             notify(
                 {
                     "output": {
@@ -792,6 +799,7 @@ class Session:
         process = runner.Process(step.run, cwd, runner.environment(run, step), timeout, on_lines)
         process.start()
         self.processes[buf] = process
+        self.commands_running.add((run.id, step.id))
         return {
             "running": {**base, "keep": keep, "lines": head, "path": str(path)},
             "info": [f"running step {step.index}'s command in {tilde(cwd)} (:WorkflowCancel stops it)"],
