@@ -11,18 +11,18 @@ const CHOICES = "&Trust\n&Deny\n&View file"
 
 # How the person is asked: confirm(), unless g:WorkflowConfirm (a Funcref
 # taking the prompt, the choices and the default) answers instead (tests).
-def Confirm(prompt: string): number
+def Confirm(prompt: string, default: number): number
   if exists('g:WorkflowConfirm')
-    return call(g:WorkflowConfirm, [prompt, CHOICES, 2])
+    return call(g:WorkflowConfirm, [prompt, CHOICES, default])
   endif
-  return confirm(prompt, CHOICES, 2, 'Question')
+  return confirm(prompt, CHOICES, default, 'Question')
 enddef
 
 # Ask about Response.trust; on Trust or Deny send the answer; on Trust call
 # Again (the command that asked) once.
 export def Ask(q: dict<any>, cfg: dict<any>, Again: func = null_function)
   while true
-    var choice = Confirm(q.prompt)
+    var choice = Confirm(q.prompt, get(q, 'default', 2))
     if choice == 3
       var win = win_getid()
       execute 'sview ' .. fnameescape(expand(q.path))  # read-only; then asked again
@@ -31,7 +31,7 @@ export def Ask(q: dict<any>, cfg: dict<any>, Again: func = null_function)
       continue
     endif
     if choice != 1 && choice != 2
-      view.Apply({info: ['nothing was trusted or run']}, cfg)
+      view.Apply({info: [get(q, 'unanswered', 'nothing was trusted or run')]}, cfg)
       return
     endif
     var answer = choice == 1 ? 'allow' : q.deny

@@ -83,6 +83,8 @@
 ---@field prompt? string the whole question, commands included
 ---@field trusted? boolean trusted already: the question is whether to keep trusting it
 ---@field deny? string the answer to send for Deny: 'deny', or 'revoke' for a trusted file
+---@field default? integer the choice Enter gives: 2 (Deny) for a new question, 1 (keep) for a trusted file
+---@field unanswered? string what to say when the question is dismissed (Escape)
 
 ---Output of a step's command, pushed in batches as { output = ... }.
 ---@class workflow.CommandOutput

@@ -22,7 +22,7 @@ end
 ---@param again fun()|nil
 function M.ask(q, cfg, again)
   while true do
-    local choice = M.confirm(q.prompt, CHOICES, 2)
+    local choice = M.confirm(q.prompt, CHOICES, q.default or 2)
     if choice == 3 then
       local win = api.nvim_get_current_win()
       vim.cmd('sview ' .. vim.fn.fnameescape(vim.fn.expand(q.path))) -- read-only; then asked again
@@ -30,7 +30,7 @@ function M.ask(q, cfg, again)
       vim.cmd('redraw')
     else
       if choice ~= 1 and choice ~= 2 then
-        return view.apply({ info = { 'nothing was trusted or run' } }, {})
+        return view.apply({ info = { q.unanswered or 'nothing was trusted or run' } }, {})
       end
       local answer = choice == 1 and 'allow' or q.deny
       local response = host.command('trust', {}, cfg, { answer = answer, sha256 = q.sha256, path = q.path })

@@ -176,6 +176,10 @@ def test_trust_then_a_change_to_the_file_asks_again(nvim: Editor, home: Home) ->
     assert len(asked(nvim)) == 1 and not marker.exists()  # changed: asked again, and denied
     # :WorkflowTrust on a trusted file says so and offers to revoke; :WorkflowTrust! trusts at once.
     nvim.cmd("WorkflowTrust!")
+    # Enter keeps a trusted file trusted; Escape changes nothing, and says so.
+    nvim.exec_lua("require('workflow.trust').confirm = function(_, _, default) vim.g.default = default; return 0 end")
+    nvim.cmd(f"WorkflowTrust {path}")
+    assert nvim.eval("g:default") == 1 and "is still trusted: nothing changed" in nvim.messages()
     answer_with(nvim, 2)
     nvim.cmd(f"WorkflowTrust {path}")
     assert "is trusted as it is now" in asked(nvim)[0] and "Deny revokes it" in asked(nvim)[0]

@@ -101,6 +101,7 @@ def test_the_gate_in_neovim(nvim: Editor, home: Home) -> None:
     [commit] = commits(run_dir)
     assert commit.splitlines()[0] == "gated: 1/3 Notes"
     assert "Workflow-Check: skipped, 3 of 4 failed" in commit
+    assert "step 1 'Notes' done, its checks skipped" in nvim.messages()
     assert nvim.exec_lua("return #vim.diagnostic.get(..., {namespace = require('workflow.check').ns})", notes) == 0
 
     # An optional step is skipped: empty, committed as skipped; the next one is not optional.
@@ -108,6 +109,7 @@ def test_the_gate_in_neovim(nvim: Editor, home: Home) -> None:
     nvim.settle()
     assert Path(nvim.current.buffer.name).name == "03-last.md"
     assert commits(run_dir)[0].splitlines()[0] == "gated: 2/3 Extra (skipped)"
+    assert "step 2 'Extra' skipped" in nvim.messages()
     assert "Workflow-Skipped: true" in commits(run_dir)[0]
     assert (run_dir / "02-extra.md").read_text() == ""
     assert nvim.error("WorkflowSkip") == (

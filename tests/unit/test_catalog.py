@@ -272,3 +272,15 @@ def test_a_link_pointed_at_another_file_of_the_same_size_and_time_is_read_again(
     link.unlink()
     link.symlink_to(two)
     assert catalog.load(link).title == "Two"
+
+
+@pytest.mark.parametrize("path", sorted(BUNDLED_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_a_bundled_workflow_names_its_step_files_as_they_are(path: Path) -> None:
+    """A file name such as 08-ask-the-model.notes.json in a bundled workflow's text is a real step's
+    (adding a step before it renumbers the files: the tutorial once named the old number)."""
+    import re
+
+    wf = spec.load_workflow(path)
+    real = {f"{s.index:02d}-{s.id}" for s in wf.steps}
+    named = set(re.findall(r"\b(\d{2}-[a-z0-9-]+?)\.(?:md|notes\.json|txt)\b", path.read_text()))
+    assert named <= real, f"{path.name} names {sorted(named - real)}; its steps are {sorted(real)}"

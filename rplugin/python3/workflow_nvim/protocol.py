@@ -199,6 +199,8 @@ class TrustQuestion(TypedDict, total=False):
     prompt: str  # the whole question, commands included
     trusted: bool  # it is trusted already: the question is whether to keep trusting it
     deny: str  # the answer to send for "Deny": "deny", or "revoke" for a trusted file
+    default: int  # the choice Enter gives: 2 (Deny) for a new question, 1 (keep) for a trusted file
+    unanswered: str  # what to say when the question is dismissed (Escape)
 
 
 class CommandOutput(TypedDict, total=False):

@@ -512,7 +512,10 @@ class Run:
         what = f"step {step.index} '{step.title}'"
         if pending.unchanged:
             return f"{what} has not changed since its last commit: nothing to commit"
-        return f"{what} {'revised' if pending.revised else 'done'}" + (f" (commit {commit[:7]})" if commit else "")
+        done = "skipped" if pending.skipped else "revised" if pending.revised else "done"
+        if any(line.startswith(f"{TRAILER_CHECK}:") for part in pending.message for line in part.split("\n")):
+            done += ", its checks skipped"  # :WorkflowNext! over failing checks
+        return f"{what} {done}" + (f" (commit {commit[:7]})" if commit else "")
 
     def after(self, step: Step) -> tuple[Step | None, str]:
         """The step to open once ``step`` is completed, and what the message adds about it.

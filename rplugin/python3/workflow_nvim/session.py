@@ -284,7 +284,9 @@ class Session:
         events = [] if worker or note.endswith("nothing to commit") else step_events(run, step)
         if target is None:
             run.current = step
-            done = f"all {count(len(run.workflow.steps), 'step')} done (:WorkflowLog)"
+            skipped = len(run.skipped | ({step.id} if pending.skipped else set()))
+            done = f"all {count(len(run.workflow.steps), 'step')} done" + (f", {skipped} skipped" if skipped else "")
+            done += " (:WorkflowLog)"
             response: Response = {
                 "info": [f"{note}; {done}" if pending.revised else f"{run.workflow.name} finished: {done}"],
                 "finished": True,
@@ -813,7 +815,15 @@ class Session:
             f"{e.path} can run {count(len(e.commands), 'command')} with your rights:\n{shown_commands}\n"
             "Trust this file as it is now? (a change to it asks again)"
         )
-        return {"path": e.path, "sha256": e.sha256, "commands": e.commands, "prompt": prompt, "deny": "deny"}
+        return {
+            "path": e.path,
+            "sha256": e.sha256,
+            "commands": e.commands,
+            "prompt": prompt,
+            "deny": "deny",
+            "default": 2,
+            "unanswered": "nothing was trusted or run",
+        }
 
     def cmd_cancel(self, params: dict[str, Any]) -> Response:
         """Stop what runs in the buffer (Params.buf): its step's command, or an annotation."""
@@ -880,6 +890,8 @@ class Session:
         if trust.answer(sha256) == "allow":
             question["trusted"] = True
             question["deny"] = "revoke"
+            question["default"] = 1  # Enter keeps it: revoking is a choice, never an accident
+            question["unanswered"] = f"{shown_path} is still trusted: nothing changed"
             question["prompt"] = (
                 f"{shown_path} is trusted as it is now; its commands:\n"
                 + question["prompt"].split("\n", 1)[1].rsplit("\n", 1)[0]
