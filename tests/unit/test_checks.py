@@ -399,3 +399,11 @@ def test_the_tutorials_first_step_stops_on_its_placeholder_and_explains_the_bang
     assert session.run is not None and session.run.completed == set()
     (session.run.dir / "01-step-buffer.md").write_text("# A task I repeat\n\nReviewing a pull request.\n")
     assert call(session, env, "next")["open"]["id"] == "saving"
+
+
+def test_a_check_of_unknown_keys_only_is_not_also_said_to_check_nothing(problems) -> None:
+    text = "title: T\nsteps:\n  - id: a\n    title: A\n    instructions: Write.\n    check:\n      chnged: true\n"
+    assert [message for _, _, message in problems(text)] == [
+        "unknown key 'chnged', did you mean 'changed'? (keys of 'check' of step 'a': "
+        "changed, headings, min_words, match, no_match, command)"
+    ]

@@ -352,6 +352,7 @@ class _Checker:
         if entries is None:
             return None
         here = f"'check' of {what}"
+        problems = len(self.problems)
         self.known_keys(entries, CHECK_KEYS, here)
         headings: list[str] = []
         if "headings" in entries:
@@ -393,7 +394,7 @@ class _Checker:
             no_match=patterns.get("no_match", ""),
             command=command,
         )
-        if not spec.total() and not self.full:
+        if not spec.total() and not self.full and len(self.problems) == problems:  # not when its keys are wrong
             self.at(node, f"{here} checks nothing: give it a check such as 'changed: true', or write 'check: false'")
         return spec
 
