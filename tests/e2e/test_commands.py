@@ -510,6 +510,47 @@ def test_code_review_on_a_real_repository(nvim: Editor, home: Home) -> None:
     assert len(git(run_dir, "log", "--oneline").splitlines()) == 5
 
 
+def test_a_command_step_runs_again_when_what_it_reads_has_changed(nvim: Editor, home: Home) -> None:
+    """code-review: a wrong base fails step 2; fixing step 1 and coming back runs step 2 again (autorun),
+    and a command step without autorun says that what it read has changed."""
+    repo = home.project
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Pat")
+    git(repo, "config", "user.email", "pat@example.org")
+    (repo / "app.py").write_text("x = 1\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "Initial")
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "app.py").write_text("x = 2\n")
+    git(repo, "commit", "-q", "-am", "Change x")
+    nvim.cmd("WorkflowStart code-review")
+    nvim.current.buffer[:] = ["develop"]
+    nvim.cmd("WorkflowNext")
+    lines = wait_until_done(nvim, Path(nvim.current.buffer.name))
+    assert "'develop' is not a branch or commit here: fix step 1" in lines and lines[-1].startswith("[exit 2 ")
+    nvim.cmd("WorkflowPrev")
+    nvim.current.buffer[:] = ["main"]
+    nvim.cmd("WorkflowNext")  # step 1 revised; step 2 opens and runs again: it read step 1
+    lines = wait_for(lambda: (ls := nvim.lines()) and ls[-1].startswith("[exit 0") and ls, timeout=30)
+    assert "Change x" in "\n".join(lines)
+    home.write_workflow("two", BUILD.replace("    run: |", "    run: |\n      true"))
+    answer_with(nvim, 1)
+    nvim.cmd("WorkflowStart two")
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowRun")
+    wait_until_done(nvim, Path(nvim.current.buffer.name))
+    nvim.cmd("WorkflowPrev")
+    nvim.current.buffer[:] = ["other notes"]
+    nvim.cmd("WorkflowGoto tests")
+    stale = nvim.exec_lua(
+        "local ns = vim.api.nvim_get_namespaces()['workflow_instructions'] or -1;"
+        " local out = {}; for _, m in ipairs(vim.api.nvim_buf_get_extmarks(0, -1, 0, -1, {details = true})) do"
+        " for _, vl in ipairs(m[4].virt_lines or {}) do for _, chunk in ipairs(vl) do"
+        " table.insert(out, chunk[1]) end end end; return table.concat(out, '|')"
+    )
+    assert "'Notes' changed after this step's command ran: :WorkflowRun runs it again" in stale, stale
+
+
 def test_quitting_the_editor_kills_a_running_command(start_nvim: Any, home: Home) -> None:
     pids = home.root / "pid"
     home.write_workflow(

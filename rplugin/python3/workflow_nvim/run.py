@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import json
 import os
 import re
@@ -336,15 +337,45 @@ class Run:
                 stale.append(s)
         return stale
 
+    def inputs(self, step: Step) -> dict[str, str]:
+        """What ``step``'s command is given: the SHA-256 of each earlier step's saved text, by id."""
+        found = {}
+        for s in self.workflow.steps[: step.index - 1]:
+            try:
+                found[s.id] = hashlib.sha256(self.text(s).encode("utf-8")).hexdigest()
+            except WorkflowError:
+                continue
+        return found
+
+    def stale_inputs(self, step: Step) -> list[Step]:
+        """The earlier steps whose text changed after ``step``'s command last ran (it reads them)."""
+        if not step.run:
+            return []
+        try:
+            value = json.loads(read_regular(self.command_path(step), 1 << 16))
+        except (OSError, ValueError):
+            return []
+        seen = value.get("inputs") if isinstance(value, dict) else None
+        if not isinstance(seen, dict):
+            return []  # it has not run, or ran before inputs were kept
+        now = self.inputs(step)
+        return [s for s in self.workflow.steps[: step.index - 1] if s.id in seen and seen[s.id] != now.get(s.id)]
+
     def stale_note(self, step: Step) -> str:
-        """One line naming the earlier steps revised since ``step`` copied them, and what to do; '' if none."""
-        stale = self.stale_copies(step)
-        if not stale:
+        """One line naming the earlier steps revised since ``step`` copied them (or its command read
+        them), and what to do; '' if none."""
+        stale, ran = self.stale_copies(step), self.stale_inputs(step)
+        if not stale and not ran:
             return ""
-        names = [f"'{s.title}'" for s in stale]
-        named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+        def named(steps: list[Step]) -> str:
+            names = [f"'{s.title}'" for s in steps]
+            return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+        if ran:
+            return f"{named(ran)} changed after this step's command ran: :WorkflowRun runs it again"
         it = "it" if len(stale) == 1 else "them"
-        return f"{named} changed after this step copied {it}: :WorkflowRefresh updates the copy"
+        return f"{named(stale)} changed after this step copied {it}: :WorkflowRefresh updates the copy"
 
     def refresh(self, step: Step) -> tuple[str | None, list[Step], list[Step]]:
         """The saved text of ``step`` with the current text of each stale copy, where the copy is still as

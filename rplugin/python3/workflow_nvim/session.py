@@ -178,10 +178,13 @@ class Session:
         stale = run.stale_note(step)
         if stale:
             response["open"]["stale"] = stale
-        if step.autorun and run.held_by is None and (run.id, step.id) not in self._autoran:
+        if step.autorun and run.held_by is None and (run.id, step.id) not in self.commands_running:
+            first = (run.id, step.id) not in self._autoran
             self._autoran.add((run.id, step.id))
-            if run.last_exit(step) is None:
+            # The first opening runs it, and so does any opening once what it reads has changed.
+            if (first and run.last_exit(step) is None) or run.stale_inputs(step):
                 response["open"]["autorun"] = True  # the front runs it (:WorkflowRun) in the step's buffer
+                response["open"].pop("stale", None)
         scratch = scratch_dir(run.dir)
         if scratch is not None:  # the editor's saves put their temporary files there too
             response["open"]["scratch"] = str(scratch)
@@ -750,6 +753,7 @@ class Session:
         timeout = Options.of(params).run_timeout
         cwd = runner.project_dir(run, Path(str(params.get("cwd") or Path.cwd())))
         base = {"buf": buf, "run": run.id, "id": step.id, "path": str(path)}
+        inputs = run.inputs(step)  # what it reads: a later change to them says it is stale
         notify = self.notify
         assert notify is not None
         first = [True]
@@ -777,7 +781,7 @@ class Session:
                 now = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
                 write_atomic(path, (runner.kept_text(now, step.run) if now != text else kept) + record)
                 run.command_path(step).parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(run.command_path(step), json.dumps({"command": step.run, **done}))
+                write_atomic(run.command_path(step), json.dumps({"command": step.run, **done, "inputs": inputs}))
                 message = _command_said(step, result, timeout)
             except OSError as e:
                 message = [f"cannot write {tilde(path)}: {e.strerror}", "error"]
