@@ -205,12 +205,12 @@ enddef
 
 # :WorkflowResume without argument: choose among the unfinished runs.
 export def PickRun(cfg: dict<any>)
-  var response = host.Command('runs', [], cfg)
+  var response = host.Command('unfinished', [], cfg)
   if has_key(response, 'error')
     view.Apply(response, cfg)
     return
   endif
-  var runs = get(response, 'runs', [])
+  var runs = get(response, 'unfinished', [])
   if empty(runs)
     view.Apply(response, cfg)  # says where it looked
     return

@@ -270,6 +270,18 @@ const COMMANDS: list<dict<any>> = [
     bang: false,
   },
   {
+    name: 'runs',
+    command: 'WorkflowRuns',
+    fewest: 0,
+    most: 0,
+    complete: '',
+    what: '',
+    desc: 'List every run, finished or not',
+    needs_run: false,
+    takes_range: false,
+    bang: false,
+  },
+  {
     name: 'trust',
     command: 'WorkflowTrust',
     fewest: 0,

@@ -164,11 +164,11 @@ end
 --- :WorkflowResume without argument: choose among the unfinished runs.
 function M.pick_run(cfg)
   local view = require('workflow.view')
-  local response = M.call('runs', {}, cfg)
+  local response = M.call('unfinished', {}, cfg)
   if response.error then
     return view.apply(response, cfg)
   end
-  local runs = response.runs or {}
+  local runs = response.unfinished or {}
   if #runs == 0 then
     return view.apply(response, cfg) -- says where it looked
   end

@@ -44,7 +44,8 @@
 ---@field log? table<string, any> :WorkflowLog's entries and their lines
 ---@field text? string show: a step file at a commit, or a commit's diff
 ---@field restart? boolean the server cannot go on: the front stops it (the next command starts another)
----@field runs? table<string, any>[] the unfinished runs (:WorkflowResume without argument)
+---@field runs? workflow.RunsList runs: every run, as lines to show
+---@field unfinished? table<string, any>[] the unfinished runs (:WorkflowResume without argument)
 ---@field problems? string[] run directories that could not be read
 ---@field committing? string a step file whose commit now runs in the background
 ---@field committed? string a step file whose background commit ended
@@ -73,6 +74,17 @@
 ---@field path string
 ---@field keep integer
 ---@field lines string[]
+
+---One run of :WorkflowRuns' list.
+---@class workflow.RunItem
+---@field run? string its id (resume takes it)
+---@field dir? string its directory (run_dir of log, export)
+---@field line? integer the line that shows it (1-based)
+
+---:WorkflowRuns: every run under runs_dir, newest first: lines to show, and which run each line is.
+---@class workflow.RunsList
+---@field lines? string[]
+---@field items? workflow.RunItem[]
 
 ---What to ask before a workflow file's commands may run.
 ---@class workflow.TrustQuestion

@@ -341,8 +341,8 @@ def test_runs_in_neovims_older_place_are_listed_completed_and_resumed(session, e
     assert Path(session.run.dir if session.run else "").parent == tmp_path / "data" / "workflow.nvim" / "runs"
     call(session, defaults, "stop")
 
-    r = call(session, defaults, "runs")
-    assert [(x["run"], x["dir"]) for x in r["runs"]] == [
+    r = call(session, defaults, "unfinished")
+    assert [(x["run"], x["dir"]) for x in r["unfinished"]] == [
         (new, str(tmp_path / "data" / "workflow.nvim" / "runs" / new)),
         (old, str(old_runs / old)),
     ]
@@ -354,7 +354,7 @@ def test_runs_in_neovims_older_place_are_listed_completed_and_resumed(session, e
     # A run copied (not moved) to the new place is offered once, and resumed from there.
     call(session, defaults, "stop")
     shutil.copytree(old_runs / old, tmp_path / "data" / "workflow.nvim" / "runs" / old)
-    assert [x["dir"] for x in call(session, defaults, "runs")["runs"]] == [
+    assert [x["dir"] for x in call(session, defaults, "unfinished")["unfinished"]] == [
         str(tmp_path / "data" / "workflow.nvim" / "runs" / new),
         str(tmp_path / "data" / "workflow.nvim" / "runs" / old),
     ]
@@ -365,7 +365,7 @@ def test_runs_in_neovims_older_place_are_listed_completed_and_resumed(session, e
     # A runs_dir the person sets is the only one read.
     elsewhere = with_options(env, runs_dir=str(tmp_path / "elsewhere"))
     call(session, elsewhere, "stop")
-    assert (call(session, elsewhere, "runs")["runs"], session.complete("runs", "", elsewhere)) == ([], [])
+    assert (call(session, elsewhere, "unfinished")["unfinished"], session.complete("runs", "", elsewhere)) == ([], [])
     assert error(session, elsewhere, "resume", old).startswith(f"no run '{old}' in {tmp_path / 'elsewhere'}: ")
 
 
@@ -529,45 +529,45 @@ def test_runs_lists_the_unfinished_runs_newest_first(session, env, git, blog_yam
     lost = runs / "20240101-000000-blog"  # a run directory whose history is gone
     lost.mkdir()
     (lost / "workflow.yaml").write_text(blog_yaml, encoding="utf-8")
-    r = call(session, env, "runs")
-    assert [(x["run"], x["done"], x["total"], x["next"]) for x in r["runs"]] == [
+    r = call(session, env, "unfinished")
+    assert [(x["run"], x["done"], x["total"], x["next"]) for x in r["unfinished"]] == [
         (third, 0, 3, "Pick a topic"),
         (second, 0, 3, "Pick a topic"),
         (first, 1, 3, "Outline"),
     ]
-    assert r["runs"][0]["last"] == ""
-    assert r["runs"][2]["last"] == git(runs / first, "log", "-1", "--format=%aI")
-    assert (r["runs"][2]["workflow"], r["runs"][2]["title"]) == ("blog", "Write a blog post")
-    assert r["runs"][2]["dir"] == str(runs / first)
+    assert r["unfinished"][0]["last"] == ""
+    assert r["unfinished"][2]["last"] == git(runs / first, "log", "-1", "--format=%aI")
+    assert (r["unfinished"][2]["workflow"], r["unfinished"][2]["title"]) == ("blog", "Write a blog post")
+    assert r["unfinished"][2]["dir"] == str(runs / first)
     assert r["problems"] == [f"20240101-000000-blog: {lost} is not in a git repository: is it a run directory?"]
     assert r["warning"] == f"1 run directory could not be read ({r['problems'][0]})"
     assert "info" not in r
 
 
-def test_runs_says_where_it_looked_when_there_is_none(session, env):
-    r = call(session, env, "runs")
-    assert (r["runs"], r["info"]) == ([], [f"no unfinished runs in {env['options']['runs_dir']}"])
+def test_unfinished_says_where_it_looked_when_there_is_none(session, env):
+    r = call(session, env, "unfinished")
+    assert (r["unfinished"], r["info"]) == ([], [f"no unfinished runs in {env['options']['runs_dir']}"])
     assert "warning" not in r
 
 
-def test_runs_and_their_completion_leave_out_the_run_already_open(session, env):
+def test_unfinished_and_completion_leave_out_the_run_already_open(session, env):
     call(session, env, "start", "blog")
     older = session.run.id if session.run else ""
     call(session, env, "stop")
     call(session, env, "start", "notes")
     here = session.run.id if session.run else ""
-    r = call(session, env, "runs")
-    assert [x["run"] for x in r["runs"]] == [older]
+    r = call(session, env, "unfinished")
+    assert [x["run"] for x in r["unfinished"]] == [older]
     assert session.complete("runs", "", env) == [older]
     call(session, env, "resume", older)
-    r = call(session, env, "runs")
-    assert [x["run"] for x in r["runs"]] == [here]
+    r = call(session, env, "unfinished")
+    assert [x["run"] for x in r["unfinished"]] == [here]
     call(session, env, "stop")
     call(session, env, "resume", here)
     call(session, env, "next")  # notes has one step: finished
     call(session, env, "resume", older)
-    r = call(session, env, "runs")
-    assert (r["runs"], r["info"]) == ([], ["no unfinished run but the one open"])
+    r = call(session, env, "unfinished")
+    assert (r["unfinished"], r["info"]) == ([], ["no unfinished run but the one open"])
 
 
 def test_resume_reopens_a_run_at_its_first_step_not_done(session, env):
@@ -818,8 +818,8 @@ def test_a_run_whose_editor_quit_before_its_git_init_gets_its_repository_at_resu
     (run.dir / "01-topic.md").write_text("Cats\n", encoding="utf-8")
     assert not (run.dir / ".git").exists()
 
-    listed = call(session, env, "runs")
-    assert (listed["runs"], len(listed["problems"])) == ([], 1)
+    listed = call(session, env, "unfinished")
+    assert (listed["unfinished"], len(listed["problems"])) == ([], 1)
     assert not (run.dir / ".git").exists()
 
     r = call(session, env, "resume", run.id)

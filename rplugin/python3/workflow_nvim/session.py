@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -35,7 +36,9 @@ if TYPE_CHECKING:  # the annotation modules (sockets, URLs) load with the first 
 Response = dict[str, Any]
 
 # Commands that read or change git history wait for background commits; the others never do.
-GIT_COMMANDS = frozenset({"start", "next", "skip", "revert", "log", "show", "runs", "resume", "stop", "wait"})
+GIT_COMMANDS = frozenset(
+    {"start", "next", "skip", "revert", "log", "show", "runs", "unfinished", "resume", "stop", "wait"}
+)
 COMMIT_WAIT_TIMEOUT = 2.0  # seconds
 WAIT_COMMAND_TIMEOUT = 10.0
 LIST_PROBLEMS = 5  # problems :WorkflowList shows per file
@@ -471,7 +474,11 @@ class Session:
         return response
 
     def cmd_log(self, params: dict[str, Any]) -> Response:
-        run = self._active(params)
+        with self._run_at(params) as run:
+            return self._log(run)
+
+    @staticmethod
+    def _log(run: Run) -> Response:
         titles = {s.id: s.title for s in run.workflow.steps}
         # Each entry is small (a long history is thousands of them); the steps are sent once.
         entries = [
@@ -504,7 +511,11 @@ class Session:
 
     def cmd_show(self, params: dict[str, Any]) -> Response:
         """The text of a step file at a commit (args: hash, file), or the commit's diff (args: hash, file, 'diff')."""
-        run = self._active(params)
+        with self._run_at(params) as run:
+            return self._show(run, params)
+
+    @staticmethod
+    def _show(run: Run, params: dict[str, Any]) -> Response:
         args = [str(a) for a in params.get("args") or []]
         if len(args) < 2:
             raise WorkflowError("show takes a commit and a file")
@@ -514,7 +525,29 @@ class Session:
         return {"text": run.repo.show(commit, file)}
 
     def cmd_runs(self, params: dict[str, Any]) -> Response:
-        """The unfinished runs under runs_dir, newest first, but for the run open here."""
+        """:WorkflowRuns: every run under runs_dir, newest first, as lines to show (runlist.py)."""
+        from . import runlist
+
+        runs_dirs = self._runs_read(params)
+        found = runlist.summaries(runs_dirs, places.plugin().cache / "runs.json", self.catalog)
+        return {"runs": runlist.render(found, runs_dirs[0])}
+
+    @contextlib.contextmanager
+    def _run_at(self, params: dict[str, Any]) -> Iterator[Run]:
+        """The run at ``Params.run_dir`` when it is not the one open here (:WorkflowRuns' l, a log's
+        <CR>), opened for reading only and closed after; else the active run."""
+        wanted = params.get("run_dir")
+        if not wanted or (self.run is not None and Path(str(wanted)).resolve() == self.run.dir):
+            yield self._active(params)
+            return
+        run = Run.open(Path(str(wanted)), self.catalog)
+        try:
+            yield run
+        finally:
+            run.repo.close()
+
+    def cmd_unfinished(self, params: dict[str, Any]) -> Response:
+        """The unfinished runs under runs_dir, newest first, but for the run open here (:WorkflowResume's choice)."""
         runs_dirs = self._runs_read(params)
         found = []
         problems = []
@@ -545,7 +578,7 @@ class Session:
                     )
             finally:
                 run.repo.close()
-        response: Response = {"runs": found, "problems": problems}
+        response: Response = {"unfinished": found, "problems": problems}
         if problems:
             what = "1 run directory" if len(problems) == 1 else f"{len(problems)} run directories"
             response["warning"] = f"{what} could not be read ({problems[0]}{', ...' if len(problems) > 1 else ''})"

@@ -1,0 +1,250 @@
+"""Every run under the runs directories, newest first: ``:WorkflowRuns`` and ``python -m workflow_nvim runs``.
+
+A run's summary (its workflow, how far it got, whether it is finished, its last change) is read
+from git, which costs a process or two per run: too slow for a thousand runs. So the summaries are
+kept in one cache file (the plugin's cache place, ``runs.json``), each beside the key it was read
+under: what the run's repository says of its refs, read from files without a process (``HEAD`` and
+the ref it names, ``packed-refs``, the run's finish ref) and the workflow snapshot's stat. Git stays
+the truth: a summary whose key no longer matches, or that is missing, is read from git again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .display import tilde
+from .errors import WorkflowError
+from .spec import count
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .history import RunRepository
+
+CACHE_VERSION = 1
+FINISHED_PREFIX = "refs/workflow/finished/"
+KEYS_HELP = "<CR> open, e export, l log, q close"
+
+Summary = dict[str, Any]
+
+
+def finished_ref(run_id: str) -> str:
+    """The ref that marks run ``run_id`` finished (finish.py owns writing it)."""
+    return FINISHED_PREFIX + run_id
+
+
+def _read(path: Path) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read(4096).strip()
+    except OSError:
+        return ""
+
+
+def _stat(path: Path) -> list[int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return []
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+class _GitDirs:
+    """Where each run's git directory is, found from files (no git process); cached per parent."""
+
+    def __init__(self) -> None:
+        self._enclosing: dict[Path, Path | None] = {}
+
+    def of(self, run_dir: Path) -> tuple[Path, Path] | None:
+        """(git dir, common dir) of the repository ``run_dir`` commits to, or None (none yet)."""
+        git_dir = self._dot_git(run_dir)
+        if git_dir is None:
+            parent = run_dir.parent
+            if parent not in self._enclosing:
+                self._enclosing[parent] = next(
+                    (g for p in (parent, *parent.parents) if (g := self._dot_git(p)) is not None), None
+                )
+            git_dir = self._enclosing[parent]
+        if git_dir is None:
+            return None
+        common = _read(git_dir / "commondir")  # a linked worktree shares its refs with the main one
+        return git_dir, (git_dir / common).resolve() if common else git_dir
+
+    @staticmethod
+    def _dot_git(directory: Path) -> Path | None:
+        dot = directory / ".git"
+        if dot.is_dir():
+            return dot
+        text = _read(dot)
+        if text.startswith("gitdir: "):
+            return (directory / text[len("gitdir: ") :]).resolve()
+        return None
+
+
+def state_key(run_dir: Path, git_dirs: _GitDirs) -> list[Any]:
+    """What a run's summary depends on, read from files: a changed key means it must be read again.
+
+    A new commit moves HEAD's ref (loose, or in packed-refs); finishing moves the finish ref; the
+    snapshot is the workflow the run follows.
+    """
+    key: list[Any] = [_stat(run_dir / "workflow.yaml")]
+    dirs = git_dirs.of(run_dir)
+    if dirs is None:
+        return [*key, None]
+    git_dir, common = dirs
+    head = _read(git_dir / "HEAD")
+    key += [head, _stat(common / "packed-refs"), _read(common / finished_ref(run_dir.name))]
+    if head.startswith("ref: "):
+        key.append(_read(common / head[len("ref: ") :]))
+    return key
+
+
+def finish_state(repo: RunRepository, run_id: str, hashes: set[str]) -> tuple[bool, str | None]:
+    """(finished?, when) from the run's finish ref: finished when it names one of the run's commits."""
+    state = getattr(repo, "finish_state", None)
+    if state is not None:  # history.py's rule, once it has one
+        return tuple(state(run_id))
+    from .history import run_git
+
+    status, out, _ = run_git(
+        repo.top,
+        ["for-each-ref", "--format=%(*objectname) %(creatordate:iso-strict)", finished_ref(run_id)],
+    )
+    for line in out.decode("utf-8", "replace").splitlines():
+        commit, _, date = line.partition(" ")
+        if status == 0 and commit in hashes:
+            return True, date or None
+    return False, None
+
+
+def summarize(run_dir: Path, catalog: Catalog | None) -> Summary:
+    """A run's summary, read from its snapshot and git (a process or two)."""
+    from .run import Run
+
+    started = run_dir.name[:4] + "-" + run_dir.name[4:6] + "-" + run_dir.name[6:8]
+    started += " " + run_dir.name[9:11] + ":" + run_dir.name[11:13]
+    summary: Summary = {"run": run_dir.name, "dir": str(run_dir), "started": started}
+    try:
+        run = Run.open(run_dir, catalog)
+    except WorkflowError as e:
+        return {**summary, "problem": str(e)}
+    try:
+        finished, when = finish_state(run.repo, run.id, {e.hash for e in run.entries})
+        summary.update(
+            workflow=run.workflow.name,
+            title=run.workflow.title,
+            done=len(run.completed),
+            total=len(run.workflow.steps),
+            next=run.frontier.title,
+            last=run.entries[-1].date if run.entries else "",
+            finished=finished,
+            finished_at=when or "",
+        )
+    except WorkflowError as e:
+        summary["problem"] = str(e)
+    finally:
+        run.close()
+    return summary
+
+
+class Cache:
+    """The summaries, one JSON file for every runs directory (the plugin's cache place)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.changed = False
+        if path is None:
+            return
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            return  # missing or unreadable: every summary is read from git again
+        if isinstance(data, dict) and data.get("version") == CACHE_VERSION and isinstance(data.get("runs"), dict):
+            self.entries = data["runs"]
+
+    def get(self, run_dir: Path, key: list[Any]) -> Summary | None:
+        entry = self.entries.get(str(run_dir))
+        if isinstance(entry, dict) and entry.get("key") == key and isinstance(entry.get("summary"), dict):
+            return entry["summary"]  # type: ignore[no-any-return]
+        return None
+
+    def put(self, run_dir: Path, key: list[Any], summary: Summary) -> None:
+        self.entries[str(run_dir)] = {"key": key, "summary": summary}
+        self.changed = True
+
+    def forget_missing(self, runs_dirs: list[Path], seen: set[str]) -> None:
+        """Drop the runs of ``runs_dirs`` that are gone (another runs directory's stay)."""
+        listed = {str(d) for d in runs_dirs}
+        for name in [n for n in self.entries if n not in seen and str(Path(n).parent) in listed]:
+            del self.entries[name]
+            self.changed = True
+
+    def save(self) -> None:
+        if self.path is None or not self.changed:
+            return
+        from .scratch import write_atomic
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.path, json.dumps({"version": CACHE_VERSION, "runs": self.entries}))
+        except OSError:
+            pass  # a cache that cannot be written is read from git next time
+
+
+def summaries(runs_dirs: list[Path], cache_path: Path | None, catalog: Catalog | None = None) -> list[Summary]:
+    """Every run in ``runs_dirs``, newest first; a run copied to an earlier directory is listed from there."""
+    from .run import SNAPSHOT_NAME, run_dirs
+
+    runs_dirs = [d.resolve() for d in runs_dirs if d.is_dir()]
+    cache = Cache(cache_path)
+    git_dirs = _GitDirs()
+    found: list[Summary] = []
+    names: set[str] = set()
+    seen: set[str] = set()
+    for d in run_dirs(*runs_dirs):
+        if d.name in names or not (d / SNAPSHOT_NAME).is_file():
+            continue
+        names.add(d.name)
+        seen.add(str(d))
+        key = state_key(d, git_dirs)
+        summary = cache.get(d, key)
+        if summary is None:
+            summary = summarize(d, catalog)
+            cache.put(d, state_key(d, git_dirs), summary)  # a repository made just now is in the key
+        found.append(summary)
+    cache.forget_missing(runs_dirs, seen)
+    cache.save()
+    return found
+
+
+def progress(s: Summary) -> str:
+    """'finished', '3/7', or '?' for a run that cannot be read."""
+    if "problem" in s:
+        return "?"
+    return "finished" if s.get("finished") else f"{s.get('done', 0)}/{s.get('total', 0)}"
+
+
+def render(found: list[Summary], runs_dir: Path) -> dict[str, Any]:
+    """The runs as the buffer shows them: ``{lines, items: [{run, dir, line}]}`` (``line``: 1-based)."""
+    if not found:
+        return {"lines": [f"no runs in {tilde(runs_dir)}: :WorkflowStart {{name}} starts one"], "items": []}
+    finished = sum(1 for s in found if s.get("finished"))
+    header = f"{count(len(found), 'run')} in {tilde(runs_dir)}, {finished} finished ({KEYS_HELP})"
+    titles = [str(s.get("title", "")) for s in found]
+    width = min(max(len(t) for t in titles), 32)
+    lines, items = [header], []
+    for s, title in zip(found, titles):
+        if len(title) > width:
+            title = title[: width - 1] + "…"
+        if "problem" in s:
+            row = f"{s['started']}  {s['run']}: {s['problem']}"
+        else:
+            last = s["last"][:16].replace("T", " ") if s.get("last") else "-" * 16
+            row = f"{s['started']}  {title:<{width}}  {progress(s):<8}  {last}  {s['run']}"
+        lines.append(row)
+        items.append({"run": s["run"], "dir": s["dir"], "line": len(lines)})
+    return {"lines": lines, "items": items}
