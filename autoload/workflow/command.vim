@@ -104,6 +104,9 @@ export def Run(given: string, fargs: list<string>, line1: number = 0, line2: num
   elseif sub == 'trust'
     workflow#steprun#Trust(args, bang, cfg)
     return
+  elseif sub == 'runs'
+    workflow#runs#Open(cfg)  # every run, in a buffer of its own
+    return
   endif
   if !spec.needs_run
     # :WorkflowAnnotate and its kin: autoload/workflow/annotate.vim.

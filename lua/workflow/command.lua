@@ -69,6 +69,9 @@ function M.run(sub, opts)
   if sub == 'run' or sub == 'cancel' then
     return require('workflow.steprun')[sub](cfg) -- command steps
   end
+  if sub == 'runs' then
+    return require('workflow.runs').open(cfg) -- every run, in a buffer of its own
+  end
   if sub == 'trust' then
     return require('workflow.steprun').trust(args, opts.bang == true, cfg)
   end
