@@ -1,6 +1,6 @@
 """Command line for workflow authors and CI: ``python -m workflow_nvim COMMAND``.
 
-``validate``, ``list``, ``log`` and ``export`` are here; ``serve``, ``install``, ``doctor`` and
+``validate``, ``list``, ``runs``, ``log`` and ``export`` are here; ``serve``, ``install``, ``doctor`` and
 ``schema`` are dispatched by __main__.py to their own modules before this one is imported. ``--help``
 is plain text (USAGE below): it is read in a terminal.
 """
@@ -27,6 +27,7 @@ The command line of workflow.nvim, for workflow authors and CI.
 commands:
   validate FILE...  check workflow files: their errors and warnings
   list              the workflows the editor would find, with their errors
+  runs [DIR]        every run, newest first: progress, finished, last change
   log RUN_DIR       a run's per-step history, from git
   export RUN_DIR    a whole run as one Markdown document
   schema            print the JSON Schema of workflow files
@@ -57,7 +58,13 @@ has errors or cannot be read, 2 wrong usage, 3 PyYAML is missing.
 """
 
 # The packages each command imports, by import name (dependencies.py names their distributions).
-NEEDS = {"validate": ("yaml",), "list": ("yaml",), "log": ("yaml", "git"), "export": ("yaml", "git")}
+NEEDS = {
+    "validate": ("yaml",),
+    "list": ("yaml",),
+    "runs": ("yaml", "git"),
+    "log": ("yaml", "git"),
+    "export": ("yaml", "git"),
+}
 
 
 def plugin_python() -> str:
@@ -158,6 +165,20 @@ def list_workflows(dirs: list[SearchDir], as_json: bool) -> int:
             for s in e.shadowed:
                 print(f"  shadows {s}")
     return 0 if all(e.ok for e in entries) else 1
+
+
+def list_runs(directory: str | None, as_json: bool) -> int:
+    """Print every run in ``directory`` (default: where the editor makes them), newest first, as
+    :WorkflowRuns shows them; with ``as_json``, their summaries."""
+    from . import places, runlist
+
+    dirs = [Path(directory)] if directory else places.runs_read(places.plugin().runs)
+    found = runlist.summaries(dirs, places.plugin().cache / "runs.json", Catalog(places.plugin().spec_cache))
+    if as_json:
+        print(json.dumps({"runs": found}, indent=2))
+    else:
+        print("\n".join(runlist.render(found, dirs[0], keys=False)["lines"]))
+    return 1 if any("problem" in s for s in found) else 0
 
 
 def show_log(run_dir: str) -> int:
@@ -317,6 +338,21 @@ def main(argv: list[str] | None = None) -> int:
         help="search these directories in this order instead of the defaults",
     )
     p_list.add_argument("--json", action="store_true", help="machine-readable output")
+    p_runs = sub.add_parser(
+        "runs",
+        prog=f"{PROG} runs",
+        description="Every run, newest first, as :WorkflowRuns lists them: start, workflow, progress "
+        "(3/7, or finished), last change, run id.",
+    )
+    p_runs.add_argument(
+        "dir", nargs="?", metavar="DIR", help="the runs directory (default: where the editor makes runs)"
+    )
+    p_runs.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON document: {runs: [{run, dir, started, workflow, title, done, total, next, last, "
+        "finished, finished_at}]} (a run that cannot be read: {run, dir, started, problem})",
+    )
     p_log = sub.add_parser("log", prog=f"{PROG} log", description="A run's per-step history, from git.")
     p_log.add_argument("run_dir", metavar="RUN_DIR")
     p_export = sub.add_parser("export", prog=f"{PROG} export", description="The whole run as one Markdown document.")
@@ -332,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     if args.command == "validate":
         return validate(args.files, args.json, not args.no_warnings)
+    if args.command == "runs":
+        return list_runs(args.dir, args.json)
     if args.command in ("log", "export"):
         try:
             return show_log(args.run_dir) if args.command == "log" else export(args.run_dir)

@@ -228,12 +228,15 @@ def progress(s: Summary) -> str:
     return "finished" if s.get("finished") else f"{s.get('done', 0)}/{s.get('total', 0)}"
 
 
-def render(found: list[Summary], runs_dir: Path) -> dict[str, Any]:
-    """The runs as the buffer shows them: ``{lines, items: [{run, dir, line}]}`` (``line``: 1-based)."""
+def render(found: list[Summary], runs_dir: Path, keys: bool = True) -> dict[str, Any]:
+    """The runs as the buffer shows them: ``{lines, items: [{run, dir, line}]}`` (``line``: 1-based);
+    without ``keys``, the header leaves out the buffer's keys (the command line's list)."""
     if not found:
         return {"lines": [f"no runs in {tilde(runs_dir)}: :WorkflowStart {{name}} starts one"], "items": []}
     finished = sum(1 for s in found if s.get("finished"))
-    header = f"{count(len(found), 'run')} in {tilde(runs_dir)}, {finished} finished ({KEYS_HELP})"
+    header = f"{count(len(found), 'run')} in {tilde(runs_dir)}, {finished} finished"
+    if keys:
+        header += f" ({KEYS_HELP})"
     titles = [str(s.get("title", "")) for s in found]
     width = min(max(len(t) for t in titles), 32)
     lines, items = [header], []
