@@ -286,21 +286,21 @@ def test_export_writes_the_run_beside_it_and_says_where(session, env, git, tmp_p
     assert run is not None
     r = call(session, env, "export")
     out = Path(env["options"]["runs_dir"]) / f"{run.id}.md"
-    assert r["info"] == [f"exported run {run.id} to {out}"]
+    assert r["info"] == [f"wrote {out}: run {run.id} as Markdown"]
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# Write a blog post\n\nRun ")
     assert "## 1. Pick a topic\n\nCats" in text and "## 2. Outline (not done)" in text
     # to a file given, relative to the editor's directory
     r = call(session, env, "export", "out/run.md", cwd=str(tmp_path))
     assert (tmp_path / "out" / "run.md").read_text(encoding="utf-8") == text
-    assert r["info"] == [f"exported run {run.id} to out/run.md"]  # shown as relative to it
+    assert r["info"] == [f"wrote out/run.md: run {run.id} as Markdown"]  # shown as relative to it
     # another run than the current one (:WorkflowRuns' e)
     call(session, env, "next")
     call(session, env, "next")
     other = Session()
     r = other.handle("export", {**env, "args": [], "run_dir": str(run.dir)})
     assert "Finished 20" in out.read_text(encoding="utf-8").split("\n")[2]
-    assert r["info"] == [f"exported run {run.id} to {out}"]
+    assert r["info"] == [f"wrote {out}: run {run.id} as Markdown"]
     assert other.run is None  # exporting opens no run
     assert error(Session(), env, "export").startswith("no workflow is running")
 

@@ -622,7 +622,7 @@ class Session:
             write_atomic(path, text)
         except OSError as e:
             raise WorkflowError(f"cannot write {shown(path, cwd)}: {e.strerror}: give another file") from e
-        return {"info": [f"exported run {run.id} to {shown(path, cwd)}"]}
+        return {"info": [f"wrote {shown(path, cwd)}: run {run.id} as Markdown"]}  # the file first: it is cut last
 
     def complete(self, kind: str, arglead: str, params: dict[str, Any]) -> list[str]:
         """What <Tab> offers for an argument of completion ``kind`` (protocol.Command.complete)."""
@@ -662,7 +662,7 @@ class Session:
     def _commit_in_background(self, run: Run, pending: PendingCommit) -> None:
         assert self.notify is not None
         step = pending.step
-        done = {"committed": str(run.path(step))}
+        done: Response = {"committed": str(run.path(step))}
         try:
             note = run.finish_complete(pending)
         except CommitRefused as e:
@@ -687,6 +687,8 @@ class Session:
         ref = self._finish(run, step)
         warnings, run.notices[:] = list(run.notices), []
         events = finished_events(run, ref)
+        if ref is not None and run is self.run:
+            done["state"] = run.state()  # finished: WorkflowState().readonly
         if note.endswith("nothing to commit"):
             self.notify({**done, "info": [note, *warnings], **({"events": events} if events else {})})
         else:
