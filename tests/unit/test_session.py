@@ -254,6 +254,10 @@ def test_finishing_again_moves_the_ref_and_keeps_the_earlier_one(session, env, g
     write_step(call(session, env, "goto", "draft"), "Cats are good.\n")
     r = call(session, env, "next")
     assert r["open"]["readonly"] is True and r["finished"] is True
+    head = git(run.dir, "rev-parse", "--short=7", "HEAD")
+    assert r["info"] == [
+        f"step 3 'Draft' revised (commit {head}); blog finished again: all 3 steps done (:WorkflowLog)"
+    ]
     assert git(run.dir, "rev-parse", f"{ref}^{{commit}}") == git(run.dir, "rev-parse", "HEAD")
     assert git(run.dir, "rev-parse", f"{ref}.1") == first  # the earlier finish, reachable
     assert git(run.dir, "rev-parse", ref) != first

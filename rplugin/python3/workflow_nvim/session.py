@@ -291,10 +291,12 @@ class Session:
             run.current = step
             done = f"all {count(len(run.workflow.steps), 'step')} done (:WorkflowLog)"
             response = self._open(run, step)
+            said = f"{note}; {done}" if pending.revised else f"{run.workflow.name} finished: {done}"
             if step.index == len(run.workflow.steps):
                 # The run is finished once its commit lands: its buffers are read-only from now on.
                 response["open"].update(readonly=True, notice=run.finished_notice)
-            response["info"] = [f"{note}; {done}" if pending.revised else f"{run.workflow.name} finished: {done}"]
+                said = f"{note}; {run.workflow.name} finished again: {done}" if pending.revised else said
+            response["info"] = [said]
             response["finished"] = True
         else:
             response = self._open(run, target, note + where)
