@@ -1037,3 +1037,22 @@ def test_the_copies_a_step_made_are_committed_with_it_and_go_with_a_revert(sessi
     assert shown == [".start/02-outline.copies.json", ".start/02-outline.md", "02-outline.md"]
     call(session, env, "revert", "topic")
     assert not (run.dir / ".start" / "02-outline.copies.json").exists()
+
+
+def test_a_run_in_a_project_finishes_and_reopens_there_leaving_what_is_staged(session, env, git, project):
+    env = {**env, "options": {"runs_dir": str(project / "runs")}}
+    (project / "mine.txt").write_text("staged by me\n", encoding="utf-8")
+    git(project, "add", "mine.txt")
+    call(session, env, "start", "blog")
+    for _ in range(3):
+        call(session, env, "next")
+    run = session.run
+    assert run is not None and not run.repo.standalone
+    ref = f"refs/workflow/finished/{run.id}"
+    assert git(project, "cat-file", "-t", ref) == "tag"
+    assert git(project, "tag", "--list") == ""  # git describe and push --follow-tags see nothing
+    call(session, env, "reopen")
+    assert git(project, "log", "-1", "--format=%s") == "blog: reopened"
+    assert git(project, "show", "--name-only", "--format=", "HEAD") == ""  # a commit of no file
+    assert git(project, "diff", "--cached", "--name-only") == "mine.txt"  # still staged, and only that
+    assert call(session, env, "goto", "draft")["open"]["readonly"] is False
