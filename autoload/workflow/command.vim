@@ -108,7 +108,7 @@ export def Run(given: string, fargs: list<string>, line1: number = 0, line2: num
     workflow#runs#Open(cfg)  # every run, in a buffer of its own
     return
   endif
-  if !spec.needs_run
+  if !spec.needs_run && sub != 'export'  # export: saved step buffers first, as below
     # :WorkflowAnnotate and its kin: autoload/workflow/annotate.vim.
     workflow#annotate#Run(sub, args, cfg, line1, line2, range)
     return

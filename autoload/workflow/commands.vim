@@ -293,6 +293,30 @@ const COMMANDS: list<dict<any>> = [
     takes_range: false,
     bang: true,
   },
+  {
+    name: 'reopen',
+    command: 'WorkflowReopen',
+    fewest: 0,
+    most: 0,
+    complete: '',
+    what: '',
+    desc: 'Make a finished run editable again',
+    needs_run: true,
+    takes_range: false,
+    bang: false,
+  },
+  {
+    name: 'export',
+    command: 'WorkflowExport',
+    fewest: 0,
+    most: 1,
+    complete: 'file',
+    what: 'a file',
+    desc: 'Write the whole run as one Markdown document',
+    needs_run: false,
+    takes_range: false,
+    bang: false,
+  },
 ]
 
 # The table (a copy: the caller may change it).

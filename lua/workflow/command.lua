@@ -75,7 +75,7 @@ function M.run(sub, opts)
   if sub == 'trust' then
     return require('workflow.steprun').trust(args, opts.bang == true, cfg)
   end
-  if not spec.needs_run then
+  if not spec.needs_run and sub ~= 'export' then -- export: saved step buffers first, as below
     local annotate = require('workflow.annotate')
     if sub == 'annotate' then
       return annotate.start(vim.tbl_extend('force', opts, { fargs = args }), cfg) -- without :Workflow's 'annotate'

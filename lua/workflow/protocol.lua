@@ -30,6 +30,7 @@
 ---@field filetype? string
 ---@field scratch? string the directory for temporary files of the step buffer's writes
 ---@field stale? string one line below the instructions: earlier steps revised since the template copied them
+---@field notice? string one line shown as stale is: the run is finished, and how to reopen it
 ---@field autorun? boolean run the step's command now, as :WorkflowRun in its buffer would (first opening)
 
 ---A command's answer. Every field is optional: the front shows what is there.

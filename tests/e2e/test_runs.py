@@ -1,10 +1,9 @@
 """:WorkflowRuns in Neovim and in Vim, side by side: every run in a buffer, newest first, with its
 progress ('finished' from its finish ref); <CR> resumes the run, l shows its log (and the log's <CR>
-that run's text, though it is not the run open here), q closes."""
+that run's text, though it is not the run open here), e exports it, q closes."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,14 +17,6 @@ from .test_steps import ESSAY
 @pytest.fixture
 def essay(home: Home) -> Path:
     return home.write_workflow("essay", ESSAY)
-
-
-def finish_by_hand(run_dir: Path) -> None:
-    """The finish ref as finishing a run writes it: an annotated tag object of HEAD, outside refs/tags/."""
-    head = git(run_dir, "rev-parse", "HEAD").strip()
-    tag = f"object {head}\ntype commit\ntag finished\ntagger A <a@b.c> 1700000000 +0000\n\nessay: finished\n"
-    made = subprocess.run(["git", "-C", str(run_dir), "mktag"], input=tag, capture_output=True, text=True, check=True)
-    git(run_dir, "update-ref", f"refs/workflow/finished/{run_dir.name}", made.stdout.strip())
 
 
 def check_rows(lines: list[str], older: str, newer: str, runs: Path) -> None:
@@ -45,8 +36,7 @@ def test_runs_buffer_in_neovim(nvim: Editor, essay: Path, home: Home) -> None:
     for text in ("A second<Esc>", "Goone<Esc>", "Gotwo<Esc>"):
         nvim.type(text)
         nvim.cmd("WorkflowNext")
-    nvim.settle()
-    finish_by_hand(newer_dir)
+    nvim.settle()  # the last step's commit finishes the run (its finish ref)
 
     nvim.cmd("WorkflowRuns")
     lines = nvim.lines()
@@ -66,6 +56,11 @@ def test_runs_buffer_in_neovim(nvim: Editor, essay: Path, home: Home) -> None:
     nvim.type("q")
     nvim.type("q")
     assert nvim.current.buffer.name == "workflow://runs"
+
+    nvim.call("cursor", 2, 1)
+    nvim.type("e")  # the newest run, exported beside it (a run of its own)
+    assert "wrote " in nvim.messages() and (newer_dir.parent / f"{newer}.md").is_file()
+    assert "# Write an essay" in (newer_dir.parent / f"{newer}.md").read_text(encoding="utf-8")
 
     nvim.call("cursor", 3, 1)
     nvim.type("\r")  # resumes the older run
@@ -104,7 +99,6 @@ def test_runs_buffer_in_vim(tmp_path: Path, home: Home, essay: Path) -> None:
         """
     )
     older, (newer, newer_dir) = first["older"], first["newer"]
-    finish_by_hand(Path(newer_dir))
     result = vim.run(
         r"""
         WorkflowRuns
@@ -118,6 +112,9 @@ def test_runs_buffer_in_vim(tmp_path: Path, home: Home, essay: Path) -> None:
         normal q
         normal q
         g:Keep('back', bufname())
+        cursor(2, 1)
+        normal e
+        g:Keep('exported', g:Said())
         cursor(3, 1)
         execute "normal \<CR>"
         g:Keep('resumed', [g:WorkflowState().run, bufname(), bufwinid('workflow://runs')])
@@ -132,6 +129,8 @@ def test_runs_buffer_in_vim(tmp_path: Path, home: Home, essay: Path) -> None:
     assert result["log"][0].startswith(f"Write an essay, run {older}: 1 commit")
     assert result["text"] == ["Topic: first"]
     assert result["back"] == "workflow://runs"
+    exported = Path(newer_dir).parent / f"{newer}.md"
+    assert exported.is_file() and any("wrote " in line for line in result["exported"]), result["exported"]
     run, buffer, window = result["resumed"]
     assert (run, Path(buffer).name, window) == (older, "02-outline.txt", -1)
     assert result["closed"] == 0

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from workflow_nvim import runlist
 from workflow_nvim.errors import WorkflowError
+from workflow_nvim.history import FINISHED_REFS, finished_ref
 from workflow_nvim.run import Run
 from workflow_nvim.session import Session
 from workflow_nvim.spec import load_workflow
@@ -21,9 +22,7 @@ def finish_by_hand(git_top: Path, run_id: str, message: str = "blog: finished Wr
     head = subprocess.run(["git", "-C", str(git_top), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
     tag = f"object {head.strip()}\ntype commit\ntag finished-{run_id}\ntagger A <a@b.c> 1700000000 +0000\n\n{message}"
     made = subprocess.run(["git", "-C", str(git_top), "mktag"], input=tag, capture_output=True, text=True, check=True)
-    subprocess.run(
-        ["git", "-C", str(git_top), "update-ref", runlist.finished_ref(run_id), made.stdout.strip()], check=True
-    )
+    subprocess.run(["git", "-C", str(git_top), "update-ref", finished_ref(run_id), made.stdout.strip()], check=True)
 
 
 @pytest.fixture
@@ -103,9 +102,9 @@ def test_a_finish_ref_that_names_no_commit_of_the_run_does_not_finish_it(tmp_pat
     other = Run.start(blog, runs, dt.datetime(2024, 3, 6, 14, 7, 9))
     complete(other, "Dogs\n")
     # The other run's finish ref names a commit of the first run's repository: not one of its own.
-    tag = git(run.dir, "rev-parse", runlist.finished_ref(run.id))
-    git(other.dir, "fetch", str(run.dir), runlist.finished_ref(run.id))
-    git(other.dir, "update-ref", runlist.finished_ref(other.id), tag)
+    tag = git(run.dir, "rev-parse", finished_ref(run.id))
+    git(other.dir, "fetch", str(run.dir), finished_ref(run.id))
+    git(other.dir, "update-ref", finished_ref(other.id), tag)
     assert [r.split()[6] for r in rows(runs, cache)] == ["1/3", "finished"]
 
 
@@ -152,3 +151,7 @@ def test_the_runs_command_and_the_log_of_a_run_not_open_here(tmp_path: Path, blo
     )
     assert shown["text"] == "Cats\n"
     assert session.run is not None and session.run.id != other.id  # reading it did not switch runs
+
+
+def test_the_cache_key_reads_the_finish_ref_where_history_writes_it() -> None:
+    assert runlist.FINISHED_PREFIX == FINISHED_REFS  # runlist does not import history for a warm listing

@@ -152,6 +152,7 @@ class StepOpen(TypedDict, total=False):
     readonly: bool  # another editor holds the run
     autorun: bool  # the step's command runs now, as :WorkflowRun in its buffer would (first opening)
     stale: str  # one line, shown below the instructions: earlier steps revised since the template copied them
+    notice: str  # one line, shown as stale is: the run is finished, and how to reopen it
 
 
 class Response(TypedDict, total=False):
@@ -372,6 +373,18 @@ COMMANDS: tuple[Command, ...] = (
         "Allow a workflow file's commands to run",
         needs_run=False,
         bang=True,
+    ),
+    # finish (issue 16)
+    Command("reopen", "WorkflowReopen", 0, 0, "", "", "Make a finished run editable again"),
+    Command(
+        "export",
+        "WorkflowExport",
+        0,
+        1,
+        "file",
+        "a file",
+        "Write the whole run as one Markdown document",
+        needs_run=False,
     ),
 )
 

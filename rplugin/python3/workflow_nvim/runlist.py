@@ -21,18 +21,12 @@ from .spec import count
 
 if TYPE_CHECKING:
     from .catalog import Catalog
-    from .history import RunRepository
 
 CACHE_VERSION = 1
-FINISHED_PREFIX = "refs/workflow/finished/"
+FINISHED_PREFIX = "refs/workflow/finished/"  # history.finished_ref, without importing history
 KEYS_HELP = "<CR> open, e export, l log, q close"
 
 Summary = dict[str, Any]
-
-
-def finished_ref(run_id: str) -> str:
-    """The ref that marks run ``run_id`` finished (finish.py owns writing it)."""
-    return FINISHED_PREFIX + run_id
 
 
 def _read(path: str) -> str:
@@ -113,24 +107,6 @@ def state_key(run_dir: str, git_dirs: _GitDirs) -> list[Any]:
     return key
 
 
-def finish_state(repo: RunRepository, run_id: str, hashes: set[str]) -> tuple[bool, str | None]:
-    """(finished?, when) from the run's finish ref: finished when it names one of the run's commits."""
-    state = getattr(repo, "finish_state", None)
-    if state is not None:  # history.py's rule, once it has one
-        return tuple(state(run_id))
-    from .history import run_git
-
-    status, out, _ = run_git(
-        repo.top,
-        ["for-each-ref", "--format=%(*objectname) %(creatordate:iso-strict)", finished_ref(run_id)],
-    )
-    for line in out.decode("utf-8", "replace").splitlines():
-        commit, _, date = line.partition(" ")
-        if status == 0 and commit in hashes:
-            return True, date or None
-    return False, None
-
-
 def summarize(run_dir: Path, catalog: Catalog | None) -> Summary:
     """A run's summary, read from its snapshot and git (a process or two)."""
     from .run import Run
@@ -143,7 +119,7 @@ def summarize(run_dir: Path, catalog: Catalog | None) -> Summary:
     except WorkflowError as e:
         return {**summary, "problem": str(e)}
     try:
-        finished, when = finish_state(run.repo, run.id, {e.hash for e in run.entries})
+        finished, when = run.repo.finish_state(run.id)
         summary.update(
             workflow=run.workflow.name,
             title=run.workflow.title,

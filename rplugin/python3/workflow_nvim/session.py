@@ -37,7 +37,21 @@ Response = dict[str, Any]
 
 # Commands that read or change git history wait for background commits; the others never do.
 GIT_COMMANDS = frozenset(
-    {"start", "next", "skip", "revert", "log", "show", "runs", "unfinished", "resume", "stop", "wait"}
+    {
+        "start",
+        "next",
+        "skip",
+        "revert",
+        "log",
+        "show",
+        "runs",
+        "unfinished",
+        "resume",
+        "stop",
+        "wait",
+        "reopen",
+        "export",
+    }
 )
 COMMIT_WAIT_TIMEOUT = 2.0  # seconds
 WAIT_COMMAND_TIMEOUT = 10.0
@@ -172,9 +186,11 @@ class Session:
                 "workflow": run.workflow.title,
                 "progress": run.progress(step),
                 "instructions": run.instructions(step).split("\n"),
-                "readonly": run.held_by is not None,
+                "readonly": run.held_by is not None or run.is_finished,
             }
         }
+        if run.held_by is None and run.is_finished:
+            response["open"]["notice"] = run.finished_notice
         stale = run.stale_note(step)
         if stale:
             response["open"]["stale"] = stale
@@ -281,14 +297,22 @@ class Session:
         else:
             note = run.finish_complete(pending)
         target, where = run.after(step)
-        events = [] if worker or note.endswith("nothing to commit") else step_events(run, step)
+        events = []
+        if not worker:
+            ref = self._finish(run, step)
+            events = [] if note.endswith("nothing to commit") else step_events(run, step)
+            events += finished_events(run, ref)
         if target is None:
             run.current = step
             done = f"all {count(len(run.workflow.steps), 'step')} done (:WorkflowLog)"
-            response: Response = {
-                "info": [f"{note}; {done}" if pending.revised else f"{run.workflow.name} finished: {done}"],
-                "finished": True,
-            }
+            response = self._open(run, step)
+            said = f"{note}; {done}" if pending.revised else f"{run.workflow.name} finished: {done}"
+            if step.index == len(run.workflow.steps):
+                # The run is finished once its commit lands: its buffers are read-only from now on.
+                response["open"].update(readonly=True, notice=run.finished_notice)
+                said = f"{note}; {run.workflow.name} finished again: {done}" if pending.revised else said
+            response["info"] = [said]
+            response["finished"] = True
         else:
             response = self._open(run, target, note + where)
         if worker:
@@ -614,6 +638,39 @@ class Session:
             note += f"; read-only here: {run.held_by.describe()} has it open"
         return self._open(run, step, note)
 
+    def cmd_reopen(self, params: dict[str, Any]) -> Response:
+        """Make a finished run editable again; a commit says so."""
+        run = self._active(params)
+        note = run.reopen()
+        return self._open(run, self._current(run, params), note)
+
+    def cmd_export(self, params: dict[str, Any]) -> Response:
+        """Write a run (Params.run_dir, else the current one) as one Markdown document: to the file
+        given, else to export.default_path."""
+        from .export import default_path, markdown
+        from .options import expand
+
+        cwd = Path(str(params.get("cwd") or Path.cwd()))
+        given = params.get("run_dir")
+        if given and (self.run is None or Path(str(given)).resolve() != self.run.dir):
+            run = Run.open(Path(str(given)), self.catalog)
+            opened = True
+        else:
+            run, opened = self._active(params), False
+        try:
+            args = params.get("args") or []
+            path = expand(str(args[0]), cwd) if args else default_path(run)
+            text = markdown(run) + "\n"
+        finally:
+            if opened:
+                run.close()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, text)
+        except OSError as e:
+            raise WorkflowError(f"cannot write {shown(path, cwd)}: {e.strerror}: give another file") from e
+        return {"info": [f"wrote {shown(path, cwd)}: run {run.id} as Markdown"]}  # the file first: it is cut last
+
     def complete(self, kind: str, arglead: str, params: dict[str, Any]) -> list[str]:
         """What <Tab> offers for an argument of completion ``kind`` (protocol.Command.complete)."""
         if kind == "workflows":
@@ -652,7 +709,7 @@ class Session:
     def _commit_in_background(self, run: Run, pending: PendingCommit) -> None:
         assert self.notify is not None
         step = pending.step
-        done = {"committed": str(run.path(step))}
+        done: Response = {"committed": str(run.path(step))}
         try:
             note = run.finish_complete(pending)
         except CommitRefused as e:
@@ -674,11 +731,30 @@ class Session:
             log.exception("commit of step %s failed", step.id)
             self.notify({**done, "error": f"internal error committing step {step.index} ({type(e).__name__}: {e})"})
             return
+        ref = self._finish(run, step)
         warnings, run.notices[:] = list(run.notices), []
+        events = finished_events(run, ref)
+        if ref is not None and run is self.run:
+            done["state"] = run.state()  # finished: WorkflowState().readonly
         if note.endswith("nothing to commit"):
-            self.notify({**done, "info": [note, *warnings]})
+            self.notify({**done, "info": [note, *warnings], **({"events": events} if events else {})})
         else:
-            self.notify({**done, "events": step_events(run, step), **({"info": warnings} if warnings else {})})
+            events = step_events(run, step) + events
+            self.notify({**done, "events": events, **({"info": warnings} if warnings else {})})
+
+    @staticmethod
+    def _finish(run: Run, step: Step) -> str | None:
+        """Finish ``run`` when ``step``, just completed, is its last and every step is done: its
+        finish ref, else None (after a reopen, revising an earlier step does not finish it).
+
+        A finish that fails leaves the run as it was (its commits are made): said as a notice."""
+        if step.index != len(run.workflow.steps) or not run.finished or run.is_finished:
+            return None
+        try:
+            return run.finish()
+        except WorkflowError as e:
+            run.notices.append(f"every step is done, but the run could not be marked finished: {e}")
+            return None
 
     # -- authoring -----------------------------------------------------------
 
@@ -1141,8 +1217,16 @@ def _titles(steps: list[Step]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def finished_events(run: Run, ref: str | None) -> list[dict[str, Any]]:
+    """The User event of a run just finished (``ref``: its finish ref; None: not finished now)."""
+    if ref is None:
+        return []
+    data = {"workflow": run.workflow.name, "run": run.id, "dir": str(run.dir), "ref": ref}
+    return [{"name": "WorkflowFinished", "data": data}]
+
+
 def step_events(run: Run, step: Step) -> list[dict[str, Any]]:
-    """The User events of a committed step (and of the run's end, after its last step)."""
+    """The User event of a committed step."""
     commit = run.entries[-1].hash if run.entries and run.entries[-1].step_id == step.id else ""
     data = {
         "workflow": run.workflow.name,
@@ -1154,7 +1238,4 @@ def step_events(run: Run, step: Step) -> list[dict[str, Any]]:
         "file": str(run.path(step)),
         "commit": commit,
     }
-    events = [{"name": "WorkflowStepCompleted", "data": data}]
-    if run.finished:
-        events.append({"name": "WorkflowFinished", "data": {k: data[k] for k in ("workflow", "run", "dir")}})
-    return events
+    return [{"name": "WorkflowStepCompleted", "data": data}]
