@@ -10,7 +10,7 @@ import pytest
 
 from tests.vim import Vim, needs_vim
 
-from .conftest import Editor, Home, git
+from .conftest import Editor, Home
 from .test_steps import ESSAY
 
 
