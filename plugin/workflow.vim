@@ -46,7 +46,10 @@ command! -nargs=0 -bar WorkflowCheck workflow#command#Run('check', [<f-args>])
 command! -nargs=0 -bar WorkflowSkip workflow#command#Run('skip', [<f-args>])
 command! -nargs=0 -bar WorkflowRun workflow#command#Run('run', [<f-args>])
 command! -nargs=0 -bar WorkflowCancel workflow#command#Run('cancel', [<f-args>])
+command! -nargs=0 -bar WorkflowRuns workflow#command#Run('runs', [<f-args>])
 command! -nargs=* -bar -bang -complete=customlist,workflow#command#Complete WorkflowTrust workflow#command#Run('trust', [<f-args>], 0, 0, -1, <bang>false)
+command! -nargs=0 -bar WorkflowReopen workflow#command#Run('reopen', [<f-args>])
+command! -nargs=* -bar -complete=customlist,workflow#command#Complete WorkflowExport workflow#command#Run('export', [<f-args>])
 
 nnoremap <silent> <Plug>(WorkflowAnnotate) <Cmd>WorkflowAnnotate<CR>
 xnoremap <silent> <Plug>(WorkflowAnnotate) :WorkflowAnnotate<CR>

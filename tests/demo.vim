@@ -4,7 +4,7 @@ vim9script
 # :WorkflowStart tutorial for a new one. tests/demo.lua's twin.
 var runs: list<any> = []
 try
-  runs = workflow#host#Command('runs', [], workflow#config#Options())->get('runs', [])
+  runs = workflow#host#Command('unfinished', [], workflow#config#Options())->get('unfinished', [])
 catch
 endtry
 var found = runs->copy()->filter((_, r) => r.workflow == 'tutorial')

@@ -104,8 +104,11 @@ export def Run(given: string, fargs: list<string>, line1: number = 0, line2: num
   elseif sub == 'trust'
     workflow#steprun#Trust(args, bang, cfg)
     return
+  elseif sub == 'runs'
+    workflow#runs#Open(cfg)  # every run, in a buffer of its own
+    return
   endif
-  if !spec.needs_run
+  if !spec.needs_run && sub != 'export'  # export: saved step buffers first, as below
     # :WorkflowAnnotate and its kin: autoload/workflow/annotate.vim.
     workflow#annotate#Run(sub, args, cfg, line1, line2, range)
     return
@@ -205,12 +208,12 @@ enddef
 
 # :WorkflowResume without argument: choose among the unfinished runs.
 export def PickRun(cfg: dict<any>)
-  var response = host.Command('runs', [], cfg)
+  var response = host.Command('unfinished', [], cfg)
   if has_key(response, 'error')
     view.Apply(response, cfg)
     return
   endif
-  var runs = get(response, 'runs', [])
+  var runs = get(response, 'unfinished', [])
   if empty(runs)
     view.Apply(response, cfg)  # says where it looked
     return

@@ -66,7 +66,8 @@ def Show(buf: number, diff: bool)
     return
   endtry
   var file = (diff && e.kind != 'step') ? '' : step.file
-  var response = host.Command('show', [e.hash, file] + (diff ? ['diff'] : []), cfg)
+  # the log's own run (one :WorkflowRuns listed need not be the run open here)
+  var response = host.Command('show', [e.hash, file] + (diff ? ['diff'] : []), cfg, {run_dir: shown[buf].dir})
   if has_key(response, 'error')
     view.Apply(response, cfg)
     return

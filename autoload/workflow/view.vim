@@ -259,6 +259,10 @@ def ShowInstructions(buf: number, o: dict<any>): number
   for line in get(o, 'stale', '') == '' ? [] : Wrap(o.stale, width)
     lines->add([line, PROP_STALE])
   endfor
+  # The run is finished: how to change it (:help workflow-finish).
+  for line in get(o, 'notice', '') == '' ? [] : Wrap(o.notice, width)
+    lines->add([line, PROP_STALE])
+  endfor
   lines->add([' ', PROP])  # a blank line between them and the text
   for [text, type] in lines
     prop_add(1, 0, {type: type, bufnr: buf, text: text == '' ? ' ' : text, text_align: 'above'})
@@ -404,10 +408,20 @@ export def OpenStep(o: dict<any>, cfg: dict<any>): bool
     &filetype = get(o, 'filetype', '')
   endif
   Attach(buf, cfg)
-  &readonly = get(o, 'readonly', false)
-  # Another editor has this run (look, do not write), or its command runs
-  # (steprun.vim unlocks it).
-  &modifiable = !get(o, 'readonly', false) && !get(o, 'running', false)
+  # Another editor has this run, or it is finished: look, do not write. The run's other step
+  # buffers follow (a buffer locked for another reason, a running command, is left alone).
+  var readonly = get(o, 'readonly', false)
+  b:workflow_readonly = false
+  for other in StepBuffers(o.run)
+    if other == buf || readonly || getbufvar(other, 'workflow_readonly', false)
+      setbufvar(other, '&readonly', readonly)
+      setbufvar(other, '&modifiable', !readonly)
+      setbufvar(other, 'workflow_readonly', readonly)
+    endif
+  endfor
+  if get(o, 'running', false)
+    &modifiable = false  # its command runs: steprun.vim unlocks it when the command ends
+  endif
   ShowInstructions(buf, o)
   UpdateStatus(win_getid())
   return true

@@ -69,10 +69,13 @@ function M.run(sub, opts)
   if sub == 'run' or sub == 'cancel' then
     return require('workflow.steprun')[sub](cfg) -- command steps
   end
+  if sub == 'runs' then
+    return require('workflow.runs').open(cfg) -- every run, in a buffer of its own
+  end
   if sub == 'trust' then
     return require('workflow.steprun').trust(args, opts.bang == true, cfg)
   end
-  if not spec.needs_run then
+  if not spec.needs_run and sub ~= 'export' then -- export: saved step buffers first, as below
     local annotate = require('workflow.annotate')
     if sub == 'annotate' then
       return annotate.start(vim.tbl_extend('force', opts, { fargs = args }), cfg) -- without :Workflow's 'annotate'
@@ -164,11 +167,11 @@ end
 --- :WorkflowResume without argument: choose among the unfinished runs.
 function M.pick_run(cfg)
   local view = require('workflow.view')
-  local response = M.call('runs', {}, cfg)
+  local response = M.call('unfinished', {}, cfg)
   if response.error then
     return view.apply(response, cfg)
   end
-  local runs = response.runs or {}
+  local runs = response.unfinished or {}
   if #runs == 0 then
     return view.apply(response, cfg) -- says where it looked
   end

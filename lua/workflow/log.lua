@@ -48,7 +48,9 @@ local function show(buf, diff)
   end
   local cfg = require('workflow.config').options()
   local file = (diff and e.kind ~= 'step') and '' or step.file
-  local response = require('workflow.host').command('show', { e.hash, file, diff and 'diff' or nil }, cfg)
+  -- the log's own run (one :WorkflowRuns listed need not be the run open here)
+  local args = { e.hash, file, diff and 'diff' or nil }
+  local response = require('workflow.host').command('show', args, cfg, { run_dir = shown[buf].dir })
   if response.error then
     return require('workflow.view').apply(response, cfg)
   end

@@ -31,6 +31,7 @@
 ---@field filetype? string
 ---@field scratch? string the directory for temporary files of the step buffer's writes
 ---@field stale? string one line below the instructions: earlier steps revised since the template copied them
+---@field notice? string one line shown as stale is: the run is finished, and how to reopen it
 ---@field autorun? boolean run the step's command now, as :WorkflowRun in its buffer would (first opening)
 
 ---A command's answer. Every field is optional: the front shows what is there.
@@ -45,7 +46,8 @@
 ---@field log? table<string, any> :WorkflowLog's entries and their lines
 ---@field text? string show: a step file at a commit, or a commit's diff
 ---@field restart? boolean the server cannot go on: the front stops it (the next command starts another)
----@field runs? table<string, any>[] the unfinished runs (:WorkflowResume without argument)
+---@field runs? workflow.RunsList runs: every run, as lines to show
+---@field unfinished? table<string, any>[] the unfinished runs (:WorkflowResume without argument)
 ---@field problems? string[] run directories that could not be read
 ---@field committing? string a step file whose commit now runs in the background
 ---@field committed? string a step file whose background commit ended
@@ -74,6 +76,17 @@
 ---@field path string
 ---@field keep integer
 ---@field lines string[]
+
+---One run of :WorkflowRuns' list.
+---@class workflow.RunItem
+---@field run? string its id (resume takes it)
+---@field dir? string its directory (run_dir of log, export)
+---@field line? integer the line that shows it (1-based)
+
+---:WorkflowRuns: every run under runs_dir, newest first: lines to show, and which run each line is.
+---@class workflow.RunsList
+---@field lines? string[]
+---@field items? workflow.RunItem[]
 
 ---What to ask before a workflow file's commands may run.
 ---@class workflow.TrustQuestion

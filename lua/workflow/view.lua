@@ -199,6 +199,10 @@ local function show_instructions(buf, o)
   for _, line in ipairs(o.stale and wrap(o.stale, width) or {}) do
     lines[#lines + 1] = { { line, 'WorkflowStale' } }
   end
+  -- The run is finished: how to change it (:help workflow-finish).
+  for _, line in ipairs(o.notice and wrap(o.notice, width) or {}) do
+    lines[#lines + 1] = { { line, 'WorkflowStale' } }
+  end
   lines[#lines + 1] = { { '', 'WorkflowInstructions' } }
   api.nvim_buf_set_extmark(buf, M.ns, 0, 0, {
     virt_lines = lines,
@@ -365,9 +369,19 @@ function M.open_step(o, cfg)
     vim.bo[buf].filetype = o.filetype
   end
   attach(buf, cfg)
-  vim.bo[buf].readonly = o.readonly == true
-  -- Another editor has this run (look, do not write), or its command runs (steprun unlocks it).
-  vim.bo[buf].modifiable = o.readonly ~= true and o.running ~= true
+  -- Another editor has this run, or it is finished: look, do not write. The run's other step
+  -- buffers follow (a buffer locked for another reason, a running command, is left alone).
+  vim.b[buf].workflow_readonly = nil
+  for _, other in ipairs(M.step_buffers(o.run)) do
+    if other == buf or o.readonly == true or vim.b[other].workflow_readonly then
+      vim.bo[other].readonly = o.readonly == true
+      vim.bo[other].modifiable = o.readonly ~= true
+      vim.b[other].workflow_readonly = o.readonly == true or nil
+    end
+  end
+  if o.running then
+    vim.bo[buf].modifiable = false -- its command runs: steprun unlocks it when the command ends
+  end
   local height = show_instructions(buf, o)
   update_winbar(api.nvim_get_current_win())
   -- Scroll to the very top so the instructions above line 1 are in view.

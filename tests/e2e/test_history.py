@@ -260,7 +260,7 @@ def test_resume_by_id_and_finished_runs_are_not_offered(nvim: Editor, essay: Pat
     nvim.cmd("WorkflowStart essay")
     open_id = nvim.state()["run"]
     nvim.cmd("WorkflowStop")
-    runs = nvim.exec_lua("return require('workflow.host').command('runs', {}, vim.g.workflow or {}).runs")
+    runs = nvim.exec_lua("return require('workflow.host').command('unfinished', {}, vim.g.workflow or {}).unfinished")
     assert [r["run"] for r in runs] == [open_id]
     assert done_id != open_id
     assert nvim.call("getcompletion", "WorkflowResume ", "cmdline")[:2] == [open_id, done_id]  # newest first

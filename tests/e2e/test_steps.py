@@ -191,6 +191,7 @@ def test_front_door_command_and_completion(nvim: Editor, essay: Path) -> None:
         "annotate_clear",
         "cancel",
         "check",
+        "export",
         "goto",
         "health",
         "install",
@@ -201,6 +202,7 @@ def test_front_door_command_and_completion(nvim: Editor, essay: Path) -> None:
         "next",
         "prev",
         "refresh",
+        "reopen",
         "resume",
         "revert",
         "run",
@@ -273,7 +275,7 @@ def test_arguments_are_checked_with_workflow_messages(nvim: Editor, essay: Path)
     assert nvim.error("WorkflowStart") == "[workflow] :WorkflowStart takes a workflow name (<Tab> completes)"
     assert nvim.error("Workflow") == (
         "[workflow] which subcommand? :Workflow "
-        "{annotate|annotate_cancel|annotate_clear|cancel|check|goto|health|install|list|log|models|new|next|prev|refresh|resume|revert|run|skip|start|status|stop|trust}"
+        "{annotate|annotate_cancel|annotate_clear|cancel|check|export|goto|health|install|list|log|models|new|next|prev|refresh|reopen|resume|revert|run|skip|start|status|stop|trust}"
     )
     assert nvim.error("WorkflowGoto") == "[workflow] :WorkflowGoto takes a step id or number (<Tab> completes)"
     assert nvim.error("Workflow status extra") == "[workflow] :WorkflowStatus takes no argument"

@@ -388,3 +388,30 @@ def test_export_escapes_the_workflow_description_line_by_line(tmp_path, write, b
     r = cli("export", str(run_dir), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "\n\\# Not a heading\n1\\. not a list\n&lt;div&gt;no html&lt;/div&gt;\nplain text\n" in r.stdout
+
+
+def test_runs_lists_every_run_as_the_editor_does_and_as_json(tmp_path, blog_yaml, write):
+    import datetime as dt
+
+    from workflow_nvim.run import Run
+    from workflow_nvim.spec import load_workflow
+
+    blog = load_workflow(write("blog.yaml", blog_yaml, tmp_path / "project"))
+    runs = tmp_path / "runs"
+    run = Run.start(blog, runs, dt.datetime(2024, 3, 5, 14, 7, 9))
+    run.enter(run.frontier).write_text("Cats\n", encoding="utf-8")
+    run.complete(run.frontier)
+    Run.start(blog, runs, dt.datetime(2024, 3, 6, 9, 0, 0))
+
+    text = cli("runs", str(runs), cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0] == f"2 runs in {runs}, 0 finished"
+    assert lines[1].startswith("2024-03-06 09:00  Write a blog post  0/3 ")
+    assert lines[2].startswith("2024-03-05 14:07  Write a blog post  1/3 ") and lines[2].endswith(run.id)
+
+    listed = json.loads(cli("runs", "--json", str(runs), cwd=tmp_path).stdout)["runs"]
+    assert [(r["run"], r["done"], r["total"], r["finished"], r["next"]) for r in listed] == [
+        ("20240306-090000-blog", 0, 3, False, "Pick a topic"),
+        (run.id, 1, 3, False, "Outline"),
+    ]

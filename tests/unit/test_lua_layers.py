@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("lazy.nvim's spec of the plugin", {"lazy.lua"}),
     ("entry points: Neovim's startup, :checkhealth, the Lua API", {"plugin/workflow.lua", "health", "init"}),
     ("the front door: commands, their arguments and completion", {"command"}),
+    ("the runs buffer: it opens runs (by command), their logs and exports", {"runs"}),
     (
         "drawing that needs a step buffer's view; the installer; live checks; command steps",
         {"log", "annotate", "install", "check", "steprun"},

@@ -51,8 +51,14 @@ def test_every_response_and_push_of_a_whole_run_is_declared(env: dict[str, Any])
     responses.append(call(session, env, "goto", "outline"))
     responses += [call(session, env, name) for name in ("prev", "status", "list", "stop")]
     responses.append(call(session, env, "runs"))
+    responses.append(call(session, env, "unfinished"))
+    listed = responses[-2]["runs"]
+    assert [undeclared(i, protocol.RunItem) for i in listed["items"] if undeclared(i, protocol.RunItem)] == []
+    assert undeclared(listed, protocol.RunsList) == []
 
-    assert {"open", "committing", "removed", "text", "log", "stopped", "runs", "idle"} <= set().union(*responses)
+    assert {"open", "committing", "removed", "text", "log", "stopped", "runs", "unfinished", "idle"} <= set().union(
+        *responses
+    )
     assert [undeclared(r, protocol.Response) for r in responses if undeclared(r, protocol.Response)] == []
     opened = [r["open"] for r in responses if "open" in r]
     assert [undeclared(o, protocol.StepOpen) for o in opened if undeclared(o, protocol.StepOpen)] == []

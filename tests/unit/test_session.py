@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -114,13 +115,32 @@ def test_next_after_the_last_step_finishes_the_run(session, env, git):
     run = session.run
     assert run is not None
     assert r["finished"] is True
-    assert "open" not in r
+    # the last step stays open, read-only, saying how to change it
+    assert (r["open"]["id"], r["open"]["readonly"]) == ("draft", True)
+    assert r["open"]["notice"] == f"run {run.id} is finished: :WorkflowReopen to change it"
     assert git(run.dir, "log", "-1", "--format=%s") == "blog: 3/3 Draft"  # the last step was committed
     assert r["info"] == ["blog finished: all 3 steps done (:WorkflowLog)"]
     assert r["state"]["finished"] is True
+    assert r["state"]["readonly"] is True
     assert r["state"]["step"] == 3
     assert git(run.dir, "log", "--format=%s") == "blog: 3/3 Draft\nblog: 2/3 Outline\nblog: 1/3 Pick a topic"
     assert git(run.dir, "status", "--porcelain") == ""
+    # the finish: a tag object under the plugin's own ref, never under refs/tags/
+    ref = f"refs/workflow/finished/{run.id}"
+    assert git(run.dir, "for-each-ref", "--format=%(refname) %(objecttype)") == (
+        f"refs/heads/{git(run.dir, 'branch', '--show-current')} commit\n{ref} tag"
+    )
+    assert git(run.dir, "rev-parse", f"{ref}^{{commit}}") == git(run.dir, "rev-parse", "HEAD")
+    message = git(run.dir, "for-each-ref", "--format=%(contents)", ref).split("\n")
+    assert message[0] == "blog: finished Write a blog post"
+    assert [re.sub(r"\(\d{4}-\d\d-\d\d \d\d:\d\d\)", "(DATE)", line) for line in message[1:]] == [
+        "",
+        "1. Pick a topic (DATE)",
+        "2. Outline (DATE)",
+        "3. Draft (DATE)",
+        "",
+        "by workflow.nvim <workflow.nvim@localhost>",
+    ]
     assert sorted(p.name for p in run.dir.iterdir()) == [
         ".git",
         ".start",
@@ -171,11 +191,12 @@ def test_goto_errors(session, env):
     assert session.run is not None and session.run.current.id == "topic"
 
 
-def test_revising_a_step_of_a_finished_run_stays_on_it_and_says_so(session, env, git):
+def test_revising_a_step_of_a_reopened_run_stays_on_it_and_says_so(session, env, git):
     call(session, env, "start", "blog")
     call(session, env, "next")
     call(session, env, "next")
     call(session, env, "next")
+    call(session, env, "reopen")
     write_step(call(session, env, "goto", "outline"), "1. Fur\n")
     r = call(session, env, "next")
     assert r["info"] == [
@@ -183,7 +204,120 @@ def test_revising_a_step_of_a_finished_run_stays_on_it_and_says_so(session, env,
         + git(r["state"]["dir"], "rev-parse", "--short=7", "HEAD")
         + "); all 3 steps done (:WorkflowLog)"
     ]
-    assert "open" not in r and r["state"]["step"] == 2
+    # revising an earlier step does not finish the run again: its last step does
+    assert (r["open"]["id"], r["open"]["readonly"], r["state"]["step"]) == ("outline", False, 2)
+    assert "notice" not in r["open"]
+
+
+def test_a_finished_run_is_read_only_until_reopened(session, env, git):
+    call(session, env, "start", "blog")
+    for _ in range(3):
+        call(session, env, "next")
+    run = session.run
+    assert run is not None
+    notice = f"run {run.id} is finished: :WorkflowReopen to change it"
+    r = call(session, env, "goto", "outline")
+    assert (r["open"]["readonly"], r["open"]["notice"]) == (True, notice)
+    for command in ("next", "revert"):
+        args = ("topic",) if command == "revert" else ()
+        assert error(session, env, command, *args) == notice
+    # a restarted server reads it from git
+    other = Session()
+    r = call(other, env, "resume", run.id)
+    assert (r["open"]["readonly"], r["open"]["notice"]) == (True, notice)
+    other.handle("stop", env)
+    # reopen: a commit says so, the buffers are editable again
+    r = call(session, env, "reopen")
+    assert r["info"] == [
+        f"run {run.id} reopened (commit {git(run.dir, 'rev-parse', '--short=7', 'HEAD')}): "
+        "completing its last step finishes it again"
+    ]
+    assert (r["open"]["id"], r["open"]["readonly"], r["state"]["readonly"]) == ("outline", False, False)
+    assert "notice" not in r["open"]
+    assert git(run.dir, "log", "-1", "--format=%s%n%(trailers:key=Workflow-Reopened,valueonly)").startswith(
+        "blog: reopened\n20"
+    )
+    assert git(run.dir, "diff", "HEAD~1", "HEAD", "--stat") == ""  # it changes no file
+    assert error(session, env, "reopen") == f"run {run.id} is not finished: there is nothing to reopen"
+    assert call(Session(), env, "resume", run.id)["open"]["readonly"] is False
+
+
+def test_finishing_again_moves_the_ref_and_keeps_the_earlier_one(session, env, git):
+    call(session, env, "start", "blog")
+    for _ in range(3):
+        call(session, env, "next")
+    run = session.run
+    assert run is not None
+    ref = f"refs/workflow/finished/{run.id}"
+    first = git(run.dir, "rev-parse", ref)
+    call(session, env, "reopen")
+    write_step(call(session, env, "goto", "draft"), "Cats are good.\n")
+    r = call(session, env, "next")
+    assert r["open"]["readonly"] is True and r["finished"] is True
+    head = git(run.dir, "rev-parse", "--short=7", "HEAD")
+    assert r["info"] == [
+        f"step 3 'Draft' revised (commit {head}); blog finished again: all 3 steps done (:WorkflowLog)"
+    ]
+    assert git(run.dir, "rev-parse", f"{ref}^{{commit}}") == git(run.dir, "rev-parse", "HEAD")
+    assert git(run.dir, "rev-parse", f"{ref}.1") == first  # the earlier finish, reachable
+    assert git(run.dir, "rev-parse", ref) != first
+    assert git(run.dir, "cat-file", "-t", f"{ref}.1") == "tag"
+    call(session, env, "reopen")
+    call(session, env, "next")
+    assert git(run.dir, "for-each-ref", "--format=%(refname)", "refs/workflow/").split("\n") == [
+        ref,
+        f"{ref}.1",
+        f"{ref}.2",
+    ]
+
+
+def test_a_run_reset_behind_its_finish_is_not_finished(session, env, git):
+    call(session, env, "start", "blog")
+    for _ in range(3):
+        call(session, env, "next")
+    run = session.run
+    assert run is not None
+    call(session, env, "stop")
+    git(run.dir, "reset", "--hard", "HEAD~1")  # by hand: the finished commit is no longer in its history
+    r = call(session, env, "resume", run.id)
+    assert r["open"]["readonly"] is False and "notice" not in r["open"]
+
+
+def test_export_writes_the_run_beside_it_and_says_where(session, env, git, tmp_path):
+    write_step(call(session, env, "start", "blog"), "Cats\n")
+    call(session, env, "next")
+    run = session.run
+    assert run is not None
+    r = call(session, env, "export")
+    out = Path(env["options"]["runs_dir"]) / f"{run.id}.md"
+    assert r["info"] == [f"wrote {out}: run {run.id} as Markdown"]
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# Write a blog post\n\nRun ")
+    assert "## 1. Pick a topic\n\nCats" in text and "## 2. Outline (not done)" in text
+    # to a file given, relative to the editor's directory
+    r = call(session, env, "export", "out/run.md", cwd=str(tmp_path))
+    assert (tmp_path / "out" / "run.md").read_text(encoding="utf-8") == text
+    assert r["info"] == [f"wrote out/run.md: run {run.id} as Markdown"]  # shown as relative to it
+    # another run than the current one (:WorkflowRuns' e)
+    call(session, env, "next")
+    call(session, env, "next")
+    other = Session()
+    r = other.handle("export", {**env, "args": [], "run_dir": str(run.dir)})
+    assert "Finished 20" in out.read_text(encoding="utf-8").split("\n")[2]
+    assert r["info"] == [f"wrote {out}: run {run.id} as Markdown"]
+    assert other.run is None  # exporting opens no run
+    assert error(Session(), env, "export").startswith("no workflow is running")
+
+
+def test_export_of_a_run_in_a_project_writes_outside_the_project(session, env, git, project, isolated_places):
+    env = {**env, "options": {"runs_dir": str(project / "runs")}}
+    call(session, env, "start", "blog")
+    run = session.run
+    assert run is not None and not run.repo.standalone
+    r = call(session, env, "export")
+    out = isolated_places / "data" / "workflow.nvim" / "exports" / f"{run.id}.md"
+    assert out.is_file(), r
+    assert f"{run.id}.md" not in git(project, "status", "--porcelain", "--untracked-files=all", "--ignored")
 
 
 def test_the_step_buffer_the_person_is_in_decides_what_next_completes(session, env):
@@ -341,8 +475,8 @@ def test_runs_in_neovims_older_place_are_listed_completed_and_resumed(session, e
     assert Path(session.run.dir if session.run else "").parent == tmp_path / "data" / "workflow.nvim" / "runs"
     call(session, defaults, "stop")
 
-    r = call(session, defaults, "runs")
-    assert [(x["run"], x["dir"]) for x in r["runs"]] == [
+    r = call(session, defaults, "unfinished")
+    assert [(x["run"], x["dir"]) for x in r["unfinished"]] == [
         (new, str(tmp_path / "data" / "workflow.nvim" / "runs" / new)),
         (old, str(old_runs / old)),
     ]
@@ -354,7 +488,7 @@ def test_runs_in_neovims_older_place_are_listed_completed_and_resumed(session, e
     # A run copied (not moved) to the new place is offered once, and resumed from there.
     call(session, defaults, "stop")
     shutil.copytree(old_runs / old, tmp_path / "data" / "workflow.nvim" / "runs" / old)
-    assert [x["dir"] for x in call(session, defaults, "runs")["runs"]] == [
+    assert [x["dir"] for x in call(session, defaults, "unfinished")["unfinished"]] == [
         str(tmp_path / "data" / "workflow.nvim" / "runs" / new),
         str(tmp_path / "data" / "workflow.nvim" / "runs" / old),
     ]
@@ -365,7 +499,7 @@ def test_runs_in_neovims_older_place_are_listed_completed_and_resumed(session, e
     # A runs_dir the person sets is the only one read.
     elsewhere = with_options(env, runs_dir=str(tmp_path / "elsewhere"))
     call(session, elsewhere, "stop")
-    assert (call(session, elsewhere, "runs")["runs"], session.complete("runs", "", elsewhere)) == ([], [])
+    assert (call(session, elsewhere, "unfinished")["unfinished"], session.complete("runs", "", elsewhere)) == ([], [])
     assert error(session, elsewhere, "resume", old).startswith(f"no run '{old}' in {tmp_path / 'elsewhere'}: ")
 
 
@@ -529,45 +663,45 @@ def test_runs_lists_the_unfinished_runs_newest_first(session, env, git, blog_yam
     lost = runs / "20240101-000000-blog"  # a run directory whose history is gone
     lost.mkdir()
     (lost / "workflow.yaml").write_text(blog_yaml, encoding="utf-8")
-    r = call(session, env, "runs")
-    assert [(x["run"], x["done"], x["total"], x["next"]) for x in r["runs"]] == [
+    r = call(session, env, "unfinished")
+    assert [(x["run"], x["done"], x["total"], x["next"]) for x in r["unfinished"]] == [
         (third, 0, 3, "Pick a topic"),
         (second, 0, 3, "Pick a topic"),
         (first, 1, 3, "Outline"),
     ]
-    assert r["runs"][0]["last"] == ""
-    assert r["runs"][2]["last"] == git(runs / first, "log", "-1", "--format=%aI")
-    assert (r["runs"][2]["workflow"], r["runs"][2]["title"]) == ("blog", "Write a blog post")
-    assert r["runs"][2]["dir"] == str(runs / first)
+    assert r["unfinished"][0]["last"] == ""
+    assert r["unfinished"][2]["last"] == git(runs / first, "log", "-1", "--format=%aI")
+    assert (r["unfinished"][2]["workflow"], r["unfinished"][2]["title"]) == ("blog", "Write a blog post")
+    assert r["unfinished"][2]["dir"] == str(runs / first)
     assert r["problems"] == [f"20240101-000000-blog: {lost} is not in a git repository: is it a run directory?"]
     assert r["warning"] == f"1 run directory could not be read ({r['problems'][0]})"
     assert "info" not in r
 
 
-def test_runs_says_where_it_looked_when_there_is_none(session, env):
-    r = call(session, env, "runs")
-    assert (r["runs"], r["info"]) == ([], [f"no unfinished runs in {env['options']['runs_dir']}"])
+def test_unfinished_says_where_it_looked_when_there_is_none(session, env):
+    r = call(session, env, "unfinished")
+    assert (r["unfinished"], r["info"]) == ([], [f"no unfinished runs in {env['options']['runs_dir']}"])
     assert "warning" not in r
 
 
-def test_runs_and_their_completion_leave_out_the_run_already_open(session, env):
+def test_unfinished_and_completion_leave_out_the_run_already_open(session, env):
     call(session, env, "start", "blog")
     older = session.run.id if session.run else ""
     call(session, env, "stop")
     call(session, env, "start", "notes")
     here = session.run.id if session.run else ""
-    r = call(session, env, "runs")
-    assert [x["run"] for x in r["runs"]] == [older]
+    r = call(session, env, "unfinished")
+    assert [x["run"] for x in r["unfinished"]] == [older]
     assert session.complete("runs", "", env) == [older]
     call(session, env, "resume", older)
-    r = call(session, env, "runs")
-    assert [x["run"] for x in r["runs"]] == [here]
+    r = call(session, env, "unfinished")
+    assert [x["run"] for x in r["unfinished"]] == [here]
     call(session, env, "stop")
     call(session, env, "resume", here)
     call(session, env, "next")  # notes has one step: finished
     call(session, env, "resume", older)
-    r = call(session, env, "runs")
-    assert (r["runs"], r["info"]) == ([], ["no unfinished run but the one open"])
+    r = call(session, env, "unfinished")
+    assert (r["unfinished"], r["info"]) == ([], ["no unfinished run but the one open"])
 
 
 def test_resume_reopens_a_run_at_its_first_step_not_done(session, env):
@@ -818,8 +952,8 @@ def test_a_run_whose_editor_quit_before_its_git_init_gets_its_repository_at_resu
     (run.dir / "01-topic.md").write_text("Cats\n", encoding="utf-8")
     assert not (run.dir / ".git").exists()
 
-    listed = call(session, env, "runs")
-    assert (listed["runs"], len(listed["problems"])) == ([], 1)
+    listed = call(session, env, "unfinished")
+    assert (listed["unfinished"], len(listed["problems"])) == ([], 1)
     assert not (run.dir / ".git").exists()
 
     r = call(session, env, "resume", run.id)
@@ -903,3 +1037,22 @@ def test_the_copies_a_step_made_are_committed_with_it_and_go_with_a_revert(sessi
     assert shown == [".start/02-outline.copies.json", ".start/02-outline.md", "02-outline.md"]
     call(session, env, "revert", "topic")
     assert not (run.dir / ".start" / "02-outline.copies.json").exists()
+
+
+def test_a_run_in_a_project_finishes_and_reopens_there_leaving_what_is_staged(session, env, git, project):
+    env = {**env, "options": {"runs_dir": str(project / "runs")}}
+    (project / "mine.txt").write_text("staged by me\n", encoding="utf-8")
+    git(project, "add", "mine.txt")
+    call(session, env, "start", "blog")
+    for _ in range(3):
+        call(session, env, "next")
+    run = session.run
+    assert run is not None and not run.repo.standalone
+    ref = f"refs/workflow/finished/{run.id}"
+    assert git(project, "cat-file", "-t", ref) == "tag"
+    assert git(project, "tag", "--list") == ""  # git describe and push --follow-tags see nothing
+    call(session, env, "reopen")
+    assert git(project, "log", "-1", "--format=%s") == "blog: reopened"
+    assert git(project, "show", "--name-only", "--format=", "HEAD") == ""  # a commit of no file
+    assert git(project, "diff", "--cached", "--name-only") == "mine.txt"  # still staged, and only that
+    assert call(session, env, "goto", "draft")["open"]["readonly"] is False

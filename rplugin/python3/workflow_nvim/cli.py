@@ -1,6 +1,6 @@
 """Command line for workflow authors and CI: ``python -m workflow_nvim COMMAND``.
 
-``validate``, ``list``, ``log`` and ``export`` are here; ``serve``, ``install``, ``doctor`` and
+``validate``, ``list``, ``runs``, ``log`` and ``export`` are here; ``serve``, ``install``, ``doctor`` and
 ``schema`` are dispatched by __main__.py to their own modules before this one is imported. ``--help``
 is plain text (USAGE below): it is read in a terminal.
 """
@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog, SearchDir, default_dirs
 from .errors import WorkflowError
-from .spec import WorkflowInvalid, count, read_regular, read_text
+from .spec import WorkflowInvalid, count, read_text
 
 PROG = "python -m workflow_nvim"
 
@@ -27,6 +26,7 @@ The command line of workflow.nvim, for workflow authors and CI.
 commands:
   validate FILE...  check workflow files: their errors and warnings
   list              the workflows the editor would find, with their errors
+  runs [DIR]        every run, newest first: progress, finished, last change
   log RUN_DIR       a run's per-step history, from git
   export RUN_DIR    a whole run as one Markdown document
   schema            print the JSON Schema of workflow files
@@ -57,7 +57,13 @@ has errors or cannot be read, 2 wrong usage, 3 PyYAML is missing.
 """
 
 # The packages each command imports, by import name (dependencies.py names their distributions).
-NEEDS = {"validate": ("yaml",), "list": ("yaml",), "log": ("yaml", "git"), "export": ("yaml", "git")}
+NEEDS = {
+    "validate": ("yaml",),
+    "list": ("yaml",),
+    "runs": ("yaml", "git"),
+    "log": ("yaml", "git"),
+    "export": ("yaml", "git"),
+}
 
 
 def plugin_python() -> str:
@@ -160,6 +166,20 @@ def list_workflows(dirs: list[SearchDir], as_json: bool) -> int:
     return 0 if all(e.ok for e in entries) else 1
 
 
+def list_runs(directory: str | None, as_json: bool) -> int:
+    """Print every run in ``directory`` (default: where the editor makes them), newest first, as
+    :WorkflowRuns shows them; with ``as_json``, their summaries."""
+    from . import places, runlist
+
+    dirs = [Path(directory)] if directory else places.runs_read(places.plugin().runs)
+    found = runlist.summaries(dirs, places.plugin().cache / "runs.json", Catalog(places.plugin().spec_cache))
+    if as_json:
+        print(json.dumps({"runs": found}, indent=2))
+    else:
+        print("\n".join(runlist.render(found, dirs[0], keys=False)["lines"]))
+    return 1 if any("problem" in s for s in found) else 0
+
+
 def show_log(run_dir: str) -> int:
     """Print a run's history, newest first: hash, date, step, title, revised."""
     from .run import Run
@@ -176,108 +196,14 @@ def show_log(run_dir: str) -> int:
     return 0
 
 
-MAX_NOTES_BYTES = 16 * 1024 * 1024
-"""A notes file longer than this is not read by export."""
-
-_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]])")
-_BLOCK_START = re.compile(r"^( {0,3})(\d+(?=[.)]))?([#+=~|.)-])")  # 4 spaces make code: nothing to escape
-
-
-def markdown_line(text: str) -> str:
-    """Untrusted text (the model's, or a workflow file's) as one line of Markdown that shows it as it is.
-
-    Line breaks become spaces, so it cannot start a heading or a list or
-    close a fence; ``<``, ``>`` and ``&`` become entities, so it cannot be
-    HTML; backslashes, backticks, ``*``, ``_`` and brackets are escaped, so it
-    cannot open code, emphasis, a link or an image (which a viewer would fetch).
-    """
-    return _escape(" ".join(text.split()))
-
-
-def markdown_block(text: str) -> str:
-    """Untrusted lines of text as Markdown paragraphs that show them as they are.
-
-    As markdown_line, but line by line, and a line cannot begin a block: a
-    heading, a quote, a list, a table or a fence marker at its start is escaped.
-    """
-    return "\n".join(_BLOCK_START.sub(r"\1\2\\\3", _escape(line)) for line in text.split("\n"))
-
-
-def _escape(text: str) -> str:
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN_INLINE.sub(r"\\\1", text)
-
-
-def read_notes(path: Path) -> dict[str, Any] | None:
-    """The notes file next to a step (written by the plugin, but it may be edited or broken).
-
-    None if there is none; a dict with ``problem`` set if it cannot be used.
-    """
-    try:
-        data = read_regular(path, MAX_NOTES_BYTES)
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        return {"problem": f"cannot be read: {e.strerror}"}
-    if len(data) > MAX_NOTES_BYTES:
-        return {"problem": "is over 16 MiB"}
-    try:
-        notes = json.loads(data)
-    except (ValueError, RecursionError):  # RecursionError: nested thousands of levels deep
-        return {"problem": "is not JSON"}
-    if not isinstance(notes, dict):
-        return {"problem": "is not a JSON object"}
-    return notes
-
-
-def _notes_lines(path: Path) -> list[str]:
-    """The Markdown quote of the model's notes on a step; every value from the file is checked and escaped."""
-    notes = read_notes(path)
-    if notes is None:
-        return []
-    if "problem" in notes:
-        return ["", f"> _(the notes file {path.name} {notes['problem']})_"]
-    model = notes.get("model")
-    summary = notes.get("summary")
-    head = f"> Notes by {markdown_line(model) if isinstance(model, str) and model else 'the model'}"
-    out = ["", head + (f": {markdown_line(summary)}" if isinstance(summary, str) and summary.strip() else "")]
-    items = notes.get("notes")
-    for n in items if isinstance(items, list) else []:
-        if not isinstance(n, dict) or not isinstance(n.get("note"), str):
-            continue
-        line = n.get("line")
-        where = f"line {line}" if isinstance(line, int) and not isinstance(line, bool) else "line ?"
-        severity = n.get("severity")
-        kind = f" ({markdown_line(severity)})" if isinstance(severity, str) and severity else ""
-        out.append(f"> - {where}{kind}: {markdown_line(n['note'])}")
-    return out
-
-
 def export(run_dir: str) -> int:
-    """Print the whole run as one Markdown document: the steps in order, each with its notes.
-
-    The person's step text is theirs and goes in as written; text from the
-    workflow file and the model is escaped (markdown_line, markdown_block).
-    """
+    """Print the whole run as one Markdown document (export.py)."""
+    from .export import markdown
     from .run import Run
 
     run = Run.open(Path(run_dir))
     try:
-        wf = run.workflow
-        out = [
-            f"# {markdown_line(wf.title)}",
-            "",
-            f"Run {run.id} of workflow `{wf.name}`: {len(run.completed)}/{len(wf.steps)} steps done.",
-        ]
-        if wf.description:
-            out += ["", markdown_block(wf.description)]
-        for step in wf.steps:
-            text = run.text(step).rstrip("\n")
-            state = "" if step.id in run.completed else " (not done)"
-            out += ["", f"## {step.index}. {markdown_line(step.title)}{state}", ""]
-            out.append(text if text else "_(not started)_")
-            out += _notes_lines(run.notes_path(step))
-        print("\n".join(out))
+        print(markdown(run))
     finally:
         run.close()
     return 0
@@ -317,6 +243,21 @@ def main(argv: list[str] | None = None) -> int:
         help="search these directories in this order instead of the defaults",
     )
     p_list.add_argument("--json", action="store_true", help="machine-readable output")
+    p_runs = sub.add_parser(
+        "runs",
+        prog=f"{PROG} runs",
+        description="Every run, newest first, as :WorkflowRuns lists them: start, workflow, progress "
+        "(3/7, or finished), last change, run id.",
+    )
+    p_runs.add_argument(
+        "dir", nargs="?", metavar="DIR", help="the runs directory (default: where the editor makes runs)"
+    )
+    p_runs.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON document: {runs: [{run, dir, started, workflow, title, done, total, next, last, "
+        "finished, finished_at}]} (a run that cannot be read: {run, dir, started, problem})",
+    )
     p_log = sub.add_parser("log", prog=f"{PROG} log", description="A run's per-step history, from git.")
     p_log.add_argument("run_dir", metavar="RUN_DIR")
     p_export = sub.add_parser("export", prog=f"{PROG} export", description="The whole run as one Markdown document.")
@@ -332,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     if args.command == "validate":
         return validate(args.files, args.json, not args.no_warnings)
+    if args.command == "runs":
+        return list_runs(args.dir, args.json)
     if args.command in ("log", "export"):
         try:
             return show_log(args.run_dir) if args.command == "log" else export(args.run_dir)

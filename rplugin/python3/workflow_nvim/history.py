@@ -62,6 +62,7 @@ TRAILER_SAVED = "Workflow-Saved"
 TRAILER_CHECK = "Workflow-Check"  # "skipped, 2 of 5 failed": completed with :WorkflowNext! over failing checks
 TRAILER_SKIPPED = "Workflow-Skipped"  # "true": an optional step completed with :WorkflowSkip, no text
 TRAILER_EXIT = "Workflow-Exit"  # the exit status of a command step's command
+TRAILER_REOPENED = "Workflow-Reopened"  # a finished run made editable again (:WorkflowReopen): the finish's date
 KINDS = {TRAILER_STEP: "step", TRAILER_REVERT: "revert", TRAILER_SAVED: "saved"}
 
 # One record per commit: fields split by \x1f, records by \x1e.
@@ -305,6 +306,18 @@ def commit_message(
     """The paragraphs of a commit message (for ``git commit -m P -m P ...``); ``extra``: more trailer lines."""
     trailers = f"{TRAILER_WORKFLOW}: {workflow}\n{TRAILER_RUN}: {run_id}\n{key}: {index}/{total} {step_id}"
     return [subject, body, "\n".join([trailers, *extra])]
+
+
+FINISHED_REFS = "refs/workflow/finished/"
+
+
+def finished_ref(run_id: str) -> str:
+    """The ref that marks run ``run_id`` finished: an annotated tag object whose message sums the run up.
+
+    Not under refs/tags/: in a person's project a tag would change ``git describe`` and travel with
+    ``git push --follow-tags``. Earlier finishes stay under ``<ref>.1``, ``<ref>.2``, ...
+    """
+    return FINISHED_REFS + run_id
 
 
 def _one_line(text: str, limit: int = 400) -> str:
@@ -745,6 +758,93 @@ class RunRepository:
             self._stage(env, rels)
             return self._staged_changes(env, rels)
 
+    # -- finishing -------------------------------------------------------------
+
+    def who(self) -> str:
+        """Who commits here, ``Name <email>`` (git's committer identity), or "unknown"."""
+        status, ident, _ = self._run("var", "GIT_COMMITTER_IDENT")
+        return ident.rpartition(">")[0] + ">" if status == 0 and ">" in ident else "unknown"
+
+    def finish(self, run_id: str, message: str) -> tuple[str, str]:
+        """Mark the run finished at HEAD: a tag object with ``message`` under ``finished_ref``.
+
+        An earlier finish stays reachable under ``<ref>.<n>`` (refs keep no reflog by default).
+        Returns the ref and the finish's date (ISO 8601).
+        """
+        ref = finished_ref(run_id)
+        status, ident, err = self._run("var", "GIT_COMMITTER_IDENT")
+        if status != 0:
+            raise WorkflowError(f"cannot finish run {run_id}: git has no identity ({_one_line(err)})")
+        status, refs, _ = self._run("for-each-ref", "--format=%(refname)", f"{ref}", f"{ref}.*")
+        earlier = refs.split("\n") if refs else []
+        if ref in earlier:
+            n = 1 + max((int(r.rsplit(".", 1)[1]) for r in earlier if re.fullmatch(r".*\.\d+", r)), default=0)
+            status, _, err = self._run("update-ref", f"{ref}.{n}", ref)
+            if status != 0:
+                raise WorkflowError(f"cannot keep the earlier finish of run {run_id}: {_one_line(err)}")
+        tag = f"object {self.head()}\ntype commit\ntag finished/{run_id}\ntagger {ident}\n\n{message.rstrip()}\n"
+        tag_object = self._hash_tag(tag)
+        status, _, err = self._run("update-ref", "-m", f"finish {run_id}", ref, tag_object)
+        if status != 0:
+            raise WorkflowError(f"cannot finish run {run_id}: {_one_line(err)}")
+        seconds, _, offset = ident.rpartition(">")[2].strip().partition(" ")
+        return ref, _iso_date(int(seconds), offset)
+
+    def _hash_tag(self, text: str) -> str:
+        """Write the tag object ``text`` (``git mktag`` checks it); its hash."""
+        import subprocess
+
+        try:
+            done = subprocess.run(
+                ["git", "mktag"],
+                cwd=self.top,
+                input=text.encode("utf-8"),
+                capture_output=True,
+                env={**os.environ, "LANGUAGE": "C", "LC_ALL": "C"},
+            )
+        except FileNotFoundError:
+            raise WorkflowError(NO_GIT) from None
+        if done.returncode != 0:
+            raise WorkflowError(f"git mktag failed in {self.top}: {_one_line(done.stderr.decode('utf-8', 'replace'))}")
+        return done.stdout.decode().strip()
+
+    def finish_state(self, run_id: str) -> tuple[bool, str | None]:
+        """Whether the run is finished, and when (ISO 8601): its finish ref points at an ancestor of
+        (or at) HEAD, and no ``Workflow-Reopened`` commit of the run came after it."""
+        ref = finished_ref(run_id)
+        fields = "%(*objectname)%00%(taggerdate:iso-strict)"
+        status, out, _ = self._run("for-each-ref", f"--format={fields}", ref)
+        if status != 0 or not out:
+            return False, None
+        commit, _, date = out.partition("\0")
+        if self._run("merge-base", "--is-ancestor", commit, "HEAD")[0] != 0:
+            return False, None
+        grep = [f"--grep=^{TRAILER_RUN}: {re.escape(run_id)}$", f"--grep=^{TRAILER_REOPENED}:"]
+        status, reopened, _ = self._run("rev-list", "-1", "--all-match", *grep, f"{commit}..HEAD")
+        if status != 0 or reopened:
+            return False, None
+        return True, date or None
+
+    def commit_empty(self, message: list[str], what: str) -> str:
+        """A commit that changes no file (it only says something: :WorkflowReopen); its hash.
+
+        Made through ``git commit`` (hooks and signing apply) in an index of the run's own that
+        holds HEAD's tree, so the person's staged changes stay staged and out of it."""
+        refusal = self.refusal()
+        if refusal:
+            raise GitRefused(f"cannot commit {what}: {refusal}")
+        with self._scratch_index() as (env, _):
+            status, _, err = self._run("read-tree", "HEAD", env=env)
+            if status != 0:
+                raise WorkflowError(f"git read-tree failed in {self.top}: {_one_line(err)}")
+            args = ["commit", "--quiet", "--no-edit", "--allow-empty"]
+            for paragraph in message:
+                args += ["-m", paragraph]
+            status, out, err = self._run(*args, env=env)
+            if status != 0:
+                raise CommitRefused(what, _one_line(err or out) or f"git commit exited with {status}")
+        return self.head()
+
     # -- reading -------------------------------------------------------------
 
     def history(self, run_id: str, workflow: str = "", step_ids: Sequence[str] = ()) -> History:
@@ -804,6 +904,16 @@ class RunRepository:
             raise WorkflowError(f"cannot show commit {commit[:12]}: {_one_line(err)}")
         patch = difflib.unified_diff(before.splitlines(), after.splitlines(), f"a/{start_rel}", f"b/{rel}", lineterm="")
         return "\n".join([header.rstrip("\n"), "", f"diff --git a/{start_rel} b/{rel}", *patch]) + "\n"
+
+
+def _iso_date(seconds: int, offset: str) -> str:
+    """Git's ``1764184251 +0100`` as ISO 8601, ``2025-11-26T19:10:51+01:00``."""
+    import datetime as dt
+
+    sign = -1 if offset.startswith("-") else 1
+    digits = offset.lstrip("+-").zfill(4)
+    zone = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    return dt.datetime.fromtimestamp(seconds, zone).isoformat()
 
 
 def _identity(path: Path) -> Identity:

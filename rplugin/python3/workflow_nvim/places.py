@@ -51,6 +51,11 @@ class Places(NamedTuple):
         return self.data / "runs"
 
     @property
+    def exports(self) -> Path:
+        """Where :WorkflowExport writes a run kept in a project, when given no file name."""
+        return self.data / "exports"
+
+    @property
     def venv(self) -> Path:
         """The plugin's own Python environment (:WorkflowInstall)."""
         return self.data / "venv"

@@ -89,7 +89,7 @@ class Params(TypedDict, total=False):
     cwd: str  # the editor's working directory (a project's .workflows/ is found there)
     dirs: list[list[str]]  # [kind, path] search directories, nearest first (absent: catalog.default_dirs)
     buffer_step: dict[str, Any]  # {run, id} of the step buffer the command was given in
-    run_dir: str  # the run the front shows: a restarted server reopens it from git
+    run_dir: str  # the run the front shows: a restarted server reopens it from git; log, show: another run's
     editor_pid: int  # the editor that holds the run's lock
     # per command
     buf: int  # annotate, annotate_cancel, check, and any command given in a step buffer: the buffer
@@ -153,6 +153,7 @@ class StepOpen(TypedDict, total=False):
     running: bool  # the step's command runs: its buffer takes no typing until the output's ``done``
     autorun: bool  # the step's command runs now, as :WorkflowRun in its buffer would (first opening)
     stale: str  # one line, shown below the instructions: earlier steps revised since the template copied them
+    notice: str  # one line, shown as stale is: the run is finished, and how to reopen it
 
 
 class Response(TypedDict, total=False):
@@ -168,7 +169,8 @@ class Response(TypedDict, total=False):
     stopped: str  # the run that was stopped: close its buffers
     log: dict[str, Any]  # :WorkflowLog's entries and their lines
     text: str  # show: a step file at a commit, or a commit's diff
-    runs: list[dict[str, Any]]
+    runs: RunsList  # runs: every run, as lines to show
+    unfinished: list[dict[str, Any]]  # unfinished: the runs :WorkflowResume offers
     problems: list[str]
     committing: str  # a step file whose commit now runs in the background
     committed: str
@@ -188,6 +190,22 @@ class Response(TypedDict, total=False):
     compare: dict[str, Any]  # refresh: {title, lines}: an earlier step's text, to show beside the buffer in diff mode
     running: dict[str, Any]  # run: {buf, run, id, path, keep, lines}: lines from keep on become lines; output follows
     trust: TrustQuestion  # a command would run an untrusted command: ask, answer with trust, then repeat
+
+
+class RunItem(TypedDict, total=False):
+    """One run of :WorkflowRuns' list."""
+
+    run: str  # its id (resume takes it)
+    dir: str  # its directory (Params.run_dir of log, export)
+    line: int  # the line that shows it (1-based)
+
+
+class RunsList(TypedDict, total=False):
+    """:WorkflowRuns: every run under runs_dir, newest first (Response.runs): lines to show, and
+    which run each line is."""
+
+    lines: list[str]
+    items: list[RunItem]
 
 
 class TrustQuestion(TypedDict, total=False):
@@ -347,6 +365,7 @@ COMMANDS: tuple[Command, ...] = (
         "Stop what runs in this buffer: a command or an annotation",
         needs_run=False,
     ),
+    Command("runs", "WorkflowRuns", 0, 0, "", "", "List every run, finished or not", needs_run=False),
     Command(
         "trust",
         "WorkflowTrust",
@@ -358,12 +377,24 @@ COMMANDS: tuple[Command, ...] = (
         needs_run=False,
         bang=True,
     ),
+    # finish (issue 16)
+    Command("reopen", "WorkflowReopen", 0, 0, "", "", "Make a finished run editable again"),
+    Command(
+        "export",
+        "WorkflowExport",
+        0,
+        1,
+        "file",
+        "a file",
+        "Write the whole run as one Markdown document",
+        needs_run=False,
+    ),
 )
 
 BY_NAME = {c.name: c for c in COMMANDS}
 
 # Requests that are not commands but the front's own business (never typed by a person).
-INTERNAL = ("wait", "show", "runs", "annotate_cancel")
+INTERNAL = ("wait", "show", "unfinished", "annotate_cancel")
 
 # Commands the front carries out alone: the server has no handler for them.
 FRONT_ONLY = ("annotate_clear", "install", "health")

@@ -38,10 +38,13 @@ from .errors import WorkflowError
 from .history import (
     TRAILER_CHECK,
     TRAILER_EXIT,
+    TRAILER_REOPENED,
     TRAILER_REVERT,
+    TRAILER_RUN,
     TRAILER_SAVED,
     TRAILER_SKIPPED,
     TRAILER_STEP,
+    TRAILER_WORKFLOW,
     Entry,
     RunRepository,
     commit_message,
@@ -129,6 +132,7 @@ class Run:
         self.lock: RunLock | None = None
         self.notices: list[str] = []  # one line each, for the person at the next response
         self.held_by: Holder | None = None  # another editor that has this run: read-only here
+        self._finish: tuple[bool, str | None] | None = None  # (finished?, when), read from git on first use
 
     @classmethod
     def start(
@@ -242,13 +246,68 @@ class Run:
         self.repo.close()
 
     def writable(self) -> None:
-        """Raise ReadOnly when another editor has this run."""
+        """Raise ReadOnly when another editor has this run, or when it is finished."""
         if self.held_by is not None:
             # What matters first, for a message cut to the screen's width.
             raise ReadOnly(
                 f"run {self.id} is read-only here: {self.held_by.describe()} has it open; "
                 f"finish there, or quit that {self.held_by.name()} and :WorkflowResume here"
             )
+        if self.is_finished:
+            raise ReadOnly(self.finished_notice)
+
+    # -- finishing -----------------------------------------------------------
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the run is finished: its finish ref marks its history (see history.finished_ref)."""
+        return self.finish_state[0]
+
+    @property
+    def finish_state(self) -> tuple[bool, str | None]:
+        """(finished?, the finish's date, ISO 8601); git is asked once, then kept."""
+        if self._finish is None:
+            self._finish = self.repo.finish_state(self.id) if self.entries else (False, None)
+        return self._finish
+
+    @property
+    def finished_notice(self) -> str:
+        """The one line a finished run's step buffers show."""
+        return f"run {self.id} is finished: :WorkflowReopen to change it"
+
+    def summary(self, who: str) -> str:
+        """The finish tag's message: the workflow, each step with the date of its last completion, who."""
+        lines = [f"{self.workflow.name}: finished {self.workflow.title}", ""]
+        dates: dict[str, str] = {}
+        for e in self.entries:
+            if e.kind == "step":
+                dates[e.step_id] = e.date[:16].replace("T", " ")
+        skipped = self.skipped
+        for s in self.workflow.steps:
+            when = dates.get(s.id, "not done")
+            lines.append(f"{s.index}. {s.title} ({'skipped ' if s.id in skipped else ''}{when})")
+        return "\n".join([*lines, "", f"by {who}"])
+
+    def finish(self) -> str:
+        """Mark the run finished (every step is done); return its finish ref."""
+        ref, date = self.repo.finish(self.id, self.summary(self.repo.who()))
+        self._finish = (True, date)
+        return ref
+
+    def reopen(self) -> str:
+        """Make a finished run editable again, in a commit that says so; return what happened."""
+        if self.held_by is not None:
+            self.writable()
+        finished, date = self.finish_state
+        if not finished:
+            raise WorkflowError(f"run {self.id} is not finished: there is nothing to reopen")
+        subject = f"{self.workflow.name}: reopened"
+        body = f'"{self.workflow.title}" can be changed again; it was finished {(date or "")[:16].replace("T", " ")}.'
+        trailers = f"{TRAILER_WORKFLOW}: {self.workflow.name}\n{TRAILER_RUN}: {self.id}\n{TRAILER_REOPENED}: {date}"
+        commit = self.repo.commit_empty([subject, body, trailers], f"the reopening of run {self.id}")
+        self._take_warning()
+        self._finish = (False, None)
+        return f"run {self.id} reopened (commit {commit[:7]}): completing its last step finishes it again"
 
     # -- steps ---------------------------------------------------------------
 
@@ -459,6 +518,7 @@ class Run:
 
     @property
     def finished(self) -> bool:
+        """Every step is done (is_finished: the run is marked finished, by its finish ref)."""
         return len(self.completed) == len(self.workflow.steps)
 
     def enter(self, step: Step) -> Path:
@@ -704,7 +764,7 @@ class Run:
             "step": self.current.index,
             "total": len(self.workflow.steps),
             "finished": self.finished,
-            "readonly": self.held_by is not None,
+            "readonly": self.held_by is not None or self.is_finished,
             "steps": [
                 {
                     "id": s.id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -35,7 +36,23 @@ if TYPE_CHECKING:  # the annotation modules (sockets, URLs) load with the first 
 Response = dict[str, Any]
 
 # Commands that read or change git history wait for background commits; the others never do.
-GIT_COMMANDS = frozenset({"start", "next", "skip", "revert", "log", "show", "runs", "resume", "stop", "wait"})
+GIT_COMMANDS = frozenset(
+    {
+        "start",
+        "next",
+        "skip",
+        "revert",
+        "log",
+        "show",
+        "runs",
+        "unfinished",
+        "resume",
+        "stop",
+        "wait",
+        "reopen",
+        "export",
+    }
+)
 COMMIT_WAIT_TIMEOUT = 2.0  # seconds
 WAIT_COMMAND_TIMEOUT = 10.0
 LIST_PROBLEMS = 5  # problems :WorkflowList shows per file
@@ -170,11 +187,13 @@ class Session:
                 "workflow": run.workflow.title,
                 "progress": run.progress(step),
                 "instructions": run.instructions(step).split("\n"),
-                "readonly": run.held_by is not None,
+                "readonly": run.held_by is not None or run.is_finished,
             }
         }
         if (run.id, step.id) in self.commands_running:
             response["open"]["running"] = True  # opened again while its command runs: no typing until it ends
+        if run.held_by is None and run.is_finished:
+            response["open"]["notice"] = run.finished_notice
         stale = run.stale_note(step)
         if stale:
             response["open"]["stale"] = stale
@@ -284,16 +303,24 @@ class Session:
         else:
             note = run.finish_complete(pending)
         target, where = run.after(step)
-        events = [] if worker or note.endswith("nothing to commit") else step_events(run, step)
+        events = []
+        if not worker:
+            ref = self._finish(run, step)
+            events = [] if note.endswith("nothing to commit") else step_events(run, step)
+            events += finished_events(run, ref)
         if target is None:
             run.current = step
             skipped = len(run.skipped | ({step.id} if pending.skipped else set()))
             done = f"all {count(len(run.workflow.steps), 'step')} done" + (f", {skipped} skipped" if skipped else "")
             done += " (:WorkflowLog)"
-            response: Response = {
-                "info": [f"{note}; {done}" if pending.revised else f"{run.workflow.name} finished: {done}"],
-                "finished": True,
-            }
+            response = self._open(run, step)
+            said = f"{note}; {done}" if pending.revised else f"{run.workflow.name} finished: {done}"
+            if step.index == len(run.workflow.steps):
+                # The run is finished once its commit lands: its buffers are read-only from now on.
+                response["open"].update(readonly=True, notice=run.finished_notice)
+                said = f"{note}; {run.workflow.name} finished again: {done}" if pending.revised else said
+            response["info"] = [said]
+            response["finished"] = True
         else:
             response = self._open(run, target, note + where)
         if worker:
@@ -479,7 +506,11 @@ class Session:
         return response
 
     def cmd_log(self, params: dict[str, Any]) -> Response:
-        run = self._active(params)
+        with self._run_at(params) as run:
+            return self._log(run)
+
+    @staticmethod
+    def _log(run: Run) -> Response:
         titles = {s.id: s.title for s in run.workflow.steps}
         # Each entry is small (a long history is thousands of them); the steps are sent once.
         entries = [
@@ -512,7 +543,11 @@ class Session:
 
     def cmd_show(self, params: dict[str, Any]) -> Response:
         """The text of a step file at a commit (args: hash, file), or the commit's diff (args: hash, file, 'diff')."""
-        run = self._active(params)
+        with self._run_at(params) as run:
+            return self._show(run, params)
+
+    @staticmethod
+    def _show(run: Run, params: dict[str, Any]) -> Response:
         args = [str(a) for a in params.get("args") or []]
         if len(args) < 2:
             raise WorkflowError("show takes a commit and a file")
@@ -522,7 +557,29 @@ class Session:
         return {"text": run.repo.show(commit, file)}
 
     def cmd_runs(self, params: dict[str, Any]) -> Response:
-        """The unfinished runs under runs_dir, newest first, but for the run open here."""
+        """:WorkflowRuns: every run under runs_dir, newest first, as lines to show (runlist.py)."""
+        from . import runlist
+
+        runs_dirs = self._runs_read(params)
+        found = runlist.summaries(runs_dirs, places.plugin().cache / "runs.json", self.catalog)
+        return {"runs": runlist.render(found, runs_dirs[0])}
+
+    @contextlib.contextmanager
+    def _run_at(self, params: dict[str, Any]) -> Iterator[Run]:
+        """The run at ``Params.run_dir`` when it is not the one open here (:WorkflowRuns' l, a log's
+        <CR>), opened for reading only and closed after; else the active run."""
+        wanted = params.get("run_dir")
+        if not wanted or (self.run is not None and Path(str(wanted)).resolve() == self.run.dir):
+            yield self._active(params)
+            return
+        run = Run.open(Path(str(wanted)), self.catalog)
+        try:
+            yield run
+        finally:
+            run.repo.close()
+
+    def cmd_unfinished(self, params: dict[str, Any]) -> Response:
+        """The unfinished runs under runs_dir, newest first, but for the run open here (:WorkflowResume's choice)."""
         runs_dirs = self._runs_read(params)
         found = []
         problems = []
@@ -553,7 +610,7 @@ class Session:
                     )
             finally:
                 run.repo.close()
-        response: Response = {"runs": found, "problems": problems}
+        response: Response = {"unfinished": found, "problems": problems}
         if problems:
             what = "1 run directory" if len(problems) == 1 else f"{len(problems)} run directories"
             response["warning"] = f"{what} could not be read ({problems[0]}{', ...' if len(problems) > 1 else ''})"
@@ -588,6 +645,39 @@ class Session:
         if run.held_by is not None:
             note += f"; read-only here: {run.held_by.describe()} has it open"
         return self._open(run, step, note)
+
+    def cmd_reopen(self, params: dict[str, Any]) -> Response:
+        """Make a finished run editable again; a commit says so."""
+        run = self._active(params)
+        note = run.reopen()
+        return self._open(run, self._current(run, params), note)
+
+    def cmd_export(self, params: dict[str, Any]) -> Response:
+        """Write a run (Params.run_dir, else the current one) as one Markdown document: to the file
+        given, else to export.default_path."""
+        from .export import default_path, markdown
+        from .options import expand
+
+        cwd = Path(str(params.get("cwd") or Path.cwd()))
+        given = params.get("run_dir")
+        if given and (self.run is None or Path(str(given)).resolve() != self.run.dir):
+            run = Run.open(Path(str(given)), self.catalog)
+            opened = True
+        else:
+            run, opened = self._active(params), False
+        try:
+            args = params.get("args") or []
+            path = expand(str(args[0]), cwd) if args else default_path(run)
+            text = markdown(run) + "\n"
+        finally:
+            if opened:
+                run.close()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, text)
+        except OSError as e:
+            raise WorkflowError(f"cannot write {shown(path, cwd)}: {e.strerror}: give another file") from e
+        return {"info": [f"wrote {shown(path, cwd)}: run {run.id} as Markdown"]}  # the file first: it is cut last
 
     def complete(self, kind: str, arglead: str, params: dict[str, Any]) -> list[str]:
         """What <Tab> offers for an argument of completion ``kind`` (protocol.Command.complete)."""
@@ -627,7 +717,7 @@ class Session:
     def _commit_in_background(self, run: Run, pending: PendingCommit) -> None:
         assert self.notify is not None
         step = pending.step
-        done = {"committed": str(run.path(step))}
+        done: Response = {"committed": str(run.path(step))}
         try:
             note = run.finish_complete(pending)
         except CommitRefused as e:
@@ -649,11 +739,30 @@ class Session:
             log.exception("commit of step %s failed", step.id)
             self.notify({**done, "error": f"internal error committing step {step.index} ({type(e).__name__}: {e})"})
             return
+        ref = self._finish(run, step)
         warnings, run.notices[:] = list(run.notices), []
+        events = finished_events(run, ref)
+        if ref is not None and run is self.run:
+            done["state"] = run.state()  # finished: WorkflowState().readonly
         if note.endswith("nothing to commit"):
-            self.notify({**done, "info": [note, *warnings]})
+            self.notify({**done, "info": [note, *warnings], **({"events": events} if events else {})})
         else:
-            self.notify({**done, "events": step_events(run, step), **({"info": warnings} if warnings else {})})
+            events = step_events(run, step) + events
+            self.notify({**done, "events": events, **({"info": warnings} if warnings else {})})
+
+    @staticmethod
+    def _finish(run: Run, step: Step) -> str | None:
+        """Finish ``run`` when ``step``, just completed, is its last and every step is done: its
+        finish ref, else None (after a reopen, revising an earlier step does not finish it).
+
+        A finish that fails leaves the run as it was (its commits are made): said as a notice."""
+        if step.index != len(run.workflow.steps) or not run.finished or run.is_finished:
+            return None
+        try:
+            return run.finish()
+        except WorkflowError as e:
+            run.notices.append(f"every step is done, but the run could not be marked finished: {e}")
+            return None
 
     # -- authoring -----------------------------------------------------------
 
@@ -1132,8 +1241,16 @@ def _titles(steps: list[Step]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def finished_events(run: Run, ref: str | None) -> list[dict[str, Any]]:
+    """The User event of a run just finished (``ref``: its finish ref; None: not finished now)."""
+    if ref is None:
+        return []
+    data = {"workflow": run.workflow.name, "run": run.id, "dir": str(run.dir), "ref": ref}
+    return [{"name": "WorkflowFinished", "data": data}]
+
+
 def step_events(run: Run, step: Step) -> list[dict[str, Any]]:
-    """The User events of a committed step (and of the run's end, after its last step)."""
+    """The User event of a committed step."""
     commit = run.entries[-1].hash if run.entries and run.entries[-1].step_id == step.id else ""
     data = {
         "workflow": run.workflow.name,
@@ -1145,7 +1262,4 @@ def step_events(run: Run, step: Step) -> list[dict[str, Any]]:
         "file": str(run.path(step)),
         "commit": commit,
     }
-    events = [{"name": "WorkflowStepCompleted", "data": data}]
-    if run.finished:
-        events.append({"name": "WorkflowFinished", "data": {k: data[k] for k in ("workflow", "run", "dir")}})
-    return events
+    return [{"name": "WorkflowStepCompleted", "data": data}]

@@ -1,0 +1,136 @@
+""":WorkflowRuns in Neovim and in Vim, side by side: every run in a buffer, newest first, with its
+progress ('finished' from its finish ref); <CR> resumes the run, l shows its log (and the log's <CR>
+that run's text, though it is not the run open here), e exports it, q closes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.vim import Vim, needs_vim
+
+from .conftest import Editor, Home
+from .test_steps import ESSAY
+
+
+@pytest.fixture
+def essay(home: Home) -> Path:
+    return home.write_workflow("essay", ESSAY)
+
+
+def check_rows(lines: list[str], older: str, newer: str, runs: Path) -> None:
+    assert lines[0] == f"2 runs in {runs}, 1 finished (<CR> open, e export, l log, q close)"
+    assert "Write an essay" in lines[1] and " 3/3 " not in lines[1] and " finished " in lines[1]
+    assert lines[1].endswith(newer) and lines[2].endswith(older)
+    assert " 1/3 " in lines[2]
+
+
+def test_runs_buffer_in_neovim(nvim: Editor, essay: Path, home: Home) -> None:
+    nvim.cmd("WorkflowStart essay")
+    older = nvim.state()["run"]
+    nvim.type("A first<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowStart essay")
+    newer, newer_dir = nvim.state()["run"], Path(nvim.state()["dir"])
+    for text in ("A second<Esc>", "Goone<Esc>", "Gotwo<Esc>"):
+        nvim.type(text)
+        nvim.cmd("WorkflowNext")
+    nvim.settle()  # the last step's commit finishes the run (its finish ref)
+
+    nvim.cmd("WorkflowRuns")
+    lines = nvim.lines()
+    check_rows(lines, older, newer, newer_dir.parent)
+    assert nvim.current.buffer.name == "workflow://runs"
+    assert nvim.current.buffer.options["modifiable"] is False
+    assert nvim.call("line", ".") == 2  # on the newest run
+
+    nvim.call("cursor", 3, 1)
+    nvim.type("l")  # the older run's log, though the newer one is open
+    log = nvim.lines()
+    assert log[0].startswith(f"Write an essay, run {older}: 1 commit")
+    assert log[1].endswith("1/3 Pick a topic")
+    nvim.call("cursor", 2, 1)
+    nvim.type("\r")
+    assert nvim.lines() == ["Topic: first"]
+    nvim.type("q")
+    nvim.type("q")
+    assert nvim.current.buffer.name == "workflow://runs"
+
+    nvim.call("cursor", 2, 1)
+    nvim.type("e")  # the newest run, exported beside it (a run of its own)
+    assert "wrote " in nvim.messages() and (newer_dir.parent / f"{newer}.md").is_file()
+    assert "# Write an essay" in (newer_dir.parent / f"{newer}.md").read_text(encoding="utf-8")
+
+    nvim.call("cursor", 3, 1)
+    nvim.type("\r")  # resumes the older run
+    assert nvim.state()["run"] == older
+    assert nvim.current.buffer.name.endswith("02-outline.txt")
+    assert nvim.call("bufwinid", "workflow://runs") == -1
+
+    nvim.cmd("WorkflowRuns")
+    nvim.type("q")
+    assert nvim.call("bufexists", "workflow://runs") == 0
+
+
+def test_no_run_yet_in_neovim(nvim: Editor, home: Home) -> None:
+    nvim.cmd("WorkflowRuns")
+    assert nvim.lines() == [f"no runs in {home.runs}: :WorkflowStart {{name}} starts one"]
+
+
+@needs_vim
+def test_runs_buffer_in_vim(tmp_path: Path, home: Home, essay: Path) -> None:
+    vim = Vim(tmp_path, {"runs_dir": str(home.root / "runs")})
+    first = vim.run(
+        r"""
+        WorkflowStart essay
+        g:Keep('older', g:WorkflowState().run)
+        normal! A first
+        WorkflowNext
+        WorkflowStart essay
+        g:Keep('newer', [g:WorkflowState().run, g:WorkflowState().dir])
+        normal! A second
+        WorkflowNext
+        normal! Goone
+        WorkflowNext
+        normal! Gotwo
+        WorkflowNext
+        g:Settle()
+        """
+    )
+    older, (newer, newer_dir) = first["older"], first["newer"]
+    result = vim.run(
+        r"""
+        WorkflowRuns
+        g:Keep('list', [getline(1, '$'), bufname(), &modifiable, line('.')])
+        cursor(3, 1)
+        normal l
+        g:Keep('log', getline(1, '$'))
+        cursor(2, 1)
+        execute "normal \<CR>"
+        g:Keep('text', getline(1, '$'))
+        normal q
+        normal q
+        g:Keep('back', bufname())
+        cursor(2, 1)
+        normal e
+        g:Keep('exported', g:Said())
+        cursor(3, 1)
+        execute "normal \<CR>"
+        g:Keep('resumed', [g:WorkflowState().run, bufname(), bufwinid('workflow://runs')])
+        WorkflowRuns
+        normal q
+        g:Keep('closed', bufexists('workflow://runs'))
+        """
+    )
+    lines, name, modifiable, line = result["list"]
+    check_rows(lines, older, newer, home.root / "runs")
+    assert (name, modifiable, line) == ("workflow://runs", 0, 2)
+    assert result["log"][0].startswith(f"Write an essay, run {older}: 1 commit")
+    assert result["text"] == ["Topic: first"]
+    assert result["back"] == "workflow://runs"
+    exported = Path(newer_dir).parent / f"{newer}.md"
+    assert exported.is_file() and any("wrote " in line for line in result["exported"]), result["exported"]
+    run, buffer, window = result["resumed"]
+    assert (run, Path(buffer).name, window) == (older, "02-outline.txt", -1)
+    assert result["closed"] == 0
