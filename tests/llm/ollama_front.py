@@ -29,8 +29,11 @@ from tests.ollama_server import OllamaReplies
 
 def file_digest(path: Path) -> str:
     """The hex SHA-256 of a file (the model's weights)."""
+    h = hashlib.sha256()
     with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def make_server(upstream: str, model: str, context: int, port: int = 0, digest: str = "") -> ThreadingHTTPServer:
