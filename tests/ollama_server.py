@@ -1,10 +1,10 @@
 """A test Ollama: a real HTTP server on loopback speaking Ollama's API, scripted per test.
 
 It serves ``/api/chat`` and ``/api/generate`` (NDJSON streamed with chunked
-transfer encoding, as Ollama does), ``/api/tags``, ``/api/show`` and
-``/api/version``, and can misbehave on purpose: an unknown model (404), a
-stall, slow tokens, a dropped connection, an error in the middle of the
-stream, broken JSON, prose instead of JSON, and what a hostile server or a
+transfer encoding, as Ollama does), ``/api/tags`` (each model with its
+``digest``), ``/api/show`` and ``/api/version``, and can misbehave on
+purpose: an unknown model (404), a stall, slow tokens, a dropped
+connection, an error in the middle of the stream, broken JSON, prose instead of JSON, and what a hostile server or a
 broken model sends: thousands of notes (``flood``), a model looping inside
 one note for ever (``endless_note``), one NDJSON line of many megabytes
 (fault "huge-line"). It records the requests it got, the bytes it sent and
@@ -20,6 +20,7 @@ streamed line naming them too (ChatResponse).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import select
@@ -119,6 +120,8 @@ class FakeOllama:
     ):
         """``remote``: model -> the model it is on ``OLLAMA_CLOUD``, for models that run there."""
         self.models = list(models)
+        # Each model's digest, as /api/tags gives it (bare hex); a test may change one (a new pull).
+        self.digests = {m: hashlib.sha256(m.encode()).hexdigest() for m in models}
         self.context_length = context_length
         self.remote = dict(remote or {})
         self.script = Script()
@@ -148,7 +151,18 @@ class FakeOllama:
                     server.requests.append(("tags", {}))
                     self._json(
                         200,
-                        {"models": [{"name": m, "model": m, "size": 1000, **server.where(m)} for m in server.models]},
+                        {
+                            "models": [
+                                {
+                                    "name": m,
+                                    "model": m,
+                                    "size": 1000,
+                                    "digest": server.digests.get(m, ""),
+                                    **server.where(m),
+                                }
+                                for m in server.models
+                            ]
+                        },
                     )
                 elif self.path == "/api/version":
                     self._json(200, {"version": "0.0.0-test"})

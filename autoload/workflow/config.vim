@@ -13,6 +13,8 @@ export const SCHEMA: dict<list<any>> = {
   ollama_host: [v:t_string, 'a URL such as "http://127.0.0.1:11434"'],
   allow_remote: [v:t_bool, 'true or false'],
   annotate_timeout: [v:t_number, 'seconds to wait for the first token'],
+  annotate_temperature: [v:t_number, 'a temperature from 0 to 2'],
+  annotate_seed: [v:t_number, 'a whole number'],
   run_timeout: [v:t_number, "seconds a step's command may run"],
   python: [v:t_string, 'the path of a Python 3 interpreter'],
   check_live: [v:t_bool, 'true or false'],

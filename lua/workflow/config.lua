@@ -23,6 +23,8 @@ M.root = vim.uv.fs_realpath(M.root) or M.root
 ---@field ollama_host? string the Ollama server's URL
 ---@field allow_remote boolean text may go to another machine, or a cloud model
 ---@field annotate_timeout number seconds to wait for the model's first token
+---@field annotate_temperature number the model's temperature (0: the same answer to the same request)
+---@field annotate_seed integer the model's random seed
 ---@field run_timeout number seconds a step's command may run before it is killed
 ---@field python? string the Python interpreter that runs the server
 ---@field check_live boolean workflow files in the search directories are checked as they are edited
@@ -36,6 +38,8 @@ M.root = vim.uv.fs_realpath(M.root) or M.root
 ---@field ollama_host? string
 ---@field allow_remote? boolean
 ---@field annotate_timeout? number
+---@field annotate_temperature? number
+---@field annotate_seed? integer
 ---@field run_timeout? number
 ---@field python? string
 ---@field check_live? boolean
@@ -50,6 +54,8 @@ M.schema = {
   ollama_host = { 'string', 'a URL such as "http://127.0.0.1:11434"' },
   allow_remote = { 'boolean', 'true or false' },
   annotate_timeout = { 'number', 'seconds to wait for the first token' },
+  annotate_temperature = { 'number', 'a temperature from 0 to 2' },
+  annotate_seed = { 'number', 'a whole number' },
   run_timeout = { 'number', "seconds a step's command may run" },
   python = { 'string', 'the path of a Python 3 interpreter' },
   check_live = { 'boolean', 'true or false' },

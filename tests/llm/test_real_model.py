@@ -9,8 +9,10 @@ check that the pipeline survives and shows what came, not the model's wisdom.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ import pytest
 
 from ..e2e.conftest import Editor, Home, git, wait_for
 from ..e2e.test_steps import ESSAY
-from .ollama_front import serve_in_thread
+from .ollama_front import file_digest, serve_in_thread
 
 MODEL = "gemma3:270m"
 CONTEXT = 2048
@@ -68,7 +70,7 @@ def model_server() -> Iterator[str]:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError("llama-server did not start")
             time.sleep(0.5)
-        front, url = serve_in_thread(upstream, MODEL, CONTEXT)
+        front, url = serve_in_thread(upstream, MODEL, CONTEXT, file_digest(gguf))
         yield url
         front.shutdown()
     finally:
@@ -121,3 +123,40 @@ def test_a_real_model_in_a_step_and_the_notes_are_committed(nvim: Editor, home: 
     nvim.cmd("WorkflowNext")
     nvim.settle()
     assert "01-topic.notes.json" in git(run_dir, "show", "--name-only", "--format=", "HEAD").split()
+
+
+def test_the_same_step_annotated_twice_gives_the_same_notes_and_reannotate_says_same(
+    nvim: Editor, home: Home, model_server: str
+) -> None:
+    """:help workflow-reproducible: temperature 0 and a fixed seed, the same weights and prompt."""
+    home.write_workflow("essay", ESSAY)
+    configure(nvim, model_server)
+    nvim.cmd("WorkflowStart essay")
+    nvim.type("A trains, and why they beat planes<Esc>")
+    run_dir = Path(nvim.state()["dir"])
+    notes_file = run_dir / "01-topic.notes.json"
+    answers = []
+    for _ in range(2):
+        nvim.command("unlet! b:workflow_annotation")
+        nvim.cmd("WorkflowAnnotate")
+        result = wait_for(lambda: done(nvim), timeout=180)
+        assert result, f"no result; messages: {nvim.messages()}"
+        answers.append(json.loads(notes_file.read_text()))
+    assert answers[0] == answers[1]  # the notes, the summary and the request, all of it
+    request = answers[0]["request"]
+    assert request["digest"].startswith("sha256:") and request["options"]["temperature"] == 0
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    model_trailer = git(run_dir, "log", "-1", "--format=%(trailers:key=Workflow-Model,valueonly)").strip()
+    assert model_trailer == f"{MODEL}@{request['digest'][:19]}"
+
+    again = subprocess.run(
+        [sys.executable, "-m", "workflow_nvim", "reannotate", str(run_dir), "topic", "--host", model_server],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "rplugin" / "python3")},
+        check=False,
+    )
+    assert (again.returncode, again.stderr) == (0, ""), again.stdout
+    assert again.stdout.startswith("same: step 1 'Pick a topic'")

@@ -819,6 +819,7 @@ def test_annotating_a_step_gives_the_model_its_context_and_saves_the_notes(sessi
     assert prompt.endswith("1: Outline for: Cats\n2: - fur\n3: - naps")
 
     saved = json.loads((run.dir / "02-outline.notes.json").read_text(encoding="utf-8"))
+    assert saved.pop("request")["prompt"] == prompt  # what was asked (test_reproduce.py)
     assert saved == {
         "model": "tiny:latest",
         "lines": [1, 3],

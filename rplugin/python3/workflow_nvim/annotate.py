@@ -15,6 +15,7 @@ annotation is first asked for.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import socket
@@ -39,7 +40,7 @@ from .destination import (
     trouble,
 )
 from .errors import WorkflowError
-from .options import DEFAULT_FIRST_TOKEN_TIMEOUT
+from .options import DEFAULT_FIRST_TOKEN_TIMEOUT, DEFAULT_SEED, DEFAULT_TEMPERATURE
 
 CONNECT_TIMEOUT = 2.0
 DEFAULT_CONTEXT = 4096  # tokens, when the server does not say
@@ -349,6 +350,69 @@ def build_messages(req: Request, context_tokens: int) -> tuple[list[dict[str, st
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}], last, warning
 
 
+_DIGEST = re.compile(r"(?:sha256:)?([0-9a-f]{64})\Z")
+
+
+def digest_of(model: str, tags: Any) -> str | None:
+    """``model``'s digest (``sha256:<hex>``) in an /api/tags answer, or None when it is not there.
+
+    Ollama lists ``llama3.2`` as ``llama3.2:latest``; its ``digest`` is the hex of the model's
+    manifest, which changes whenever the model does (a new ``ollama pull``, another quantization)."""
+    entries = tags.get("models") if isinstance(tags, dict) else None
+    names = {model, model if ":" in model else f"{model}:latest"}
+    for m in entries if isinstance(entries, list) else []:
+        if not isinstance(m, dict) or not ({m.get("model"), m.get("name")} & names):
+            continue
+        found = _DIGEST.match(str(m.get("digest") or "").strip().lower())
+        return f"sha256:{found.group(1)}" if found else None
+    return None
+
+
+def prompt_sha256(prompt: str) -> str:
+    """The hex SHA-256 of a prompt as sent (UTF-8): what the ``Workflow-Prompt`` trailer says."""
+    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Exactly what an annotation asked of the model, kept in the notes file as ``request``, so that
+    the same request can be sent again (``reannotate``) and the answer compared."""
+
+    model: str
+    digest: str | None  # sha256:<hex> from the server's /api/tags; None when it did not say
+    prompt: str  # the user message
+    system: str | None  # the system message
+    options: dict[str, Any]  # Ollama's options: num_ctx, temperature, seed
+
+    def messages(self) -> list[dict[str, str]]:
+        head = [{"role": "system", "content": self.system}] if self.system is not None else []
+        return [*head, {"role": "user", "content": self.prompt}]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "digest": self.digest,
+            "prompt": self.prompt,
+            "system": self.system,
+            "options": dict(self.options),
+            "sha256": prompt_sha256(self.prompt),
+        }
+
+    @classmethod
+    def of(cls, data: Any) -> Sent | None:
+        """The request recorded in a notes file (``data["request"]``), or None when it is not one."""
+        if not isinstance(data, dict):
+            return None
+        model, digest, prompt = data.get("model"), data.get("digest"), data.get("prompt")
+        system, options = data.get("system"), data.get("options")
+        if not (isinstance(model, str) and model and isinstance(prompt, str) and isinstance(options, dict)):
+            return None
+        if system is not None and not isinstance(system, str):
+            return None
+        valid = isinstance(digest, str) and _DIGEST.match(digest) and digest.startswith("sha256:")
+        return cls(model, digest if valid else None, prompt, system, options)
+
+
 @dataclass
 class Progress:
     """What a running annotation has to say so far (sent to the editor in batches)."""
@@ -363,6 +427,23 @@ class Progress:
     covered: tuple[int, int] | None = None
     cancelled: bool = False
     dropped: int = 0  # notes past MAX_NOTES, said once, with the last batch
+
+
+def notes_record(model: str, notes: list[dict[str, Any]], p: Progress, sent: Sent | None) -> dict[str, Any]:
+    """What a step's notes file holds once an annotation is done: the notes (in line order), the
+    summary, and the request that brought them (``request``, see Sent), to be asked again."""
+    data: dict[str, Any] = {
+        "model": model,
+        "lines": list(p.covered) if p.covered else None,
+        "incomplete": p.incomplete,
+        "summary": p.summary,
+        "notes": sorted(notes[:MAX_NOTES], key=lambda n: n["line"]),
+    }
+    if p.dropped:
+        data["dropped"] = p.dropped  # notes past the limit, not kept
+    if sent is not None:
+        data["request"] = sent.to_dict()
+    return data
 
 
 class BadStream(Exception):
@@ -437,10 +518,20 @@ class Annotation:
         batch_interval: float = 0.05,
         allow_remote: bool = False,
         source: str = FROM_OPTION,
+        temperature: float = DEFAULT_TEMPERATURE,
+        seed: int = DEFAULT_SEED,
+        replay: Sent | None = None,
+        replay_last: int = 0,
     ):
         """``allow_remote``: the person's consent to a model that runs off the server (a cloud model);
-        ``source``: where ``host`` came from (destination.FROM_*), the setting a message names."""
+        ``source``: where ``host`` came from (destination.FROM_*), the setting a message names;
+        ``temperature`` and ``seed``: the options asked for (0 and a fixed seed: the same answer again).
+        ``replay``: send exactly this recorded request instead of one built from ``req`` (whose
+        ``first_line`` and ``replay_last`` say which lines it covered)."""
         self.req, self.model, self.host, self.source = req, model, host, source
+        self.temperature, self.seed = temperature, seed
+        self.replay, self.replay_last = replay, replay_last
+        self.sent: Sent | None = None  # what was asked, once it is known (before the chat request)
         self.allow_remote = allow_remote
         self.report = report
         self.first_token_timeout = first_token_timeout
@@ -520,17 +611,25 @@ class Annotation:
         if refusal:
             raise WorkflowError(refusal)  # before any of the person's text is sent
         context = facts.context
-        messages, last, warning = build_messages(self.req, context)
         first = self.req.first_line
+        if self.replay is None:
+            messages, last, warning = build_messages(self.req, context)
+            options = {"num_ctx": context, "temperature": self.temperature, "seed": self.seed}
+            system, prompt = messages[0]["content"], messages[1]["content"]
+            self.sent = Sent(self.model, self._digest(client), prompt, system, options)
+        else:
+            last, warning = self.replay_last, None
+            replay = self.replay
+            self.sent = Sent(self.model, self._digest(client), replay.prompt, replay.system, replay.options)
         parser = NoteStream(first, last)
         stream = self._chat(
             client,
             {
                 "model": self.model,
-                "messages": messages,
+                "messages": self.sent.messages(),
                 "format": SCHEMA,
                 "stream": True,
-                "options": {"num_ctx": context, "temperature": 0.2},
+                "options": self.sent.options,
             },
         )
         pending = Progress(warning=warning, covered=(first, last))
@@ -653,6 +752,13 @@ class Annotation:
                 length = max(512, min(value, 32768))
         facts = _MODELS[key] = ModelFacts(length, remote_host(info))
         return facts
+
+    def _digest(self, client: Any) -> str | None:
+        """The model's digest as the server lists it now (asked each time: a pull changes it)."""
+        try:
+            return digest_of(self.model, client._request_raw("GET", "/api/tags").json())
+        except Exception:
+            return None  # the chat request will say what is wrong
 
     def explain(self, e: BaseException) -> str:
         """One line saying what went wrong and what to do."""

@@ -29,6 +29,7 @@ commands:
   runs [DIR]        every run, newest first: progress, finished, last change
   log RUN_DIR       a run's per-step history, from git
   export RUN_DIR    a whole run as one Markdown document
+  reannotate RUN_DIR STEP  ask the model again; are the step's notes the same?
   schema            print the JSON Schema of workflow files
   install           make the plugin's own Python environment (:WorkflowInstall)
   doctor            what :checkhealth workflow reports
@@ -44,6 +45,7 @@ exit status:
   1  a file has errors or cannot be read (validate, list), or a run cannot be read
   2  wrong usage
   3  this Python lacks a package the command needs (the line says which)
+  4  reannotate compared nothing (the line says why); 1 there: the notes differ
 """
 
 VALIDATE = """\
@@ -63,7 +65,20 @@ NEEDS = {
     "runs": ("yaml", "git"),
     "log": ("yaml", "git"),
     "export": ("yaml", "git"),
+    "reannotate": ("yaml", "git", "ollama"),
 }
+
+REANNOTATE = """\
+Send the request recorded in a step's notes file (the prompt, the options)
+again to the recorded model, and say whether the notes that come back are
+the recorded ones. Nothing is sent when the server's digest for the model
+is not the recorded one (--force sends anyway). The notes file is not
+changed. See :help workflow-reproducible.
+
+exit status: 0 the same notes, 1 different notes (the lines say how),
+2 wrong usage, 3 a package is missing, 4 nothing compared (the line says
+why: no recorded request, another digest, the server could not be asked).
+"""
 
 
 def plugin_python() -> str:
@@ -262,6 +277,18 @@ def main(argv: list[str] | None = None) -> int:
     p_log.add_argument("run_dir", metavar="RUN_DIR")
     p_export = sub.add_parser("export", prog=f"{PROG} export", description="The whole run as one Markdown document.")
     p_export.add_argument("run_dir", metavar="RUN_DIR")
+    p_reannotate = sub.add_parser(
+        "reannotate",
+        prog=f"{PROG} reannotate",
+        usage=f"{PROG} reannotate [--force] [--host URL] [--allow-remote] RUN_DIR STEP",
+        description=REANNOTATE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p_reannotate.add_argument("run_dir", metavar="RUN_DIR")
+    p_reannotate.add_argument("step", metavar="STEP", help="the step's number or id")
+    p_reannotate.add_argument("--force", action="store_true", help="send even when the model's digest changed")
+    p_reannotate.add_argument("--host", help="the Ollama server (default: $OLLAMA_HOST, else this machine's)")
+    p_reannotate.add_argument("--allow-remote", action="store_true", help="the host may be another machine")
     for name in ("schema", "install", "doctor", "serve"):  # run by __main__.py before this module
         sub.add_parser(name, add_help=False)
     args, extra = parser.parse_known_args(argv)
@@ -275,6 +302,16 @@ def main(argv: list[str] | None = None) -> int:
         return validate(args.files, args.json, not args.no_warnings)
     if args.command == "runs":
         return list_runs(args.dir, args.json)
+    if args.command == "reannotate":
+        from .reproduce import NOT_COMPARED, reannotate
+
+        try:
+            outcome = reannotate(Path(args.run_dir), args.step, args.force, args.host, args.allow_remote)
+        except WorkflowError as e:
+            print(f"{parser.prog} reannotate: {e}", file=sys.stderr)
+            return NOT_COMPARED
+        print("\n".join(outcome.lines))
+        return outcome.status
     if args.command in ("log", "export"):
         try:
             return show_log(args.run_dir) if args.command == "log" else export(args.run_dir)

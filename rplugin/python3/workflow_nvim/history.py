@@ -9,6 +9,8 @@ Every commit this module makes carries trailers that say what it is::
     Workflow-Saved: 4/5 draft           unfinished text kept before a revert
     Workflow-Check: skipped, 2 of 5 failed   completed with :WorkflowNext! over failing checks
     Workflow-Skipped: true              an optional step completed empty (:WorkflowSkip)
+    Workflow-Model: llama3.2@sha256:a80c4f17acd5   the model that wrote the step's notes
+    Workflow-Prompt: sha256:9f86d08...  the SHA-256 of the prompt it was sent
 
 so that ``git log`` alone tells which steps are done: there is no other state
 store that could drift from it (a ``commit-msg`` hook that strips trailers
@@ -63,6 +65,8 @@ TRAILER_CHECK = "Workflow-Check"  # "skipped, 2 of 5 failed": completed with :Wo
 TRAILER_SKIPPED = "Workflow-Skipped"  # "true": an optional step completed with :WorkflowSkip, no text
 TRAILER_EXIT = "Workflow-Exit"  # the exit status of a command step's command
 TRAILER_REOPENED = "Workflow-Reopened"  # a finished run made editable again (:WorkflowReopen): the finish's date
+TRAILER_MODEL = "Workflow-Model"  # "llama3.2@sha256:a80c4f17acd5": the model (and digest) of the notes committed
+TRAILER_PROMPT = "Workflow-Prompt"  # "sha256:<hex>": the prompt those notes answered
 KINDS = {TRAILER_STEP: "step", TRAILER_REVERT: "revert", TRAILER_SAVED: "saved"}
 
 # One record per commit: fields split by \x1f, records by \x1e.
@@ -318,6 +322,21 @@ def finished_ref(run_id: str) -> str:
     ``git push --follow-tags``. Earlier finishes stay under ``<ref>.1``, ``<ref>.2``, ...
     """
     return FINISHED_REFS + run_id
+
+
+_TRAILER_MODEL_NAME = re.compile(r"[\w.:/@+-]{1,200}\Z")  # what an Ollama model name can be; no spaces
+
+
+def notes_trailers(request: Any) -> list[str]:
+    """The ``Workflow-Model`` and ``Workflow-Prompt`` trailers for a notes file's ``request``
+    (annotate.Sent.to_dict); none for a request that is missing or not one (an edited file)."""
+    from .annotate import Sent, prompt_sha256
+
+    sent = Sent.of(request)
+    if sent is None or not _TRAILER_MODEL_NAME.match(sent.model):
+        return []
+    model = sent.model + (f"@{sent.digest[:19]}" if sent.digest else "")  # sha256: and 12 hex digits
+    return [f"{TRAILER_MODEL}: {model}", f"{TRAILER_PROMPT}: sha256:{prompt_sha256(sent.prompt)}"]
 
 
 def _one_line(text: str, limit: int = 400) -> str:

@@ -18,6 +18,9 @@ from . import places
 DEFAULT_MODEL = "llama3.2"
 DEFAULT_FIRST_TOKEN_TIMEOUT = 60.0  # seconds
 DEFAULT_RUN_TIMEOUT = 600.0  # seconds a step's command may run (runner.py)
+# An annotation asks for the same answer to the same request: no sampling at random, a fixed seed.
+DEFAULT_TEMPERATURE = 0.0
+DEFAULT_SEED = 42
 
 # Options the front alone reads: which Python to start, whether to map keys in step buffers, and
 # whether workflow files are checked as they are edited (before Python starts).
@@ -39,6 +42,8 @@ class Options(NamedTuple):
     allow_remote: bool = False  # True only when the person set it so
     annotate_timeout: float = DEFAULT_FIRST_TOKEN_TIMEOUT
     run_timeout: float = DEFAULT_RUN_TIMEOUT
+    annotate_temperature: float = DEFAULT_TEMPERATURE
+    annotate_seed: int = DEFAULT_SEED
 
     @classmethod
     def of(cls, params: dict[str, Any]) -> Options:
@@ -61,7 +66,25 @@ class Options(NamedTuple):
             if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0
             else DEFAULT_FIRST_TOKEN_TIMEOUT,
             run_timeout=_seconds(opts.get("run_timeout"), DEFAULT_RUN_TIMEOUT),
+            annotate_temperature=_temperature(opts.get("annotate_temperature")),
+            annotate_seed=_seed(opts.get("annotate_seed")),
         )
+
+
+def _temperature(value: Any) -> float:
+    """A sampling temperature, 0 to 2 (Ollama's range), else the default."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 2:
+        return float(value)
+    return DEFAULT_TEMPERATURE
+
+
+def _seed(value: Any) -> int:
+    """A whole-number seed (a float with no fraction, as Vim and Lua may send one), else the default."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31:
+        return value
+    return DEFAULT_SEED
 
 
 def _seconds(value: Any, default: float) -> float:

@@ -49,6 +49,7 @@ from .history import (
     RunRepository,
     commit_message,
     completed_steps,
+    notes_trailers,
 )
 from .lock import Holder, RunLock
 from .reflow import reflow
@@ -70,6 +71,7 @@ SNAPSHOT_NAME = "workflow.yaml"
 START_DIR = ".start"  # the text each step file started with (see Run.start_path)
 PIN_NAME = f"{START_DIR}/run.json"  # the run's project directory and workflow file (see Run.project)
 MAX_STEP_BYTES = 16 << 20  # a step's text, read back for templates and the model's context
+MAX_NOTES_BYTES = 16 << 20  # a notes file, read back for the trailers of the commit that carries it
 
 
 def new_run_id(name: str, now: _dt.datetime, n: int = 1) -> str:
@@ -348,6 +350,14 @@ class Run:
         """Where the latest model notes on a step are kept: ``01-topic.notes.json``."""
         return self.dir / f"{Path(self.workflow.filename(step)).stem}.notes.json"
 
+    def notes_request(self, step: Step) -> Any:
+        """The ``request`` recorded in ``step``'s notes file (what the model was asked), or None."""
+        try:
+            data = json.loads(read_regular(self.notes_path(step), MAX_NOTES_BYTES))
+        except (OSError, ValueError, RecursionError):
+            return None
+        return data.get("request") if isinstance(data, dict) else None
+
     def path(self, step: Step) -> Path:
         return self.dir / self.workflow.filename(step)
 
@@ -582,6 +592,7 @@ class Run:
         extra = [f"{TRAILER_SKIPPED}: true"] if skip else []
         if checks_failed:
             extra.append(f"{TRAILER_CHECK}: skipped, {checks_failed[0]} of {checks_failed[1]} failed")
+        extra += notes_trailers(self.notes_request(step))  # the model and prompt of the notes it carries
         body = f'{step.title}, in "{self.workflow.title}".'
         paths = [path] if self.entries else [self.dir / SNAPSHOT_NAME, path]
         if not self.entries and (self.dir / PIN_NAME).exists():

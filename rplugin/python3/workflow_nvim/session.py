@@ -28,7 +28,7 @@ from .scratch import scratch_dir, write_atomic
 from .spec import Step, count
 
 if TYPE_CHECKING:  # the annotation modules (sockets, URLs) load with the first annotation, not at start
-    from .annotate import Annotation, Progress
+    from .annotate import Annotation, Progress, Sent
     from .checks import Outcome
     from .diagnostics import LiveChecks
     from .runner import NeedsTrust, Process
@@ -1077,7 +1077,7 @@ class Session:
             replace = not replaced and bool(p.notes or (p.done and not (p.cancelled or p.error)))
             replaced = replaced or replace
             if p.done and notes_file is not None and replaced:
-                self._save_notes(notes_file, model, collected, p)
+                self._save_notes(notes_file, model, collected, p, annotation.sent)
             if p.done and self.annotations.get(buf) is annotation:
                 del self.annotations[buf]
             progress = {
@@ -1099,6 +1099,8 @@ class Session:
             first_token_timeout=options.annotate_timeout,
             allow_remote=allow_remote,
             source=where.source,
+            temperature=options.annotate_temperature,
+            seed=options.annotate_seed,
         )
         self.annotations[buf] = annotation
         annotation.start()
@@ -1145,19 +1147,11 @@ class Session:
         return response
 
     @staticmethod
-    def _save_notes(path: Path, model: str, notes: list[dict[str, Any]], p: Progress) -> None:
-        """The latest notes, next to the step; committed with it."""
-        from .annotate import MAX_NOTES
+    def _save_notes(path: Path, model: str, notes: list[dict[str, Any]], p: Progress, sent: Sent | None) -> None:
+        """The latest notes, next to the step; committed with it, with what was asked (``request``)."""
+        from .annotate import notes_record
 
-        data: dict[str, Any] = {
-            "model": model,
-            "lines": list(p.covered) if p.covered else None,
-            "incomplete": p.incomplete,
-            "summary": p.summary,
-            "notes": sorted(notes[:MAX_NOTES], key=lambda n: n["line"]),
-        }
-        if p.dropped:
-            data["dropped"] = p.dropped  # notes past the limit, not kept
+        data = notes_record(model, notes, p, sent)
         try:
             write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         except OSError:
