@@ -46,8 +46,8 @@ def reannotate(
     server that cannot be asked, or (without ``force``) a model whose digest is not the recorded one.
     """
     from .annotate import Annotation, Progress, Request, Sent, digest_of, notes_record
-    from .export import read_notes
     from .destination import ServerTrouble, destination, get_json
+    from .export import read_notes
     from .run import Run
 
     run = Run.open(run_dir)
