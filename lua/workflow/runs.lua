@@ -42,7 +42,9 @@ function actions.open(buf)
   local item = item_under_cursor(buf)
   if item then
     actions.close() -- the run opens in the window the list was opened from
-    vim.cmd('WorkflowResume ' .. vim.fn.fnameescape(item.run)) -- saves the step buffers first, as any command
+    -- As :WorkflowResume (saving the step buffers first), called as a function: through vim.cmd a
+    -- refusal said as an error would come back as a Lua error with its traceback.
+    require('workflow.command').run('resume', { fargs = { item.run } })
   end
 end
 

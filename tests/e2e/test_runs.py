@@ -134,3 +134,59 @@ def test_runs_buffer_in_vim(tmp_path: Path, home: Home, essay: Path) -> None:
     run, buffer, window = result["resumed"]
     assert (run, Path(buffer).name, window) == (older, "02-outline.txt", -1)
     assert result["closed"] == 0
+
+
+def test_a_broken_run_says_so_in_one_line_in_neovim(nvim: Editor, essay: Path) -> None:
+    nvim.cmd("WorkflowStart essay")
+    broken, broken_dir = nvim.state()["run"], Path(nvim.state()["dir"])  # a run of its own: its own .git
+    nvim.type("A first<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    nvim.cmd("WorkflowStart essay")  # the broken run is no longer the one open
+    (broken_dir / ".git" / "HEAD").write_text("garbage\n", encoding="utf-8")
+
+    nvim.cmd("WorkflowRuns")
+    [row] = [line for line in nvim.lines() if broken in line]
+    assert row.endswith(f"{broken}: git cannot read its .git (broken?)")
+    nvim.call("cursor", nvim.lines().index(row) + 1, 1)
+    nvim.clear_messages()
+    nvim.type("\r")
+    said = nvim.messages()
+    assert "E5108" not in said and "traceback" not in said and "internal error" not in said, said
+    assert f"[workflow] run {broken}: git cannot read its .git (broken?)" in said, said
+
+    assert nvim.error(f"WorkflowResume {broken}") == f"[workflow] run {broken}: git cannot read its .git (broken?)"
+
+
+@needs_vim
+def test_a_broken_run_says_so_in_one_line_in_vim(tmp_path: Path, home: Home, essay: Path) -> None:
+    vim = Vim(tmp_path, {"runs_dir": str(home.root / "runs")})
+    first = vim.run(
+        r"""
+        WorkflowStart essay
+        g:Keep('broken', [g:WorkflowState().run, g:WorkflowState().dir])
+        normal! A first
+        WorkflowNext
+        g:Settle()
+        """
+    )
+    broken, broken_dir = first["broken"]
+    (Path(broken_dir) / ".git" / "HEAD").write_text("garbage\n", encoding="utf-8")
+    result = vim.run(
+        rf"""
+        WorkflowRuns
+        cursor(search('{broken}'), 1)
+        g:Said()
+        execute "normal \<CR>"
+        g:Keep('open', g:Said())
+        try
+          WorkflowResume {broken}
+        catch
+          g:Keep('threw', v:exception)
+        endtry
+        g:Keep('resume', g:Said())
+        """
+    )
+    line = f"[workflow] run {broken}: git cannot read its .git (broken?)"
+    assert result["open"] == [line]
+    assert result["resume"] == [line] and "threw" not in result

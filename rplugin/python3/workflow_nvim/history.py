@@ -407,12 +407,16 @@ class RunRepository:
         does in the background, so starting a run does not wait for them.
         """
         run_dir = run_dir.resolve()
-        if create and enclosing_repository(run_dir) is None:
+        # A .git there that git cannot read is a broken repository, never a new one to make.
+        broken = os.path.lexists(run_dir / ".git")
+        if create and not broken and enclosing_repository(run_dir) is None:
             return cls(None, run_dir, standalone=True, top=run_dir, git_dir=run_dir / ".git")
         git = _git()
         try:
             repo = git.Repo(run_dir, search_parent_directories=True)
         except git.InvalidGitRepositoryError:
+            if broken:
+                raise WorkflowError(f"run {run_dir.name}: git cannot read its .git (broken?)") from None
             if not create:
                 raise WorkflowError(f"{run_dir} is not in a git repository: is it a run directory?") from None
             return cls(None, run_dir, standalone=True, top=run_dir, git_dir=run_dir / ".git")
