@@ -415,3 +415,29 @@ def test_runs_lists_every_run_as_the_editor_does_and_as_json(tmp_path, blog_yaml
         ("20240306-090000-blog", 0, 3, False, "Pick a topic"),
         (run.id, 1, 3, False, "Outline"),
     ]
+
+
+def test_runs_lists_a_run_without_its_snapshot_with_its_problem_and_refuses_a_missing_dir(tmp_path, blog_yaml, write):
+    import datetime as dt
+
+    from workflow_nvim.run import Run
+    from workflow_nvim.spec import load_workflow
+
+    blog = load_workflow(write("blog.yaml", blog_yaml, tmp_path / "project"))
+    runs = tmp_path / "runs"
+    kept = Run.start(blog, runs, dt.datetime(2024, 3, 5, 14, 7, 9))
+    lost = Run.start(blog, runs, dt.datetime(2024, 3, 6, 9, 0, 0))
+    (lost.dir / "workflow.yaml").unlink()
+
+    text = cli("runs", str(runs), cwd=tmp_path)
+    assert text.returncode == 1, text.stderr  # a run that cannot be read
+    assert text.stdout.splitlines()[:2] == [
+        f"2 runs in {runs}, 0 finished",
+        f"2024-03-06 09:00  {lost.id}: no workflow.yaml (the workflow it follows): it cannot be read",
+    ]
+    listed = json.loads(cli("runs", "--json", str(runs), cwd=tmp_path).stdout)["runs"]
+    assert [(r["run"], "problem" in r) for r in listed] == [(lost.id, True), (kept.id, False)]
+
+    missing = cli("runs", str(tmp_path / "nonexistent"), cwd=tmp_path)
+    assert (missing.returncode, missing.stdout) == (2, "")
+    assert missing.stderr == f"python -m workflow_nvim runs: {tmp_path / 'nonexistent'}: no such directory\n"

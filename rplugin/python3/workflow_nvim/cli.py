@@ -186,6 +186,10 @@ def list_runs(directory: str | None, as_json: bool) -> int:
     :WorkflowRuns shows them; with ``as_json``, their summaries."""
     from . import places, runlist
 
+    if directory and not Path(directory).is_dir():
+        why = "not a directory" if Path(directory).exists() else "no such directory"
+        print(f"{PROG} runs: {directory}: {why}", file=sys.stderr)
+        return 2
     dirs = [Path(directory)] if directory else places.runs_read(places.plugin().runs)
     found = runlist.summaries(dirs, places.plugin().cache / "runs.json", Catalog(places.plugin().spec_cache))
     if as_json:

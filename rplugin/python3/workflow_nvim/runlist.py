@@ -114,6 +114,8 @@ def summarize(run_dir: Path, catalog: Catalog | None) -> Summary:
     started = run_dir.name[:4] + "-" + run_dir.name[4:6] + "-" + run_dir.name[6:8]
     started += " " + run_dir.name[9:11] + ":" + run_dir.name[11:13]
     summary: Summary = {"run": run_dir.name, "dir": str(run_dir), "started": started}
+    if not (run_dir / "workflow.yaml").is_file():
+        return {**summary, "problem": "no workflow.yaml (the workflow it follows): it cannot be read"}
     try:
         run = Run.open(run_dir, catalog)
     except WorkflowError as e:
@@ -204,7 +206,7 @@ def summaries(runs_dirs: list[Path], cache_path: Path | None, catalog: Catalog |
     seen: set[str] = set()
     for m, d in named:
         key = state_key(d, git_dirs)
-        if m[0] in names or not key[0]:  # listed from an earlier directory; no snapshot: not a run
+        if m[0] in names:  # listed from an earlier directory
             continue
         names.add(m[0])
         seen.add(d)
