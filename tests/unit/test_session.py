@@ -209,6 +209,15 @@ def test_revising_a_step_of_a_reopened_run_stays_on_it_and_says_so(session, env,
     assert "notice" not in r["open"]
 
 
+def test_status_says_finished_from_the_finish_ref_not_reopened(session, env):
+    call(session, env, "start", "blog")
+    for _ in range(3):
+        call(session, env, "next")
+    assert call(session, env, "status")["info"][-1] == "3/3 done, finished"
+    call(session, env, "reopen")
+    assert call(session, env, "status")["info"][-1] == "3/3 done"
+
+
 def test_a_finished_run_is_read_only_until_reopened(session, env, git):
     call(session, env, "start", "blog")
     for _ in range(3):

@@ -411,7 +411,7 @@ class Session:
             here = "▶" if s is run.current else " "
             lines.append(f"{here}{mark} {s.index:>2}. {label:<{width}}  {wf.filename(s)}")
         done = len(run.completed)
-        lines.append(f"{done}/{len(wf.steps)} done" + (", finished" if run.finished else ""))
+        lines.append(f"{done}/{len(wf.steps)} done" + (", finished" if run.is_finished else ""))  # its finish ref
         return {"info": lines, "page": "status"}
 
     def cmd_list(self, params: dict[str, Any]) -> Response:
