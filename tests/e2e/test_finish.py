@@ -8,6 +8,7 @@ again keeps the earlier finish under a ref of its own. :WorkflowExport writes th
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,68 @@ def test_vim_finish_reopen_and_export(tmp_path: Path, home: Home, essay: Path) -
     out = home.runs / f"{run_id}.md"
     assert any(line.startswith(f"[workflow] wrote {str(out)[:20]}") for line in result["exported"]), result["exported"]
     assert "## 3. Draft\n\nThe draft.\n" in out.read_text(encoding="utf-8")
+
+
+def finish_essay_in_neovim(nvim: Editor) -> tuple[str, Path]:
+    nvim.cmd("WorkflowStart essay")
+    run_id, d = nvim.state()["run"], Path(nvim.state()["dir"])
+    nvim.type("A trains<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.cmd("WorkflowNext")
+    nvim.type("iThe draft.<Esc>")
+    nvim.cmd("WorkflowNext")
+    nvim.settle()
+    return run_id, d
+
+
+def test_neovim_annotate_and_skip_refuse_a_finished_runs_step(nvim: Editor, essay: Path) -> None:
+    run_id, d = finish_essay_in_neovim(nvim)
+    notice = f"[workflow] run {run_id} is finished: :WorkflowReopen to change it"
+    assert nvim.current.buffer.name == str(d / "03-draft.md")
+    assert nvim.error("WorkflowAnnotate") == notice  # its notes would be a file of the finished run
+    assert nvim.error("WorkflowSkip") == notice  # before 'is not optional'
+    assert git(d, "status", "--porcelain").strip() == ""
+    nvim.cmd("enew")
+    nvim.current.buffer[:] = ["Some text."]
+    nvim.clear_messages()
+    with contextlib.suppress(Exception):  # no model server here: what it says is not the finish
+        nvim.cmd("WorkflowAnnotate")
+    assert "is finished" not in nvim.messages()
+
+
+@needs_vim
+def test_vim_annotate_and_skip_refuse_a_finished_runs_step(tmp_path: Path, home: Home, essay: Path) -> None:
+    vim = Vim(tmp_path, {"runs_dir": str(home.runs)})
+    result = vim.run(
+        r"""
+        WorkflowStart essay
+        normal! A trains
+        WorkflowNext
+        WorkflowNext
+        normal! iThe draft.
+        WorkflowNext
+        g:Settle()
+        g:Keep('state', g:WorkflowState())
+        g:Said()
+        for command in ['WorkflowAnnotate', 'WorkflowSkip']
+          try
+            execute command
+          catch
+          endtry
+          g:Keep(command, g:Said())
+        endfor
+        enew
+        setline(1, 'Some text.')
+        try
+          WorkflowAnnotate
+        catch
+        endtry
+        g:Keep('other', g:Said())
+        """
+    )
+    run_id, d = result["state"]["run"], Path(result["state"]["dir"])
+    notice = f"[workflow] run {run_id} is finished: :WorkflowReopen to change it"
+    assert result["WorkflowAnnotate"] == [notice]
+    assert result["WorkflowSkip"] == [notice]
+    assert not any("is finished" in line for line in result["other"]), result["other"]
+    assert git(d, "status", "--porcelain").strip() == ""

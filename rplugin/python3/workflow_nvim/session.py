@@ -269,6 +269,7 @@ class Session:
             # Completing a step the person is not looking at would commit text they have not seen.
             step = run.current if run.current.index <= run.frontier.index else run.frontier
             return self._open(run, step, f"opened step {step.index} '{step.title}': :WorkflowNext in it completes it")
+        run.writable()  # before the checks: a finished run says so, not what its checks find
         step = self._current(run, params)
         if params.get("buf") in self.processes:
             raise WorkflowError(f"step {step.index}'s command is still running: wait, or :WorkflowCancel")
@@ -333,6 +334,7 @@ class Session:
     def cmd_skip(self, params: dict[str, Any]) -> Response:
         """Complete an optional step with no text: its file is emptied and committed as skipped."""
         run = self._active(params)
+        run.writable()  # first: a finished run says so, whichever step this is
         here = params.get("buffer_step")
         if not (isinstance(here, dict) and here.get("run") == run.id):
             raise WorkflowError("not in a step buffer: :WorkflowSkip skips the step whose buffer you are in")
@@ -342,7 +344,6 @@ class Session:
                 f"step {step.index} '{step.title}' is not optional: complete it with :WorkflowNext "
                 "(only steps with 'optional: true' can be skipped)"
             )
-        run.writable()
         path = run.path(step)
         try:
             write_atomic(path, "")
@@ -497,6 +498,7 @@ class Session:
 
     def cmd_revert(self, params: dict[str, Any]) -> Response:
         run = self._active(params)
+        run.writable()
         target = run.workflow.step(self._arg(params, "step id or number", ":WorkflowRevert"))
         if target.id not in run.completed:
             raise WorkflowError(f"step '{target.id}' is not done yet: there is nothing after it to revert")
@@ -830,6 +832,7 @@ class Session:
         from . import runner
 
         run = self._active(params)
+        run.writable()
         here = params.get("buffer_step")
         if not (isinstance(here, dict) and here.get("run") == run.id):
             raise WorkflowError(":WorkflowRun runs the command of the step in this buffer: open the step first")
@@ -841,7 +844,6 @@ class Session:
         buf = int(params.get("buf") or 0)
         if buf in self.processes:
             raise WorkflowError(f"step {step.index}'s command is still running: :WorkflowCancel stops it")
-        run.writable()
         try:
             runner.require_trust(run, Path(str(params.get("cwd") or Path.cwd())))
         except runner.NeedsTrust as e:
@@ -1019,6 +1021,15 @@ class Session:
         from .annotate import MAX_NOTES, Annotation, Request
         from .destination import ALLOW_OPTION, destination, model_refusal, runs_on
 
+        step_model, step = "", None
+        run = self.run
+        here = params.get("buffer_step")
+        if run is not None and isinstance(here, dict) and here.get("run") == run.id:
+            with contextlib.suppress(WorkflowError):
+                step = run.workflow.step(str(here.get("id")))
+        if run is not None and step is not None and run.is_finished:
+            # A step's notes are a file of the run: written now, the finished record no longer matches it.
+            raise WorkflowError(run.finished_notice)
         if self.notify is None:
             raise WorkflowError("annotation needs an editor to report to")
         if importlib.util.find_spec("ollama") is None:
@@ -1034,12 +1045,6 @@ class Session:
             first_line=int(params.get("first_line") or 1),
             instruction=" ".join(str(a) for a in params.get("args") or []),
         )
-        step_model, step = "", None
-        run = self.run
-        here = params.get("buffer_step")
-        if run is not None and isinstance(here, dict) and here.get("run") == run.id:
-            with contextlib.suppress(WorkflowError):
-                step = run.workflow.step(str(here.get("id")))
         if run is not None and step is not None:
             req.workflow_title = run.workflow.title
             req.step_title = step.title
