@@ -318,6 +318,23 @@ def test_export_writes_the_run_beside_it_and_says_where(session, env, git, tmp_p
     assert error(Session(), env, "export").startswith("no workflow is running")
 
 
+def test_export_says_a_skipped_step_was_skipped(session, env, write, blog_yaml):
+    write(
+        "blog.yaml",
+        blog_yaml.replace("    title: Outline\n", "    title: Outline\n    optional: true\n"),
+        Path(env["dirs"][0][1]),
+    )
+    write_step(call(session, env, "start", "blog"), "Cats\n")
+    call(session, env, "next")
+    call(session, env, "skip")
+    run = session.run
+    assert run is not None
+    call(session, env, "export")
+    text = (Path(env["options"]["runs_dir"]) / f"{run.id}.md").read_text(encoding="utf-8")
+    assert "## 2. Outline (skipped)\n\n_(skipped)_\n" in text
+    assert "## 3. Draft (not done)\n\n_(not started)_" in text
+
+
 def test_export_of_a_run_in_a_project_writes_outside_the_project(session, env, git, project, isolated_places):
     env = {**env, "options": {"runs_dir": str(project / "runs")}}
     call(session, env, "start", "blog")

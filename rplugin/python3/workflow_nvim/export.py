@@ -107,11 +107,13 @@ def markdown(run: Run) -> str:
         out[-1] += f" Finished {(date or '')[:16].replace('T', ' ')}."
     if wf.description:
         out += ["", markdown_block(wf.description)]
+    skipped = run.skipped
     for step in wf.steps:
         text = run.text(step).rstrip("\n")
-        state = "" if step.id in run.completed else " (not done)"
+        state = " (skipped)" if step.id in skipped else "" if step.id in run.completed else " (not done)"
         out += ["", f"## {step.index}. {markdown_line(step.title)}{state}", ""]
-        out.append(text if text else "_(not started)_")
+        empty = "_(skipped)_" if step.id in skipped else "_(empty)_" if step.id in run.completed else "_(not started)_"
+        out.append(text if text else empty)
         out += _notes_lines(run.notes_path(step))
     return "\n".join(out)
 
