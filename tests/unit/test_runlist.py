@@ -51,16 +51,38 @@ def test_every_run_newest_first_with_its_progress_and_last_change(tmp_path: Path
     (runs / "not-a-run").mkdir()
 
     listed = runlist.render(runlist.summaries([runs], cache), runs)
-    last = {r.id: git(r.dir, "log", "-1", "--format=%aI")[:16].replace("T", " ") for r in (older, newer)}
+    # The last change: its date when it is of another year than the start (these runs started in 2024).
+    last = {r.id: git(r.dir, "log", "-1", "--format=%aI")[:10] for r in (older, newer)}
     assert listed["lines"] == [
-        f"2 runs in {runs}, 1 finished (<CR> open, e export, l log, q close)",
-        f"2024-03-06 09:00  Write a blog post  1/3       {last[newer.id]}  {newer.id}",
-        f"2024-03-05 14:07  Write a blog post  finished  {last[older.id]}  {older.id}",
+        "2 runs, 1 finished (<CR> open, e export, l log and id, q close)",
+        f"2024-03-06 09:00  Write a blog post  1/3       {last[newer.id]}",
+        f"2024-03-05 14:07  Write a blog post  finished  {last[older.id]}",
     ]
     assert listed["items"] == [
         {"run": newer.id, "dir": str(newer.dir), "line": 2},
         {"run": older.id, "dir": str(older.dir), "line": 3},
     ]
+
+
+def test_a_row_fits_80_columns_and_a_run_with_no_commit_shows_no_last_change(
+    tmp_path: Path, write: Any, blog_yaml: str, git: Any
+) -> None:
+    runs, cache = tmp_path / "runs", tmp_path / "cache" / "runs.json"
+    long = load_workflow(
+        write("blog.yaml", blog_yaml.replace("Write a blog post", "Write a blog post about a long subject"), tmp_path)
+    )
+    now = dt.datetime.now().replace(microsecond=0)
+    done = Run.start(long, runs, now)
+    complete(done, "Cats\n")
+    fresh = Run.start(long, runs, now + dt.timedelta(seconds=1))
+    lines = runlist.render(runlist.summaries([runs], cache), runs)["lines"]
+    last = git(done.dir, "log", "-1", "--format=%aI")[5:16].replace("T", " ")  # the year it started: MM-DD HH:MM
+    assert lines[1:] == [
+        f"{now:%Y-%m-%d %H:%M}  Write a blog post about a long…   0/3",
+        f"{now:%Y-%m-%d %H:%M}  Write a blog post about a long…   1/3       {last}",
+    ]
+    assert max(len(line) for line in lines) <= 80, lines
+    assert fresh.id not in lines[1]  # the log's first line names it (l)
 
 
 def test_the_cache_is_read_while_git_says_nothing_new_and_rebuilt_when_it_does(
@@ -105,7 +127,7 @@ def test_a_finish_ref_that_names_no_commit_of_the_run_does_not_finish_it(tmp_pat
     tag = git(run.dir, "rev-parse", finished_ref(run.id))
     git(other.dir, "fetch", str(run.dir), finished_ref(run.id))
     git(other.dir, "update-ref", finished_ref(other.id), tag)
-    assert [r.split()[6] for r in rows(runs, cache)] == ["1/3", "finished"]
+    assert [r.split()[6] for r in rows(runs, cache)] == ["1/3", "finished"]  # started, title, progress
 
 
 def test_runs_in_a_project_repository_and_runs_that_cannot_be_read(

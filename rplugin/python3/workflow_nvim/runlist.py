@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 CACHE_VERSION = 1
 FINISHED_PREFIX = "refs/workflow/finished/"  # history.finished_ref, without importing history
-KEYS_HELP = "<CR> open, e export, l log, q close"
+KEYS_HELP = "<CR> open, e export, l log and id, q close"
 
 Summary = dict[str, Any]
 
@@ -227,26 +227,39 @@ def progress(s: Summary) -> str:
     return "finished" if s.get("finished") else f"{s.get('done', 0)}/{s.get('total', 0)}"
 
 
+def _last(s: Summary) -> str:
+    """The run's last change, short: 'MM-DD HH:MM' in the year it started, else its date; blank with no commit."""
+    last = str(s.get("last") or "")[:16].replace("T", " ")
+    if not last:
+        return ""
+    return last[5:] if last[:4] == s["started"][:4] else last[:10]
+
+
 def render(found: list[Summary], runs_dir: Path, keys: bool = True) -> dict[str, Any]:
-    """The runs as the buffer shows them: ``{lines, items: [{run, dir, line}]}`` (``line``: 1-based);
-    without ``keys``, the header leaves out the buffer's keys (the command line's list)."""
+    """The runs as the buffer shows them: ``{lines, items: [{run, dir, line}]}`` (``line``: 1-based).
+
+    A row fits 80 columns for a title of up to 32: start, title, progress, last change. The run's
+    id is left out (the log's first line, ``l``, names it); a run that cannot be read shows its id
+    and what is wrong instead. Without ``keys`` (the command line's list), the header names the
+    runs directory instead of the buffer's keys."""
     if not found:
         return {"lines": [f"no runs in {tilde(runs_dir)}: :WorkflowStart {{name}} starts one"], "items": []}
     finished = sum(1 for s in found if s.get("finished"))
-    header = f"{count(len(found), 'run')} in {tilde(runs_dir)}, {finished} finished"
     if keys:
-        header += f" ({KEYS_HELP})"
+        header = f"{count(len(found), 'run')}, {finished} finished ({KEYS_HELP})"
+    else:
+        header = f"{count(len(found), 'run')} in {tilde(runs_dir)}, {finished} finished"
     titles = [str(s.get("title", "")) for s in found]
     width = min(max(len(t) for t in titles), 32)
     lines, items = [header], []
     for s, title in zip(found, titles):
         if len(title) > width:
-            title = title[: width - 1] + "…"
+            title = title[: width - 1].rstrip() + "…"
         if "problem" in s:
-            row = f"{s['started']}  {s['run']}: {s['problem']}"
+            problem = str(s["problem"]).removeprefix(f"run {s['run']}: ")  # the row names it
+            row = f"{s['started']}  {s['run']}: {problem}"
         else:
-            last = s["last"][:16].replace("T", " ") if s.get("last") else "-" * 16
-            row = f"{s['started']}  {title:<{width}}  {progress(s):<8}  {last}  {s['run']}"
+            row = f"{s['started']}  {title:<{width}}  {progress(s):<8}  {_last(s)}".rstrip()
         lines.append(row)
         items.append({"run": s["run"], "dir": s["dir"], "line": len(lines)})
     return {"lines": lines, "items": items}
