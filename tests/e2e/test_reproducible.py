@@ -100,7 +100,7 @@ def test_an_annotation_records_its_request_and_the_step_commit_names_model_and_p
     assert (same.returncode, same.stderr) == (0, "")
     assert (
         same.stdout
-        == f"same: step 2 'Outline', 1 notes and the summary from {MODEL}@sha256:{ollama.digests[MODEL]}, as recorded\n"
+        == f"same: step 2 'Outline', 1 note and the summary from {MODEL}@sha256:{ollama.digests[MODEL]}, as recorded\n"
     )
     resent = ollama.chats()[sent]
     assert resent["messages"] == ollama.chats()[sent - 1]["messages"]
@@ -144,8 +144,18 @@ def test_reannotate_refuses_in_one_line_when_the_model_digest_changed(
     assert len(ollama.chats()) == sent  # nothing was sent
     forced = reannotate(run_dir, "2", "--host", ollama.url, "--force")
     assert forced.returncode == 0, forced.stderr
-    assert forced.stdout.startswith(f"same: step 2 'Outline', 1 notes and the summary from {MODEL}@sha256:{new}")
+    assert forced.stdout == (
+        f"same: step 2 'Outline', 1 note and the summary from {MODEL}@sha256:{new}, "
+        f"as recorded by {MODEL}@sha256:{old} (another digest)\n"
+    )
     assert len(ollama.chats()) == sent + 1
+    ollama.script = Script(chunks=[answer([], "Nothing to say.")])
+    other = reannotate(run_dir, "2", "--host", ollama.url, "--force")
+    assert other.returncode == 1, other.stderr
+    assert other.stdout.splitlines()[0] == (
+        f"different: step 2 'Outline', {MODEL}@sha256:{new} did not give the notes recorded "
+        f"by {MODEL}@sha256:{old} (another digest):"
+    )
 
 
 def test_reannotate_says_what_it_cannot_compare(nvim: Editor, ollama: FakeOllama, home: Home) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from .errors import WorkflowError
 from .options import DEFAULT_FIRST_TOKEN_TIMEOUT
+from .spec import count
 
 SAME, DIFFERENT, NOT_COMPARED = 0, 1, 4  # exit statuses
 COMPARED = ("summary", "notes", "incomplete", "lines", "dropped")  # what must match in the notes file
@@ -115,13 +116,16 @@ def reannotate(
     old = {k: recorded.get(k) for k in COMPARED}
     new = {k: again.get(k) for k in COMPARED}
     model = f"{sent.model}@{now}" if now else sent.model
+    # Sent with --force to a model whose digest is not the recorded one: said, naming both.
+    by = f" by {recorded_model} (another digest)" if sent.digest is not None and now != sent.digest else ""
     if old == new:
-        count = len(new["notes"]) if isinstance(new["notes"], list) else 0
-        return Outcome(SAME, [f"same: {what}, {count} notes and the summary from {model}, as recorded"])
+        notes = count(len(new["notes"]) if isinstance(new["notes"], list) else 0, "note")
+        return Outcome(SAME, [f"same: {what}, {notes} and the summary from {model}, as recorded{by}"])
     diff = difflib.unified_diff(
         _shown(old).splitlines(), _shown(new).splitlines(), f"recorded {notes_path.name}", f"{model} now", lineterm=""
     )
-    return Outcome(DIFFERENT, [f"different: {what}, {model} did not give the recorded notes:", *diff])
+    said = f"{model} did not give the notes recorded{by}" if by else f"{model} did not give the recorded notes"
+    return Outcome(DIFFERENT, [f"different: {what}, {said}:", *diff])
 
 
 def _shown(record: dict[str, Any]) -> str:
