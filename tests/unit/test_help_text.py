@@ -56,3 +56,10 @@ def test_the_tutorial_lists_every_key_the_validator_accepts() -> None:
     assert listed, "the tutorial's rules list the keys: 'Workflow keys: ... Step keys: ... Nothing else.'"
     assert re.split(r",\s*", listed[1]) == list(WORKFLOW_KEYS)
     assert re.split(r",\s*", listed[2]) == list(STEP_KEYS)
+
+
+def test_the_commands_section_speaks_to_users_not_of_the_protocol() -> None:
+    text = HELP.read_text(encoding="utf-8")
+    commands = text[text.index("*workflow-commands*") : text.index("*workflow-mappings*")]
+    jargon = [w for w in ("Params.", "Response.", "the front ") if w in commands]
+    assert jargon == [], "protocol words belong in :help workflow-protocol"
