@@ -23,6 +23,7 @@ from tests.vim import ROOT, VIM, Tmux, Vim, needs_tmux, needs_vim
 from ..pythons import wheels_fixture  # noqa: F401
 from .conftest import Home, git, wait_for
 from .test_install import SHORT, bare  # noqa: F401
+from .test_saving import MODELINE
 from .test_steps import ESSAY
 
 pytestmark = needs_vim
@@ -387,6 +388,35 @@ def test_step_buffers_are_saved_whole_and_never_over_a_change_on_disk(vim: Vim, 
     assert result["temporary"] == []
     assert result["kept"] == [["Changed elsewhere"], 1]
     assert "[workflow] 01-topic.md changed on disk: :w! keeps your text, :e! takes the file" in result["said"]
+
+
+def test_step_buffers_ignore_modelines_in_templates(vim: Vim, home: Home) -> None:
+    """Vim's twin of test_saving.py's: a template's modeline sets nothing, on opening or on reading again."""
+    home.write_workflow("modeline", MODELINE)
+    result = vim.run(
+        """
+        set modeline modelines=5
+        WorkflowStart modeline
+        var path = expand('%:p')
+        g:Keep('path', path)
+        g:Keep('opened', [&l:modeline, &l:textwidth, &l:fileencoding])
+        edit
+        g:Keep('read_again', [&l:textwidth, &l:fileencoding])
+        normal! ggA café au lait, sans sucre
+        WorkflowNext
+        g:Settle()
+        g:Keep('next', [g:WorkflowState().step, bufname()])
+        execute 'edit ' .. fnameescape(path)
+        g:Keep('reopened', [getline(1), &l:textwidth])
+        """
+    )
+    assert result["opened"] == [0, 0, "utf-8"]
+    assert result["read_again"] == [0, "utf-8"]
+    # typed as is, not wrapped at 7 columns, and saved as UTF-8
+    assert Path(result["path"]).read_bytes().decode("utf-8").startswith("Notes: café au lait, sans sucre\n")
+    step, name = result["next"]
+    assert step == 2 and Path(name).name == "02-more.md"
+    assert result["reopened"] == ["Notes: café au lait, sans sucre", 0]
 
 
 LONG = """
