@@ -476,6 +476,27 @@ def test_a_running_check_refuses_other_commands_and_cancel_stops_it(write, tmp_p
     assert git_log(session) == []
 
 
+def test_a_check_command_that_runs_too_long_is_killed_and_fails(write, tmp_path: Path, monkeypatch) -> None:
+    from workflow_nvim import trust
+
+    monkeypatch.setattr(checks, "COMMAND_TIMEOUT", 0.5)
+    project = tmp_path / "project"
+    write("slow.yaml", COMMANDED.replace("grep -q", "sleep 30; grep -q"), project)
+    env = {"dirs": [["project", str(project)]], "options": {"runs_dir": str(tmp_path / "runs")}, "cwd": str(project)}
+    pushes = Pushes()
+    session = Session(notify=pushes)
+    session.handle("start", {**env, "args": ["slow"]})
+    assert session.run is not None
+    trust.remember(trust.digest(session.run.workflow.source), "x", "allow")
+    call(session, env, "next")
+    checked = pushes.checked()
+    assert checked["passed"] is False
+    assert checked["response"]["diagnostics"]["items"][0]["message"] == (
+        "the check command was killed after 0.5 s (its limit)"
+    )
+    assert session.processes == {} and git_log(session) == []
+
+
 def test_next_bang_never_runs_the_check_command_nor_asks(commanded, tmp_path: Path) -> None:
     from workflow_nvim import trust
 
