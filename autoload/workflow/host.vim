@@ -55,7 +55,7 @@ enddef
 
 # The kinds of push that carry their message under their own key; any other
 # push is a commit's.
-const WRAPPED = ['annotation', 'diagnostics', 'output']
+const WRAPPED = ['annotation', 'diagnostics', 'output', 'checked']
 
 # The channel's callback: a protocol.Push (only id-0 messages come here).
 def Receive(ch: channel, msg: any)
