@@ -92,6 +92,8 @@ def test_the_gate_in_neovim(nvim: Editor, home: Home) -> None:
     nvim.current.buffer[:] = ["# Summary", "Replace this line.", "# Risks"]
     nvim.cmd("WorkflowCheck")
     assert diagnostics(nvim) == sorted(FAILURES)
+    # Where the person stands, not a refusal: :WorkflowCheck completes nothing.
+    assert "[workflow] 3 of 4 checks fail: line 2: the text is still" in nvim.messages()
     assert commits(run_dir) == []
 
     # ! completes it anyway, and the commit says so.

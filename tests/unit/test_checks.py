@@ -307,7 +307,7 @@ def test_next_bang_completes_over_failures_with_the_trailer(gated) -> None:
 def test_check_in_a_step_buffer_runs_the_steps_checks_on_the_buffers_text(gated) -> None:
     session, env = gated
     answer = call(session, env, "check", lines=["# Summary", "TODO", "# Risks"])
-    assert answer["warning"].startswith("step not done: 1 of 4 checks failed: line 3: nothing under")
+    assert answer["warning"].startswith("1 of 4 checks fails: line 3: nothing under")  # not a refusal
     assert [i["line"] for i in answer["diagnostics"]["items"]] == [3]
     answer = call(session, env, "check", lines=["# Summary", "Ok.", "# Risks", "None."])
     assert answer["info"] == ["all 4 checks pass"] and answer["diagnostics"]["items"] == []

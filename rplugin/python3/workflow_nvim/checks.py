@@ -57,14 +57,18 @@ class Outcome(NamedTuple):
     failures: list[Failure]
     failed: int  # checks that failed (a no_match with three matches is one)
 
-    def summary(self, bang_hint: bool = True) -> str:
-        """One line: "all 5 checks pass", or "step not done: 2 of 5 checks failed: line 2: ..."."""
+    def summary(self, completing: bool = True) -> str:
+        """One line: "all 5 checks pass"; for :WorkflowNext "step not done: 2 of 5 checks failed: line 2:
+        ... (:WorkflowNext! completes it anyway)", for :WorkflowCheck "2 of 5 checks fail: line 2: ..."
+        (the first failure, in the order of the check's keys)."""
         if not self.failed:
             return f"all {count(self.total, 'check')} pass" if self.total != 1 else "the 1 check passes"
         first = self.failures[0]
-        hint = " (:WorkflowNext! completes it anyway)" if bang_hint else ""
+        if not completing:
+            fail = "fails" if self.failed == 1 else "fail"
+            return f"{self.failed} of {count(self.total, 'check')} {fail}: line {first.line}: {first.message}"
         failed = f"{self.failed} of {count(self.total, 'check')} failed"
-        return f"step not done: {failed}: line {first.line}: {first.message}{hint}"
+        return f"step not done: {failed}: line {first.line}: {first.message} (:WorkflowNext! completes it anyway)"
 
     def diagnostics(self) -> list[dict[str, Any]]:
         """The failures as protocol.Diagnostic items."""

@@ -331,7 +331,7 @@ class Session:
                 response = {"diagnostics": self._step_diagnostics(run, step, params, passed, said), "info": [said]}
             else:
                 failed = Outcome(total, [failure], 1)
-                summary = failed.summary()
+                summary = failed.summary(completing=completes)
                 response = {"diagnostics": self._step_diagnostics(run, step, params, failed, summary)}
                 response["warning"] = summary
             checked = {"buf": buf, "tick": tick, "run": run.id, "id": step.id, "passed": failure is None}
@@ -777,9 +777,9 @@ class Session:
             if not self._passed_as_is(run, step):  # (the front saved the buffer: the file is its text)
                 return self._start_check(run, step, params, outcome, completes=False)
             outcome = outcome._replace(total=outcome.total + 1)  # it passed on this very text
-            summary = outcome.summary()
+            summary = outcome.summary(completing=False)
         else:
-            summary = outcome.summary()
+            summary = outcome.summary(completing=False)
         response: Response = {"diagnostics": self._step_diagnostics(run, step, params, outcome, summary)}
         if outcome.failed:
             response["warning"] = summary
