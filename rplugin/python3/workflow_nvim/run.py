@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import hashlib
 import json
 import os
 import re
@@ -339,6 +338,8 @@ class Run:
 
     def inputs(self, step: Step) -> dict[str, str]:
         """What ``step``'s command is given: the SHA-256 of each earlier step's saved text, by id."""
+        import hashlib  # OpenSSL's: not on the path of a start (see test_server)
+
         found = {}
         for s in self.workflow.steps[: step.index - 1]:
             try:
