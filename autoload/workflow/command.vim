@@ -164,6 +164,7 @@ def OnCommit(response: dict<any>)
 enddef
 host.On('commit', OnCommit)
 
+
 # :WorkflowNew {name}: Python makes the file from its skeleton and says where;
 # with no project here it first offers where the file may go (`choose`), and is
 # asked again with the choice.
@@ -266,3 +267,32 @@ export def Complete(arglead: string, cmdline: string, pos: number): list<string>
   endtry
   return host.Complete(by_name[sub].complete, arglead, cfg, {args: [sub]})
 enddef
+
+# A step's check command ended (it ran in the background). Asked by
+# :WorkflowNext, passed, and the person still in that buffer with the text it
+# checked: :WorkflowNext again, which completes the step (Python remembers the
+# pass; nothing runs twice). Otherwise its result is drawn. (Last in this
+# file: registering it compiles Run, which needs every function above.)
+def Unchanged(c: dict<any>): bool
+  var buf = get(c, 'buf', 0)
+  return buf > 0 && bufloaded(buf) && bufnr() == buf && getbufvar(buf, 'changedtick') == get(c, 'tick', -1)
+enddef
+
+def OnChecked(c: dict<any>)
+  if get(c, 'passed', false) && get(c, 'completes', false) && Unchanged(c)
+    # Not inside the channel's callback (it may run during another request).
+    timer_start(0, (_) => {
+      if Unchanged(c)
+        Run('next', [])
+      endif
+    })
+    return
+  endif
+  var r = get(c, 'response', {})
+  var buf = get(c, 'buf', 0)
+  if type(get(r, 'diagnostics')) == v:t_dict && buf > 0 && bufloaded(buf)
+    workflow#check#Show(extend(copy(r.diagnostics), {buf: buf}))
+  endif
+  OnCommit(r)
+enddef
+host.On('checked', OnChecked)

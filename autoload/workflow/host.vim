@@ -18,7 +18,7 @@ import autoload 'workflow/places.vim'
 import autoload 'workflow/state.vim'
 
 # Must equal PROTOCOL in protocol.py (a test checks).
-export const PROTOCOL = 2
+export const PROTOCOL = 3
 
 # The plugin's root: the directory holding autoload/, rplugin/, workflows/.
 export const ROOT = resolve(expand('<sfile>:p:h:h:h'))
@@ -55,7 +55,7 @@ enddef
 
 # The kinds of push that carry their message under their own key; any other
 # push is a commit's.
-const WRAPPED = ['annotation', 'diagnostics', 'output']
+const WRAPPED = ['annotation', 'diagnostics', 'output', 'checked']
 
 # The channel's callback: a protocol.Push (only id-0 messages come here).
 def Receive(ch: channel, msg: any)

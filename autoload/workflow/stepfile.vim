@@ -61,7 +61,9 @@ export def WriteAtomic(path: string, lines: list<string>, eol: bool, scratch: st
     ok = writefile(lines, tmp, 's' .. (eol ? '' : 'b')) == 0
   catch
     delete(tmp)
-    return v:exception =~ 'E514\|ENOSPC\|No space' ? DISK_FULL : substitute(v:exception, '^Vim(\a\+):', '', '')
+    # writefile() gives no errno: E80 is a write that failed after the file was made, which on a
+    # file this small means no space left (or no quota), as Neovim's ENOSPC and EDQUOT do.
+    return v:exception =~ 'E80:\|E514\|ENOSPC\|No space' ? DISK_FULL : substitute(v:exception, '^Vim(\a\+):', '', '')
   endtry
   if !ok
     delete(tmp)

@@ -132,6 +132,33 @@ host.on('commit', function(response)
   require('workflow.view').apply(response, ok and cfg or {})
 end)
 
+-- A step's check command ended (it ran in the background). Asked by :WorkflowNext, passed, and the
+-- person still in that buffer with the text it checked: :WorkflowNext again, which completes the
+-- step (Python remembers the pass; nothing runs twice). Otherwise its result is drawn.
+host.on('checked', function(c)
+  local api = vim.api
+  local buf = c.buf
+  local function unchanged()
+    return buf
+      and api.nvim_buf_is_loaded(buf)
+      and api.nvim_get_current_buf() == buf
+      and api.nvim_buf_get_changedtick(buf) == c.tick
+  end
+  if c.passed and c.completes and unchanged() then
+    return vim.schedule(function()
+      if unchanged() then
+        M.run('next', { fargs = {} })
+      end
+    end)
+  end
+  local r = c.response or {}
+  if r.diagnostics and buf and api.nvim_buf_is_loaded(buf) then
+    require('workflow.check').show(vim.tbl_extend('force', r.diagnostics, { buf = buf }))
+  end
+  local ok, cfg = pcall(config.options)
+  require('workflow.view').apply(r, ok and cfg or {})
+end)
+
 --- :WorkflowNew {name}: Python makes the file from its skeleton and says where; with no project
 --- here it first offers where the file may go (`choose`), and is asked again with the choice.
 function M.new(args, cfg, extra)

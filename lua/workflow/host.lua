@@ -22,7 +22,7 @@ local message = require('workflow.message')
 local places = require('workflow.places')
 
 --- Must equal PROTOCOL in protocol.py (a test checks).
-M.PROTOCOL = 2
+M.PROTOCOL = 3
 
 M.package_dir = config.root .. '/rplugin/python3'
 
@@ -40,13 +40,13 @@ M.own_python = nil
 
 local server = nil ---@type workflow.Server?
 local died = nil ---@type string? why the last server stopped, said at the next command
-local handlers = {} ---@type table<string, fun(msg: workflow.Push|workflow.AnnotationProgress)>
+local handlers = {} ---@type table<string, fun(msg: workflow.Push|workflow.AnnotationProgress|workflow.CheckedStep)>
 local passed_over = {} ---@type { python: string, why: string }[]
 
---- Register the handler of pushed messages of `kind` ('commit', 'annotation' or 'diagnostics'),
+--- Register the handler of pushed messages of `kind` ('commit', or one of WRAPPED below),
 --- or of the server's end ('stopped': called with why, e.g. "killed by signal 9").
 ---@param kind string
----@param fn fun(msg: workflow.Push|workflow.AnnotationProgress|workflow.Diagnostics|string) what was pushed, or why
+---@param fn fun(msg: workflow.Push|workflow.AnnotationProgress|workflow.Diagnostics|workflow.CheckedStep|string)
 function M.on(kind, fn)
   handlers[kind] = fn
 end
@@ -60,7 +60,7 @@ function M.on_stopped(fn)
 end
 
 -- The kinds of push that carry their message under their own key; any other push is a commit's.
-local WRAPPED = { 'annotation', 'diagnostics', 'output' }
+local WRAPPED = { 'annotation', 'diagnostics', 'output', 'checked' }
 
 --- Called by the server (nvim_exec_lua on its own channel) with a protocol.Push.
 ---@param msg workflow.Push

@@ -115,6 +115,16 @@
 ---@field path? string
 ---@field message? string|string[] done: one line for the person
 
+---How a step's check command ended, pushed as { checked = ... } (it runs in the background).
+---@class workflow.CheckedStep
+---@field buf? integer the step's buffer, from Params.buf
+---@field tick? integer Params.tick of the command that started it
+---@field run? string
+---@field id? string the step
+---@field passed? boolean it exited 0: the server remembers that it passed on the step file as it was
+---@field completes? boolean asked by :WorkflowNext: passed, current buffer, same tick: give :WorkflowNext again
+---@field response? workflow.Response otherwise draw this: the failure, or the pass
+
 ---Progress of one annotation request, pushed as the model's answer streams.
 ---@class workflow.AnnotationProgress
 ---@field buf? integer the buffer annotated
@@ -149,12 +159,14 @@
 ---@field summary? string one line: "ok: essay, 3 steps" or "2 errors, 1 warning: line 4: ..."
 
 ---A message the server sends of its own accord: a background commit's outcome (naming
----`committed`), annotation progress (`annotation`), or a buffer's problems (`diagnostics`).
+---`committed`), annotation progress (`annotation`), a buffer's problems (`diagnostics`), a
+---command's output (`output`), or how a step's check command ended (`checked`).
 ---host.receive hands it to the handler registered with host.on.
 ---@class workflow.Push
 ---@field annotation? workflow.AnnotationProgress
 ---@field diagnostics? workflow.Diagnostics
 ---@field output? workflow.CommandOutput
+---@field checked? workflow.CheckedStep
 ---@field committed? string
 ---@field error? string
 ---@field info? string[]

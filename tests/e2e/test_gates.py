@@ -5,6 +5,7 @@ committed nor staged; :WorkflowNext! commits with its trailer; :WorkflowCheck in
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,8 @@ def test_the_gate_in_neovim(nvim: Editor, home: Home) -> None:
     nvim.current.buffer[:] = ["# Summary", "Replace this line.", "# Risks"]
     nvim.cmd("WorkflowCheck")
     assert diagnostics(nvim) == sorted(FAILURES)
+    # Where the person stands, not a refusal: :WorkflowCheck completes nothing.
+    assert "[workflow] 3 of 4 checks fail: line 2: the text is still" in nvim.messages()
     assert commits(run_dir) == []
 
     # ! completes it anyway, and the commit says so.
@@ -216,9 +219,19 @@ steps:
 """
 
 
+def wait_for(what: Any, seconds: float = 30) -> Any:
+    """``what()`` once it is true (a check command's push has come), failing after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not (found := what()):
+        assert time.monotonic() < deadline, "waited in vain"
+        time.sleep(0.05)
+    return found
+
+
 def test_a_check_command_asks_for_trust_then_gates_on_its_exit(nvim: Editor, home: Home) -> None:
     """check.command: asked about first (denied: nothing runs, not completed), then trusted: it runs
-    on the saved step file and its failure stops :WorkflowNext; once it passes the step is done."""
+    in the background on the saved step file, its failure drawn when it ends; once it passes the step
+    is completed (the front gives :WorkflowNext again, which runs nothing more)."""
     home.write_workflow("cgated", COMMAND_GATED)
     nvim.exec_lua(
         "vim.g.asked = {}; require('workflow.trust').confirm = function(prompt)"
@@ -237,12 +250,11 @@ def test_a_check_command_asks_for_trust_then_gates_on_its_exit(nvim: Editor, hom
     nvim.cmd("WorkflowTrust")
     nvim.current.buffer[:] = ["not yet"]
     nvim.cmd("WorkflowNext")
-    nvim.settle()
+    [(line, message)] = wait_for(lambda: diagnostics(nvim))
+    assert line == 1 and "exit 1" in message, message
     assert Path(nvim.current.buffer.name).name == "01-notes.md" and commits(run_dir) == []
-    [(line, message)] = diagnostics(nvim)
-    assert line == 1 and "exit" in message, message
     nvim.current.buffer[:] = ["ok"]
     nvim.cmd("WorkflowNext")
+    wait_for(lambda: Path(nvim.current.buffer.name).name == "02-last.md")
     nvim.settle()
-    assert Path(nvim.current.buffer.name).name == "02-last.md"
     assert [c.splitlines()[0] for c in commits(run_dir)] == ["cgated: 1/2 Notes"]

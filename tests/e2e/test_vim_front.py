@@ -21,8 +21,9 @@ from workflow_nvim import options, protocol
 from tests.vim import ROOT, VIM, Tmux, Vim, needs_tmux, needs_vim
 
 from ..pythons import wheels_fixture  # noqa: F401
-from .conftest import Home, git, wait_for
+from .conftest import Home, SmallDisk, git, wait_for
 from .test_install import SHORT, bare  # noqa: F401
+from .test_saving import MODELINE
 from .test_steps import ESSAY
 
 pytestmark = needs_vim
@@ -389,6 +390,76 @@ def test_step_buffers_are_saved_whole_and_never_over_a_change_on_disk(vim: Vim, 
     assert result["temporary"] == []
     assert result["kept"] == [["Changed elsewhere"], 1]
     assert "[workflow] 01-topic.md changed on disk: :w! keeps your text, :e! takes the file" in result["said"]
+
+
+def test_step_buffers_ignore_modelines_in_templates(vim: Vim, home: Home) -> None:
+    """Vim's twin of test_saving.py's: a template's modeline sets nothing, on opening or on reading again."""
+    home.write_workflow("modeline", MODELINE)
+    result = vim.run(
+        """
+        set modeline modelines=5
+        WorkflowStart modeline
+        var path = expand('%:p')
+        g:Keep('path', path)
+        g:Keep('opened', [&l:modeline, &l:textwidth, &l:fileencoding])
+        edit
+        g:Keep('read_again', [&l:textwidth, &l:fileencoding])
+        normal! ggA café au lait, sans sucre
+        WorkflowNext
+        g:Settle()
+        g:Keep('next', [g:WorkflowState().step, bufname()])
+        execute 'edit ' .. fnameescape(path)
+        g:Keep('reopened', [getline(1), &l:textwidth])
+        """
+    )
+    assert result["opened"] == [0, 0, "utf-8"]
+    assert result["read_again"] == [0, "utf-8"]
+    # typed as is, not wrapped at 7 columns, and saved as UTF-8
+    assert Path(result["path"]).read_bytes().decode("utf-8").startswith("Notes: café au lait, sans sucre\n")
+    step, name = result["next"]
+    assert step == 2 and Path(name).name == "02-more.md"
+    assert result["reopened"] == ["Notes: café au lait, sans sucre", 0]
+
+
+def test_a_full_disk_never_damages_the_saved_text(tmp_path: Path, essay: Path, small_disk: SmallDisk) -> None:
+    """Vim's twin of test_saving.py's: a failed save keeps the file whole and says the disk is full."""
+    if small_disk.outside != small_disk.path:
+        pytest.skip("Vim is not started in the disk's own mount namespace: run as root (as CI does)")
+    vim = Vim(tmp_path, {"runs_dir": str(small_disk.path / "runs")})
+    typed = " ".join(["more words"] * 1000)  # more than the blocks the file holds: in place, it needs new ones
+    result = vim.run(
+        f"""
+        WorkflowStart essay
+        var path = expand('%:p')
+        g:Keep('path', path)
+        normal! A saved words
+        write
+        g:Keep('saved', readfile(path))
+        system('cat /dev/zero > {small_disk.path / "filler"}')
+        append(1, '{typed}')
+        g:Said()
+        write
+        g:Keep('full', [readfile(path), &modified, g:Said()])
+        WorkflowNext
+        g:Keep('next', [readfile(path), g:WorkflowState().steps[0].done, g:Said()])
+        g:Keep('temporary', glob(fnamemodify(path, ':h') .. '/.*workflow-tmp', true, true))
+        delete('{small_disk.path / "filler"}')
+        WorkflowGoto 1
+        WorkflowNext
+        g:Settle()
+        g:Keep('freed', [readfile(path), g:WorkflowState().steps[0].done])
+        """
+    )
+    full = "[workflow] the disk is full: free some space; your text is still in the buffer"
+    assert result["saved"] == ["Topic: saved words"]
+    lines, modified, said = result["full"]
+    assert (lines, modified) == (["Topic: saved words"], 1)
+    assert said[-1] == full
+    lines, done, said = result["next"]
+    assert (lines, done) == (["Topic: saved words"], False)
+    assert any("the disk is full" in line for line in said), said
+    assert result["temporary"] == []
+    assert result["freed"] == [["Topic: saved words", typed], True]
 
 
 LONG = """

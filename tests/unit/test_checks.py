@@ -307,7 +307,7 @@ def test_next_bang_completes_over_failures_with_the_trailer(gated) -> None:
 def test_check_in_a_step_buffer_runs_the_steps_checks_on_the_buffers_text(gated) -> None:
     session, env = gated
     answer = call(session, env, "check", lines=["# Summary", "TODO", "# Risks"])
-    assert answer["warning"].startswith("step not done: 1 of 4 checks failed: line 3: nothing under")
+    assert answer["warning"].startswith("1 of 4 checks fails: line 3: nothing under")  # not a refusal
     assert [i["line"] for i in answer["diagnostics"]["items"]] == [3]
     answer = call(session, env, "check", lines=["# Summary", "Ok.", "# Risks", "None."])
     assert answer["info"] == ["all 4 checks pass"] and answer["diagnostics"]["items"] == []
@@ -360,30 +360,157 @@ steps:
 """
 
 
-def test_a_check_command_asks_for_trust_first_then_runs_on_the_step_file(write, tmp_path: Path) -> None:
-    from workflow_nvim import trust
+class Pushes:
+    """What the session pushes, with a wait for its check command's end."""
 
+    def __init__(self) -> None:
+        self.all: list[dict[str, Any]] = []
+        self._came = threading.Condition()
+
+    def __call__(self, push: dict[str, Any]) -> None:
+        with self._came:
+            self.all.append(push)
+            self._came.notify_all()
+
+    def checked(self, timeout: float = 30) -> dict[str, Any]:
+        """The next {"checked": ...} push's content (and forget it)."""
+        with self._came:
+            assert self._came.wait_for(lambda: any("checked" in p for p in self.all), timeout)
+            push = next(p for p in self.all if "checked" in p)
+            self.all.remove(push)
+            return push["checked"]
+
+
+@pytest.fixture
+def commanded(write, tmp_path: Path) -> tuple[Session, dict[str, Any], Pushes]:
     project = tmp_path / "project"
     write("commanded.yaml", COMMANDED, project)
     env = {"dirs": [["project", str(project)]], "options": {"runs_dir": str(tmp_path / "runs")}, "cwd": str(project)}
-    session = Session()
+    pushes = Pushes()
+    session = Session(notify=pushes)
     session.handle("start", {**env, "args": ["commanded"]})
+    return session, env, pushes
+
+
+def test_a_check_command_asks_for_trust_first_then_runs_in_the_background(commanded) -> None:
+    from workflow_nvim import trust
+
+    session, env, pushes = commanded
     assert session.run is not None
     # Not trusted: nothing runs, nothing is committed, the front is asked to ask.
     question = call(session, env, "next")["trust"]
     assert question["commands"] == [COMMANDED.split("command: ")[1].split("\n")[0]]
     assert git_log(session) == [] and session.run.completed == set()
     trust.remember(question["sha256"], question["path"], "allow")
+    # Trusted: answered at once; the command runs apart, and its failure comes as a push.
     answer = call(session, env, "next")
-    assert answer["warning"] == (
+    assert answer["info"] == ["checking step 1: its check command runs (:WorkflowCancel stops it)"]
+    assert "open" not in answer and "warning" not in answer
+    checked = pushes.checked()
+    assert {k: checked[k] for k in ("buf", "tick", "id", "passed", "completes")} == {
+        "buf": 7,
+        "tick": 12,
+        "id": "notes",
+        "passed": False,
+        "completes": True,
+    }
+    assert checked["response"]["warning"] == (
         "step not done: 1 of 1 check failed: line 1: the check command failed (exit 3): no 'shipped' in it "
         "(:WorkflowNext! completes it anyway)"
     )
-    assert answer["diagnostics"]["items"][0]["line"] == 1 and git_log(session) == []
+    assert checked["response"]["diagnostics"]["items"][0]["line"] == 1
+    assert git_log(session) == [] and session.run.completed == set()
+    # It passes: remembered for this exact text, so :WorkflowNext again completes without running it.
     (session.run.dir / "01-notes.md").write_text("it shipped\n")
-    assert call(session, env, "check")["info"] == ["the 1 check passes"]
+    assert call(session, env, "check")["info"][0].startswith("checking step 1")
+    checked = pushes.checked()
+    assert checked["passed"] is True and checked["completes"] is False
+    assert checked["response"]["info"] == ["the 1 check passes"]
+    assert call(session, env, "check")["info"] == ["the 1 check passes"]  # remembered: nothing runs
     assert call(session, env, "next")["open"]["id"] == "last"
+    assert pushes.all == [] or all("checked" not in p for p in pushes.all)
+    session.handle("wait", {})
     assert len(git_log(session)) == 1
+
+
+def test_a_changed_text_is_checked_again(commanded) -> None:
+    from workflow_nvim import trust
+
+    session, env, pushes = commanded
+    assert session.run is not None
+    trust.remember(trust.digest(session.run.workflow.source), "x", "allow")
+    (session.run.dir / "01-notes.md").write_text("it shipped\n")
+    call(session, env, "next")
+    checked = pushes.checked()
+    assert checked["passed"] and checked["response"]["info"] == ["step 1's checks pass: :WorkflowNext completes it"]
+    (session.run.dir / "01-notes.md").write_text("not yet\n")  # typed while it ran, then saved
+    assert call(session, env, "next")["info"][0].startswith("checking step 1")
+    assert pushes.checked()["passed"] is False
+    assert git_log(session) == [] and session.run.completed == set()
+
+
+def test_a_running_check_refuses_other_commands_and_cancel_stops_it(write, tmp_path: Path) -> None:
+    from workflow_nvim import trust
+
+    marker = tmp_path / "slept"
+    project = tmp_path / "project"
+    write("slow.yaml", COMMANDED.replace("grep -q", f"sleep 30; touch {marker}; grep -q"), project)
+    env = {"dirs": [["project", str(project)]], "options": {"runs_dir": str(tmp_path / "runs")}, "cwd": str(project)}
+    pushes = Pushes()
+    session = Session(notify=pushes)
+    session.handle("start", {**env, "args": ["slow"]})
+    assert session.run is not None
+    trust.remember(trust.digest(session.run.workflow.source), "x", "allow")
+    call(session, env, "next")
+    with pytest.raises(WorkflowError, match="step 1's check command is still running: wait, or :WorkflowCancel"):
+        call(session, env, "next")
+    assert call(session, env, "cancel")["info"] == [
+        "check command cancelled: its process group is killed, the step is not done"
+    ]
+    checked = pushes.checked()
+    assert checked["passed"] is False
+    assert checked["response"]["diagnostics"]["items"][0]["message"] == (
+        "the check command was cancelled (:WorkflowCancel)"
+    )
+    assert session.processes == {} and not marker.exists()
+    assert git_log(session) == []
+
+
+def test_a_check_command_that_runs_too_long_is_killed_and_fails(write, tmp_path: Path, monkeypatch) -> None:
+    from workflow_nvim import trust
+
+    monkeypatch.setattr(checks, "COMMAND_TIMEOUT", 0.5)
+    project = tmp_path / "project"
+    write("slow.yaml", COMMANDED.replace("grep -q", "sleep 30; grep -q"), project)
+    env = {"dirs": [["project", str(project)]], "options": {"runs_dir": str(tmp_path / "runs")}, "cwd": str(project)}
+    pushes = Pushes()
+    session = Session(notify=pushes)
+    session.handle("start", {**env, "args": ["slow"]})
+    assert session.run is not None
+    trust.remember(trust.digest(session.run.workflow.source), "x", "allow")
+    call(session, env, "next")
+    checked = pushes.checked()
+    assert checked["passed"] is False
+    assert checked["response"]["diagnostics"]["items"][0]["message"] == (
+        "the check command was killed after 0.5 s (its limit)"
+    )
+    assert session.processes == {} and git_log(session) == []
+
+
+def test_next_bang_never_runs_the_check_command_nor_asks(commanded, tmp_path: Path) -> None:
+    from workflow_nvim import trust
+
+    session, env, pushes = commanded
+    assert session.run is not None
+    trust.remember(trust.digest(session.run.workflow.source), "x", "deny")
+    with pytest.raises(WorkflowError, match="you denied the commands"):
+        call(session, env, "next")
+    answer = call(session, env, "next", bang=True)
+    assert answer["open"]["id"] == "last"
+    session.handle("wait", {})
+    [commit] = git_log(session)
+    assert "Workflow-Check: skipped, 0 of 0 failed, the command not run" in commit
+    assert pushes.all == [] or all("checked" not in p for p in pushes.all)
 
 
 def test_the_tutorials_first_step_stops_on_its_placeholder_and_explains_the_bang(tmp_path: Path) -> None:

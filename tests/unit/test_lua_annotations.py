@@ -53,6 +53,7 @@ MIRRORED = [
     protocol.Response,
     protocol.AnnotationProgress,
     protocol.Push,
+    protocol.CheckedStep,
     protocol.Diagnostics,
     protocol.Diagnostic,
 ]

@@ -18,6 +18,7 @@ DECLARED = [
     protocol.Push,
     protocol.AnnotationProgress,
     protocol.CommandOutput,
+    protocol.CheckedStep,
     protocol.Diagnostics,
     protocol.Diagnostic,
 ]

@@ -36,6 +36,17 @@ steps:
 """
 
 
+def check(run: Run, step, command: str, timeout: float) -> tuple[int, str]:
+    """check.command as the session runs it (in the background), waited for: (exit, output)."""
+    ended: list[runner.Result] = []
+    process = runner.check_process(run, step, command, timeout, None, ended.append)
+    assert process.what == "check"
+    process.start()
+    result = process.wait()
+    assert ended == [result]
+    return result.exit, "\n".join(result.lines)
+
+
 @pytest.fixture
 def build(write) -> Path:
     return write("proj/.workflows/build.yaml", BUILD)
@@ -76,16 +87,16 @@ def test_a_run_made_before_the_pin_runs_commands_in_the_editors_directory(build,
 def test_nothing_runs_until_the_workflows_bytes_are_trusted(run, tmp_path):
     marker = tmp_path / "touched"
     with pytest.raises(runner.NeedsTrust) as e:
-        runner.run_check_command(run, run.workflow.step("tests"), f"touch {marker}", 5)
+        check(run, run.workflow.step("tests"), f"touch {marker}", 5)
     assert e.value.commands == ["make test", 'cat "$WORKFLOW_STEP_RELEASE_NOTES"\necho "$WORKFLOW_STEP_FILE"\n']
     assert e.value.sha256 == trust.digest(run.workflow.source)
     assert not marker.exists()
     trust.remember(e.value.sha256, e.value.path, "deny")
     with pytest.raises(WorkflowError, match="you denied the commands"):
-        runner.run_check_command(run, run.workflow.step("tests"), f"touch {marker}", 5)
+        check(run, run.workflow.step("tests"), f"touch {marker}", 5)
     assert not marker.exists()
     trust.remember(e.value.sha256, e.value.path, "allow")
-    assert runner.run_check_command(run, run.workflow.step("tests"), f"touch {marker}", 5) == (0, "")
+    assert check(run, run.workflow.step("tests"), f"touch {marker}", 5) == (0, "")
     assert marker.exists()
 
 
@@ -110,7 +121,7 @@ def test_step_text_reaches_a_command_only_as_file_content(run, tmp_path):
     run.path(run.workflow.steps[0]).write_text(hostile)
     trust.remember(trust.digest(run.workflow.source), "x", "allow")
     ship = run.workflow.step("ship")
-    status, output = runner.run_check_command(run, ship, ship.run, 5)
+    status, output = check(run, ship, ship.run, 5)
     assert status == 0
     assert output == hostile.rstrip("\n") + "\n" + str(run.dir / "03-ship.md")
     assert not list(tmp_path.rglob("PWNED*"))
@@ -118,7 +129,7 @@ def test_step_text_reaches_a_command_only_as_file_content(run, tmp_path):
 
 def test_a_command_runs_in_the_project_directory_and_says_its_exit(run, build):
     trust.remember(trust.digest(run.workflow.source), "x", "allow")
-    assert runner.run_check_command(run, run.workflow.steps[0], "pwd; exit 3", 5) == (3, str(build.parent.parent))
+    assert check(run, run.workflow.steps[0], "pwd; exit 3", 5) == (3, str(build.parent.parent))
 
 
 def _group_alive(pgid: int) -> bool:

@@ -775,6 +775,11 @@ def test_a_hint_is_computed_once_per_unknown_name_and_given_each_time(problems):
     text += "  - id: b\n    title: B\n    instructions: ${outlne} ${outlne}\n"
     hint = "refers to unknown step 'outlne', did you mean 'outline'?"
     assert [hint in m for _, _, m in problems(text)] == [True, True]
+    # With 300 long ids one hint costs about 840 of the budget's 20,000: paid for each time, the
+    # hints would stop after 23 of these 100 problems; paid for once, every one has it.
+    steps = "".join(f"  - id: {'long-id-' * 3}{i:06}\n    title: S\n    instructions: x\n" for i in range(300))
+    text = f"title: T\nsteps:\n  - id: outline\n    title: O\n    instructions: {'${outlne} ' * MAX_PROBLEMS}\n{steps}"
+    assert [hint in m for _, _, m in problems(text)] == [True] * MAX_PROBLEMS
 
 
 def test_no_hints_past_their_budget_but_the_problems_are_listed(write):

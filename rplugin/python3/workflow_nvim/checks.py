@@ -8,7 +8,9 @@ few words, a pattern that never matches, a command that failed).
 Regular expressions come from workflow files that may be hostile: they are compiled and matched
 with the ``regex`` package (on PyPI), whose matching takes a ``timeout``; a pattern that takes
 longer than ``MATCH_TIMEOUT`` on a text is a failure that says so, never a frozen editor. Only
-``command`` runs anything (runner.py, after the person has trusted the workflow file).
+``command`` runs anything: not here, but in the background once the text checks pass
+(Session._start_check, runner.py, after the person has trusted the workflow file), its
+result read by ``command_failure``.
 """
 
 from __future__ import annotations
@@ -20,10 +22,7 @@ from .errors import WorkflowError
 from .spec import CheckSpec, count, shown
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from .run import Run
-    from .spec import Step
+    from .runner import Result
 
 MATCH_TIMEOUT = 0.2
 """Seconds a pattern of ``match`` or ``no_match`` may take on a step's text."""
@@ -32,7 +31,7 @@ MAX_MATCHES = 20
 """``no_match`` failures listed per step: the first ones, the rest counted."""
 
 COMMAND_TIMEOUT = 60.0
-"""Seconds ``check.command`` may run."""
+"""Seconds ``check.command`` may run (in the background: the editor never waits for it)."""
 
 # Patterns are matched a line at a time as people read them: ^ and $ at each line's ends.
 FLAGS_NAME = "MULTILINE"
@@ -58,14 +57,18 @@ class Outcome(NamedTuple):
     failures: list[Failure]
     failed: int  # checks that failed (a no_match with three matches is one)
 
-    def summary(self, bang_hint: bool = True) -> str:
-        """One line: "all 5 checks pass", or "step not done: 2 of 5 checks failed: line 2: ..."."""
+    def summary(self, completing: bool = True) -> str:
+        """One line: "all 5 checks pass"; for :WorkflowNext "step not done: 2 of 5 checks failed: line 2:
+        ... (:WorkflowNext! completes it anyway)", for :WorkflowCheck "2 of 5 checks fail: line 2: ..."
+        (the first failure, in the order of the check's keys)."""
         if not self.failed:
             return f"all {count(self.total, 'check')} pass" if self.total != 1 else "the 1 check passes"
         first = self.failures[0]
-        hint = " (:WorkflowNext! completes it anyway)" if bang_hint else ""
+        if not completing:
+            fail = "fails" if self.failed == 1 else "fail"
+            return f"{self.failed} of {count(self.total, 'check')} {fail}: line {first.line}: {first.message}"
         failed = f"{self.failed} of {count(self.total, 'check')} failed"
-        return f"step not done: {failed}: line {first.line}: {first.message}{hint}"
+        return f"step not done: {failed}: line {first.line}: {first.message} (:WorkflowNext! completes it anyway)"
 
     def diagnostics(self) -> list[dict[str, Any]]:
         """The failures as protocol.Diagnostic items."""
@@ -171,15 +174,9 @@ def run_checks(
     spec: CheckSpec,
     text: str,
     template: str,
-    run: Run | None = None,
-    step: Step | None = None,
-    cwd: Path | None = None,
 ) -> Outcome:
-    """Run ``spec`` on ``text`` (the step's saved text; ``template`` is what it started as).
-
-    ``command`` needs the run and step (its command runs there); it raises runner.NeedsTrust
-    when the workflow file is not trusted.
-    """
+    """Run the checks of ``spec`` on ``text`` (the step's text; ``template`` is what it started as),
+    all but ``command``: that one runs in the background (Session._start_check), never here."""
     failures: list[Failure] = []
     failed = 0
     lines = text.split("\n")
@@ -232,18 +229,20 @@ def run_checks(
                 failures.append(Failure(line, col, message, end_col if end_col > col else 0))
             if len(spans) > MAX_MATCHES:
                 failures.append(Failure(1, 1, "more matches of 'no_match' after these"))
-    if spec.command:
-        if run is None or step is None:
-            raise WorkflowError("a check command needs a run")
-        from . import runner  # runs processes: loaded when a check asks for one
+    return Outcome(spec.total() - int(bool(spec.command)), failures, failed)
 
-        status, output = runner.run_check_command(run, step, spec.command, COMMAND_TIMEOUT, cwd)
-        if status != 0:
-            failed += 1
-            last = next((s for s in reversed(output.split("\n")) if s.strip()), "")
-            said = f": {shown(last.strip(), 60)}" if last else ""
-            failures.append(Failure(1, 1, f"the check command failed (exit {status}){said}"))
-    return Outcome(spec.total(), failures, failed)
+
+def command_failure(result: Result) -> Failure | None:
+    """What a check command's ``result`` says against the step (on line 1), or None: it passed."""
+    if result.timed_out:
+        return Failure(1, 1, f"the check command was killed after {COMMAND_TIMEOUT:g} s (its limit)")
+    if result.cancelled:
+        return Failure(1, 1, "the check command was cancelled (:WorkflowCancel)")
+    if result.exit == 0:
+        return None
+    last = next((s for s in reversed(result.lines) if s.strip()), "")
+    said = f": {shown(last.strip(), 60)}" if last else ""
+    return Failure(1, 1, f"the check command failed (exit {result.exit}){said}")
 
 
 def _too_long(key: str, pattern: str) -> str:

@@ -61,7 +61,8 @@ TRAILER_RUN = "Workflow-Run"
 TRAILER_STEP = "Workflow-Step"
 TRAILER_REVERT = "Workflow-Revert"
 TRAILER_SAVED = "Workflow-Saved"
-TRAILER_CHECK = "Workflow-Check"  # "skipped, 2 of 5 failed": completed with :WorkflowNext! over failing checks
+# "skipped, 2 of 5 failed[, the command not run]": completed with :WorkflowNext! over failing checks
+TRAILER_CHECK = "Workflow-Check"
 TRAILER_SKIPPED = "Workflow-Skipped"  # "true": an optional step completed with :WorkflowSkip, no text
 TRAILER_EXIT = "Workflow-Exit"  # the exit status of a command step's command
 TRAILER_REOPENED = "Workflow-Reopened"  # a finished run made editable again (:WorkflowReopen): the finish's date

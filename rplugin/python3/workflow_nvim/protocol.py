@@ -57,7 +57,7 @@ else:
 
 
 # Bumped on every change a front must know of: a field renamed or removed, a method added.
-PROTOCOL = 2
+PROTOCOL = 3
 
 
 class Hello(TypedDict, total=False):
@@ -239,6 +239,21 @@ class CommandOutput(TypedDict, total=False):
     message: Line  # done: one line for the person
 
 
+class CheckedStep(TypedDict, total=False):
+    """How a step's check command ended, pushed as {"checked": CheckedStep} (it runs in the
+    background: :WorkflowNext and :WorkflowCheck answer at once)."""
+
+    buf: int  # the step's buffer, from Params.buf
+    tick: int  # Params.tick of the command that started it
+    run: str
+    id: str  # the step
+    passed: bool  # it exited 0: the server remembers that it passed on the step file as it was
+    # Asked by :WorkflowNext: when passed, in the current buffer, at the same tick, give :WorkflowNext
+    # again there (it completes the step, running nothing); otherwise draw ``response``.
+    completes: bool
+    response: Response  # the failure (Diagnostics on line 1, a warning), or the pass (one line)
+
+
 class AnnotationProgress(TypedDict, total=False):
     """Progress of one annotation request, pushed as it streams."""
 
@@ -259,12 +274,14 @@ class AnnotationProgress(TypedDict, total=False):
 
 class Push(TypedDict, total=False):
     """A message the server sends of its own accord: a background commit's outcome (a Response
-    naming ``committed``), annotation progress (``annotation``), or the problems of a buffer
-    checked in the background (``diagnostics``)."""
+    naming ``committed``), annotation progress (``annotation``), the problems of a buffer
+    checked in the background (``diagnostics``), a command's output (``output``), or how a
+    step's check command ended (``checked``)."""
 
     annotation: AnnotationProgress
     diagnostics: Diagnostics
     output: CommandOutput
+    checked: CheckedStep
     committed: str
     error: str
     info: list[Line]

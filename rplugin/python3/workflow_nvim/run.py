@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import hashlib
 import json
 import os
 import re
@@ -408,6 +407,8 @@ class Run:
 
     def inputs(self, step: Step) -> dict[str, str]:
         """What ``step``'s command is given: the SHA-256 of each earlier step's saved text, by id."""
+        import hashlib  # OpenSSL's: not on the path of a start (see test_server)
+
         found = {}
         for s in self.workflow.steps[: step.index - 1]:
             try:
@@ -557,12 +558,18 @@ class Run:
         return path
 
     def begin_complete(
-        self, step: Step, checks_failed: tuple[int, int] | None = None, skip: bool = False, force: bool = False
+        self,
+        step: Step,
+        checks_failed: tuple[int, int] | None = None,
+        skip: bool = False,
+        force: bool = False,
+        command_not_run: bool = False,
     ) -> PendingCommit:
         """Check that ``step`` can be committed and mark it done.
 
-        ``checks_failed`` (failed, total): completed with :WorkflowNext! over failing checks, said in
-        a ``Workflow-Check`` trailer. ``skip``: an optional step completed with no text (:WorkflowSkip).
+        ``checks_failed`` (failed, total, of the text checks): completed with :WorkflowNext! over
+        failing checks, or (``command_not_run``) without running its check command, said in a
+        ``Workflow-Check`` trailer. ``skip``: an optional step completed with no text (:WorkflowSkip).
 
         ``finish_complete`` then makes the commit (possibly on another thread). Only a revision
         runs git here (two quick processes), to tell whether there is anything to commit at all.
@@ -590,8 +597,10 @@ class Run:
         subject = f"{self.workflow.name}: {step.index}/{total} {step.title}" + (" (revised)" if revised else "")
         subject += " (skipped)" if skip else ""
         extra = [f"{TRAILER_SKIPPED}: true"] if skip else []
-        if checks_failed:
-            extra.append(f"{TRAILER_CHECK}: skipped, {checks_failed[0]} of {checks_failed[1]} failed")
+        if checks_failed or command_not_run:
+            failed, total = checks_failed or (0, 0)
+            said = f"skipped, {failed} of {total} failed" + (", the command not run" if command_not_run else "")
+            extra.append(f"{TRAILER_CHECK}: {said}")
         extra += notes_trailers(self.notes_request(step))  # the model and prompt of the notes it carries
         body = f'{step.title}, in "{self.workflow.title}".'
         paths = [path] if self.entries else [self.dir / SNAPSHOT_NAME, path]

@@ -157,6 +157,7 @@ class Process:
         self.env = env
         self.timeout = timeout
         self.on_lines = on_lines
+        self.what = "command"  # or "check": a step's check.command (messages say which runs)
         self.cancelled = False
         self.timed_out = False
         self.result: Result | None = None
@@ -275,14 +276,19 @@ def project_dir(run: Run, fallback: Path | None = None) -> Path:
     return fallback or Path.cwd()
 
 
-def run_check_command(run: Run, step: Step, command: str, timeout: float, cwd: Path | None = None) -> tuple[int, str]:
-    """Run check.command for ``step`` of ``run`` (sh -c, in the run's project directory, with the
-    environment above, its own process group, killed at ``timeout``): (exit status, output, capped).
-    Raises NeedsTrust when the run's workflow is not trusted (see trust)."""
+def check_process(
+    run: Run, step: Step, command: str, timeout: float, cwd: Path | None, on_end: Callable[[Result], None]
+) -> Process:
+    """check.command for ``step`` of ``run``, ready to ``start`` (sh -c, in the run's project
+    directory, with the environment above, its own process group, killed at ``timeout``). It runs
+    in the background: the editor never waits for a check; ``on_end`` hears how it ended, on the
+    thread that read it. Raises NeedsTrust when the run's workflow is not trusted (see trust)."""
     require_trust(run, cwd)
-    process = Process(command, project_dir(run, cwd), environment(run, step), timeout)
-    process.start()
-    result = process.wait()
-    output = "\n".join(result.lines + result.status_lines(timeout)[:-1])
-    status = result.exit if not result.timed_out else -int(signal.SIGKILL)
-    return status, output
+
+    def on_lines(lines: list[str], result: Result | None) -> None:
+        if result is not None:
+            on_end(result)
+
+    process = Process(command, project_dir(run, cwd), environment(run, step), timeout, on_lines)
+    process.what = "check"
+    return process

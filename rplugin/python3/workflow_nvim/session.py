@@ -74,7 +74,8 @@ class Session:
             name.removeprefix("cmd_"): getattr(self, name) for name in vars(Session) if name.startswith("cmd_")
         }
         self.annotations: dict[int, Annotation] = {}  # buffer number -> the running one
-        self.processes: dict[int, Process] = {}  # buffer number -> its step's command, running
+        self.processes: dict[int, Process] = {}  # buffer number -> its step's command (or check command), running
+        self._passed: dict[tuple[str, str], str] = {}  # (run, step) -> _check_key its check command passed on
         self.commands_running: set[tuple[str, str]] = set()  # (run, step) whose command runs
         self._autoran: set[tuple[str, str]] = set()  # (run, step) whose autorun was offered
         self._live_checks: LiveChecks | None = None
@@ -271,27 +272,105 @@ class Session:
             return self._open(run, step, f"opened step {step.index} '{step.title}': :WorkflowNext in it completes it")
         run.writable()  # before the checks: a finished run says so, not what its checks find
         step = self._current(run, params)
-        if params.get("buf") in self.processes:
-            raise WorkflowError(f"step {step.index}'s command is still running: wait, or :WorkflowCancel")
-        try:
-            outcome = self._step_checks(run, step, cwd=params.get("cwd"))
-        except WorkflowError as e:
-            question = self._needs_trust(e)  # check.command of a workflow not trusted yet: ask, then again
-            if question is None:
-                raise
-            return {"trust": question}
-        failed = None
-        if outcome is not None and outcome.failed:
-            if not params.get("bang"):
-                # Nothing is committed: the failures are drawn on their lines, summed up in one.
-                summary = outcome.summary()
-                return {"diagnostics": self._step_diagnostics(run, step, params, outcome, summary), "warning": summary}
-            failed = (outcome.failed, outcome.total)
-        pending = run.begin_complete(step, failed, force=bool(params.get("bang")))
+        self._not_busy(params, step)
+        outcome = self._step_checks(run, step)
+        command = step.check.command if step.check else ""
+        if params.get("bang"):
+            # Completed anyway: the check command is never run (nor trust asked), and the trailer says so.
+            not_run = bool(command) and not self._passed_as_is(run, step)
+            failed = None
+            if outcome is not None and (outcome.failed or not_run):
+                failed = (outcome.failed, outcome.total)
+            pending = run.begin_complete(step, failed, force=True, command_not_run=not_run)
+        elif outcome is not None and outcome.failed:
+            # Nothing is committed: the failures are drawn on their lines, summed up in one; the
+            # command does not run.
+            summary = outcome.summary()
+            return {"diagnostics": self._step_diagnostics(run, step, params, outcome, summary), "warning": summary}
+        elif command and not self._passed_as_is(run, step):
+            # It runs in the background; its result is pushed (checked), and a pass is remembered for
+            # this exact text: the front asks :WorkflowNext again, which then completes the step.
+            assert outcome is not None
+            return self._start_check(run, step, params, outcome, completes=True)
+        else:
+            pending = run.begin_complete(step)
         response = self._completed(run, step, pending)
         if outcome is not None:  # the step is done: its marks go
             response["diagnostics"] = self._step_diagnostics(run, step, params, outcome._replace(failures=[]), "")
         return response
+
+    def _not_busy(self, params: dict[str, Any], step: Step) -> None:
+        """Refuse a command while the step's command or check command runs in its buffer."""
+        process = self.processes.get(int(params.get("buf") or 0))
+        if process is not None:
+            what = "check command" if process.what == "check" else "command"
+            raise WorkflowError(f"step {step.index}'s {what} is still running: wait, or :WorkflowCancel")
+
+    @staticmethod
+    def _check_key(run: Run, step: Step) -> str:
+        """What a passing check command vouches for: the step file's exact bytes, and the command."""
+        import hashlib
+
+        try:
+            data = run.path(step).read_bytes()
+        except OSError:
+            data = b""
+        command = step.check.command if step.check else ""
+        return hashlib.sha256(data + b"\0" + command.encode()).hexdigest()
+
+    def _passed_as_is(self, run: Run, step: Step) -> bool:
+        """Whether the step's check command passed on the text its file holds now."""
+        return self._passed.get((run.id, step.id)) == self._check_key(run, step)
+
+    def _start_check(self, run: Run, step: Step, params: dict[str, Any], outcome: Outcome, completes: bool) -> Response:
+        """Start the step's check command in the background (its text checks passed: ``outcome``);
+        answer at once. Its result is pushed as {"checked": CheckedStep}; ``completes``: asked by
+        :WorkflowNext, which the front gives again when it passed on an unchanged buffer."""
+        from . import background, runner
+        from .checks import COMMAND_TIMEOUT, Outcome, command_failure
+
+        assert step.check is not None
+        notify = self.notify
+        if notify is None:
+            raise WorkflowError("a check command needs an editor to report to")
+        cwd = Path(str(params.get("cwd") or Path.cwd()))
+        buf, tick = int(params.get("buf") or 0), int(params.get("tick") or 0)
+        key = self._check_key(run, step)  # the text it checks: typing meanwhile does not count as checked
+
+        def on_end(result: runner.Result) -> None:
+            background.until_answered()  # the answer (checking...) goes out first
+            if self.processes.get(buf) is process:
+                del self.processes[buf]
+            failure = command_failure(result)
+            total = outcome.total + 1
+            response: Response
+            if failure is None:
+                self._passed[(run.id, step.id)] = key
+                passed = Outcome(total, [], 0)
+                said = f"step {step.index}'s checks pass: :WorkflowNext completes it" if completes else passed.summary()
+                response = {"diagnostics": self._step_diagnostics(run, step, params, passed, said), "info": [said]}
+            else:
+                failed = Outcome(total, [failure], 1)
+                summary = failed.summary(completing=completes)
+                response = {"diagnostics": self._step_diagnostics(run, step, params, failed, summary)}
+                response["warning"] = summary
+            checked = {"buf": buf, "tick": tick, "run": run.id, "id": step.id, "passed": failure is None}
+            notify({"checked": {**checked, "completes": completes, "response": response}})
+
+        try:
+            process = runner.check_process(run, step, step.check.command, COMMAND_TIMEOUT, cwd, on_end)
+        except runner.NeedsTrust as e:
+            return {"trust": self._trust_question(e)}
+        self.processes[buf] = process  # before it starts: its end finds it here
+        try:
+            process.start()
+        except WorkflowError:
+            del self.processes[buf]
+            raise
+        return {
+            "diagnostics": self._step_diagnostics(run, step, params, outcome, ""),
+            "info": [f"checking step {step.index}: its check command runs (:WorkflowCancel stops it)"],
+        }
 
     def _completed(self, run: Run, step: Step, pending: PendingCommit) -> Response:
         """Commit ``pending`` (in the background when there is an editor) and open what comes next."""
@@ -354,14 +433,9 @@ class Session:
         response["removed"] = [str(path)]
         return response
 
-    def _needs_trust(self, e: WorkflowError) -> dict[str, Any] | None:
-        """Response.trust when ``e`` says the workflow's commands are not trusted yet, else None."""
-        from .runner import NeedsTrust
-
-        return self._trust_question(e) if isinstance(e, NeedsTrust) else None
-
-    def _step_checks(self, run: Run, step: Step, text: str | None = None, cwd: Any = None) -> Outcome | None:
-        """What the checks of ``step`` find in its saved text (or ``text``); None when it has none."""
+    def _step_checks(self, run: Run, step: Step, text: str | None = None) -> Outcome | None:
+        """What the text checks of ``step`` find in its saved text (or ``text``); None when it has
+        none (its check command runs apart: _start_check)."""
         if step.check is None:
             return None
         from .checks import run_checks
@@ -370,8 +444,7 @@ class Session:
             template = run.start_path(step).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             template = step.template  # a run older than start files: the template as written
-        where = Path(str(cwd)) if cwd else None
-        return run_checks(step.check, run.text(step) if text is None else text, template, run, step, where)
+        return run_checks(step.check, run.text(step) if text is None else text, template)
 
     @staticmethod
     def _step_diagnostics(
@@ -802,22 +875,22 @@ class Session:
     def _check_step(self, run: Run, params: dict[str, Any]) -> Response:
         """:WorkflowCheck in a step buffer: the step's checks on the buffer's text, nothing completed."""
         step = self._current(run, params)
+        self._not_busy(params, step)
         lines = params.get("lines")
         text = "\n".join(str(x) for x in lines) + "\n" if isinstance(lines, list) else None
-        try:
-            outcome = self._step_checks(run, step, text, cwd=params.get("cwd"))
-        except WorkflowError as e:
-            question = self._needs_trust(e)
-            if question is None:
-                raise
-            return {"trust": question}
+        outcome = self._step_checks(run, step, text)
         if outcome is None:
             from .checks import Outcome
 
             outcome = Outcome(0, [], 0)
             summary = f"step {step.index} '{step.title}' has no checks: :WorkflowNext completes it"
+        elif not outcome.failed and step.check is not None and step.check.command:
+            if not self._passed_as_is(run, step):  # (the front saved the buffer: the file is its text)
+                return self._start_check(run, step, params, outcome, completes=False)
+            outcome = outcome._replace(total=outcome.total + 1)  # it passed on this very text
+            summary = outcome.summary(completing=False)
         else:
-            summary = outcome.summary()
+            summary = outcome.summary(completing=False)
         response: Response = {"diagnostics": self._step_diagnostics(run, step, params, outcome, summary)}
         if outcome.failed:
             response["warning"] = summary
@@ -842,8 +915,7 @@ class Session:
         if self.notify is None:
             raise WorkflowError("running a command needs an editor to report to")
         buf = int(params.get("buf") or 0)
-        if buf in self.processes:
-            raise WorkflowError(f"step {step.index}'s command is still running: :WorkflowCancel stops it")
+        self._not_busy(params, step)
         try:
             runner.require_trust(run, Path(str(params.get("cwd") or Path.cwd())))
         except runner.NeedsTrust as e:
@@ -946,6 +1018,8 @@ class Session:
         process = self.processes.get(buf)
         if process is not None:
             process.cancel()
+            if process.what == "check":
+                return {"info": ["check command cancelled: its process group is killed, the step is not done"]}
             return {"info": ["command cancelled: its process group is killed, what it printed stays"]}
         annotation = self.annotations.pop(buf, None)
         if annotation is not None:
