@@ -18,7 +18,7 @@ import autoload 'workflow/places.vim'
 import autoload 'workflow/state.vim'
 
 # Must equal PROTOCOL in protocol.py (a test checks).
-export const PROTOCOL = 3
+export const PROTOCOL = 4
 
 # The plugin's root: the directory holding autoload/, rplugin/, workflows/.
 export const ROOT = resolve(expand('<sfile>:p:h:h:h'))

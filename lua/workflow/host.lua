@@ -22,7 +22,7 @@ local message = require('workflow.message')
 local places = require('workflow.places')
 
 --- Must equal PROTOCOL in protocol.py (a test checks).
-M.PROTOCOL = 3
+M.PROTOCOL = 4
 
 M.package_dir = config.root .. '/rplugin/python3'
 

@@ -57,7 +57,7 @@ else:
 
 
 # Bumped on every change a front must know of: a field renamed or removed, a method added.
-PROTOCOL = 3
+PROTOCOL = 4
 
 
 class Hello(TypedDict, total=False):
