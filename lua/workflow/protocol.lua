@@ -11,7 +11,7 @@
 ---@field dir string the run directory
 ---@field step integer the current step, from 1
 ---@field total integer the number of steps
----@field finished boolean every step is done
+---@field finished boolean the run is finished (its finish ref): every step done, not reopened since
 ---@field readonly boolean another editor holds the run
 ---@field steps { id: string, title: string, done: boolean, file: string }[]
 

@@ -125,6 +125,7 @@ def test_finishing_the_last_step(nvim: Editor, essay: Path) -> None:
     nvim.cmd("WorkflowNext")
     nvim.clear_messages()
     nvim.cmd("WorkflowNext")
+    nvim.settle()  # finished once the last commit has landed (the finish ref marks it)
     state = nvim.state()
     assert state["finished"] is True
     assert all(s["done"] for s in state["steps"])
@@ -206,6 +207,7 @@ def test_front_door_command_and_completion(nvim: Editor, essay: Path) -> None:
         "resume",
         "revert",
         "run",
+        "runs",
         "skip",
         "start",
         "status",
@@ -275,7 +277,7 @@ def test_arguments_are_checked_with_workflow_messages(nvim: Editor, essay: Path)
     assert nvim.error("WorkflowStart") == "[workflow] :WorkflowStart takes a workflow name (<Tab> completes)"
     assert nvim.error("Workflow") == (
         "[workflow] which subcommand? :Workflow "
-        "{annotate|annotate_cancel|annotate_clear|cancel|check|export|goto|health|install|list|log|models|new|next|prev|refresh|reopen|resume|revert|run|skip|start|status|stop|trust}"
+        "{annotate|annotate_cancel|annotate_clear|cancel|check|export|goto|health|install|list|log|models|new|next|prev|refresh|reopen|resume|revert|run|runs|skip|start|status|stop|trust}"
     )
     assert nvim.error("WorkflowGoto") == "[workflow] :WorkflowGoto takes a step id or number (<Tab> completes)"
     assert nvim.error("Workflow status extra") == "[workflow] :WorkflowStatus takes no argument"

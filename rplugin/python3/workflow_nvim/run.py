@@ -783,7 +783,7 @@ class Run:
             "dir": str(self.dir),
             "step": self.current.index,
             "total": len(self.workflow.steps),
-            "finished": self.finished,
+            "finished": self.is_finished,  # its finish ref: every step done, not reopened since
             "readonly": self.held_by is not None or self.is_finished,
             "steps": [
                 {
