@@ -460,20 +460,31 @@ def test_vim_a_command_step_streams_is_committed_cancelled_and_timed_out(vim: Vi
     assert any("killed after 1 s (run_timeout)" in line for line in result["said"]), result["said"]
 
 
+def branch(repo: Path, before: str, after: str, subject: str) -> None:
+    """A repository whose main has app.py as ``before`` (and what is there already), and a branch
+    ``feature`` (checked out) whose one commit ``subject`` makes it ``after``."""
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Pat")
+    git(repo, "config", "user.email", "pat@example.org")
+    (repo / "app.py").write_text(before)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "Initial")
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "app.py").write_text(after)
+    git(repo, "commit", "-q", "-am", subject)
+
+
 def test_code_review_on_a_real_repository(nvim: Editor, home: Home) -> None:
     """The bundled code-review, on a repository with a branch: its commands see the branch, the tests
     run, the notes start from the diff stat, and every step is committed (the bundled file is trusted)."""
     repo = home.project
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.name", "Pat")
-    git(repo, "config", "user.email", "pat@example.org")
     (repo / "Makefile").write_text("test:\n\t@echo 3 passed\n")
-    (repo / "app.py").write_text("def add(a, b):\n    return a + b\n")
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "Initial")
-    git(repo, "checkout", "-q", "-b", "feature")
-    (repo / "app.py").write_text("def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n")
-    git(repo, "commit", "-q", "-am", "Add sub")
+    branch(
+        repo,
+        "def add(a, b):\n    return a + b\n",
+        "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n",
+        "Add sub",
+    )
     answer_with(nvim, 2)  # a question would be denied: none comes
     nvim.cmd("WorkflowStart code-review")
     assert nvim.lines() == ["main"]
@@ -514,15 +525,7 @@ def test_a_command_step_runs_again_when_what_it_reads_has_changed(nvim: Editor, 
     """code-review: a wrong base fails step 2; fixing step 1 and coming back runs step 2 again (autorun),
     and a command step without autorun says that what it read has changed."""
     repo = home.project
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.name", "Pat")
-    git(repo, "config", "user.email", "pat@example.org")
-    (repo / "app.py").write_text("x = 1\n")
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "Initial")
-    git(repo, "checkout", "-q", "-b", "feature")
-    (repo / "app.py").write_text("x = 2\n")
-    git(repo, "commit", "-q", "-am", "Change x")
+    branch(repo, "x = 1\n", "x = 2\n", "Change x")
     nvim.cmd("WorkflowStart code-review")
     nvim.current.buffer[:] = ["develop"]
     nvim.cmd("WorkflowNext")
