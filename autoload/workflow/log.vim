@@ -52,12 +52,14 @@ def EntryUnderCursor(buf: number): list<dict<any>>
   return [e, get(log.steps, e.id, {file: '', filetype: ''})]
 enddef
 
-def Show(buf: number, diff: bool)
+def Show(buf: number, show_diff: bool)
   var found = EntryUnderCursor(buf)
   if empty(found)
     return
   endif
   var [e, step] = found
+  # a line of no step (a finish, a reopening) has no text to open: both keys show what it is
+  var diff = show_diff || step.file == ''
   var cfg: dict<any> = {}
   try
     cfg = config.Options()

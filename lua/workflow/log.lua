@@ -46,6 +46,8 @@ local function show(buf, diff)
   if not e then
     return
   end
+  -- a line of no step (a finish, a reopening) has no text to open: both keys show what it is
+  diff = diff or step.file == ''
   local cfg = require('workflow.config').options()
   local file = (diff and e.kind ~= 'step') and '' or step.file
   -- the log's own run (one :WorkflowRuns listed need not be the run open here)

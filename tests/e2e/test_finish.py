@@ -70,6 +70,20 @@ def test_neovim_finish_reopen_and_export(nvim: Editor, essay: Path, home: Home) 
     assert finish_refs(d) == [f"{ref} tag", f"{ref}.1 tag"]  # the earlier finish stays reachable
     assert git(d, "rev-parse", f"{ref}^{{commit}}").strip() == git(d, "rev-parse", "HEAD").strip()
     assert len(nvim.exec_lua("return _G.finished")) == 2
+    # the log tells the finishes and the reopening; <CR> on a finish shows its summary
+    nvim.cmd("WorkflowLog")
+    told = [line.split("  ", 2)[2] for line in nvim.current.buffer[1:5]]
+    assert told == [
+        "finished: all 3 steps done",
+        "3/3 Draft (revised)",
+        "reopened",
+        "finished: all 3 steps done (an earlier finish)",
+    ]
+    nvim.type("<CR>")
+    assert nvim.current.buffer[0] == f"tag finished/{run_id}"
+    assert "3. Draft (" in "\n".join(nvim.current.buffer[:])
+    nvim.type("q")
+    nvim.type("q")
     # export: the default file lies beside the run, outside its repository; the message names it
     nvim.clear_messages()
     nvim.cmd("WorkflowExport")
@@ -112,6 +126,18 @@ def test_vim_finish_reopen_and_export(tmp_path: Path, home: Home, essay: Path) -
         g:Keep('reopened', [&modifiable, get(b:workflow_instructions, 'notice', ''), g:Said()])
         WorkflowGoto draft
         g:Keep('draft_modifiable', &modifiable)
+        WorkflowLog
+        g:Keep('log', getline(2, 3))
+        normal 2G
+        execute "normal \<CR>"
+        g:Keep('reopening', [bufname(), getline(1)])
+        close
+        normal 3G
+        execute "normal \<CR>"
+        g:Keep('finish', [getline(1), join(getline(1, '$'), "\n")])
+        close
+        close
+        WorkflowGoto draft
         WorkflowExport
         g:Keep('exported', g:Said())
         """
@@ -129,6 +155,10 @@ def test_vim_finish_reopen_and_export(tmp_path: Path, home: Home, essay: Path) -
     assert result["reopened"][:2] == [1, ""]
     assert any(f"run {run_id} reopened" in line for line in result["reopened"][2])
     assert result["draft_modifiable"] == 1
+    assert [line.split("  ", 2)[2] for line in result["log"]] == ["reopened", "finished: all 3 steps done"]
+    reopening = git(d, "rev-parse", "HEAD").strip()
+    assert result["reopening"] == [f"workflow://{run_id}/{reopening[:7]}/diff", f"commit {reopening}"]
+    assert result["finish"][0] == f"tag finished/{run_id}" and "3. Draft (" in result["finish"][1]
     assert finish_refs(d) == [f"{ref} tag"]
     assert git(d, "log", "-1", "--format=%s%n%(trailers:key=Workflow-Reopened,valueonly)").startswith(
         "essay: reopened\n20"

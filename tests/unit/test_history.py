@@ -55,6 +55,22 @@ def standalone(tmp_path: Path) -> Iterator[RunRepository]:
     repo.close()
 
 
+def test_a_git_dir_without_head_is_a_repository_still_to_make(tmp_path: Path, git) -> None:
+    """What a server killed before (or during) ``git init`` leaves: a .git of the run's lock only.
+    It is no broken repository: the next first use makes it."""
+    run_dir = tmp_path / "runs" / RUN
+    (run_dir / ".git" / "workflow-locks").mkdir(parents=True)
+    (run_dir / ".git" / "workflow-locks" / f"{RUN}.lock").write_text("4242\n", encoding="utf-8")
+    repo = RunRepository.open(run_dir, create=True)
+    repo.prepare()
+    assert git(run_dir, "rev-parse", "--absolute-git-dir") == str((run_dir / ".git").resolve())
+    assert git(run_dir, "config", "user.name")
+    repo.close()
+    (run_dir / ".git" / "HEAD").write_text("garbage\n", encoding="utf-8")  # now broken: said so
+    with pytest.raises(WorkflowError, match=r"git cannot read its \.git \(broken\?\)"):
+        RunRepository.open(run_dir, create=True)
+
+
 @pytest.fixture
 def in_project(project: Path) -> Iterator[RunRepository]:
     """The repository of a run directory inside a project: the project's."""

@@ -280,6 +280,50 @@ def test_finishing_again_moves_the_ref_and_keeps_the_earlier_one(session, env, g
     ]
 
 
+def test_the_log_tells_each_finish_and_reopening_where_it_happened(session, env, git):
+    call(session, env, "start", "blog")
+    for _ in range(3):
+        call(session, env, "next")
+    run = session.run
+    assert run is not None
+    ref = f"refs/workflow/finished/{run.id}"
+    first = git(run.dir, "rev-parse", ref)
+    call(session, env, "reopen")
+    write_step(call(session, env, "goto", "draft"), "Cats are good.\n")
+    call(session, env, "next")
+    log = call(session, env, "log")["log"]
+    commits = git(run.dir, "log", "--format=%H").split()  # draft again, reopened, draft, outline, topic
+    assert [(e["kind"], e["hash"]) for e in log["entries"]] == [
+        ("finished", git(run.dir, "rev-parse", ref)),
+        ("step", commits[0]),
+        ("reopened", commits[1]),
+        ("finished", git(run.dir, "rev-parse", f"{ref}.1")),
+        ("step", commits[2]),
+        ("step", commits[3]),
+        ("step", commits[4]),
+    ]
+    assert git(run.dir, "rev-parse", f"{ref}.1") == first
+    assert log["header"] == f"Write a blog post, run {run.id}: 5 commits"  # a finish is no commit
+    lines = [e["line"].split("  ", 2)[2] for e in log["entries"]]
+    assert lines == [
+        "finished: all 3 steps done",
+        "3/3 Draft (revised)",
+        "reopened",
+        "finished: all 3 steps done (an earlier finish)",
+        "3/3 Draft",
+        "2/3 Outline",
+        "1/3 Pick a topic",
+    ]
+    assert all(e["line"].startswith(e["short"] + "  ") for e in log["entries"])
+    # A finish's line shows the tag: its summary, then the commit it marks.
+    shown = call(session, env, "show", log["entries"][0]["hash"], "", "diff")["text"]
+    assert shown.startswith(f"tag finished/{run.id}\nTagger: ")
+    assert "blog: finished Write a blog post" in shown and "3. Draft (" in shown
+    assert f"commit {commits[0]}" in shown and "diff --git" not in shown
+    # The steps' bookkeeping never sees them: the run is finished, all three steps done.
+    assert call(session, env, "status")["info"][-1] == "3/3 done, finished"
+
+
 def test_a_run_reset_behind_its_finish_is_not_finished(session, env, git):
     call(session, env, "start", "blog")
     for _ in range(3):
@@ -1079,6 +1123,8 @@ def test_a_run_in_a_project_finishes_and_reopens_there_leaving_what_is_staged(se
     assert git(project, "tag", "--list") == ""  # git describe and push --follow-tags see nothing
     call(session, env, "reopen")
     assert git(project, "log", "-1", "--format=%s") == "blog: reopened"
+    # The reopening changes no file: the log, which reads the run's directory, still shows it.
+    assert [e["kind"] for e in call(session, env, "log")["log"]["entries"]][:2] == ["reopened", "finished"]
     assert git(project, "show", "--name-only", "--format=", "HEAD") == ""  # a commit of no file
     assert git(project, "diff", "--cached", "--name-only") == "mine.txt"  # still staged, and only that
     assert call(session, env, "goto", "draft")["open"]["readonly"] is False

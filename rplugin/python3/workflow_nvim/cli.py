@@ -208,7 +208,7 @@ def show_log(run_dir: str) -> int:
         titles = {s.id: s.title for s in run.workflow.steps}
         done = f"{len(run.completed)}/{len(run.workflow.steps)} done"
         print(f"{run.workflow.title} ({run.workflow.name}), run {run.id}: {done}")
-        for e in reversed(run.entries):
+        for e in reversed(run.timeline()):
             print(e.line(titles.get(e.step_id, e.step_id)))
     finally:
         run.close()

@@ -121,13 +121,18 @@ class Entry(NamedTuple):
 
     def line(self, title: str) -> str:
         """The entry as a log shows it: hash, date, what happened to step ``title``."""
+        when = self.date[:16].replace("T", " ")
+        if self.kind in MARKS:
+            return f"{self.short}  {when}  {self.subject}"
         revised = " (revised)" if self.revised else ""
         revised += " (skipped)" if self.skipped else ""
-        when = self.date[:16].replace("T", " ")
         return f"{self.short}  {when}  {KIND_LABEL[self.kind]}{self.index}/{self.total} {title}{revised}"
 
 
 KIND_LABEL = {"step": "", "revert": "back to ", "saved": "kept unfinished "}
+# What a log shows besides the steps' commits (Run.timeline): the run's finishes (tag objects,
+# not commits) and its reopenings (commits of no file). A mark's subject is its whole line.
+MARKS = ("finished", "reopened")
 
 
 class History:
@@ -408,8 +413,11 @@ class RunRepository:
         does in the background, so starting a run does not wait for them.
         """
         run_dir = run_dir.resolve()
-        # A .git there that git cannot read is a broken repository, never a new one to make.
-        broken = os.path.lexists(run_dir / ".git")
+        # A .git there that git cannot read is a broken repository, never a new one to make; but
+        # a .git directory without HEAD is none yet: it holds only the run's lock, or a git init
+        # was cut short (a server killed), and git init completes it.
+        dot_git = run_dir / ".git"
+        broken = os.path.lexists(dot_git) and (not dot_git.is_dir() or os.path.lexists(dot_git / "HEAD"))
         if create and not broken and enclosing_repository(run_dir) is None:
             return cls(None, run_dir, standalone=True, top=run_dir, git_dir=run_dir / ".git")
         git = _git()
@@ -849,6 +857,53 @@ class RunRepository:
             return False, None
         return True, date or None
 
+    def finishes(self, run_id: str, total: int) -> list[tuple[str, Entry]]:
+        """Every finish of the run, oldest first, as (the commit it marks, a "finished" Entry of
+        the tag): the one under ``finished_ref`` last, the earlier ones (``<ref>.<n>``) before it."""
+        ref = finished_ref(run_id)
+        fields = "%(refname)%00%(objectname)%00%(*objectname)%00%(taggerdate:iso-strict)"
+        status, out, _ = self._run("for-each-ref", f"--format={fields}", ref, f"{ref}.*")
+        found: list[tuple[int, str, Entry]] = []
+        for line in out.splitlines() if status == 0 else []:
+            name, tag, commit, date = [*line.split("\0"), "", "", ""][:4]
+            suffix = name[len(ref) :]
+            if not commit or not (suffix == "" or re.fullmatch(r"\.\d{1,9}", suffix)):
+                continue
+            order = int(suffix[1:]) if suffix else 1 << 40
+            subject = f"finished: all {total} steps done" + (" (an earlier finish)" if suffix else "")
+            found.append((order, commit, Entry(tag, tag[:7], date, subject, "finished", total, total, "")))
+        return [(commit, entry) for _, commit, entry in sorted(found, key=lambda f: f[0])]
+
+    def reopenings(self, run_id: str, since: str) -> list[tuple[str, Entry]]:
+        """The run's ``Workflow-Reopened`` commits after commit ``since`` (its first finish: a run is
+        reopened only once finished), oldest first, as (parent, "reopened" Entry).
+
+        Read apart from ``history``: in a project the run's history is read for its own
+        directory (``-- prefix``), where a commit of no file never shows."""
+        grep = [f"--grep=^{TRAILER_RUN}: {re.escape(run_id)}$", f"--grep=^{TRAILER_REOPENED}:", "--all-match"]
+        fmt = "--format=%H%x1f%h%x1f%aI%x1f%P"
+        status, out, _ = self._run("log", "--no-show-signature", "--reverse", fmt, *grep, "HEAD", f"^{since}")
+        found = []
+        for line in out.splitlines() if status == 0 else []:
+            fields = line.split("\x1f")
+            if len(fields) == 4:
+                full, short, date, parents = fields
+                found.append((parents.split(" ")[0], Entry(full, short, date, "reopened", "reopened", 0, 0, "")))
+        return found
+
+    def show_tag(self, tag: str) -> str | None:
+        """A finish as ``git show`` tells it (the tag's summary, then the commit it marks); None if
+        ``tag`` names no tag object."""
+        revision = self._revision(tag)
+        status, kind, _ = self._run("cat-file", "-t", "--end-of-options", revision)
+        if status != 0 or kind != "tag":
+            return None
+        args = ["show", "--no-patch", "--no-show-signature", f"--format={_SHOW_FORMAT}", "--end-of-options", revision]
+        status, out, err = self._run(*args)
+        if status != 0:
+            raise WorkflowError(f"cannot show the finish {tag[:12]}: {_one_line(err)}")
+        return out + "\n"
+
     def commit_empty(self, message: list[str], what: str) -> str:
         """A commit that changes no file (it only says something: :WorkflowReopen); its hash.
 
@@ -906,6 +961,8 @@ class RunRepository:
         where = self.rel(self._inside(path)) if path else self.prefix or "."
         args = ["show", "--no-show-signature", f"--format={_SHOW_FORMAT}"]
         status, out, err = self._run(*args, "--end-of-options", self._revision(commit), "--", where)
+        if status == 0 and not out:  # a commit of no file there (a reopening): git shows nothing of it
+            status, out, err = self._run(*args, "--no-patch", "--end-of-options", self._revision(commit))
         if status != 0:
             raise WorkflowError(f"cannot show commit {commit[:12]}: {_one_line(err)}")
         return out

@@ -720,6 +720,33 @@ class Run:
             note += "; kept: :WorkflowLog, <CR> on " + ", ".join(f"{commit} ({name})" for commit, name in found)
         return list(files.values()), note
 
+    def timeline(self) -> list[Entry]:
+        """The run as :WorkflowLog tells it, oldest first: its commits (``entries``), each finish
+        after the commit it marks, each reopening after the commit it was made on.
+
+        Finishes and reopenings are read apart from the steps' commits, here only, so that
+        nothing that counts steps ever sees them. A finish whose commit is no longer in the
+        run's history (a reset by hand) is left out, as ``finish_state`` leaves it out."""
+        hashes = {e.hash for e in self.entries}
+        after: dict[str, list[Entry]] = {}
+        finishes = self.repo.finishes(self.id, len(self.workflow.steps))
+        placed = [(commit, finish) for commit, finish in finishes if commit in hashes]
+        for commit, finish in placed:
+            after.setdefault(commit, []).append(finish)
+        late: list[Entry] = []  # made on a commit that is not the run's (a project's own commit came between)
+        for parent, reopened in self.repo.reopenings(self.id, placed[0][0]) if placed else []:
+            if parent in hashes:
+                after.setdefault(parent, []).append(reopened)
+            else:
+                late.append(reopened)
+        out: list[Entry] = []
+        for e in self.entries:
+            while late and late[0].date < e.date:
+                out.append(late.pop(0))
+            out.append(e)
+            out += after.get(e.hash, [])
+        return out + late
+
     def diff(self, commit: str, file: Path | None) -> str:
         """What ``commit`` changed in ``file`` (every file of the run when None), as a patch.
 
@@ -727,6 +754,10 @@ class Run:
         template as rendered): the lines the person wrote, not the whole file as new. Runs
         made before start files were kept show the whole file, as git does."""
         entry = next((e for e in self.entries if e.hash == commit), None)
+        if entry is None and file is None:
+            tag = self.repo.show_tag(commit)  # a finish, in :WorkflowLog
+            if tag is not None:
+                return tag
         if file is not None and entry is not None and entry.kind == "step" and not entry.revised:
             step = self.workflow.step(entry.step_id)
             if self.path(step) == self.dir / file:

@@ -601,14 +601,15 @@ class Session:
                 "skipped": e.skipped,
                 "line": e.line(titles.get(e.step_id, e.step_id)),
             }
-            for e in reversed(run.entries)
+            for e in reversed(run.timeline())
         ]
+        commits = sum(e["kind"] != "finished" for e in entries)
         steps = {s.id: {"title": s.title, "file": str(run.path(s)), "filetype": s.filetype} for s in run.workflow.steps}
         log: dict[str, Any] = {
             "run": run.id,
             "title": run.workflow.title,
             "dir": str(run.dir),
-            "header": f"{run.workflow.title}, run {run.id}: {count(len(entries), 'commit')}",
+            "header": f"{run.workflow.title}, run {run.id}: {count(commits, 'commit')}",
             "entries": entries,
             "steps": steps,
         }
