@@ -655,37 +655,25 @@ class Session:
             run.repo.close()
 
     def cmd_unfinished(self, params: dict[str, Any]) -> Response:
-        """The unfinished runs under runs_dir, newest first, but for the run open here (:WorkflowResume's choice)."""
+        """The unfinished runs under runs_dir, newest first, but for the run open here (:WorkflowResume's choice).
+
+        Read as :WorkflowRuns reads them (runlist.py): from the summary cache, git only for a run
+        that changed since. A run copied to the newer place is offered once, from there."""
+        from . import runlist
+
         runs_dirs = self._runs_read(params)
         found = []
         problems = []
-        seen: set[str] = set()  # a run copied to the newer place is offered once, from there
-        for d in run_dirs(*runs_dirs):
-            if not (d / SNAPSHOT_NAME).is_file() or self._is_open(d) or d.name in seen:
+        for s in runlist.summaries(runs_dirs, places.plugin().cache / "runs.json", self.catalog):
+            if self._is_open(Path(s["dir"])):
                 continue
-            seen.add(d.name)
-            try:
-                run = Run.open(d, self.catalog)
-            except WorkflowError as e:
-                problems.append(f"{d.name}: {e}")
+            if "problem" in s:
+                if (Path(s["dir"]) / SNAPSHOT_NAME).is_file():  # a directory of no run is no problem to say
+                    problems.append(f"{s['run']}: {s['problem']}")
                 continue
-            try:
-                if not run.finished:
-                    done = len(run.completed)
-                    found.append(
-                        {
-                            "run": run.id,
-                            "dir": str(run.dir),
-                            "workflow": run.workflow.name,
-                            "title": run.workflow.title,
-                            "done": done,
-                            "total": len(run.workflow.steps),
-                            "next": run.frontier.title,
-                            "last": run.entries[-1].date if run.entries else "",
-                        }
-                    )
-            finally:
-                run.repo.close()
+            if s["done"] < s["total"]:
+                keys = ("run", "dir", "workflow", "title", "done", "total", "next", "last")
+                found.append({k: s[k] for k in keys})
         response: Response = {"unfinished": found, "problems": problems}
         if problems:
             what = "1 run directory" if len(problems) == 1 else f"{len(problems)} run directories"
