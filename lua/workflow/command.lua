@@ -70,7 +70,9 @@ function M.run(sub, opts)
     return require('workflow.steprun')[sub](cfg) -- command steps
   end
   if sub == 'runs' then
-    return require('workflow.runs').open(cfg) -- every run, in a buffer of its own
+    return require('workflow.runs').open(cfg, function(run) -- every run, in a buffer of its own
+      M.run('resume', { fargs = { run } })
+    end)
   end
   if sub == 'trust' then
     return require('workflow.steprun').trust(args, opts.bang == true, cfg)

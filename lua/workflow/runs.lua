@@ -14,6 +14,8 @@ M.maps = {
 
 -- buffer -> line number -> the run it shows ({run, dir, line})
 local shown = {}
+-- how <CR> resumes a run: given by the front door (command.lua), which this module sits below
+local resume = function(_) end
 
 local function item_under_cursor(buf)
   return (shown[buf] or {})[api.nvim_win_get_cursor(0)[1]]
@@ -44,7 +46,7 @@ function actions.open(buf)
     actions.close() -- the run opens in the window the list was opened from
     -- As :WorkflowResume (saving the step buffers first), called as a function: through vim.cmd a
     -- refusal said as an error would come back as a Lua error with its traceback.
-    require('workflow.command').run('resume', { fargs = { item.run } })
+    resume(item.run)
   end
 end
 
@@ -71,7 +73,9 @@ end
 
 --- :WorkflowRuns: ask Python for the list and show it in the `workflow://runs` buffer.
 ---@param cfg workflow.Options
-function M.open(cfg)
+---@param resume_run fun(run: string) what <CR> does: :WorkflowResume {run}, as a function
+function M.open(cfg, resume_run)
+  resume = resume_run
   local view = require('workflow.view')
   local response = require('workflow.host').command('runs', {}, cfg)
   local list = response.runs
