@@ -942,7 +942,8 @@ def test_a_second_annotate_of_the_same_buffer_cancels_the_first(session, ollama,
     first.wait(WAIT)
     second = annotation_done(messages, 2)
     assert (second["summary"], second["cancelled"]) == ("Second.", False)
-    assert [m["annotation"]["request"] for m in messages if m["annotation"]["notes"]] == [2]
+    # Only the second's notes are drawn (in one push or several, as its chunks arrive).
+    assert {m["annotation"]["request"] for m in messages if m["annotation"]["notes"]} == {2}
     assert session.annotations == {}
 
 
