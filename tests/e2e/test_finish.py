@@ -35,14 +35,7 @@ def test_neovim_finish_reopen_and_export(nvim: Editor, essay: Path, home: Home) 
         "vim.api.nvim_create_autocmd('User', {pattern = 'WorkflowFinished',"
         " callback = function(ev) table.insert(_G.finished, ev.data) end})"
     )
-    nvim.cmd("WorkflowStart essay")
-    run_id, d = nvim.state()["run"], Path(nvim.state()["dir"])
-    nvim.type("A trains<Esc>")
-    nvim.cmd("WorkflowNext")
-    nvim.cmd("WorkflowNext")
-    nvim.type("iThe draft.<Esc>")
-    nvim.cmd("WorkflowNext")
-    nvim.settle()
+    run_id, d = finish_essay_in_neovim(nvim)
     ref = f"refs/workflow/finished/{run_id}"
     assert finish_refs(d) == [f"{ref} tag"]
     assert git(d, "for-each-ref", "--format=%(contents:subject)", ref).strip() == "essay: finished Write an essay"

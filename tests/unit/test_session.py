@@ -209,21 +209,24 @@ def test_revising_a_step_of_a_reopened_run_stays_on_it_and_says_so(session, env,
     assert "notice" not in r["open"]
 
 
-def test_status_says_finished_from_the_finish_ref_not_reopened(session, env):
+def finish_blog(session: Session, env: dict[str, Any]) -> Run:
+    """Start the blog workflow and complete its three steps: the run, finished."""
     call(session, env, "start", "blog")
     for _ in range(3):
         call(session, env, "next")
+    assert session.run is not None
+    return session.run
+
+
+def test_status_says_finished_from_the_finish_ref_not_reopened(session, env):
+    finish_blog(session, env)
     assert call(session, env, "status")["info"][-1] == "3/3 done, finished"
     call(session, env, "reopen")
     assert call(session, env, "status")["info"][-1] == "3/3 done"
 
 
 def test_a_finished_run_is_read_only_until_reopened(session, env, git):
-    call(session, env, "start", "blog")
-    for _ in range(3):
-        call(session, env, "next")
-    run = session.run
-    assert run is not None
+    run = finish_blog(session, env)
     notice = f"run {run.id} is finished: :WorkflowReopen to change it"
     r = call(session, env, "goto", "outline")
     assert (r["open"]["readonly"], r["open"]["notice"]) == (True, notice)
@@ -252,11 +255,7 @@ def test_a_finished_run_is_read_only_until_reopened(session, env, git):
 
 
 def test_finishing_again_moves_the_ref_and_keeps_the_earlier_one(session, env, git):
-    call(session, env, "start", "blog")
-    for _ in range(3):
-        call(session, env, "next")
-    run = session.run
-    assert run is not None
+    run = finish_blog(session, env)
     ref = f"refs/workflow/finished/{run.id}"
     first = git(run.dir, "rev-parse", ref)
     call(session, env, "reopen")
@@ -281,11 +280,7 @@ def test_finishing_again_moves_the_ref_and_keeps_the_earlier_one(session, env, g
 
 
 def test_the_log_tells_each_finish_and_reopening_where_it_happened(session, env, git):
-    call(session, env, "start", "blog")
-    for _ in range(3):
-        call(session, env, "next")
-    run = session.run
-    assert run is not None
+    run = finish_blog(session, env)
     ref = f"refs/workflow/finished/{run.id}"
     first = git(run.dir, "rev-parse", ref)
     call(session, env, "reopen")
@@ -325,11 +320,7 @@ def test_the_log_tells_each_finish_and_reopening_where_it_happened(session, env,
 
 
 def test_a_run_reset_behind_its_finish_is_not_finished(session, env, git):
-    call(session, env, "start", "blog")
-    for _ in range(3):
-        call(session, env, "next")
-    run = session.run
-    assert run is not None
+    run = finish_blog(session, env)
     call(session, env, "stop")
     git(run.dir, "reset", "--hard", "HEAD~1")  # by hand: the finished commit is no longer in its history
     r = call(session, env, "resume", run.id)
@@ -1113,11 +1104,8 @@ def test_a_run_in_a_project_finishes_and_reopens_there_leaving_what_is_staged(se
     env = {**env, "options": {"runs_dir": str(project / "runs")}}
     (project / "mine.txt").write_text("staged by me\n", encoding="utf-8")
     git(project, "add", "mine.txt")
-    call(session, env, "start", "blog")
-    for _ in range(3):
-        call(session, env, "next")
-    run = session.run
-    assert run is not None and not run.repo.standalone
+    run = finish_blog(session, env)
+    assert not run.repo.standalone
     ref = f"refs/workflow/finished/{run.id}"
     assert git(project, "cat-file", "-t", ref) == "tag"
     assert git(project, "tag", "--list") == ""  # git describe and push --follow-tags see nothing
