@@ -29,6 +29,19 @@ def finish_refs(repo: Path) -> list[str]:
     return out.splitlines()
 
 
+# Vim: start the essay and complete its three steps (the run finishes); keep WorkflowState() as 'state'.
+FINISH_IN_VIM = r"""
+        WorkflowStart essay
+        normal! A trains
+        WorkflowNext
+        WorkflowNext
+        normal! iThe draft.
+        WorkflowNext
+        g:Settle()
+        g:Keep('state', g:WorkflowState())
+"""
+
+
 def test_neovim_finish_reopen_and_export(nvim: Editor, essay: Path, home: Home) -> None:
     nvim.exec_lua(
         "_G.finished = {};"
@@ -97,14 +110,9 @@ def test_vim_finish_reopen_and_export(tmp_path: Path, home: Home, essay: Path) -
         r"""
         g:finished = []
         autocmd User WorkflowFinished g:finished->add(g:workflow_event)
-        WorkflowStart essay
-        normal! A trains
-        WorkflowNext
-        WorkflowNext
-        normal! iThe draft.
-        WorkflowNext
-        g:Settle()
-        g:Keep('state', g:WorkflowState())
+        """
+        + FINISH_IN_VIM
+        + r"""
         g:Keep('finished', [bufname(), &modifiable, &readonly, b:workflow_instructions.notice, g:Above()])
         g:Keep('events', g:finished)
         g:Said()
@@ -192,15 +200,8 @@ def test_neovim_annotate_and_skip_refuse_a_finished_runs_step(nvim: Editor, essa
 def test_vim_annotate_and_skip_refuse_a_finished_runs_step(tmp_path: Path, home: Home, essay: Path) -> None:
     vim = Vim(tmp_path, {"runs_dir": str(home.runs)})
     result = vim.run(
-        r"""
-        WorkflowStart essay
-        normal! A trains
-        WorkflowNext
-        WorkflowNext
-        normal! iThe draft.
-        WorkflowNext
-        g:Settle()
-        g:Keep('state', g:WorkflowState())
+        FINISH_IN_VIM
+        + r"""
         g:Said()
         for command in ['WorkflowAnnotate', 'WorkflowSkip']
           try

@@ -76,9 +76,8 @@ def check_recorded(run_dir: Path, ollama: FakeOllama, options: dict[str, Any]) -
     return request
 
 
-def test_an_annotation_records_its_request_and_the_step_commit_names_model_and_prompt(
-    nvim: Editor, ollama: FakeOllama, home: Home
-) -> None:
+def annotate_outline(nvim: Editor, ollama: FakeOllama, home: Home) -> None:
+    """Start the essay, complete step 1, and annotate step 2 (the outline) with NOTES."""
     home.write_workflow("essay", ESSAY)
     configure(nvim, ollama.url)
     nvim.cmd("WorkflowStart essay")
@@ -87,6 +86,12 @@ def test_an_annotation_records_its_request_and_the_step_commit_names_model_and_p
     ollama.script = Script(chunks=[answer(NOTES, "One gap.")])
     nvim.cmd("WorkflowAnnotate")
     wait_for(lambda: annotation_done(nvim))
+
+
+def test_an_annotation_records_its_request_and_the_step_commit_names_model_and_prompt(
+    nvim: Editor, ollama: FakeOllama, home: Home
+) -> None:
+    annotate_outline(nvim, ollama, home)
     nvim.cmd("WorkflowNext")
     nvim.settle()
     run_dir = Path(nvim.state()["dir"])
@@ -121,14 +126,7 @@ def test_an_annotation_records_its_request_and_the_step_commit_names_model_and_p
 def test_reannotate_refuses_in_one_line_when_the_model_digest_changed(
     nvim: Editor, ollama: FakeOllama, home: Home
 ) -> None:
-    home.write_workflow("essay", ESSAY)
-    configure(nvim, ollama.url)
-    nvim.cmd("WorkflowStart essay")
-    nvim.type("A trains<Esc>")
-    nvim.cmd("WorkflowNext")
-    ollama.script = Script(chunks=[answer(NOTES, "One gap.")])
-    nvim.cmd("WorkflowAnnotate")
-    wait_for(lambda: annotation_done(nvim))
+    annotate_outline(nvim, ollama, home)
     run_dir = Path(nvim.state()["dir"])
     old = ollama.digests[MODEL]
     ollama.digests[MODEL] = new = hashlib.sha256(b"another pull").hexdigest()
